@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "digest.h"
+#include "log.h"
+
+#define DEFAULT_LISTEN "udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060"
+
+void config_defaults(struct ksip_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	config_parse_listen(c, DEFAULT_LISTEN);
+	snprintf(c->realm, sizeof(c->realm), "ksip");
+	snprintf(c->database, sizeof(c->database), "/var/lib/ksip/ksip.db");
+	snprintf(c->control_socket, sizeof(c->control_socket), "/run/ksip/ksipd.sock");
+	c->workers = 0;
+	c->log_level = LOG_LVL_INFO;
+	c->min_expires = 60;
+	c->default_expires = 3600;
+	c->max_expires = 7200;
+	c->max_contacts = 10;
+	c->nonce_lifetime = 3600;
+	config_parse_auth_algorithms(c, "SHA-256 MD5");
+	c->store_flush_ms = 200;
+	c->tcp_max_connections = 4096;
+	c->tcp_idle_timeout = 3600;
+}
+
+int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port_s;
+	char *end;
+	unsigned long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, (size_t)(rb - s - 1));
+		host[rb - s - 1] = 0;
+		port_s = rb + 2;
+	} else {
+		const char *colon = strrchr(s, ':');
+
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -1;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = 0;
+		port_s = colon + 1;
+	}
+	errno = 0;
+	port = strtoul(port_s, &end, 10);
+	if (errno || *end || !*port_s || port > 65535)
+		return -1;
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			return -1;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			return -1;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+	}
+	return 0;
+}
+
+void sockaddr_format(const struct sockaddr *sa, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+		snprintf(out, len, "[%s]:%u", host, ntohs(a6->sin6_port));
+	} else {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, ntohs(a4->sin_port));
+	}
+}
+
+static int add_listen(struct ksip_config *c, enum ksip_transport t, const char *addr)
+{
+	struct listen_addr *l;
+
+	if (c->nlisten >= MAX_LISTEN)
+		return -1;
+	l = &c->listen[c->nlisten];
+	if (sockaddr_parse(addr, &l->addr, &l->addrlen))
+		return -1;
+	l->transport = t;
+	c->nlisten++;
+	return 0;
+}
+
+int config_parse_listen(struct ksip_config *c, const char *value)
+{
+	char buf[1024], *save = NULL, *tok;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", value);
+	c->nlisten = 0;
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		int r;
+
+		if (!strncmp(tok, "udp:", 4))
+			r = add_listen(c, KSIP_UDP, tok + 4);
+		else if (!strncmp(tok, "tcp:", 4))
+			r = add_listen(c, KSIP_TCP, tok + 4);
+		else
+			r = add_listen(c, KSIP_UDP, tok) ?: add_listen(c, KSIP_TCP, tok);
+		if (r)
+			return -1;
+	}
+	return c->nlisten ? 0 : -1;
+}
+
+int config_parse_auth_algorithms(struct ksip_config *c, const char *value)
+{
+	char buf[64], *save = NULL, *tok;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", value);
+	c->n_auth_algs = 0;
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		int alg;
+
+		if (!strcasecmp(tok, "SHA-256"))
+			alg = DIGEST_SHA256;
+		else if (!strcasecmp(tok, "MD5"))
+			alg = DIGEST_MD5;
+		else
+			return -1;
+		for (int i = 0; i < c->n_auth_algs; i++)
+			if (c->auth_algs[i] == alg)
+				return -1;
+		c->auth_algs[c->n_auth_algs++] = alg;
+	}
+	return c->n_auth_algs ? 0 : -1;
+}
+
+struct load_ctx {
+	struct ksip_config *c;
+	char *err;
+	size_t errlen;
+};
+
+static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || !*v || v[0] == '-' || n < min || n > max)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int set_string(char *dst, size_t cap, const char *v)
+{
+	if (!*v || strlen(v) >= cap)
+		return -1;
+	snprintf(dst, cap, "%s", v);
+	return 0;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct load_ctx *lc = user;
+	struct ksip_config *c = lc->c;
+	const char *hint = "invalid value";
+	uint32_t u;
+	int r;
+
+	if (*section && strcmp(section, "ksipd")) {
+		snprintf(lc->err, lc->errlen, "unknown section [%s]", section);
+		return 0;
+	}
+	if (!strcmp(key, "listen")) {
+		r = config_parse_listen(c, value);
+		hint = "expected [udp:|tcp:]ADDR:PORT ... with IPv6 in brackets";
+	} else if (!strcmp(key, "realm")) {
+		r = set_string(c->realm, sizeof(c->realm), value);
+	} else if (!strcmp(key, "database")) {
+		r = set_string(c->database, sizeof(c->database), value);
+	} else if (!strcmp(key, "control_socket")) {
+		r = set_string(c->control_socket, sizeof(c->control_socket), value);
+	} else if (!strcmp(key, "workers")) {
+		r = parse_u32(value, 0, 64, &u);
+		c->workers = (int)u;
+		hint = "expected 0 (one per CPU) to 64";
+	} else if (!strcmp(key, "log_level")) {
+		c->log_level = log_level_parse(value);
+		r = c->log_level < 0 ? -1 : 0;
+		hint = "expected error, warn, info or debug";
+	} else if (!strcmp(key, "syslog")) {
+		r = parse_bool(value, &c->syslog);
+		hint = "expected yes or no";
+	} else if (!strcmp(key, "min_expires")) {
+		r = parse_u32(value, 1, 86400, &c->min_expires);
+	} else if (!strcmp(key, "default_expires")) {
+		r = parse_u32(value, 1, 86400 * 7, &c->default_expires);
+	} else if (!strcmp(key, "max_expires")) {
+		r = parse_u32(value, 1, 86400 * 7, &c->max_expires);
+	} else if (!strcmp(key, "max_contacts")) {
+		r = parse_u32(value, 1, 64, &c->max_contacts);
+		hint = "expected 1 to 64";
+	} else if (!strcmp(key, "nonce_lifetime")) {
+		r = parse_u32(value, 1, 86400, &c->nonce_lifetime);
+	} else if (!strcmp(key, "auth_algorithms")) {
+		r = config_parse_auth_algorithms(c, value);
+		hint = "expected SHA-256 and/or MD5, most preferred first";
+	} else if (!strcmp(key, "store_flush_ms")) {
+		r = parse_u32(value, 1, 10000, &c->store_flush_ms);
+	} else if (!strcmp(key, "tcp_max_connections")) {
+		r = parse_u32(value, 1, 1000000, &c->tcp_max_connections);
+	} else if (!strcmp(key, "tcp_idle_timeout")) {
+		r = parse_u32(value, 1, 86400, &c->tcp_idle_timeout);
+	} else {
+		snprintf(lc->err, lc->errlen, "unknown key '%s'", key);
+		return 0;
+	}
+	if (r) {
+		snprintf(lc->err, lc->errlen, "key '%s': %s: '%s'", key, hint, value);
+		return 0;
+	}
+	return 1;
+}
+
+int config_load(struct ksip_config *c, const char *file, char *err, size_t errlen)
+{
+	struct load_ctx lc = { c, err, errlen };
+	int line;
+
+	err[0] = 0;
+	line = ini_parse(file, on_key, &lc);
+	if (line < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
+		return -1;
+	}
+	if (line > 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s:%d: %s", file, line, err[0] ? err : "syntax error");
+		snprintf(err, errlen, "%s", msg);
+		return -1;
+	}
+	if (c->min_expires > c->default_expires || c->default_expires > c->max_expires) {
+		snprintf(err, errlen, "%s: need min_expires <= default_expires <= max_expires", file);
+		return -1;
+	}
+	return 0;
+}

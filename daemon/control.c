@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The control socket: ksipctl's requests, served on their own thread. */
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "ksip/ctl_proto.h"
+#include "location.h"
+#include "log.h"
+#include "stats.h"
+#include "store.h"
+#include "users.h"
+#include "worker.h"
+
+#define MAX_FIELDS 8
+
+struct control {
+	struct ksipd *d;
+	int fd;
+	int stop_pipe[2];
+	pthread_t thread;
+};
+
+/* Growable output buffer for one answer. */
+struct answer {
+	char *buf;
+	size_t len, cap;
+};
+
+static void ans_printf(struct answer *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void ans_printf(struct answer *a, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = a->cap - a->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(a->buf ? a->buf + a->len : NULL, a->buf ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (a->buf && (size_t)n < room) {
+			a->len += (size_t)n;
+			return;
+		}
+		{
+			size_t ncap = (a->cap ? a->cap * 2 : 4096) + (size_t)n;
+			char *nb = realloc(a->buf, ncap);
+
+			if (!nb)
+				return;
+			a->buf = nb;
+			a->cap = ncap;
+		}
+	}
+}
+
+/* JSON string body (without quotes), escaping what RFC 8259 requires. */
+static void ans_json_str(struct answer *a, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			ans_printf(a, "\\%c", c);
+		else if (c < 0x20)
+			ans_printf(a, "\\u%04x", c);
+		else
+			ans_printf(a, "%c", c);
+	}
+}
+
+static bool valid_user_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= sizeof(((struct user_record *)0)->name))
+		return false;
+	/* RFC 3261 user part without escapes: keeps names printable and quotable. */
+	for (; *s; s++)
+		if (!(( *s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("-_.!~*'()&=+$,;?/", *s)))
+			return false;
+	return true;
+}
+
+static int cmd_user_set(struct control *c, char **f, int n, bool create, struct answer *a)
+{
+	struct user_record u;
+	bool exists;
+
+	if (n != 3)
+		return ans_printf(a, "error\tusage: user add|passwd NAME PASSWORD\n"), 0;
+	if (!valid_user_name(f[1]))
+		return ans_printf(a, "error\tinvalid user name '%s'\n", f[1]), 0;
+	if (!f[2][0])
+		return ans_printf(a, "error\tempty password\n"), 0;
+	exists = users_exists(c->d->users, f[1]);
+	if (create && exists)
+		return ans_printf(a, "error\tuser '%s' already exists\n", f[1]), 0;
+	if (!create && !exists)
+		return ans_printf(a, "error\tno such user '%s'\n", f[1]), 0;
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "%s", f[1]);
+	digest_ha1(DIGEST_MD5, u.name, c->d->cfg.realm, f[2], u.ha1_md5);
+	digest_ha1(DIGEST_SHA256, u.name, c->d->cfg.realm, f[2], u.ha1_sha256);
+	/* Disk first: a user we report as saved must survive a crash. */
+	if (store_user_put(c->d->store, c->d->cfg.realm, &u) || users_put(c->d->users, &u))
+		return ans_printf(a, "error\tcannot save user '%s'\n", f[1]), 0;
+	log_info("user %s %s", u.name, create ? "added" : "password changed");
+	ans_printf(a, "ok\n");
+	return 0;
+}
+
+static void cmd_user_del(struct control *c, char **f, int n, struct answer *a)
+{
+	if (n != 2) {
+		ans_printf(a, "error\tusage: user del NAME\n");
+		return;
+	}
+	if (!users_exists(c->d->users, f[1])) {
+		ans_printf(a, "error\tno such user '%s'\n", f[1]);
+		return;
+	}
+	if (store_user_del(c->d->store, f[1])) {
+		ans_printf(a, "error\tcannot delete user '%s'\n", f[1]);
+		return;
+	}
+	users_del(c->d->users, f[1]);
+	location_remove_aor(c->d->loc, f[1], c->d->store);
+	log_info("user %s deleted", f[1]);
+	ans_printf(a, "ok\n");
+}
+
+struct list_ctx {
+	struct answer *a;
+	bool json;
+	int n;
+};
+
+static void list_user(void *arg, const char *name)
+{
+	struct list_ctx *l = arg;
+
+	if (l->json) {
+		ans_printf(l->a, "%s\"", l->n ? "," : "");
+		ans_json_str(l->a, name);
+		ans_printf(l->a, "\"");
+	} else {
+		ans_printf(l->a, "%s\n", name);
+	}
+	l->n++;
+}
+
+static const char *transport_name(enum ksip_transport t)
+{
+	return t == KSIP_TCP ? "tcp" : "udp";
+}
+
+static void list_binding(void *arg, const struct binding_view *b)
+{
+	struct list_ctx *l = arg;
+	char src[64] = "-";
+
+	if (b->source.ss_family)
+		sockaddr_format((const struct sockaddr *)&b->source, src, sizeof(src));
+	if (l->json) {
+		ans_printf(l->a, "%s{\"aor\":\"", l->n ? "," : "");
+		ans_json_str(l->a, b->aor);
+		ans_printf(l->a, "\",\"contact\":\"");
+		ans_json_str(l->a, b->contact);
+		ans_printf(l->a, "\",\"expires\":%u,\"q\":", b->expires_in);
+		if (b->q == LOC_Q_NONE)
+			ans_printf(l->a, "null");
+		else
+			ans_printf(l->a, "%u.%03u", b->q / 1000, b->q % 1000);
+		ans_printf(l->a, ",\"call_id\":\"");
+		ans_json_str(l->a, b->callid);
+		ans_printf(l->a, "\",\"cseq\":%u,\"transport\":\"%s\",\"source\":\"%s\"}", b->cseq,
+			   transport_name(b->transport), src);
+	} else {
+		ans_printf(l->a, "%-16s %-48s %6u  %s %s\n", b->aor, b->contact, b->expires_in,
+			   transport_name(b->transport), src);
+	}
+	l->n++;
+}
+
+static void cmd_list(struct control *c, bool users, bool json, struct answer *a)
+{
+	struct list_ctx l = { a, json, 0 };
+
+	ans_printf(a, "ok\n");
+	if (json)
+		ans_printf(a, "[");
+	else if (!users)
+		ans_printf(a, "%-16s %-48s %6s  %s\n", "AOR", "CONTACT", "EXPIRES", "SOURCE");
+	if (users)
+		users_foreach(c->d->users, list_user, &l);
+	else
+		location_foreach(c->d->loc, time(NULL), list_binding, &l);
+	if (json)
+		ans_printf(a, "]\n");
+}
+
+static void cmd_stats(struct control *c, bool json, struct answer *a)
+{
+	struct ksip_stats t;
+	struct location_usage u;
+	uint64_t requests = 0, responses = 0;
+	struct { const char *name; uint64_t v; } rows[32];
+	int nrows = 0;
+
+	memset(&t, 0, sizeof(t));
+	for (int i = 0; i < c->d->nworkers; i++)
+		stats_accumulate(&t, &c->d->workers[i]->stats);
+	location_usage(c->d->loc, &u);
+	for (int i = 0; i < SIP_METHOD__COUNT; i++)
+		requests += t.requests[i];
+	for (int i = 0; i < 700; i++)
+		responses += t.responses_sent[i];
+
+#define ROW(n, val) (rows[nrows].name = (n), rows[nrows++].v = (val))
+	ROW("uptime_seconds", (uint64_t)(time(NULL) - c->d->started));
+	ROW("requests", requests);
+	ROW("responses_sent", responses);
+	ROW("responses_received", t.responses_received);
+	ROW("parse_errors", t.parse_errors);
+	ROW("garbage_dropped", t.garbage);
+	ROW("auth_challenges", t.auth_challenges);
+	ROW("auth_failures", t.auth_failures);
+	ROW("auth_stale", t.auth_stale);
+	ROW("auth_replays", t.auth_replays);
+	ROW("retransmissions", t.retransmissions);
+	ROW("keepalives", t.keepalives);
+	ROW("tcp_accepted", t.tcp_accepted);
+	ROW("tcp_closed", t.tcp_closed);
+	ROW("tcp_refused", t.tcp_errors);
+	ROW("users", users_count(c->d->users));
+	ROW("aors", u.aors);
+	ROW("bindings", u.bindings);
+	ROW("location_bytes", u.bytes);
+#undef ROW
+
+	ans_printf(a, "ok\n");
+	if (json) {
+		ans_printf(a, "{");
+		for (int i = 0; i < nrows; i++)
+			ans_printf(a, "\"%s\":%llu,", rows[i].name, (unsigned long long)rows[i].v);
+		ans_printf(a, "\"requests_by_method\":{");
+		for (int i = 0, k = 0; i < SIP_METHOD__COUNT; i++)
+			if (t.requests[i])
+				ans_printf(a, "%s\"%s\":%llu", k++ ? "," : "", sip_method_name(i),
+					   (unsigned long long)t.requests[i]);
+		ans_printf(a, "},\"responses_by_code\":{");
+		for (int i = 0, k = 0; i < 700; i++)
+			if (t.responses_sent[i])
+				ans_printf(a, "%s\"%d\":%llu", k++ ? "," : "", i,
+					   (unsigned long long)t.responses_sent[i]);
+		ans_printf(a, "}}\n");
+		return;
+	}
+	for (int i = 0; i < nrows; i++)
+		ans_printf(a, "%-22s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+	for (int i = 0; i < SIP_METHOD__COUNT; i++)
+		if (t.requests[i])
+			ans_printf(a, "requests.%-13s %llu\n", sip_method_name(i),
+				   (unsigned long long)t.requests[i]);
+	for (int i = 0; i < 700; i++)
+		if (t.responses_sent[i])
+			ans_printf(a, "responses.%-12d %llu\n", i,
+				   (unsigned long long)t.responses_sent[i]);
+}
+
+static void dispatch(struct control *c, char *line, struct answer *a)
+{
+	char *f[MAX_FIELDS];
+	int n = 0;
+	bool json;
+
+	for (char *p = line; n < MAX_FIELDS;) {
+		f[n++] = p;
+		p = strchr(p, CTL_FIELD_SEP);
+		if (!p)
+			break;
+		*p++ = 0;
+	}
+	json = n >= 2 && !strcmp(f[n - 1], "json");
+	if (!strcmp(f[0], CTL_USER_ADD))
+		cmd_user_set(c, f, n, true, a);
+	else if (!strcmp(f[0], CTL_USER_PASSWD))
+		cmd_user_set(c, f, n, false, a);
+	else if (!strcmp(f[0], CTL_USER_DEL))
+		cmd_user_del(c, f, n, a);
+	else if (!strcmp(f[0], CTL_USER_LIST))
+		cmd_list(c, true, json, a);
+	else if (!strcmp(f[0], CTL_REG_LIST))
+		cmd_list(c, false, json, a);
+	else if (!strcmp(f[0], CTL_REG_DEL) && n == 2) {
+		int removed = location_remove_aor(c->d->loc, f[1], c->d->store);
+
+		if (removed)
+			ans_printf(a, "ok\n%d bindings removed\n", removed);
+		else
+			ans_printf(a, "error\tno bindings for '%s'\n", f[1]);
+	} else if (!strcmp(f[0], CTL_STATS))
+		cmd_stats(c, json, a);
+	else
+		ans_printf(a, "error\tunknown command '%s'\n", f[0]);
+}
+
+static void serve(struct control *c, int fd)
+{
+	char req[CTL_MAX_REQUEST + 1];
+	size_t len = 0;
+	struct answer a = { 0 };
+	char *nl = NULL;
+
+	/* A client gets a few seconds to send its line; nobody blocks the thread forever. */
+	while (len < CTL_MAX_REQUEST && !nl) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 5000) <= 0)
+			return;
+		r = read(fd, req + len, CTL_MAX_REQUEST - len);
+		if (r <= 0)
+			return;
+		len += (size_t)r;
+		req[len] = 0;
+		nl = memchr(req, '\n', len);
+	}
+	if (!nl) {
+		ans_printf(&a, "error\trequest too long\n");
+	} else {
+		*nl = 0;
+		dispatch(c, req, &a);
+	}
+	for (size_t off = 0; a.buf && off < a.len;) {
+		ssize_t w = write(fd, a.buf + off, a.len - off);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	explicit_bzero(req, sizeof(req));	/* it may have held a password */
+	free(a.buf);
+}
+
+static void *control_main(void *arg)
+{
+	struct control *c = arg;
+
+	for (;;) {
+		struct pollfd p[2] = { { c->fd, POLLIN, 0 }, { c->stop_pipe[0], POLLIN, 0 } };
+		int fd;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		serve(c, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+struct control *control_start(struct ksipd *d)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = d->cfg.control_socket;
+	mode_t old;
+
+	if (!c)
+		return NULL;
+	c->d = d;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_err("control_socket path too long: %s", path);
+		goto fail;
+	}
+	strcpy(sun.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || pipe2(c->stop_pipe, O_CLOEXEC))
+		goto fail;
+	unlink(path);
+	old = umask(0077);	/* 0600: only root (or the daemon's user) may administer */
+	if (bind(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		umask(old);
+		log_err("control socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	umask(old);
+	chmod(path, 0600);
+	if (listen(c->fd, 16) < 0 || pthread_create(&c->thread, NULL, control_main, c))
+		goto fail;
+	log_info("control socket %s", path);
+	return c;
+fail:
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	return NULL;
+}
+
+void control_stop(struct control *c)
+{
+	if (!c)
+		return;
+	if (write(c->stop_pipe[1], "x", 1) != 1)
+		log_warn("control: cannot signal stop");
+	pthread_join(c->thread, NULL);
+	close(c->fd);
+	close(c->stop_pipe[0]);
+	close(c->stop_pipe[1]);
+	unlink(c->d->cfg.control_socket);
+	free(c);
+}

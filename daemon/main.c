@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ksipd: start-up, housekeeping and orderly shutdown. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "digest.h"
+#include "ksipd.h"
+#include "location.h"
+#include "log.h"
+#include "store.h"
+#include "users.h"
+#include "worker.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ksipd [--config FILE] [--check-config]\n"
+		   "  Runs in the foreground and logs to stderr. Without --config the\n"
+		   "  embedded defaults apply (see docs/configuration.md).\n");
+}
+
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 && n <= 64 ? (int)n : 1;
+}
+
+static int open_state(struct ksipd *d)
+{
+	uint8_t secret[NONCE_SECRET_LEN];
+	char err[512];
+	int n;
+
+	d->store = store_open(d->cfg.database, d->cfg.store_flush_ms, err, sizeof(err));
+	if (!d->store) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (store_secret(d->store, secret, sizeof(secret))) {
+		log_err("database %s: cannot load or create the nonce secret", d->cfg.database);
+		return -1;
+	}
+	d->nonce = nonce_key_new(secret, d->cfg.realm);
+	explicit_bzero(secret, sizeof(secret));
+	d->users = users_new();
+	d->loc = location_new();
+	if (!d->users || !d->loc)
+		return -1;
+	n = store_load_users(d->store, d->cfg.realm, d->users);
+	if (n < 0)
+		return -1;
+	log_info("%d users loaded from %s", n, d->cfg.database);
+	n = store_load_bindings(d->store, d->loc, time(NULL));
+	if (n < 0)
+		return -1;
+	log_info("%d bindings restored", n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct ksipd d = { 0 };
+	const char *config_file = NULL;
+	bool check_only = false;
+	struct control *ctl;
+	sigset_t sigs;
+	char err[512];
+	int opt, sig = 0, rc = 1;
+
+	while ((opt = getopt_long(argc, argv, "c:kh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_file = optarg;
+			break;
+		case 'k':
+			check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	config_defaults(&d.cfg);
+	if (config_file && config_load(&d.cfg, config_file, err, sizeof(err))) {
+		fprintf(stderr, "ksipd: %s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		printf("ksipd: configuration ok\n");
+		return 0;
+	}
+	log_init((enum log_level)d.cfg.log_level, d.cfg.syslog);
+	d.started = time(NULL);
+
+	/* Signals are taken synchronously below; worker threads inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (open_state(&d))
+		goto out;
+	d.nworkers = d.cfg.workers ? d.cfg.workers : online_cpus();
+	d.workers = calloc((size_t)d.nworkers, sizeof(*d.workers));
+	if (!d.workers)
+		goto out;
+	for (int i = 0; i < d.nworkers; i++) {
+		d.workers[i] = worker_new(&d, i);
+		if (!d.workers[i])
+			goto out_workers;
+	}
+	ctl = control_start(&d);
+	if (!ctl)
+		goto out_workers;
+	for (int i = 0; i < d.nworkers; i++)
+		worker_start(d.workers[i]);
+	log_info("ksipd ready: realm '%s', %d workers, media relay not yet available",
+		 d.cfg.realm, d.nworkers);
+
+	/* Housekeeping on the main thread: expire bindings every second until told to stop. */
+	for (;;) {
+		struct timespec one = { 1, 0 };
+		int n;
+
+		sig = sigtimedwait(&sigs, NULL, &one);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		n = location_expire(d.loc, time(NULL), d.store);
+		if (n)
+			log_debug("%d bindings expired", n);
+	}
+	log_info("signal %d: shutting down", sig);
+	for (int i = 0; i < d.nworkers; i++)
+		worker_stop(d.workers[i]);
+	control_stop(ctl);
+	rc = 0;
+out_workers:
+	for (int i = 0; i < d.nworkers; i++)
+		worker_free(d.workers[i]);
+	free(d.workers);
+out:
+	store_close(d.store);	/* writes what is still queued */
+	location_free(d.loc);
+	users_free(d.users);
+	nonce_key_free(d.nonce);
+	if (rc)
+		log_err("ksipd failed to start");
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Counters. Each worker owns one struct and is its only writer, so an
+ * increment is a plain relaxed load/store on a private cache line; readers
+ * (ksipctl stats) sum the workers with relaxed loads.
+ */
+#ifndef KSIP_STATS_H
+#define KSIP_STATS_H
+
+#include <stdint.h>
+
+#include "sip_msg.h"
+
+struct ksip_stats {
+	uint64_t requests[SIP_METHOD__COUNT];
+	uint64_t responses_sent[700];	/* by status code */
+	uint64_t responses_received;
+	uint64_t parse_errors;		/* understood as SIP, rejected with 4xx/5xx */
+	uint64_t garbage;		/* not SIP: dropped silently */
+	uint64_t auth_challenges;
+	uint64_t auth_failures;		/* wrong password, unknown user, bad nonce */
+	uint64_t auth_stale;
+	uint64_t auth_replays;		/* nonce-count not increasing */
+	uint64_t retransmissions;	/* absorbed by the transaction cache */
+	uint64_t keepalives;
+	uint64_t tcp_accepted;
+	uint64_t tcp_closed;
+	uint64_t tcp_errors;
+} __attribute__((aligned(64)));
+
+#define STAT_ADD(st, field, n) \
+	__atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) + (n), \
+			 __ATOMIC_RELAXED)
+#define STAT_INC(st, field) STAT_ADD(st, field, 1)
+
+/* out += in, reading in with relaxed loads. */
+void stats_accumulate(struct ksip_stats *out, const struct ksip_stats *in);
+
+#endif

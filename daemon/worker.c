@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sip_core.h"
+#include "sip_msg.h"
+#include "txn_cache.h"
+
+#define UDP_BATCH 32
+#define UDP_BUF 16384		/* larger datagrams arrive truncated and are dropped */
+#define UDP_ROUNDS 8		/* batches per wake-up before looking at other sockets */
+#define TCP_RBUF_MAX (SIP_MAX_MESSAGE + 4096)
+#define TCP_WBUF_MAX (256 * 1024)
+#define TXN_SLOTS 65536
+
+/* epoll user data: what kind of descriptor woke us up. */
+enum ep_kind { EP_UDP, EP_TCP_LISTEN, EP_TCP_CONN, EP_STOP };
+
+struct ep_ref {
+	enum ep_kind kind;
+	int fd;
+};
+
+struct tcp_conn {
+	struct ep_ref ref;
+	struct tcp_conn *prev, *next;
+	struct sip_source peer;
+	time_t last_active;
+	size_t rlen, wlen;
+	char *rbuf;
+	char *wbuf;
+};
+
+/* Listening sockets keep their ep_ref next to the fd array. */
+struct listen_refs {
+	struct ep_ref stop;
+	struct ep_ref ref[MAX_LISTEN];
+};
+
+static int make_socket(const struct listen_addr *l)
+{
+	int type = l->transport == KSIP_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int fd = socket(l->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, bufsz = 4 * 1024 * 1024;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (type == SOCK_DGRAM)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int ep_add(struct worker *w, int fd, struct ep_ref *ref, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ref };
+
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+struct worker *worker_new(struct ksipd *d, int id)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	struct listen_refs *refs = calloc(1, sizeof(*refs));
+
+	if (!w || !refs) {
+		free(w);
+		free(refs);
+		return NULL;
+	}
+	w->d = d;
+	w->id = id;
+	w->listeners = refs;
+	w->epfd = w->stop_fd = -1;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->txc = txn_cache_new(TXN_SLOTS);
+	if (w->epfd < 0 || w->stop_fd < 0 || !w->txc)
+		goto fail;
+	refs->stop = (struct ep_ref){ EP_STOP, w->stop_fd };
+	ep_add(w, w->stop_fd, &refs->stop, EPOLLIN);
+	for (int i = 0; i < d->cfg.nlisten; i++) {
+		const struct listen_addr *l = &d->cfg.listen[i];
+		char addr[64];
+		int fd = make_socket(l);
+
+		sockaddr_format((const struct sockaddr *)&l->addr, addr, sizeof(addr));
+		if (fd < 0) {
+			log_err("cannot listen on %s %s: %s", l->transport == KSIP_UDP ? "udp" : "tcp",
+				addr, strerror(errno));
+			goto fail;
+		}
+		refs->ref[i] = (struct ep_ref){ l->transport == KSIP_UDP ? EP_UDP : EP_TCP_LISTEN, fd };
+		ep_add(w, fd, &refs->ref[i], EPOLLIN);
+		if (id == 0)
+			log_info("listening on %s %s", l->transport == KSIP_UDP ? "udp" : "tcp", addr);
+	}
+	return w;
+fail:
+	worker_free(w);
+	return NULL;
+}
+
+/* --- UDP ----------------------------------------------------------------- */
+
+struct udp_batch {
+	struct mmsghdr in[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	char buf[UDP_BATCH][UDP_BUF];
+	struct mmsghdr out[UDP_BATCH];
+	struct iovec oiov[UDP_BATCH];
+	struct sip_out reply[UDP_BATCH];
+};
+
+static void udp_drain(struct worker *w, int fd, struct udp_batch *b)
+{
+	struct sip_ctx ctx = { w->d, &w->stats, w->txc, time(NULL) };
+
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		int n, nout = 0;
+
+		for (int i = 0; i < UDP_BATCH; i++) {
+			b->iov[i] = (struct iovec){ b->buf[i], UDP_BUF };
+			b->in[i].msg_hdr = (struct msghdr){
+				.msg_name = &b->from[i],
+				.msg_namelen = sizeof(b->from[i]),
+				.msg_iov = &b->iov[i],
+				.msg_iovlen = 1,
+			};
+		}
+		n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			struct sip_source src;
+			size_t len = b->in[i].msg_len;
+			struct sip_out *o = &b->reply[nout];
+
+			if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				STAT_INC(&w->stats, garbage);
+				continue;
+			}
+			/* A bare CRLF keepalive over UDP needs no answer (RFC 5626 uses STUN there). */
+			if (len <= 4 && strspn(b->buf[i], "\r\n") >= len) {
+				STAT_INC(&w->stats, keepalives);
+				continue;
+			}
+			memcpy(&src.addr, &b->from[i], sizeof(src.addr));
+			src.addrlen = b->in[i].msg_hdr.msg_namelen;
+			src.transport = KSIP_UDP;
+			if (!sip_process(&ctx, b->buf[i], len, &src, o))
+				continue;
+			b->oiov[nout] = (struct iovec){ o->buf, o->len };
+			b->out[nout].msg_hdr = (struct msghdr){
+				.msg_name = &o->dst,
+				.msg_namelen = o->dstlen,
+				.msg_iov = &b->oiov[nout],
+				.msg_iovlen = 1,
+			};
+			nout++;
+		}
+		for (int sent = 0; sent < nout;) {
+			int r = sendmmsg(fd, b->out + sent, (unsigned int)(nout - sent), MSG_DONTWAIT);
+
+			if (r <= 0) {
+				/* UDP: a full socket buffer drops the answer; the client retransmits. */
+				break;
+			}
+			sent += r;
+		}
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+/* --- TCP ----------------------------------------------------------------- */
+
+static void conn_close(struct worker *w, struct tcp_conn *c)
+{
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->ref.fd, NULL);
+	close(c->ref.fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nconns--;
+	STAT_INC(&w->stats, tcp_closed);
+	free(c->rbuf);
+	free(c->wbuf);
+	free(c);
+}
+
+static void tcp_accept(struct worker *w, int lfd)
+{
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct tcp_conn *c;
+		int one = 1;
+
+		if (fd < 0)
+			return;
+		if (w->nconns >= w->d->cfg.tcp_max_connections / (unsigned int)w->d->nworkers + 1) {
+			STAT_INC(&w->stats, tcp_errors);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c || !(c->rbuf = malloc(TCP_RBUF_MAX))) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->ref = (struct ep_ref){ EP_TCP_CONN, fd };
+		memcpy(&c->peer.addr, &ss, sizeof(ss));
+		c->peer.addrlen = sl;
+		c->peer.transport = KSIP_TCP;
+		c->last_active = time(NULL);
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
+		w->nconns++;
+		STAT_INC(&w->stats, tcp_accepted);
+		ep_add(w, fd, &c->ref, EPOLLIN | EPOLLRDHUP);
+	}
+}
+
+/* Queue or send bytes; returns -1 when the connection must be closed. */
+static int conn_write(struct worker *w, struct tcp_conn *c, const char *p, size_t n)
+{
+	ssize_t r = 0;
+
+	if (!c->wlen) {
+		r = send(c->ref.fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r < 0 && errno != EAGAIN)
+			return -1;
+		if (r < 0)
+			r = 0;
+		if ((size_t)r == n)
+			return 0;
+	}
+	if (c->wlen + n - (size_t)r > TCP_WBUF_MAX)
+		return -1;	/* the peer does not read: give up on it */
+	if (!c->wbuf && !(c->wbuf = malloc(TCP_WBUF_MAX)))
+		return -1;
+	memcpy(c->wbuf + c->wlen, p + r, n - (size_t)r);
+	c->wlen += n - (size_t)r;
+	{
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP,
+					  .data.ptr = &c->ref };
+
+		epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->ref.fd, &ev);
+	}
+	return 0;
+}
+
+static int conn_flush(struct worker *w, struct tcp_conn *c)
+{
+	ssize_t r = send(c->ref.fd, c->wbuf, c->wlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (r < 0)
+		return errno == EAGAIN ? 0 : -1;
+	memmove(c->wbuf, c->wbuf + r, c->wlen - (size_t)r);
+	c->wlen -= (size_t)r;
+	if (!c->wlen) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = &c->ref };
+
+		epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->ref.fd, &ev);
+	}
+	return 0;
+}
+
+/* Consume complete messages and keepalives from the read buffer. */
+static int conn_consume(struct worker *w, struct tcp_conn *c, struct sip_out *o)
+{
+	struct sip_ctx ctx = { w->d, &w->stats, w->txc, time(NULL) };
+	size_t pos = 0;
+
+	while (pos < c->rlen) {
+		const char *p = c->rbuf + pos;
+		size_t left = c->rlen - pos;
+		long n;
+
+		/* RFC 5626 §4.4.1: CRLFCRLF is a ping, answered with CRLF. */
+		if (left >= 4 && !memcmp(p, "\r\n\r\n", 4)) {
+			STAT_INC(&w->stats, keepalives);
+			if (conn_write(w, c, "\r\n", 2))
+				return -1;
+			pos += 4;
+			continue;
+		}
+		if (p[0] == '\r' || p[0] == '\n') {
+			if (left < 4 && !strncmp(p, "\r\n\r\n", left))
+				break;	/* maybe the start of a ping */
+			pos++;		/* a lone CRLF (a pong, or padding) */
+			continue;
+		}
+		n = sip_stream_frame(p, left);
+		if (n < 0) {
+			/* No Content-Length or an endless header: the stream cannot be resynced. */
+			STAT_INC(&w->stats, parse_errors);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (sip_process(&ctx, p, (size_t)n, &c->peer, o) && conn_write(w, c, o->buf, o->len))
+			return -1;
+		pos += (size_t)n;
+	}
+	memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
+	c->rlen -= pos;
+	return 0;
+}
+
+static void tcp_readable(struct worker *w, struct tcp_conn *c, struct sip_out *o)
+{
+	for (int i = 0; i < 16; i++) {
+		ssize_t r;
+
+		if (c->rlen == TCP_RBUF_MAX) {
+			STAT_INC(&w->stats, parse_errors);
+			conn_close(w, c);
+			return;
+		}
+		r = recv(c->ref.fd, c->rbuf + c->rlen, TCP_RBUF_MAX - c->rlen, MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+			conn_close(w, c);
+			return;
+		}
+		if (r < 0)
+			return;
+		c->rlen += (size_t)r;
+		c->last_active = time(NULL);
+		if (conn_consume(w, c, o)) {
+			conn_close(w, c);
+			return;
+		}
+	}
+}
+
+static void tcp_sweep_idle(struct worker *w, time_t now)
+{
+	struct tcp_conn *c = w->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (now - c->last_active > (time_t)w->d->cfg.tcp_idle_timeout)
+			conn_close(w, c);
+	}
+}
+
+/* --- loop ---------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct udp_batch *b = malloc(sizeof(*b));
+	struct sip_out *o = malloc(sizeof(*o));
+	struct epoll_event ev[64];
+	time_t last_sweep = time(NULL);
+	bool running = true;
+
+	if (!b || !o) {
+		log_err("worker %d: out of memory", w->id);
+		free(b);
+		free(o);
+		return NULL;
+	}
+	while (running) {
+		int n = epoll_wait(w->epfd, ev, 64, 1000);
+		time_t now;
+
+		for (int i = 0; i < n; i++) {
+			struct ep_ref *ref = ev[i].data.ptr;
+
+			switch (ref->kind) {
+			case EP_UDP:
+				udp_drain(w, ref->fd, b);
+				break;
+			case EP_TCP_LISTEN:
+				tcp_accept(w, ref->fd);
+				break;
+			case EP_TCP_CONN: {
+				struct tcp_conn *c = (struct tcp_conn *)ref;
+
+				if (ev[i].events & EPOLLOUT && conn_flush(w, c)) {
+					conn_close(w, c);
+					break;
+				}
+				if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					tcp_readable(w, c, o);
+				break;
+			}
+			case EP_STOP:
+				running = false;
+				break;
+			}
+		}
+		now = time(NULL);
+		if (now != last_sweep) {
+			tcp_sweep_idle(w, now);
+			last_sweep = now;
+		}
+	}
+	free(b);
+	free(o);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	return pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void worker_stop(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("worker %d: cannot signal stop", w->id);
+	pthread_join(w->thread, NULL);
+}
+
+void worker_free(struct worker *w)
+{
+	struct listen_refs *refs;
+
+	if (!w)
+		return;
+	refs = w->listeners;
+	while (w->conns)
+		conn_close(w, w->conns);
+	for (int i = 0; refs && i < w->d->cfg.nlisten; i++)
+		if (refs->ref[i].fd > 0)
+			close(refs->ref[i].fd);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->stop_fd >= 0)
+		close(w->stop_fd);
+	txn_cache_free(w->txc);
+	free(refs);
+	free(w);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Workers: one thread per core, each with its own SO_REUSEPORT socket for
+ * every listen address (UDP and TCP) and its own epoll set, so the kernel
+ * spreads clients over workers and no socket is shared between threads.
+ * A TCP connection stays with the worker that accepted it.
+ */
+#ifndef KSIP_WORKER_H
+#define KSIP_WORKER_H
+
+#include <pthread.h>
+
+#include "ksipd.h"
+#include "stats.h"
+
+struct txn_cache;
+struct tcp_conn;
+struct listen_refs;
+
+struct worker {
+	struct ksipd *d;
+	int id;
+	pthread_t thread;
+	int epfd;
+	int stop_fd;			/* eventfd: wakes the loop to exit */
+	struct listen_refs *listeners;	/* listening sockets and their epoll refs */
+	struct txn_cache *txc;
+	struct tcp_conn *conns;		/* doubly linked list of open connections */
+	unsigned int nconns;
+	struct ksip_stats stats;
+};
+
+/* Create sockets for every listen address; -1 with a logged error. */
+struct worker *worker_new(struct ksipd *d, int id);
+int worker_start(struct worker *w);
+void worker_stop(struct worker *w);	/* signal, join, close everything */
+void worker_free(struct worker *w);
+
+#endif

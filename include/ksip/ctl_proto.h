@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The control socket protocol between ksipctl and ksipd: one request per
+ * connection, a line of TAB-separated fields ending in '\n'. The answer is
+ * "ok\n" followed by the output, or "error\t<message>\n". Output formats
+ * (table or JSON) are produced by the daemon so the two can't drift.
+ */
+#ifndef KSIP_CTL_PROTO_H
+#define KSIP_CTL_PROTO_H
+
+#define CTL_MAX_REQUEST 4096
+#define CTL_FIELD_SEP '\t'
+
+/* Commands: name, then arguments. */
+#define CTL_USER_ADD "user-add"		/* NAME PASSWORD */
+#define CTL_USER_PASSWD "user-passwd"	/* NAME PASSWORD */
+#define CTL_USER_DEL "user-del"		/* NAME */
+#define CTL_USER_LIST "user-list"	/* [json] */
+#define CTL_REG_LIST "reg-list"		/* [json] */
+#define CTL_REG_DEL "reg-del"		/* AOR */
+#define CTL_STATS "stats"		/* [json] */
+
+#endif

@@ -43,6 +43,10 @@ $(O)/libksipcore-san.a: $(SAN_OBJS)
 $(O)/ksipd: $(O)/obj/daemon/main.o $(O)/libksipcore.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The daemon under ASan/UBSan: the SIP test suites run against it.
+$(O)/san/ksipd: $(O)/san/daemon/main.o $(O)/libksipcore-san.a
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/ksipctl: $(CTL_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^
 
@@ -55,12 +59,13 @@ $(O)/tests/san/%: tests/unit/%.c $(O)/libksipcore-san.a tests/lib/tap.h
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(O)/libksipcore-san.a $(LDLIBS)
 
 # libFuzzer needs clang; the parser has no dependencies beyond libc.
-$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS)
+FUZZ_DEPS := daemon/sip_msg.c daemon/sip_hdr.c daemon/digest.c daemon/sip_reply.c
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Idaemon \
-		-o $@ $< daemon/sip_msg.c daemon/sip_hdr.c daemon/digest.c -lcrypto
+		-o $@ $< $(FUZZ_DEPS) -lcrypto
 
-tests: all $(UNIT_BINS) $(FUZZ_BINS)
+tests: all $(O)/san/ksipd $(UNIT_BINS) $(FUZZ_BINS)
 
 deps:
 	scripts/deps.sh

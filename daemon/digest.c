@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,30 @@ struct hash_ctx {
 };
 
 static __thread struct hash_ctx tls_hash;
+static pthread_key_t hash_key;
+static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
+
+/* Runs when a thread that hashed exits: release its OpenSSL objects. */
+static void hash_ctx_release(void *arg)
+{
+	struct hash_ctx *h = arg;
+
+	EVP_MD_CTX_free(h->ctx);
+	for (int i = 0; i < DIGEST__COUNT; i++)
+		EVP_MD_free(h->md[i]);
+	memset(h, 0, sizeof(*h));
+}
+
+static void hash_key_init(void)
+{
+	pthread_key_create(&hash_key, hash_ctx_release);
+}
 
 static struct hash_ctx *hash_ctx(void)
 {
 	if (!tls_hash.ctx) {
+		pthread_once(&hash_key_once, hash_key_init);
+		pthread_setspecific(hash_key, &tls_hash);
 		tls_hash.ctx = EVP_MD_CTX_new();
 		tls_hash.md[DIGEST_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
 		tls_hash.md[DIGEST_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);

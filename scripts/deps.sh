@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install what building and testing ksip needs, from Debian 12's archive.
+# Idempotent and quick when everything is present: apt runs only if a package is missing.
+set -eu
+
+PKGS="build-essential pkg-config clang libsqlite3-dev libssl-dev libinih-dev
+      libnl-genl-3-dev libmnl-dev libnftnl-dev sip-tester python3 sqlite3 iproute2 procps"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -16,30 +16,32 @@ static struct sip_span sub(const char *a, const char *b)
 
 /*
  * Scan from p to end for an unquoted, unbracketed STOP character. Quoted
- * strings honour backslash escapes. Returns end when not found.
+ * strings honour backslash escapes.
+ * Returns end when not found.
  */
-static const char *scan_to(const char *p, const char *end, const char *stops, bool brackets)
+static const char *scan_to(const char *p, const char *end, char stop, bool brackets)
 {
 	bool quoted = false;
 	int angle = 0;
 
 	for (; p < end; p++) {
+		char c = *p;
+
 		if (quoted) {
-			if (*p == '\\' && p + 1 < end)
+			if (c == '\\' && p + 1 < end)
 				p++;
-			else if (*p == '"')
+			else if (c == '"')
 				quoted = false;
 			continue;
 		}
-		if (*p == '"') {
+		if (c == '"')
 			quoted = true;
-		} else if (brackets && *p == '<') {
+		else if (brackets && c == '<')
 			angle++;
-		} else if (brackets && *p == '>' && angle > 0) {
+		else if (brackets && c == '>' && angle > 0)
 			angle--;
-		} else if (!angle && strchr(stops, *p)) {
+		else if (!angle && c == stop)
 			return p;
-		}
 	}
 	return end;
 }
@@ -55,7 +57,7 @@ bool sip_list_next(struct sip_span *rest, struct sip_span *elem)
 			*rest = sub(end, end);
 			return false;
 		}
-		c = scan_to(p, end, ",", true);
+		c = scan_to(p, end, ',', true);
 		*elem = span_trim(sub(p, c));
 		*rest = sub(c, end);
 		if (elem->len)
@@ -98,7 +100,7 @@ bool sip_param_find(struct sip_span params, const char *name, struct sip_span *v
 			p++;
 		if (p >= end)
 			break;
-		seg_end = scan_to(p, end, ";", false);
+		seg_end = scan_to(p, end, ';', false);
 		eq = memchr(p, '=', (size_t)(seg_end - p));
 		ns = p;
 		ne = eq ? eq : seg_end;
@@ -177,7 +179,7 @@ bool sip_via_parse(struct sip_span v, struct sip_via *via)
 		return false;
 	while (hp < end && is_ws(*hp))
 		hp++;
-	params = scan_to(hp, end, ";", false);
+	params = scan_to(hp, end, ';', false);
 	if (!parse_hostport(span_trim(sub(hp, params)), &via->host, &via->port))
 		return false;
 	via->params = sub(params, end);
@@ -208,7 +210,7 @@ bool sip_uri_parse(struct sip_span s, struct sip_uri *uri)
 		uri->scheme = SIP_SCHEME_OTHER;
 	p = colon + 1;
 	if (uri->scheme == SIP_SCHEME_TEL || uri->scheme == SIP_SCHEME_OTHER) {
-		q = scan_to(p, end, ";", false);
+		q = scan_to(p, end, ';', false);
 		uri->user = sub(p, q);
 		uri->params = sub(q, end);
 		return uri->user.len > 0;
@@ -264,7 +266,7 @@ bool sip_naddr_parse(struct sip_span s, struct sip_naddr *na)
 		na->params = sub(r, end);
 		return r == end || *r == ';';
 	}
-	lt = scan_to(p, end, "<", false);
+	lt = scan_to(p, end, '<', false);
 	if (lt < end) {
 		/* name-addr: [display-name] <addr-spec> */
 		na->display = span_trim(sub(p, lt));
@@ -278,7 +280,7 @@ bool sip_naddr_parse(struct sip_span s, struct sip_naddr *na)
 			return false;
 	} else {
 		/* addr-spec: parameters after the URI belong to the header. */
-		const char *semi = scan_to(p, end, ";", false);
+		const char *semi = scan_to(p, end, ';', false);
 
 		na->uri = span_trim(sub(p, semi));
 		na->params = sub(semi, end);

@@ -9,33 +9,36 @@
 #include <string.h>
 #include <strings.h>
 
+#define HDR(n, c, i) { n, sizeof(n) - 1, c, i }
+
 static const struct {
 	const char *name;
+	uint8_t len;
 	char compact;
 	enum sip_hdr_id id;
 } hdr_names[] = {
-	{ "Via", 'v', SIP_HDR_VIA },
-	{ "From", 'f', SIP_HDR_FROM },
-	{ "To", 't', SIP_HDR_TO },
-	{ "Call-ID", 'i', SIP_HDR_CALL_ID },
-	{ "CSeq", 0, SIP_HDR_CSEQ },
-	{ "Contact", 'm', SIP_HDR_CONTACT },
-	{ "Content-Length", 'l', SIP_HDR_CONTENT_LENGTH },
-	{ "Content-Type", 'c', SIP_HDR_CONTENT_TYPE },
-	{ "Max-Forwards", 0, SIP_HDR_MAX_FORWARDS },
-	{ "Expires", 0, SIP_HDR_EXPIRES },
-	{ "Authorization", 0, SIP_HDR_AUTHORIZATION },
-	{ "Proxy-Authorization", 0, SIP_HDR_PROXY_AUTHORIZATION },
-	{ "Require", 0, SIP_HDR_REQUIRE },
-	{ "Proxy-Require", 0, SIP_HDR_PROXY_REQUIRE },
-	{ "Supported", 'k', SIP_HDR_SUPPORTED },
-	{ "Route", 0, SIP_HDR_ROUTE },
-	{ "Record-Route", 0, SIP_HDR_RECORD_ROUTE },
-	{ "Subject", 's', SIP_HDR_SUBJECT },
-	{ "Event", 'o', SIP_HDR_EVENT },
-	{ "Allow", 0, SIP_HDR_ALLOW },
-	{ "User-Agent", 0, SIP_HDR_USER_AGENT },
-	{ "Content-Encoding", 'e', SIP_HDR_CONTENT_ENCODING },
+	HDR("Via", 'v', SIP_HDR_VIA),
+	HDR("From", 'f', SIP_HDR_FROM),
+	HDR("To", 't', SIP_HDR_TO),
+	HDR("Call-ID", 'i', SIP_HDR_CALL_ID),
+	HDR("CSeq", 0, SIP_HDR_CSEQ),
+	HDR("Contact", 'm', SIP_HDR_CONTACT),
+	HDR("Content-Length", 'l', SIP_HDR_CONTENT_LENGTH),
+	HDR("Content-Type", 'c', SIP_HDR_CONTENT_TYPE),
+	HDR("Max-Forwards", 0, SIP_HDR_MAX_FORWARDS),
+	HDR("Expires", 0, SIP_HDR_EXPIRES),
+	HDR("Authorization", 0, SIP_HDR_AUTHORIZATION),
+	HDR("Proxy-Authorization", 0, SIP_HDR_PROXY_AUTHORIZATION),
+	HDR("Require", 0, SIP_HDR_REQUIRE),
+	HDR("Proxy-Require", 0, SIP_HDR_PROXY_REQUIRE),
+	HDR("Supported", 'k', SIP_HDR_SUPPORTED),
+	HDR("Route", 0, SIP_HDR_ROUTE),
+	HDR("Record-Route", 0, SIP_HDR_RECORD_ROUTE),
+	HDR("Subject", 's', SIP_HDR_SUBJECT),
+	HDR("Event", 'o', SIP_HDR_EVENT),
+	HDR("Allow", 0, SIP_HDR_ALLOW),
+	HDR("User-Agent", 0, SIP_HDR_USER_AGENT),
+	HDR("Content-Encoding", 'e', SIP_HDR_CONTENT_ENCODING),
 };
 
 static const char *const method_names[SIP_METHOD__COUNT] = {
@@ -121,16 +124,16 @@ const struct sip_hdr *sip_hdr_first(const struct sip_msg *m, enum sip_hdr_id id)
 	return m->first[id] < 0 ? NULL : &m->hdrs[m->first[id]];
 }
 
-/* RFC 3261 token characters. */
+/* RFC 3261 token characters, as a table: this runs for every byte of every header name. */
+static const bool token_char[256] = {
+	['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
+	['-'] = true, ['.'] = true, ['!'] = true, ['%'] = true, ['*'] = true,
+	['_'] = true, ['+'] = true, ['`'] = true, ['\''] = true, ['~'] = true,
+};
+
 static bool is_token(unsigned char c)
 {
-	if (c >= 'a' && c <= 'z')
-		return true;
-	if (c >= 'A' && c <= 'Z')
-		return true;
-	if (c >= '0' && c <= '9')
-		return true;
-	return strchr("-.!%*_+`'~", c) && c;
+	return token_char[c];
 }
 
 static enum sip_hdr_id hdr_lookup(const char *p, uint32_t len)
@@ -144,8 +147,7 @@ static enum sip_hdr_id hdr_lookup(const char *p, uint32_t len)
 		return SIP_HDR_OTHER;
 	}
 	for (size_t i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++)
-		if (strlen(hdr_names[i].name) == len &&
-		    !strncasecmp(hdr_names[i].name, p, len))
+		if (hdr_names[i].len == len && !strncasecmp(hdr_names[i].name, p, len))
 			return hdr_names[i].id;
 	return SIP_HDR_OTHER;
 }

@@ -11,20 +11,29 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-missing-field-initializers -D_GNU_SOURCE \
            -Iinclude -Idaemon -pthread -MMD -MP
 LDLIBS  := -lsqlite3 -lcrypto -linih -pthread
+NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(O)/obj/%.o)
 SAN_OBJS  := $(CORE_SRCS:%.c=$(O)/san/%.o)
-CTL_SRCS  := $(wildcard ctl/*.c)
+CTL_SRCS  := $(wildcard ctl/*.c) $(wildcard lib/*.c)
 CTL_OBJS  := $(CTL_SRCS:%.c=$(O)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%) $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/san/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 
-all: $(O)/ksipd $(O)/ksipctl
+# ksip.ko: against the running kernel's headers, or else the newest Debian cloud headers.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-cloud-amd64))))
+
+all: $(O)/ksipd $(O)/ksipctl $(if $(KDIR),kmod)
+
+kmod:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules W=1
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -48,7 +57,9 @@ $(O)/san/ksipd: $(O)/san/daemon/main.o $(O)/libksipcore-san.a
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/ksipctl: $(CTL_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $^ $(NL_LIBS)
+
+$(O)/obj/lib/%.o $(O)/obj/ctl/%.o: CFLAGS += $(NL_CFLAGS)
 
 $(O)/tests/%: tests/unit/%.c $(O)/libksipcore.a tests/lib/tap.h
 	@mkdir -p $(@D)
@@ -65,7 +76,12 @@ $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Idaemon \
 		-o $@ $< $(FUZZ_DEPS) -lcrypto
 
-tests: all $(O)/san/ksipd $(UNIT_BINS) $(FUZZ_BINS)
+# Test helper run inside the kernel-test VM.
+$(O)/tests/ktest: tests/kernel/ktest.c lib/ksip_genl.c include/ksip/genl.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(NL_CFLAGS) -o $@ tests/kernel/ktest.c lib/ksip_genl.c $(NL_LIBS)
+
+tests: all $(O)/san/ksipd $(O)/tests/ktest $(UNIT_BINS) $(FUZZ_BINS)
 
 deps:
 	scripts/deps.sh
@@ -82,8 +98,9 @@ fuzz: $(FUZZ_BINS)
 
 clean:
 	rm -rf $(O)
+	$(if $(KDIR),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)
 
-.PHONY: all tests deps check run fuzz clean
+.PHONY: all kmod tests deps check run fuzz clean
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

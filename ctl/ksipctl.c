@@ -15,6 +15,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "flow.h"
 #include "ksip/ctl_proto.h"
 
 #define DEFAULT_SOCKET "/run/ksip/ksipd.sock"
@@ -29,7 +30,11 @@ static void usage(FILE *f)
 		"  user list                          list subscribers\n"
 		"  reg list                           list registered contacts\n"
 		"  reg del AOR                        remove every binding of AOR\n"
-		"  stats                              counters of the running daemon\n");
+		"  stats                              counters of the running daemon\n"
+		"  flow add LOCAL from SOURCE to PEER [expect ADDR[:PORT] | latch] [timeout SEC] [dscp N]\n"
+		"                                     forward UDP arriving at LOCAL to PEER, sent from SOURCE\n"
+		"  flow del LOCAL | flow list | flow flush   kernel flows (ksip.ko)\n"
+		"  kstats                             counters of ksip.ko in this network namespace\n");
 }
 
 static int die(const char *fmt, const char *arg)
@@ -170,6 +175,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	obj = argv[optind];
+	/* Kernel flows go straight to ksip.ko over generic netlink, not through ksipd. */
+	if (!strcmp(obj, "flow") || !strcmp(obj, "kstats"))
+		return ctl_flow(obj, argc - optind - 1, argv + optind + 1, json);
 	verb = optind + 1 < argc ? argv[optind + 1] : "";
 	argc -= optind + 2;
 	argv += optind + 2;

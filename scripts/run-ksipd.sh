@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO mkdir -p /var/lib/ksip /run/ksip
-if [ -f kmod/ksip.ko ]; then
-	if $SUDO insmod kmod/ksip.ko 2>/dev/null || grep -q '^ksip ' /proc/modules; then
+if [ -f ksip.ko ]; then
+	if $SUDO insmod ksip.ko 2>/dev/null || grep -q '^ksip ' /proc/modules; then
 		echo "run: ksip.ko loaded"
 	else
 		echo "run: cannot load ksip.ko on this host; ksipd relays media in userspace"

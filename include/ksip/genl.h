@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Userspace client of the ksip generic netlink family (libnl-genl-3):
+ * used by ksipctl and ksipd. Every call returns 0 or a negative errno and
+ * fills ERR with the kernel's extack message when it sent one.
+ */
+#ifndef KSIP_GENL_H
+#define KSIP_GENL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct ksip_genl;
+
+struct ksip_flow_spec {
+	struct sockaddr_storage local, source, peer, expect, latched;
+	bool has_expect, has_latched;
+	uint32_t flags;		/* KSIP_FLOW_F_* */
+	uint32_t timeout;
+	uint8_t dscp;
+	/* reported by the kernel */
+	uint64_t packets, bytes, dropped, idle_ms;
+};
+
+struct ksip_kstats {
+	uint32_t flows;
+	uint64_t forwarded, bytes, drop_source, no_route, latched, expired;
+};
+
+#define KSIP_GENL_ERRLEN 256
+
+/* NULL with "ksip kernel module not loaded" (or why) in err. */
+struct ksip_genl *ksip_genl_open(char *err, size_t errlen);
+void ksip_genl_close(struct ksip_genl *g);
+
+int ksip_genl_flow_add(struct ksip_genl *g, const struct ksip_flow_spec *f, char *err, size_t errlen);
+int ksip_genl_flow_del(struct ksip_genl *g, const struct sockaddr_storage *local, char *err,
+		       size_t errlen);
+int ksip_genl_flow_get(struct ksip_genl *g, const struct sockaddr_storage *local,
+		       struct ksip_flow_spec *out, char *err, size_t errlen);
+int ksip_genl_flow_dump(struct ksip_genl *g, void (*fn)(void *ctx, const struct ksip_flow_spec *f),
+			void *ctx, char *err, size_t errlen);
+int ksip_genl_flow_flush(struct ksip_genl *g, char *err, size_t errlen);
+int ksip_genl_stats(struct ksip_genl *g, struct ksip_kstats *st, char *err, size_t errlen);
+
+/* "1.2.3.4:5000", "[::1]:5000"; PORT optional when port_optional (then 0). */
+int ksip_parse_endpoint(const char *s, bool port_optional, struct sockaddr_storage *out);
+void ksip_format_endpoint(const struct sockaddr_storage *ss, char *out, size_t len);
+
+#endif

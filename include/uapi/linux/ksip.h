@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ksip generic netlink API: in-kernel RTP/RTCP forwarding flows.
+ *
+ * Family KSIP_GENL_NAME, version KSIP_GENL_VERSION. Every command needs
+ * CAP_NET_ADMIN in the user namespace owning the network namespace of the
+ * socket; flows are per network namespace. Errors are a negative errno with
+ * an extended ack message naming the offending attribute.
+ *
+ * Addresses are nested KSIP_ADDR_ATTR_* sets: exactly one of IPV4 (4 bytes,
+ * network order) or IPV6 (16 bytes), and PORT (u16, host order, 1-65535;
+ * 0 allowed only in EXPECT, meaning "any port").
+ *
+ * KSIP_CMD_FLOW_NEW   request: KSIP_ATTR_FLOW { LOCAL, SOURCE, PEER,
+ *                     [EXPECT], [FLAGS], [TIMEOUT], [DSCP] }
+ *                     -EEXIST if a flow already has LOCAL.
+ * KSIP_CMD_FLOW_DEL   request: KSIP_ATTR_FLOW { LOCAL }; -ENOENT if none.
+ * KSIP_CMD_FLOW_GET   doit: KSIP_ATTR_FLOW { LOCAL } -> one flow;
+ *                     dumpit (NLM_F_DUMP): every flow of the namespace, resumable,
+ *                     NLM_F_DUMP_INTR when the table changed during the dump.
+ *                     Reply: KSIP_ATTR_FLOW { LOCAL, SOURCE, PEER, [EXPECT],
+ *                     FLAGS, TIMEOUT, DSCP, PACKETS, BYTES, DROPPED, IDLE_MS,
+ *                     [LATCHED] }
+ * KSIP_CMD_FLOW_FLUSH request: nothing; removes every flow of the namespace.
+ * KSIP_CMD_STATS_GET  reply: KSIP_ATTR_STATS { ... } for the namespace.
+ * KSIP_CMD_EVENT      multicast on KSIP_GENL_MCGRP_EVENTS: KSIP_ATTR_EVENT
+ *                     (enum ksip_event) and KSIP_ATTR_FLOW { LOCAL, [LATCHED] }.
+ */
+#ifndef _UAPI_LINUX_KSIP_H
+#define _UAPI_LINUX_KSIP_H
+
+#define KSIP_GENL_NAME		"ksip"
+#define KSIP_GENL_VERSION	1
+#define KSIP_GENL_MCGRP_EVENTS	"events"
+
+enum ksip_cmd {
+	KSIP_CMD_UNSPEC,
+	KSIP_CMD_FLOW_NEW,
+	KSIP_CMD_FLOW_DEL,
+	KSIP_CMD_FLOW_GET,
+	KSIP_CMD_FLOW_FLUSH,
+	KSIP_CMD_STATS_GET,
+	KSIP_CMD_EVENT,
+	__KSIP_CMD_MAX,
+};
+
+#define KSIP_CMD_MAX (__KSIP_CMD_MAX - 1)
+
+enum ksip_attr {
+	KSIP_ATTR_UNSPEC,
+	KSIP_ATTR_FLOW,		/* nested: enum ksip_flow_attr */
+	KSIP_ATTR_STATS,	/* nested: enum ksip_stats_attr */
+	KSIP_ATTR_EVENT,	/* u32: enum ksip_event */
+	KSIP_ATTR_PAD,
+	__KSIP_ATTR_MAX,
+};
+
+#define KSIP_ATTR_MAX (__KSIP_ATTR_MAX - 1)
+
+enum ksip_flow_attr {
+	KSIP_FLOW_ATTR_UNSPEC,
+	KSIP_FLOW_ATTR_LOCAL,	/* nested addr: where media arrives (the key) */
+	KSIP_FLOW_ATTR_SOURCE,	/* nested addr: our address on the other leg */
+	KSIP_FLOW_ATTR_PEER,	/* nested addr: where media is sent */
+	KSIP_FLOW_ATTR_EXPECT,	/* nested addr: only this source (port 0: any port) */
+	KSIP_FLOW_ATTR_FLAGS,	/* u32: KSIP_FLOW_F_* */
+	KSIP_FLOW_ATTR_TIMEOUT,	/* u32: idle seconds before removal, 0 = never */
+	KSIP_FLOW_ATTR_DSCP,	/* u8: DSCP to mark sent packets with, 0-63 */
+	KSIP_FLOW_ATTR_PACKETS,	/* u64: packets forwarded */
+	KSIP_FLOW_ATTR_BYTES,	/* u64: UDP payload bytes forwarded */
+	KSIP_FLOW_ATTR_DROPPED,	/* u64: packets dropped (wrong source) */
+	KSIP_FLOW_ATTR_IDLE_MS,	/* u64: milliseconds since the last forwarded packet */
+	KSIP_FLOW_ATTR_LATCHED,	/* nested addr: the source latched onto */
+	KSIP_FLOW_ATTR_PAD,
+	__KSIP_FLOW_ATTR_MAX,
+};
+
+#define KSIP_FLOW_ATTR_MAX (__KSIP_FLOW_ATTR_MAX - 1)
+
+enum ksip_addr_attr {
+	KSIP_ADDR_ATTR_UNSPEC,
+	KSIP_ADDR_ATTR_IPV4,	/* binary, 4 bytes, network order */
+	KSIP_ADDR_ATTR_IPV6,	/* binary, 16 bytes */
+	KSIP_ADDR_ATTR_PORT,	/* u16, host order */
+	__KSIP_ADDR_ATTR_MAX,
+};
+
+#define KSIP_ADDR_ATTR_MAX (__KSIP_ADDR_ATTR_MAX - 1)
+
+/* Flow flags. */
+#define KSIP_FLOW_F_EXPECT	(1U << 0)	/* drop packets not from EXPECT */
+#define KSIP_FLOW_F_LATCH	(1U << 1)	/* first source becomes the reverse flow's PEER */
+#define KSIP_FLOW_F_DSCP	(1U << 2)	/* mark with DSCP */
+#define KSIP_FLOW_F_ALL		(KSIP_FLOW_F_EXPECT | KSIP_FLOW_F_LATCH | KSIP_FLOW_F_DSCP)
+
+enum ksip_stats_attr {
+	KSIP_STATS_ATTR_UNSPEC,
+	KSIP_STATS_ATTR_FLOWS,		/* u32: flows in this namespace */
+	KSIP_STATS_ATTR_FORWARDED,	/* u64: packets forwarded */
+	KSIP_STATS_ATTR_BYTES,		/* u64: payload bytes forwarded */
+	KSIP_STATS_ATTR_DROP_SOURCE,	/* u64: dropped, unexpected source */
+	KSIP_STATS_ATTR_NO_ROUTE,	/* u64: dropped, no route to the peer */
+	KSIP_STATS_ATTR_LATCHED,	/* u64: flows that latched */
+	KSIP_STATS_ATTR_EXPIRED,	/* u64: flows removed by their idle timeout */
+	KSIP_STATS_ATTR_PAD,
+	__KSIP_STATS_ATTR_MAX,
+};
+
+#define KSIP_STATS_ATTR_MAX (__KSIP_STATS_ATTR_MAX - 1)
+
+enum ksip_event {
+	KSIP_EVENT_UNSPEC,
+	KSIP_EVENT_LATCHED,	/* a flow latched onto a source */
+	KSIP_EVENT_IDLE,	/* a flow was removed by its idle timeout */
+	__KSIP_EVENT_MAX,
+};
+
+#endif /* _UAPI_LINUX_KSIP_H */

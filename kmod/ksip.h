@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksip.ko internals: flows keyed by their local address and port, looked
+ * up under RCU from a netfilter hook, configured over generic netlink.
+ */
+#ifndef _KSIP_H
+#define _KSIP_H
+
+#include <linux/in6.h>
+#include <linux/mutex.h>
+#include <linux/netlink.h>
+#include <linux/rhashtable.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/workqueue.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+/* An address and port; IPv4 is held as an IPv4-mapped IPv6 address. */
+struct ksip_addr {
+	struct in6_addr ip;
+	__be16 port;
+	u8 family;		/* AF_INET or AF_INET6 */
+	u8 pad;
+};
+
+/* The destination of a flow: replaced as a whole under RCU when it latches. */
+struct ksip_peer {
+	struct ksip_addr addr;
+	struct rcu_head rcu;
+};
+
+struct ksip_flow_pcpu {
+	u64 packets;
+	u64 bytes;
+	u64 dropped;
+	struct u64_stats_sync syncp;
+};
+
+struct ksip_flow {
+	struct rhash_head node;
+	struct ksip_addr local;		/* the hash key */
+	struct ksip_addr source;
+	struct ksip_addr expect;
+	struct ksip_peer __rcu *peer;
+	struct ksip_addr latched;	/* valid once KSIP_FLOW_LATCHED_BIT is set */
+	unsigned long state;
+	u32 flags;
+	u32 timeout;			/* seconds, 0 = never */
+	u8 dscp;
+	unsigned long last_seen;	/* jiffies, written locklessly by the fast path */
+	struct ksip_flow_pcpu __percpu *stats;
+	struct list_head list;		/* ksip_net.flows, under ksip_net.lock */
+	struct ksip_net *kn;
+	struct rcu_head rcu;
+};
+
+#define KSIP_FLOW_LATCHED_BIT 0	/* flow->latched is valid */
+#define KSIP_FLOW_LATCHING_BIT 1	/* one CPU is writing flow->latched */
+
+/* Per-namespace counters, per CPU so the fast path never contends. */
+enum ksip_net_counter {
+	KSIP_NC_FORWARDED,
+	KSIP_NC_BYTES,
+	KSIP_NC_DROP_SOURCE,
+	KSIP_NC_NO_ROUTE,
+	KSIP_NC__MAX,
+};
+
+struct ksip_net_pcpu {
+	u64 c[KSIP_NC__MAX];
+	struct u64_stats_sync syncp;
+};
+
+struct ksip_net {
+	struct net *net;
+	struct rhashtable flows;
+	struct list_head flow_list;
+	struct mutex lock;		/* writers: netlink and the idle scan */
+	u32 nflows;
+	u32 generation;			/* bumped on every change, for consistent dumps */
+	atomic64_t latched;
+	atomic64_t expired;
+	struct ksip_net_pcpu __percpu *stats;
+	struct delayed_work idle_work;
+	bool hooks_registered;
+};
+
+extern unsigned int ksip_net_id;
+extern atomic_t ksip_live_objects;
+extern const struct rhashtable_params ksip_flow_params;
+
+static inline struct ksip_net *ksip_pernet(const struct net *net)
+{
+	return net_generic(net, ksip_net_id);
+}
+
+/* ksip_flow.c */
+int ksip_net_flows_init(struct ksip_net *kn);
+void ksip_net_flows_exit(struct ksip_net *kn);
+struct ksip_flow *ksip_flow_alloc(gfp_t gfp);
+void ksip_flow_free(struct ksip_flow *flow);
+int ksip_flow_insert(struct ksip_net *kn, struct ksip_flow *flow);
+void ksip_flow_remove(struct ksip_net *kn, struct ksip_flow *flow);
+struct ksip_flow *ksip_flow_lookup(struct ksip_net *kn, const struct ksip_addr *local);
+void ksip_flow_flush(struct ksip_net *kn);
+void ksip_flow_read_stats(const struct ksip_flow *flow, u64 *packets, u64 *bytes, u64 *dropped);
+void ksip_idle_work(struct work_struct *work);
+
+/* ksip_hook.c */
+int ksip_hooks_register(struct net *net);
+void ksip_hooks_unregister(struct net *net);
+
+/* ksip_netlink.c */
+int ksip_genl_init(void);
+void ksip_genl_exit(void);
+void ksip_genl_event(struct ksip_net *kn, int event, const struct ksip_flow *flow);
+
+#endif /* _KSIP_H */

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The flow table of a network namespace: an rhashtable keyed by the local
+ * address and port for RCU lookups on the fast path, and a list under the
+ * namespace mutex for dumps, flushes and the idle scan.
+ */
+#include <linux/jiffies.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+
+#include "ksip.h"
+#include <uapi/linux/ksip.h>
+
+const struct rhashtable_params ksip_flow_params = {
+	.key_len = sizeof(struct ksip_addr),
+	.key_offset = offsetof(struct ksip_flow, local),
+	.head_offset = offsetof(struct ksip_flow, node),
+	.automatic_shrinking = true,
+};
+
+#define KSIP_IDLE_SCAN_INTERVAL HZ
+#define KSIP_IDLE_SCAN_BUDGET 4096	/* flows examined per lock hold */
+
+int ksip_net_flows_init(struct ksip_net *kn)
+{
+	INIT_LIST_HEAD(&kn->flow_list);
+	mutex_init(&kn->lock);
+	INIT_DELAYED_WORK(&kn->idle_work, ksip_idle_work);
+	return rhashtable_init(&kn->flows, &ksip_flow_params);
+}
+
+void ksip_net_flows_exit(struct ksip_net *kn)
+{
+	cancel_delayed_work_sync(&kn->idle_work);
+	ksip_flow_flush(kn);
+	rhashtable_destroy(&kn->flows);
+}
+
+struct ksip_flow *ksip_flow_alloc(gfp_t gfp)
+{
+	struct ksip_flow *flow = kzalloc(sizeof(*flow), gfp);
+	int cpu;
+
+	if (!flow)
+		return NULL;
+	flow->stats = alloc_percpu_gfp(struct ksip_flow_pcpu, gfp);
+	if (!flow->stats) {
+		kfree(flow);
+		return NULL;
+	}
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(flow->stats, cpu)->syncp);
+	INIT_LIST_HEAD(&flow->list);
+	atomic_inc(&ksip_live_objects);
+	return flow;
+}
+
+static void ksip_flow_free_rcu(struct rcu_head *head)
+{
+	struct ksip_flow *flow = container_of(head, struct ksip_flow, rcu);
+
+	/* No reader can see the flow any more, so its peer is ours alone. */
+	kfree(rcu_dereference_raw(flow->peer));
+	free_percpu(flow->stats);
+	kfree(flow);
+	atomic_dec(&ksip_live_objects);
+}
+
+/* Free a flow that was never inserted, or after an RCU grace period. */
+void ksip_flow_free(struct ksip_flow *flow)
+{
+	call_rcu(&flow->rcu, ksip_flow_free_rcu);
+}
+
+int ksip_flow_insert(struct ksip_net *kn, struct ksip_flow *flow)
+{
+	int err;
+
+	lockdep_assert_held(&kn->lock);
+	flow->kn = kn;
+	flow->last_seen = jiffies;
+	err = rhashtable_lookup_insert_fast(&kn->flows, &flow->node, ksip_flow_params);
+	if (err)
+		return err;
+	list_add_tail(&flow->list, &kn->flow_list);
+	kn->nflows++;
+	kn->generation++;
+	if (flow->timeout)
+		mod_delayed_work(system_wq, &kn->idle_work, KSIP_IDLE_SCAN_INTERVAL);
+	return 0;
+}
+
+void ksip_flow_remove(struct ksip_net *kn, struct ksip_flow *flow)
+{
+	lockdep_assert_held(&kn->lock);
+	rhashtable_remove_fast(&kn->flows, &flow->node, ksip_flow_params);
+	list_del(&flow->list);
+	kn->nflows--;
+	kn->generation++;
+	ksip_flow_free(flow);
+}
+
+struct ksip_flow *ksip_flow_lookup(struct ksip_net *kn, const struct ksip_addr *local)
+{
+	return rhashtable_lookup(&kn->flows, local, ksip_flow_params);
+}
+
+void ksip_flow_flush(struct ksip_net *kn)
+{
+	struct ksip_flow *flow, *tmp;
+
+	mutex_lock(&kn->lock);
+	list_for_each_entry_safe(flow, tmp, &kn->flow_list, list)
+		ksip_flow_remove(kn, flow);
+	mutex_unlock(&kn->lock);
+}
+
+void ksip_flow_read_stats(const struct ksip_flow *flow, u64 *packets, u64 *bytes, u64 *dropped)
+{
+	int cpu;
+
+	*packets = *bytes = *dropped = 0;
+	for_each_possible_cpu(cpu) {
+		const struct ksip_flow_pcpu *s = per_cpu_ptr(flow->stats, cpu);
+		unsigned int start;
+		u64 p, b, d;
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			p = s->packets;
+			b = s->bytes;
+			d = s->dropped;
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		*packets += p;
+		*bytes += b;
+		*dropped += d;
+	}
+}
+
+/*
+ * Once a second: remove flows whose timeout passed without a forwarded
+ * packet, and tell listeners. Reschedules itself while timed flows exist.
+ */
+void ksip_idle_work(struct work_struct *work)
+{
+	struct ksip_net *kn = container_of(to_delayed_work(work), struct ksip_net, idle_work);
+	struct ksip_flow *flow, *tmp;
+	bool timed = false;
+	unsigned int seen = 0;
+
+	mutex_lock(&kn->lock);
+	list_for_each_entry_safe(flow, tmp, &kn->flow_list, list) {
+		unsigned long last = READ_ONCE(flow->last_seen);
+
+		if (!flow->timeout)
+			continue;
+		if (time_after(jiffies, last + (unsigned long)flow->timeout * HZ)) {
+			ksip_genl_event(kn, KSIP_EVENT_IDLE, flow);
+			atomic64_inc(&kn->expired);
+			ksip_flow_remove(kn, flow);
+			continue;
+		}
+		timed = true;
+		if (++seen % KSIP_IDLE_SCAN_BUDGET == 0) {
+			mutex_unlock(&kn->lock);
+			cond_resched();
+			mutex_lock(&kn->lock);
+			/* The list may have changed: finish on the next run. */
+			break;
+		}
+	}
+	if (timed || seen)
+		mod_delayed_work(system_wq, &kn->idle_work, KSIP_IDLE_SCAN_INTERVAL);
+	mutex_unlock(&kn->lock);
+}

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fast path: a PRE_ROUTING hook that takes UDP packets addressed to a
+ * flow's local address and port, rewrites addresses and ports, and sends
+ * them on with a fresh route. Everything else continues untouched.
+ *
+ * The hook runs before defragmentation and conntrack (see docs/kernel.md):
+ * forwarded media never creates conntrack entries, and fragments, IP
+ * options we do not understand and IPv6 extension headers go to the stack.
+ */
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/skbuff.h>
+#include <linux/udp.h>
+#include <net/checksum.h>
+#include <net/dsfield.h>
+#include <net/ip.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/route.h>
+
+#include "ksip.h"
+#include <uapi/linux/ksip.h>
+
+#define KSIP_HOOK_PRIORITY (NF_IP_PRI_CONNTRACK_DEFRAG - 10)
+
+static void ksip_net_count(struct ksip_net *kn, enum ksip_net_counter c, u64 bytes)
+{
+	struct ksip_net_pcpu *s = this_cpu_ptr(kn->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	s->c[c]++;
+	if (c == KSIP_NC_FORWARDED)
+		s->c[KSIP_NC_BYTES] += bytes;
+	u64_stats_update_end(&s->syncp);
+}
+
+static void ksip_flow_count(struct ksip_flow *flow, bool dropped, unsigned int bytes)
+{
+	struct ksip_flow_pcpu *s = this_cpu_ptr(flow->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	if (dropped) {
+		s->dropped++;
+	} else {
+		s->packets++;
+		s->bytes += bytes;
+	}
+	u64_stats_update_end(&s->syncp);
+}
+
+static bool ksip_addr_match(const struct ksip_addr *want, const struct ksip_addr *got)
+{
+	return ipv6_addr_equal(&want->ip, &got->ip) && (!want->port || want->port == got->port);
+}
+
+/*
+ * Symmetric RTP: the first packet's source becomes the destination of the
+ * reverse flow (the flow whose local address is our source on the other
+ * leg). Later packets must come from that same source.
+ */
+static bool ksip_latch(struct ksip_net *kn, struct ksip_flow *flow, const struct ksip_addr *src)
+{
+	struct ksip_flow *reverse;
+	struct ksip_peer *np, *old;
+
+	if (test_bit(KSIP_FLOW_LATCHED_BIT, &flow->state)) {
+		smp_rmb(); /* pairs with smp_wmb() below: latched is written before the bit */
+		return ksip_addr_match(&flow->latched, src);
+	}
+	if (test_and_set_bit(KSIP_FLOW_LATCHING_BIT, &flow->state))
+		return false;	/* another CPU is latching this very moment */
+	flow->latched = *src;
+	smp_wmb(); /* publish latched before the bit; pairs with smp_rmb() above */
+	set_bit(KSIP_FLOW_LATCHED_BIT, &flow->state);
+	atomic64_inc(&kn->latched);
+
+	reverse = ksip_flow_lookup(kn, &flow->source);
+	np = kmalloc(sizeof(*np), GFP_ATOMIC);
+	if (reverse && np) {
+		np->addr = *src;
+		old = unrcu_pointer(xchg(&reverse->peer, RCU_INITIALIZER(np)));
+		kfree_rcu(old, rcu);
+	} else {
+		kfree(np);
+	}
+	ksip_genl_event(kn, KSIP_EVENT_LATCHED, flow);
+	return true;
+}
+
+/* Source policy of the flow; false means drop. */
+static bool ksip_source_ok(struct ksip_net *kn, struct ksip_flow *flow, const struct ksip_addr *src)
+{
+	if (flow->flags & KSIP_FLOW_F_EXPECT)
+		return ksip_addr_match(&flow->expect, src);
+	if (flow->flags & KSIP_FLOW_F_LATCH)
+		return ksip_latch(kn, flow, src);
+	return true;
+}
+
+static void ksip_prepare_xmit(struct sk_buff *skb, struct dst_entry *dst)
+{
+	skb_dst_drop(skb);
+	skb_dst_set(skb, dst);
+	skb_clear_tstamp(skb);
+	nf_reset_ct(skb);
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	/* Sent on our behalf: conntrack on the output path must not track it either. */
+	nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
+#endif
+}
+
+static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
+				    struct sk_buff *skb, const struct nf_hook_state *state)
+{
+	const struct ksip_peer *peer = rcu_dereference(flow->peer);
+	unsigned int ihl = ip_hdrlen(skb);
+	__be32 saddr = flow->source.ip.s6_addr32[3];
+	__be32 daddr = peer->addr.ip.s6_addr32[3];
+	struct iphdr *iph;
+	struct udphdr *uh;
+	struct rtable *rt;
+	struct flowi4 fl4;
+	unsigned int payload;
+
+	if (skb_ensure_writable(skb, ihl + sizeof(*uh)))
+		return NF_DROP;
+	iph = ip_hdr(skb);
+	uh = (struct udphdr *)(skb_network_header(skb) + ihl);
+	payload = ntohs(uh->len) - sizeof(*uh);
+
+	memset(&fl4, 0, sizeof(fl4));
+	fl4.daddr = daddr;
+	fl4.saddr = saddr;
+	fl4.flowi4_proto = IPPROTO_UDP;
+	fl4.flowi4_tos = RT_TOS(iph->tos);
+	fl4.flowi4_mark = skb->mark;
+	rt = ip_route_output_key(state->net, &fl4);
+	if (IS_ERR(rt)) {
+		ksip_net_count(kn, KSIP_NC_NO_ROUTE, 0);
+		return NF_DROP;
+	}
+
+	if (uh->check) {
+		inet_proto_csum_replace4(&uh->check, skb, iph->saddr, saddr, true);
+		inet_proto_csum_replace4(&uh->check, skb, iph->daddr, daddr, true);
+		inet_proto_csum_replace2(&uh->check, skb, uh->source, flow->source.port, false);
+		inet_proto_csum_replace2(&uh->check, skb, uh->dest, peer->addr.port, false);
+		if (!uh->check)
+			uh->check = CSUM_MANGLED_0;
+	}
+	uh->source = flow->source.port;
+	uh->dest = peer->addr.port;
+	iph->saddr = saddr;
+	iph->daddr = daddr;
+	if (flow->flags & KSIP_FLOW_F_DSCP)
+		ipv4_change_dsfield(iph, INET_ECN_MASK, flow->dscp << 2);
+	ip_send_check(iph);
+
+	ksip_prepare_xmit(skb, &rt->dst);
+	ksip_flow_count(flow, false, payload);
+	ksip_net_count(kn, KSIP_NC_FORWARDED, payload);
+	ip_local_out(state->net, NULL, skb);
+	return NF_STOLEN;
+}
+
+static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
+				    struct sk_buff *skb, const struct nf_hook_state *state)
+{
+	const struct ksip_peer *peer = rcu_dereference(flow->peer);
+	const unsigned int hlen = sizeof(struct ipv6hdr);
+	struct dst_entry *dst;
+	struct ipv6hdr *ip6h;
+	struct udphdr *uh;
+	struct flowi6 fl6;
+	unsigned int payload;
+
+	if (skb_ensure_writable(skb, hlen + sizeof(*uh)))
+		return NF_DROP;
+	ip6h = ipv6_hdr(skb);
+	uh = (struct udphdr *)(skb_network_header(skb) + hlen);
+	payload = ntohs(uh->len) - sizeof(*uh);
+
+	memset(&fl6, 0, sizeof(fl6));
+	fl6.daddr = peer->addr.ip;
+	fl6.saddr = flow->source.ip;
+	fl6.flowi6_proto = IPPROTO_UDP;
+	fl6.flowi6_mark = skb->mark;
+	dst = ip6_route_output(state->net, NULL, &fl6);
+	if (dst->error) {
+		dst_release(dst);
+		ksip_net_count(kn, KSIP_NC_NO_ROUTE, 0);
+		return NF_DROP;
+	}
+
+	inet_proto_csum_replace16(&uh->check, skb, ip6h->saddr.s6_addr32,
+				  flow->source.ip.s6_addr32, true);
+	inet_proto_csum_replace16(&uh->check, skb, ip6h->daddr.s6_addr32,
+				  peer->addr.ip.s6_addr32, true);
+	inet_proto_csum_replace2(&uh->check, skb, uh->source, flow->source.port, false);
+	inet_proto_csum_replace2(&uh->check, skb, uh->dest, peer->addr.port, false);
+	if (!uh->check)
+		uh->check = CSUM_MANGLED_0;
+	uh->source = flow->source.port;
+	uh->dest = peer->addr.port;
+	ip6h->saddr = flow->source.ip;
+	ip6h->daddr = peer->addr.ip;
+	if (flow->flags & KSIP_FLOW_F_DSCP)
+		ipv6_change_dsfield(ip6h, INET_ECN_MASK, flow->dscp << 2);
+
+	ksip_prepare_xmit(skb, dst);
+	ksip_flow_count(flow, false, payload);
+	ksip_net_count(kn, KSIP_NC_FORWARDED, payload);
+	ip6_local_out(state->net, NULL, skb);
+	return NF_STOLEN;
+}
+
+static unsigned int ksip_handle(struct ksip_net *kn, struct sk_buff *skb,
+				const struct ksip_addr *local, const struct ksip_addr *src,
+				const struct nf_hook_state *state)
+{
+	struct ksip_flow *flow;
+	unsigned long now = jiffies;
+
+	/* Netfilter hooks run inside an RCU read-side section. */
+	flow = ksip_flow_lookup(kn, local);
+	if (!flow)
+		return NF_ACCEPT;
+	if (!ksip_source_ok(kn, flow, src)) {
+		ksip_flow_count(flow, true, 0);
+		ksip_net_count(kn, KSIP_NC_DROP_SOURCE, 0);
+		return NF_DROP;
+	}
+	if (READ_ONCE(flow->last_seen) != now)
+		WRITE_ONCE(flow->last_seen, now);
+	if (local->family == AF_INET)
+		return ksip_forward_v4(kn, flow, skb, state);
+	return ksip_forward_v6(kn, flow, skb, state);
+}
+
+static unsigned int ksip_hook_v4(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	struct ksip_net *kn = ksip_pernet(state->net);
+	struct ksip_addr local = { .family = AF_INET }, src = { .family = AF_INET };
+	const struct iphdr *iph = ip_hdr(skb);
+	const struct udphdr *uh;
+	unsigned int ihl;
+
+	if (iph->protocol != IPPROTO_UDP || !READ_ONCE(kn->nflows))
+		return NF_ACCEPT;
+	if (ip_is_fragment(iph))
+		return NF_ACCEPT;
+	ihl = iph->ihl * 4;
+	if (!pskb_may_pull(skb, ihl + sizeof(struct udphdr)))
+		return NF_ACCEPT;
+	iph = ip_hdr(skb);
+	uh = (const struct udphdr *)(skb_network_header(skb) + ihl);
+	if (ntohs(uh->len) < sizeof(*uh) || ntohs(uh->len) > skb->len - ihl)
+		return NF_ACCEPT;	/* malformed: the stack drops and counts it */
+	ipv6_addr_set_v4mapped(iph->daddr, &local.ip);
+	local.port = uh->dest;
+	ipv6_addr_set_v4mapped(iph->saddr, &src.ip);
+	src.port = uh->source;
+	return ksip_handle(kn, skb, &local, &src, state);
+}
+
+static unsigned int ksip_hook_v6(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	struct ksip_net *kn = ksip_pernet(state->net);
+	struct ksip_addr local = { .family = AF_INET6 }, src = { .family = AF_INET6 };
+	const unsigned int hlen = sizeof(struct ipv6hdr);
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	const struct udphdr *uh;
+
+	/* Extension headers (fragments among them) are left to the stack. */
+	if (ip6h->nexthdr != IPPROTO_UDP || !READ_ONCE(kn->nflows))
+		return NF_ACCEPT;
+	if (!pskb_may_pull(skb, hlen + sizeof(struct udphdr)))
+		return NF_ACCEPT;
+	ip6h = ipv6_hdr(skb);
+	uh = (const struct udphdr *)(skb_network_header(skb) + hlen);
+	if (ntohs(uh->len) < sizeof(*uh) || ntohs(uh->len) > skb->len - hlen)
+		return NF_ACCEPT;
+	local.ip = ip6h->daddr;
+	local.port = uh->dest;
+	src.ip = ip6h->saddr;
+	src.port = uh->source;
+	return ksip_handle(kn, skb, &local, &src, state);
+}
+
+static const struct nf_hook_ops ksip_nf_ops[] = {
+	{
+		.hook = ksip_hook_v4,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = KSIP_HOOK_PRIORITY,
+	},
+	{
+		.hook = ksip_hook_v6,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = KSIP_HOOK_PRIORITY,
+	},
+};
+
+int ksip_hooks_register(struct net *net)
+{
+	return nf_register_net_hooks(net, ksip_nf_ops, ARRAY_SIZE(ksip_nf_ops));
+}
+
+void ksip_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, ksip_nf_ops, ARRAY_SIZE(ksip_nf_ops));
+}

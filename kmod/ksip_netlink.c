@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Generic netlink family "ksip": strict policies on every attribute,
+ * CAP_NET_ADMIN over the namespace, errors with an extack message.
+ */
+#include <linux/jiffies.h>
+#include <linux/skbuff.h>
+#include <net/genetlink.h>
+#include <net/ipv6.h>
+
+#include "ksip.h"
+#include <uapi/linux/ksip.h>
+
+#define KSIP_MAX_FLOWS BIT(20)
+#define KSIP_MAX_TIMEOUT (7 * 24 * 3600)
+
+static bool ksip_genl_live;
+
+static const struct nla_policy ksip_addr_policy[KSIP_ADDR_ATTR_MAX + 1] = {
+	[KSIP_ADDR_ATTR_IPV4] = NLA_POLICY_EXACT_LEN(sizeof(struct in_addr)),
+	[KSIP_ADDR_ATTR_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[KSIP_ADDR_ATTR_PORT] = { .type = NLA_U16 },
+};
+
+static struct netlink_range_validation ksip_timeout_range = {
+	.max = KSIP_MAX_TIMEOUT,
+};
+
+static const struct nla_policy ksip_flow_policy[KSIP_FLOW_ATTR_MAX + 1] = {
+	[KSIP_FLOW_ATTR_LOCAL] = NLA_POLICY_NESTED(ksip_addr_policy),
+	[KSIP_FLOW_ATTR_SOURCE] = NLA_POLICY_NESTED(ksip_addr_policy),
+	[KSIP_FLOW_ATTR_PEER] = NLA_POLICY_NESTED(ksip_addr_policy),
+	[KSIP_FLOW_ATTR_EXPECT] = NLA_POLICY_NESTED(ksip_addr_policy),
+	[KSIP_FLOW_ATTR_FLAGS] = NLA_POLICY_MASK(NLA_U32, KSIP_FLOW_F_ALL),
+	[KSIP_FLOW_ATTR_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &ksip_timeout_range),
+	[KSIP_FLOW_ATTR_DSCP] = NLA_POLICY_MAX(NLA_U8, 63),
+	/* Counters and state are reported, never configured. */
+	[KSIP_FLOW_ATTR_PACKETS] = { .type = NLA_REJECT },
+	[KSIP_FLOW_ATTR_BYTES] = { .type = NLA_REJECT },
+	[KSIP_FLOW_ATTR_DROPPED] = { .type = NLA_REJECT },
+	[KSIP_FLOW_ATTR_IDLE_MS] = { .type = NLA_REJECT },
+	[KSIP_FLOW_ATTR_LATCHED] = { .type = NLA_REJECT },
+	[KSIP_FLOW_ATTR_PAD] = { .type = NLA_REJECT },
+};
+
+static const struct nla_policy ksip_policy[KSIP_ATTR_MAX + 1] = {
+	[KSIP_ATTR_FLOW] = NLA_POLICY_NESTED(ksip_flow_policy),
+	[KSIP_ATTR_STATS] = { .type = NLA_REJECT },
+	[KSIP_ATTR_EVENT] = { .type = NLA_REJECT },
+	[KSIP_ATTR_PAD] = { .type = NLA_REJECT },
+};
+
+static struct genl_family ksip_genl_family;
+
+/* Parse a nested address; PORT 0 is allowed only where ANY_PORT says so. */
+static int ksip_parse_addr(const struct nlattr *nest, bool any_port, struct ksip_addr *a,
+			   struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[KSIP_ADDR_ATTR_MAX + 1];
+	int err;
+
+	err = nla_parse_nested(tb, KSIP_ADDR_ATTR_MAX, nest, ksip_addr_policy, extack);
+	if (err)
+		return err;
+	memset(a, 0, sizeof(*a));
+	if (!!tb[KSIP_ADDR_ATTR_IPV4] == !!tb[KSIP_ADDR_ATTR_IPV6]) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "address needs exactly one of IPV4 and IPV6");
+		return -EINVAL;
+	}
+	if (!tb[KSIP_ADDR_ATTR_PORT]) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "address needs a PORT");
+		return -EINVAL;
+	}
+	if (!nla_get_u16(tb[KSIP_ADDR_ATTR_PORT]) && !any_port) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_ADDR_ATTR_PORT], "port 0 is not allowed here");
+		return -EINVAL;
+	}
+	a->port = htons(nla_get_u16(tb[KSIP_ADDR_ATTR_PORT]));
+	if (tb[KSIP_ADDR_ATTR_IPV4]) {
+		a->family = AF_INET;
+		ipv6_addr_set_v4mapped(nla_get_in_addr(tb[KSIP_ADDR_ATTR_IPV4]), &a->ip);
+	} else {
+		a->family = AF_INET6;
+		a->ip = nla_get_in6_addr(tb[KSIP_ADDR_ATTR_IPV6]);
+		if (ipv6_addr_v4mapped(&a->ip)) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_ADDR_ATTR_IPV6],
+					    "use IPV4 for IPv4 addresses, not a mapped IPv6 address");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int ksip_put_addr(struct sk_buff *skb, int type, const struct ksip_addr *a)
+{
+	struct nlattr *nest = nla_nest_start(skb, type);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (a->family == AF_INET ?
+	    nla_put_in_addr(skb, KSIP_ADDR_ATTR_IPV4, a->ip.s6_addr32[3]) :
+	    nla_put_in6_addr(skb, KSIP_ADDR_ATTR_IPV6, &a->ip))
+		goto cancel;
+	if (nla_put_u16(skb, KSIP_ADDR_ATTR_PORT, ntohs(a->port)))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/* The flow attributes of a reply or event; COUNTERS adds the statistics. */
+static int ksip_put_flow(struct sk_buff *skb, const struct ksip_flow *flow, bool counters)
+{
+	struct nlattr *nest = nla_nest_start(skb, KSIP_ATTR_FLOW);
+	const struct ksip_peer *peer;
+	u64 packets, bytes, dropped;
+	int err;
+
+	if (!nest)
+		return -EMSGSIZE;
+	err = ksip_put_addr(skb, KSIP_FLOW_ATTR_LOCAL, &flow->local);
+	if (test_bit(KSIP_FLOW_LATCHED_BIT, &flow->state))
+		err = err ?: ksip_put_addr(skb, KSIP_FLOW_ATTR_LATCHED, &flow->latched);
+	if (err || !counters)
+		goto out;
+	rcu_read_lock();
+	peer = rcu_dereference(flow->peer);
+	err = ksip_put_addr(skb, KSIP_FLOW_ATTR_PEER, &peer->addr);
+	rcu_read_unlock();
+	err = err ?: ksip_put_addr(skb, KSIP_FLOW_ATTR_SOURCE, &flow->source);
+	if (flow->flags & KSIP_FLOW_F_EXPECT)
+		err = err ?: ksip_put_addr(skb, KSIP_FLOW_ATTR_EXPECT, &flow->expect);
+	ksip_flow_read_stats(flow, &packets, &bytes, &dropped);
+	err = err ?: nla_put_u32(skb, KSIP_FLOW_ATTR_FLAGS, flow->flags);
+	err = err ?: nla_put_u32(skb, KSIP_FLOW_ATTR_TIMEOUT, flow->timeout);
+	err = err ?: nla_put_u8(skb, KSIP_FLOW_ATTR_DSCP, flow->dscp);
+	err = err ?: nla_put_u64_64bit(skb, KSIP_FLOW_ATTR_PACKETS, packets, KSIP_FLOW_ATTR_PAD);
+	err = err ?: nla_put_u64_64bit(skb, KSIP_FLOW_ATTR_BYTES, bytes, KSIP_FLOW_ATTR_PAD);
+	err = err ?: nla_put_u64_64bit(skb, KSIP_FLOW_ATTR_DROPPED, dropped, KSIP_FLOW_ATTR_PAD);
+	err = err ?: nla_put_u64_64bit(skb, KSIP_FLOW_ATTR_IDLE_MS,
+				       jiffies_to_msecs(jiffies - READ_ONCE(flow->last_seen)),
+				       KSIP_FLOW_ATTR_PAD);
+out:
+	if (err) {
+		nla_nest_cancel(skb, nest);
+		return err;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static struct nlattr **ksip_flow_attrs(struct genl_info *info, struct nlattr **tb)
+{
+	if (GENL_REQ_ATTR_CHECK(info, KSIP_ATTR_FLOW)) {
+		NL_SET_ERR_MSG(info->extack, "request needs a FLOW attribute");
+		return NULL;
+	}
+	if (nla_parse_nested(tb, KSIP_FLOW_ATTR_MAX, info->attrs[KSIP_ATTR_FLOW],
+			     ksip_flow_policy, info->extack))
+		return NULL;
+	return tb;
+}
+
+/* A required flow attribute; the message must be a literal (extack keeps the pointer). */
+#define ksip_need(info, tb, type, msg) ({				\
+	struct genl_info *__info = (info);				\
+	int __err = 0;							\
+	if (!(tb)[type]) {						\
+		NL_SET_ERR_MSG_ATTR(__info->extack,			\
+				    __info->attrs[KSIP_ATTR_FLOW], msg);	\
+		__err = -EINVAL;					\
+	}								\
+	__err;								\
+})
+
+static int ksip_flow_configure(struct genl_info *info, struct nlattr **tb, struct ksip_flow *flow)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct ksip_peer *peer;
+	int err;
+
+	err = ksip_need(info, tb, KSIP_FLOW_ATTR_LOCAL, "flow needs LOCAL") ?:
+	      ksip_need(info, tb, KSIP_FLOW_ATTR_SOURCE, "flow needs SOURCE") ?:
+	      ksip_need(info, tb, KSIP_FLOW_ATTR_PEER, "flow needs PEER");
+	if (err)
+		return err;
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	if (!peer)
+		return -ENOMEM;
+	RCU_INIT_POINTER(flow->peer, peer);
+	err = ksip_parse_addr(tb[KSIP_FLOW_ATTR_LOCAL], false, &flow->local, extack) ?:
+	      ksip_parse_addr(tb[KSIP_FLOW_ATTR_SOURCE], false, &flow->source, extack) ?:
+	      ksip_parse_addr(tb[KSIP_FLOW_ATTR_PEER], false, &peer->addr, extack);
+	if (err)
+		return err;
+	if (flow->source.family != flow->local.family || peer->addr.family != flow->local.family) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_FLOW_ATTR_PEER],
+				    "LOCAL, SOURCE and PEER must be of one address family");
+		return -EAFNOSUPPORT;
+	}
+	if (tb[KSIP_FLOW_ATTR_FLAGS])
+		flow->flags = nla_get_u32(tb[KSIP_FLOW_ATTR_FLAGS]);
+	if ((flow->flags & KSIP_FLOW_F_EXPECT) && (flow->flags & KSIP_FLOW_F_LATCH)) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_FLOW_ATTR_FLAGS],
+				    "EXPECT and LATCH exclude each other");
+		return -EINVAL;
+	}
+	if (!!(flow->flags & KSIP_FLOW_F_EXPECT) != !!tb[KSIP_FLOW_ATTR_EXPECT]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_FLOW_ATTR_FLAGS] ?: info->attrs[KSIP_ATTR_FLOW],
+				    "the EXPECT flag and the EXPECT address go together");
+		return -EINVAL;
+	}
+	if (tb[KSIP_FLOW_ATTR_EXPECT]) {
+		err = ksip_parse_addr(tb[KSIP_FLOW_ATTR_EXPECT], true, &flow->expect, extack);
+		if (err)
+			return err;
+		if (flow->expect.family != flow->local.family) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_FLOW_ATTR_EXPECT],
+					    "EXPECT must be of the flow's address family");
+			return -EAFNOSUPPORT;
+		}
+	}
+	if (!!(flow->flags & KSIP_FLOW_F_DSCP) != !!tb[KSIP_FLOW_ATTR_DSCP]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_FLOW_ATTR_FLAGS] ?: info->attrs[KSIP_ATTR_FLOW],
+				    "the DSCP flag and the DSCP value go together");
+		return -EINVAL;
+	}
+	if (tb[KSIP_FLOW_ATTR_DSCP])
+		flow->dscp = nla_get_u8(tb[KSIP_FLOW_ATTR_DSCP]);
+	if (tb[KSIP_FLOW_ATTR_TIMEOUT])
+		flow->timeout = nla_get_u32(tb[KSIP_FLOW_ATTR_TIMEOUT]);
+	return 0;
+}
+
+static int ksip_nl_flow_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksip_net *kn = ksip_pernet(genl_info_net(info));
+	struct nlattr *tbuf[KSIP_FLOW_ATTR_MAX + 1], **tb;
+	struct ksip_flow *flow;
+	int err;
+
+	tb = ksip_flow_attrs(info, tbuf);
+	if (!tb)
+		return -EINVAL;
+	flow = ksip_flow_alloc(GFP_KERNEL);
+	if (!flow)
+		return -ENOMEM;
+	err = ksip_flow_configure(info, tb, flow);
+	if (err)
+		goto free;
+	mutex_lock(&kn->lock);
+	if (kn->nflows >= KSIP_MAX_FLOWS) {
+		NL_SET_ERR_MSG(info->extack, "flow table full");
+		err = -ENOSPC;
+	} else {
+		err = ksip_flow_insert(kn, flow);
+		if (err == -EEXIST)
+			NL_SET_ERR_MSG_ATTR(info->extack, tb[KSIP_FLOW_ATTR_LOCAL],
+					    "a flow with this LOCAL address exists");
+	}
+	mutex_unlock(&kn->lock);
+	if (!err)
+		return 0;
+free:
+	ksip_flow_free(flow);
+	return err;
+}
+
+static int ksip_local_of(struct genl_info *info, struct ksip_addr *local)
+{
+	struct nlattr *tbuf[KSIP_FLOW_ATTR_MAX + 1], **tb;
+
+	tb = ksip_flow_attrs(info, tbuf);
+	if (!tb)
+		return -EINVAL;
+	if (!tb[KSIP_FLOW_ATTR_LOCAL]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[KSIP_ATTR_FLOW], "flow needs LOCAL");
+		return -EINVAL;
+	}
+	return ksip_parse_addr(tb[KSIP_FLOW_ATTR_LOCAL], false, local, info->extack);
+}
+
+static int ksip_nl_flow_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksip_net *kn = ksip_pernet(genl_info_net(info));
+	struct ksip_flow *flow;
+	struct ksip_addr local;
+	int err;
+
+	err = ksip_local_of(info, &local);
+	if (err)
+		return err;
+	mutex_lock(&kn->lock);
+	flow = ksip_flow_lookup(kn, &local);
+	if (flow)
+		ksip_flow_remove(kn, flow);
+	mutex_unlock(&kn->lock);
+	if (!flow) {
+		NL_SET_ERR_MSG(info->extack, "no flow with this LOCAL address");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int ksip_nl_flow_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksip_net *kn = ksip_pernet(genl_info_net(info));
+	struct ksip_flow *flow;
+	struct ksip_addr local;
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	err = ksip_local_of(info, &local);
+	if (err)
+		return err;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ksip_genl_family, 0, KSIP_CMD_FLOW_GET);
+	err = -EMSGSIZE;
+	if (!hdr)
+		goto free;
+	mutex_lock(&kn->lock);
+	flow = ksip_flow_lookup(kn, &local);
+	err = flow ? ksip_put_flow(msg, flow, true) : -ENOENT;
+	mutex_unlock(&kn->lock);
+	if (err == -ENOENT)
+		NL_SET_ERR_MSG(info->extack, "no flow with this LOCAL address");
+	if (err)
+		goto free;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+free:
+	nlmsg_free(msg);
+	return err;
+}
+
+/* Resumable dump: cb->args[0] is how many flows were already sent. */
+static int ksip_nl_flow_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct ksip_net *kn = ksip_pernet(sock_net(skb->sk));
+	struct ksip_flow *flow;
+	long skip = cb->args[0], idx = 0;
+
+	mutex_lock(&kn->lock);
+	cb->seq = kn->generation;
+	list_for_each_entry(flow, &kn->flow_list, list) {
+		void *hdr;
+
+		if (idx++ < skip)
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				  &ksip_genl_family, NLM_F_MULTI, KSIP_CMD_FLOW_GET);
+		if (!hdr)
+			break;
+		genl_dump_check_consistent(cb, hdr);
+		if (ksip_put_flow(skb, flow, true)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = idx;
+	}
+	mutex_unlock(&kn->lock);
+	return skb->len;
+}
+
+static int ksip_nl_flow_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	ksip_flow_flush(ksip_pernet(genl_info_net(info)));
+	return 0;
+}
+
+static int ksip_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksip_net *kn = ksip_pernet(genl_info_net(info));
+	u64 sum[KSIP_NC__MAX] = {};
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	void *hdr;
+	int cpu, err = -EMSGSIZE;
+
+	for_each_possible_cpu(cpu) {
+		const struct ksip_net_pcpu *s = per_cpu_ptr(kn->stats, cpu);
+		u64 v[KSIP_NC__MAX];
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			memcpy(v, s->c, sizeof(v));
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		for (int i = 0; i < KSIP_NC__MAX; i++)
+			sum[i] += v[i];
+	}
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ksip_genl_family, 0, KSIP_CMD_STATS_GET);
+	if (!hdr)
+		goto free;
+	nest = nla_nest_start(msg, KSIP_ATTR_STATS);
+	if (!nest ||
+	    nla_put_u32(msg, KSIP_STATS_ATTR_FLOWS, READ_ONCE(kn->nflows)) ||
+	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_FORWARDED, sum[KSIP_NC_FORWARDED],
+			      KSIP_STATS_ATTR_PAD) ||
+	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_BYTES, sum[KSIP_NC_BYTES],
+			      KSIP_STATS_ATTR_PAD) ||
+	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_DROP_SOURCE, sum[KSIP_NC_DROP_SOURCE],
+			      KSIP_STATS_ATTR_PAD) ||
+	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_NO_ROUTE, sum[KSIP_NC_NO_ROUTE],
+			      KSIP_STATS_ATTR_PAD) ||
+	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_LATCHED, atomic64_read(&kn->latched),
+			      KSIP_STATS_ATTR_PAD) ||
+	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_EXPIRED, atomic64_read(&kn->expired),
+			      KSIP_STATS_ATTR_PAD))
+		goto free;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+free:
+	nlmsg_free(msg);
+	return err;
+}
+
+void ksip_genl_event(struct ksip_net *kn, int event, const struct ksip_flow *flow)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!READ_ONCE(ksip_genl_live))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &ksip_genl_family, 0, KSIP_CMD_EVENT);
+	if (!hdr || nla_put_u32(msg, KSIP_ATTR_EVENT, event) || ksip_put_flow(msg, flow, false)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&ksip_genl_family, kn->net, msg, 0, 0, GFP_ATOMIC);
+}
+
+static const struct genl_small_ops ksip_genl_ops[] = {
+	{
+		.cmd = KSIP_CMD_FLOW_NEW,
+		.doit = ksip_nl_flow_new,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KSIP_CMD_FLOW_DEL,
+		.doit = ksip_nl_flow_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KSIP_CMD_FLOW_GET,
+		.doit = ksip_nl_flow_get,
+		.dumpit = ksip_nl_flow_dump,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KSIP_CMD_FLOW_FLUSH,
+		.doit = ksip_nl_flow_flush,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KSIP_CMD_STATS_GET,
+		.doit = ksip_nl_stats_get,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static const struct genl_multicast_group ksip_mcgrps[] = {
+	{ .name = KSIP_GENL_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
+};
+
+static struct genl_family ksip_genl_family __ro_after_init = {
+	.name = KSIP_GENL_NAME,
+	.version = KSIP_GENL_VERSION,
+	.maxattr = KSIP_ATTR_MAX,
+	.policy = ksip_policy,
+	.netnsok = true,
+	.module = THIS_MODULE,
+	.small_ops = ksip_genl_ops,
+	.n_small_ops = ARRAY_SIZE(ksip_genl_ops),
+	.resv_start_op = KSIP_CMD_MAX + 1,
+	.mcgrps = ksip_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(ksip_mcgrps),
+};
+
+int ksip_genl_init(void)
+{
+	int err = genl_register_family(&ksip_genl_family);
+
+	if (!err)
+		WRITE_ONCE(ksip_genl_live, true);
+	return err;
+}
+
+void ksip_genl_exit(void)
+{
+	WRITE_ONCE(ksip_genl_live, false);
+	genl_unregister_family(&ksip_genl_family);
+}

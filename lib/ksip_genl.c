@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Generic netlink client for ksip.ko over libnl-genl-3. */
+#include "ksip/genl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uapi/linux/ksip.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct ksip_genl {
+	struct nl_sock *sk;
+	int family;
+};
+
+/* Per request: the error and extack text, and where dump/get replies go. */
+struct reply_ctx {
+	int error;
+	char *err;
+	size_t errlen;
+	void (*on_flow)(void *ctx, const struct ksip_flow_spec *f);
+	void *flow_ctx;
+	struct ksip_kstats *stats;
+};
+
+struct ksip_genl *ksip_genl_open(char *err, size_t errlen)
+{
+	struct ksip_genl *g = calloc(1, sizeof(*g));
+	int one = 1;
+
+	if (!g || !(g->sk = nl_socket_alloc())) {
+		snprintf(err, errlen, "out of memory");
+		free(g);
+		return NULL;
+	}
+	if (genl_connect(g->sk)) {
+		snprintf(err, errlen, "cannot open a generic netlink socket");
+		goto fail;
+	}
+	setsockopt(nl_socket_get_fd(g->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	g->family = genl_ctrl_resolve(g->sk, KSIP_GENL_NAME);
+	if (g->family < 0) {
+		snprintf(err, errlen, "ksip kernel module not loaded");
+		goto fail;
+	}
+	return g;
+fail:
+	nl_socket_free(g->sk);
+	free(g);
+	return NULL;
+}
+
+void ksip_genl_close(struct ksip_genl *g)
+{
+	if (!g)
+		return;
+	nl_socket_free(g->sk);
+	free(g);
+}
+
+/* --- addresses ------------------------------------------------------------ */
+
+int ksip_parse_endpoint(const char *s, bool port_optional, struct sockaddr_storage *out)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port_s = NULL;
+	unsigned long port = 0;
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || (size_t)(rb - s - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, (size_t)(rb - s - 1));
+		host[rb - s - 1] = 0;
+		if (rb[1] == ':')
+			port_s = rb + 2;
+		else if (rb[1])
+			return -1;
+	} else {
+		const char *colon = strchr(s, ':');
+		size_t n = colon ? (size_t)(colon - s) : strlen(s);
+
+		if (n >= sizeof(host) || (colon && strchr(colon + 1, ':')))
+			return -1;
+		memcpy(host, s, n);
+		host[n] = 0;
+		if (colon)
+			port_s = colon + 1;
+	}
+	if (port_s) {
+		errno = 0;
+		port = strtoul(port_s, &end, 10);
+		if (errno || *end || !*port_s || port == 0 || port > 65535)
+			return -1;
+	} else if (!port_optional) {
+		return -1;
+	}
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		return inet_pton(AF_INET6, host, &a6->sin6_addr) == 1 ? 0 : -1;
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : -1;
+	}
+}
+
+void ksip_format_endpoint(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+		snprintf(out, len, "[%s]:%u", host, ntohs(a6->sin6_port));
+	} else {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, ntohs(a4->sin_port));
+	}
+}
+
+static int put_addr(struct nl_msg *msg, int type, const struct sockaddr_storage *ss)
+{
+	struct nlattr *nest = nla_nest_start(msg, type);
+
+	if (!nest)
+		return -ENOMEM;
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
+
+		nla_put(msg, KSIP_ADDR_ATTR_IPV6, 16, &a6->sin6_addr);
+		nla_put_u16(msg, KSIP_ADDR_ATTR_PORT, ntohs(a6->sin6_port));
+	} else {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)ss;
+
+		nla_put(msg, KSIP_ADDR_ATTR_IPV4, 4, &a4->sin_addr);
+		nla_put_u16(msg, KSIP_ADDR_ATTR_PORT, ntohs(a4->sin_port));
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static void get_addr(struct nlattr *nest, struct sockaddr_storage *ss)
+{
+	struct nlattr *tb[KSIP_ADDR_ATTR_MAX + 1];
+	uint16_t port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (nla_parse_nested(tb, KSIP_ADDR_ATTR_MAX, nest, NULL) || !tb[KSIP_ADDR_ATTR_PORT])
+		return;
+	port = htons(nla_get_u16(tb[KSIP_ADDR_ATTR_PORT]));
+	if (tb[KSIP_ADDR_ATTR_IPV6] && nla_len(tb[KSIP_ADDR_ATTR_IPV6]) == 16) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = port;
+		memcpy(&a6->sin6_addr, nla_data(tb[KSIP_ADDR_ATTR_IPV6]), 16);
+	} else if (tb[KSIP_ADDR_ATTR_IPV4] && nla_len(tb[KSIP_ADDR_ATTR_IPV4]) == 4) {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+		a4->sin_family = AF_INET;
+		a4->sin_port = port;
+		memcpy(&a4->sin_addr, nla_data(tb[KSIP_ADDR_ATTR_IPV4]), 4);
+	}
+}
+
+/* --- replies -------------------------------------------------------------- */
+
+static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct reply_ctx *rc = arg;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)e - 1;
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	int ack_len = sizeof(*nlh) + sizeof(*e);
+
+	(void)who;
+	rc->error = e->error;
+	snprintf(rc->err, rc->errlen, "%s", strerror(-e->error));
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	/* The request is echoed back unless capped; the TLVs follow it. */
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		ack_len += (int)e->msg.nlmsg_len - (int)sizeof(*nlh);
+	if ((int)nlh->nlmsg_len > ack_len &&
+	    !nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)nlh + ack_len),
+		       (int)nlh->nlmsg_len - ack_len, NULL) && tb[NLMSGERR_ATTR_MSG])
+		snprintf(rc->err, rc->errlen, "%s", (const char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+	return NL_STOP;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	((struct reply_ctx *)arg)->error = 0;
+	return NL_STOP;
+}
+
+static void parse_flow(struct nlattr *nest, struct ksip_flow_spec *f)
+{
+	struct nlattr *tb[KSIP_FLOW_ATTR_MAX + 1];
+
+	memset(f, 0, sizeof(*f));
+	if (nla_parse_nested(tb, KSIP_FLOW_ATTR_MAX, nest, NULL))
+		return;
+	if (tb[KSIP_FLOW_ATTR_LOCAL])
+		get_addr(tb[KSIP_FLOW_ATTR_LOCAL], &f->local);
+	if (tb[KSIP_FLOW_ATTR_SOURCE])
+		get_addr(tb[KSIP_FLOW_ATTR_SOURCE], &f->source);
+	if (tb[KSIP_FLOW_ATTR_PEER])
+		get_addr(tb[KSIP_FLOW_ATTR_PEER], &f->peer);
+	if (tb[KSIP_FLOW_ATTR_EXPECT]) {
+		get_addr(tb[KSIP_FLOW_ATTR_EXPECT], &f->expect);
+		f->has_expect = true;
+	}
+	if (tb[KSIP_FLOW_ATTR_LATCHED]) {
+		get_addr(tb[KSIP_FLOW_ATTR_LATCHED], &f->latched);
+		f->has_latched = true;
+	}
+	if (tb[KSIP_FLOW_ATTR_FLAGS])
+		f->flags = nla_get_u32(tb[KSIP_FLOW_ATTR_FLAGS]);
+	if (tb[KSIP_FLOW_ATTR_TIMEOUT])
+		f->timeout = nla_get_u32(tb[KSIP_FLOW_ATTR_TIMEOUT]);
+	if (tb[KSIP_FLOW_ATTR_DSCP])
+		f->dscp = nla_get_u8(tb[KSIP_FLOW_ATTR_DSCP]);
+	if (tb[KSIP_FLOW_ATTR_PACKETS])
+		f->packets = nla_get_u64(tb[KSIP_FLOW_ATTR_PACKETS]);
+	if (tb[KSIP_FLOW_ATTR_BYTES])
+		f->bytes = nla_get_u64(tb[KSIP_FLOW_ATTR_BYTES]);
+	if (tb[KSIP_FLOW_ATTR_DROPPED])
+		f->dropped = nla_get_u64(tb[KSIP_FLOW_ATTR_DROPPED]);
+	if (tb[KSIP_FLOW_ATTR_IDLE_MS])
+		f->idle_ms = nla_get_u64(tb[KSIP_FLOW_ATTR_IDLE_MS]);
+}
+
+static int on_reply(struct nl_msg *msg, void *arg)
+{
+	struct reply_ctx *rc = arg;
+	struct nlattr *tb[KSIP_ATTR_MAX + 1];
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, KSIP_ATTR_MAX, NULL))
+		return NL_SKIP;
+	if (tb[KSIP_ATTR_FLOW] && rc->on_flow) {
+		struct ksip_flow_spec f;
+
+		parse_flow(tb[KSIP_ATTR_FLOW], &f);
+		rc->on_flow(rc->flow_ctx, &f);
+	}
+	if (tb[KSIP_ATTR_STATS] && rc->stats) {
+		struct nlattr *st[KSIP_STATS_ATTR_MAX + 1];
+		struct ksip_kstats *s = rc->stats;
+
+		if (!nla_parse_nested(st, KSIP_STATS_ATTR_MAX, tb[KSIP_ATTR_STATS], NULL)) {
+#define U64(a) (st[a] ? nla_get_u64(st[a]) : 0)
+			s->flows = st[KSIP_STATS_ATTR_FLOWS] ? nla_get_u32(st[KSIP_STATS_ATTR_FLOWS]) : 0;
+			s->forwarded = U64(KSIP_STATS_ATTR_FORWARDED);
+			s->bytes = U64(KSIP_STATS_ATTR_BYTES);
+			s->drop_source = U64(KSIP_STATS_ATTR_DROP_SOURCE);
+			s->no_route = U64(KSIP_STATS_ATTR_NO_ROUTE);
+			s->latched = U64(KSIP_STATS_ATTR_LATCHED);
+			s->expired = U64(KSIP_STATS_ATTR_EXPIRED);
+#undef U64
+		}
+	}
+	return NL_OK;
+}
+
+static int on_finish(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	((struct reply_ctx *)arg)->error = 0;
+	return NL_STOP;
+}
+
+/* Send MSG (consumed) and collect the answer into RC. */
+static int transact(struct ksip_genl *g, struct nl_msg *msg, struct reply_ctx *rc)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int r;
+
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	rc->error = 1;	/* until an ACK, an error or the end of a dump */
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, rc);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, rc);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, rc);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_reply, rc);
+	r = nl_send_auto(g->sk, msg);
+	nlmsg_free(msg);
+	while (r >= 0 && rc->error > 0)
+		r = nl_recvmsgs(g->sk, cb);
+	nl_cb_put(cb);
+	if (r < 0 && rc->error > 0) {
+		snprintf(rc->err, rc->errlen, "netlink: %s", nl_geterror(r));
+		return -EIO;
+	}
+	return rc->error;
+}
+
+static struct nl_msg *request(struct ksip_genl *g, int cmd, int flags)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	/* Dumps end with NLMSG_DONE; an extra ACK after it would confuse the next request. */
+	if (!(flags & NLM_F_DUMP))
+		flags |= NLM_F_ACK;
+	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, g->family, 0, flags,
+				(uint8_t)cmd, KSIP_GENL_VERSION)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+#define CTX(e, l) { .error = 0, .err = (e), .errlen = (l) }
+
+int ksip_genl_flow_add(struct ksip_genl *g, const struct ksip_flow_spec *f, char *err, size_t errlen)
+{
+	struct nl_msg *msg = request(g, KSIP_CMD_FLOW_NEW, 0);
+	struct reply_ctx rc = CTX(err, errlen);
+	struct nlattr *nest;
+
+	if (!msg)
+		return -ENOMEM;
+	nest = nla_nest_start(msg, KSIP_ATTR_FLOW);
+	put_addr(msg, KSIP_FLOW_ATTR_LOCAL, &f->local);
+	put_addr(msg, KSIP_FLOW_ATTR_SOURCE, &f->source);
+	put_addr(msg, KSIP_FLOW_ATTR_PEER, &f->peer);
+	if (f->has_expect)
+		put_addr(msg, KSIP_FLOW_ATTR_EXPECT, &f->expect);
+	if (f->flags)
+		nla_put_u32(msg, KSIP_FLOW_ATTR_FLAGS, f->flags);
+	if (f->timeout)
+		nla_put_u32(msg, KSIP_FLOW_ATTR_TIMEOUT, f->timeout);
+	if (f->flags & KSIP_FLOW_F_DSCP)
+		nla_put_u8(msg, KSIP_FLOW_ATTR_DSCP, f->dscp);
+	nla_nest_end(msg, nest);
+	return transact(g, msg, &rc);
+}
+
+static int local_only(struct ksip_genl *g, int cmd, const struct sockaddr_storage *local,
+		      struct reply_ctx *rc)
+{
+	struct nl_msg *msg = request(g, cmd, 0);
+	struct nlattr *nest;
+
+	if (!msg)
+		return -ENOMEM;
+	nest = nla_nest_start(msg, KSIP_ATTR_FLOW);
+	put_addr(msg, KSIP_FLOW_ATTR_LOCAL, local);
+	nla_nest_end(msg, nest);
+	return transact(g, msg, rc);
+}
+
+int ksip_genl_flow_del(struct ksip_genl *g, const struct sockaddr_storage *local, char *err,
+		       size_t errlen)
+{
+	struct reply_ctx rc = CTX(err, errlen);
+
+	return local_only(g, KSIP_CMD_FLOW_DEL, local, &rc);
+}
+
+static void copy_flow(void *ctx, const struct ksip_flow_spec *f)
+{
+	*(struct ksip_flow_spec *)ctx = *f;
+}
+
+int ksip_genl_flow_get(struct ksip_genl *g, const struct sockaddr_storage *local,
+		       struct ksip_flow_spec *out, char *err, size_t errlen)
+{
+	struct reply_ctx rc = CTX(err, errlen);
+
+	rc.on_flow = copy_flow;
+	rc.flow_ctx = out;
+	return local_only(g, KSIP_CMD_FLOW_GET, local, &rc);
+}
+
+int ksip_genl_flow_dump(struct ksip_genl *g, void (*fn)(void *ctx, const struct ksip_flow_spec *f),
+			void *ctx, char *err, size_t errlen)
+{
+	struct nl_msg *msg = request(g, KSIP_CMD_FLOW_GET, NLM_F_DUMP);
+	struct reply_ctx rc = CTX(err, errlen);
+
+	if (!msg)
+		return -ENOMEM;
+	rc.on_flow = fn;
+	rc.flow_ctx = ctx;
+	return transact(g, msg, &rc);
+}
+
+int ksip_genl_flow_flush(struct ksip_genl *g, char *err, size_t errlen)
+{
+	struct nl_msg *msg = request(g, KSIP_CMD_FLOW_FLUSH, 0);
+	struct reply_ctx rc = CTX(err, errlen);
+
+	return msg ? transact(g, msg, &rc) : -ENOMEM;
+}
+
+int ksip_genl_stats(struct ksip_genl *g, struct ksip_kstats *st, char *err, size_t errlen)
+{
+	struct nl_msg *msg = request(g, KSIP_CMD_STATS_GET, 0);
+	struct reply_ctx rc = CTX(err, errlen);
+
+	if (!msg)
+		return -ENOMEM;
+	memset(st, 0, sizeof(*st));
+	rc.stats = st;
+	return transact(g, msg, &rc);
+}

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helper for the kernel tests inside the VM. Subcommands:
+ *   send SRC DST COUNT SIZE [PPS]      send COUNT datagrams of SIZE bytes from SRC to DST;
+ *                                       payload = sequence number + a pattern
+ *   recv BIND COUNT TIMEOUT_MS [FROM]  receive until COUNT or timeout; verify payloads
+ *                                       (and the sender address when FROM is given);
+ *                                       prints "received N bad M"
+ *   echo BIND TIMEOUT_MS               send every datagram back to its sender until timeout
+ *   ping SRC DST COUNT SIZE            send COUNT datagrams from SRC to DST, one at a time, each
+ *                                       answered on the same socket from DST; "received N bad M"
+ *   asuser UID CMD...                  drop to UID/GID and exec CMD
+ *   bulk N BASEPORT                    add N flows 10.99.0.1:BASEPORT+i -> 10.99.0.2 in one process
+ *   nlbad SEED COUNT                   hostile generic netlink: prints TAP lines
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ksip/genl.h"
+#include "uapi/linux/ksip.h"
+
+static socklen_t ss_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static int bound_socket(const char *addr)
+{
+	struct sockaddr_storage ss;
+	int fd, one = 1, buf = 4 << 20;
+
+	if (ksip_parse_endpoint(addr, false, &ss)) {
+		fprintf(stderr, "bad address %s\n", addr);
+		exit(2);
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, ss_len(&ss))) {
+		perror(addr);
+		exit(2);
+	}
+	return fd;
+}
+
+static void fill(char *p, size_t size, uint32_t seq)
+{
+	memcpy(p, &seq, sizeof(seq));
+	for (size_t i = sizeof(seq); i < size; i++)
+		p[i] = (char)(seq * 7 + i);
+}
+
+static bool check(const char *p, size_t size, uint32_t *seq)
+{
+	memcpy(seq, p, sizeof(*seq));
+	for (size_t i = sizeof(*seq); i < size; i++)
+		if (p[i] != (char)(*seq * 7 + i))
+			return false;
+	return true;
+}
+
+static int cmd_send(char **argv)
+{
+	struct sockaddr_storage dst;
+	int fd = bound_socket(argv[0]);
+	long count = atol(argv[2]), size = atol(argv[3]), pps = argv[4] ? atol(argv[4]) : 0;
+	char buf[2048];
+
+	if (ksip_parse_endpoint(argv[1], false, &dst) || size < 4 || size > (long)sizeof(buf))
+		return 2;
+	for (long i = 0; i < count; i++) {
+		fill(buf, (size_t)size, (uint32_t)i);
+		if (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&dst, ss_len(&dst)) < 0)
+			perror("sendto");
+		if (pps) {
+			struct timespec ts = { 0, 1000000000L / pps };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
+static int cmd_recv(char **argv)
+{
+	int fd = bound_socket(argv[0]);
+	long count = atol(argv[1]), timeout = atol(argv[2]), got = 0, bad = 0;
+	struct sockaddr_storage want;
+	bool check_from = argv[3] != NULL;
+	char buf[2048], from_s[64];
+
+	if (check_from && ksip_parse_endpoint(argv[3], false, &want))
+		return 2;
+	while (got + bad < count) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		uint32_t seq;
+		ssize_t n;
+
+		if (poll(&p, 1, (int)timeout) <= 0)
+			break;
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (n < 4)
+			continue;
+		ksip_format_endpoint(&from, from_s, sizeof(from_s));
+		if (!check(buf, (size_t)n, &seq) || (check_from && strcmp(from_s, argv[3]))) {
+			if (!bad)
+				fprintf(stderr, "recv: bad datagram from %s (want %s)\n", from_s,
+					check_from ? argv[3] : "any");
+			bad++;
+		} else {
+			got++;
+		}
+	}
+	printf("received %ld bad %ld\n", got, bad);
+	return 0;
+}
+
+static int cmd_echo(char **argv)
+{
+	int fd = bound_socket(argv[0]);
+	long timeout = atol(argv[1]);
+	char buf[2048];
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n;
+
+		if (poll(&p, 1, (int)timeout) <= 0)
+			return 0;
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (n > 0)
+			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static int cmd_ping(char **argv)
+{
+	struct sockaddr_storage dst;
+	int fd = bound_socket(argv[0]);
+	long count = atol(argv[2]), size = atol(argv[3]), got = 0, bad = 0;
+	char buf[2048], from_s[64];
+
+	if (ksip_parse_endpoint(argv[1], false, &dst) || size < 4 || size > (long)sizeof(buf))
+		return 2;
+	for (long i = 0; i < count; i++) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		uint32_t seq;
+		ssize_t n;
+
+		fill(buf, (size_t)size, (uint32_t)i);
+		sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&dst, ss_len(&dst));
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		ksip_format_endpoint(&from, from_s, sizeof(from_s));
+		if (n == size && check(buf, (size_t)n, &seq) && seq == (uint32_t)i &&
+		    !strcmp(from_s, argv[1]))
+			got++;
+		else
+			bad++;
+	}
+	printf("received %ld bad %ld\n", got, bad);
+	return 0;
+}
+
+static int cmd_asuser(char **argv)
+{
+	uid_t uid = (uid_t)atoi(argv[0]);
+
+	if (setgroups(0, NULL) || setgid(uid) || setuid(uid)) {
+		perror("asuser");
+		return 2;
+	}
+	execv(argv[1], argv + 1);
+	perror(argv[1]);
+	return 2;
+}
+
+static int cmd_bulk(char **argv)
+{
+	char err[KSIP_GENL_ERRLEN];
+	struct ksip_genl *g = ksip_genl_open(err, sizeof(err));
+	long n = atol(argv[0]), base = atol(argv[1]), ok = 0;
+	struct ksip_flow_spec f = { 0 };
+
+	if (!g) {
+		fprintf(stderr, "bulk: %s\n", err);
+		return 2;
+	}
+	ksip_parse_endpoint("10.99.0.1:1", false, &f.local);
+	ksip_parse_endpoint("10.99.0.1:1", false, &f.source);
+	ksip_parse_endpoint("10.99.0.2:9", false, &f.peer);
+	for (long i = 0; i < n; i++) {
+		((struct sockaddr_in *)&f.local)->sin_port = htons((uint16_t)(base + i % 60000));
+		((struct sockaddr_in *)&f.local)->sin_addr.s_addr = htonl(0x0a630001 + (uint32_t)(i / 60000));
+		if (ksip_genl_flow_add(g, &f, err, sizeof(err)) == 0)
+			ok++;
+	}
+	printf("added %ld\n", ok);
+	ksip_genl_close(g);
+	return ok == n ? 0 : 1;
+}
+
+/* --- hostile netlink --------------------------------------------------------- */
+
+static int tap_n;
+
+static void tap(bool ok, const char *what, const char *detail)
+{
+	printf("%sok %d - %s%s%s\n", ok ? "" : "not ", ++tap_n, what, detail ? ": " : "",
+	       detail ? detail : "");
+}
+
+struct ack {
+	int error;
+	char msg[256];
+};
+
+static int ack_err(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct ack *a = arg;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)e - 1;
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	int off = sizeof(*nlh) + sizeof(*e);
+
+	(void)who;
+	a->error = e->error;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += (int)e->msg.nlmsg_len - (int)sizeof(*nlh);
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && (int)nlh->nlmsg_len > off &&
+	    !nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)nlh + off),
+		       (int)nlh->nlmsg_len - off, NULL) && tb[NLMSGERR_ATTR_MSG])
+		snprintf(a->msg, sizeof(a->msg), "%s", (char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+	return NL_STOP;
+}
+
+static int ack_ok(struct nl_msg *m, void *arg)
+{
+	(void)m;
+	((struct ack *)arg)->error = 0;
+	return NL_STOP;
+}
+
+static int ack_skip(struct nl_msg *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	return NL_SKIP;
+}
+
+/* Send a raw request with the given attribute payload; return the error and extack. */
+static struct ack raw_request(struct nl_sock *sk, int family, uint8_t cmd, const void *attrs,
+			      size_t len, int flags)
+{
+	struct nl_msg *msg = nlmsg_alloc_size(len + 4096);
+	struct ack a = { 1, "" };
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	void *hdr = genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, (int)len,
+				flags | NLM_F_ACK, cmd, KSIP_GENL_VERSION);
+
+	if (len)
+		memcpy(hdr, attrs, len);
+	nl_cb_err(cb, NL_CB_CUSTOM, ack_err, &a);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_ok, &a);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, ack_skip, &a);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, ack_ok, &a);
+	if (nl_send_auto(sk, msg) >= 0)
+		while (a.error > 0 && nl_recvmsgs(sk, cb) >= 0)
+			;
+	nlmsg_free(msg);
+	nl_cb_put(cb);
+	return a;
+}
+
+/* Build attributes into buf with libnl's helpers on a scratch message. */
+struct attrs {
+	struct nl_msg *m;
+};
+
+static size_t attrs_take(struct nl_msg *m, void *buf, size_t cap)
+{
+	struct nlmsghdr *h = nlmsg_hdr(m);
+	size_t len = h->nlmsg_len - NLMSG_HDRLEN;
+
+	if (len > cap)
+		len = cap;
+	memcpy(buf, nlmsg_data(h), len);
+	nlmsg_free(m);
+	return len;
+}
+
+static int cmd_nlbad(char **argv)
+{
+	unsigned int seed = (unsigned int)atoi(argv[0]);
+	long count = atol(argv[1]), rejected = 0, no_msg = 0;
+	struct nl_sock *sk = nl_socket_alloc();
+	int family, one = 1;
+	char buf[8192];
+	struct nl_msg *m;
+	struct nlattr *nest, *inner;
+	struct ack a;
+	size_t len;
+
+	genl_connect(sk);
+	setsockopt(nl_socket_get_fd(sk), 270 /* SOL_NETLINK */, NETLINK_EXT_ACK, &one, sizeof(one));
+	family = genl_ctrl_resolve(sk, KSIP_GENL_NAME);
+	if (family < 0) {
+		tap(false, "resolve the ksip family", NULL);
+		return 1;
+	}
+
+	a = raw_request(sk, family, KSIP_CMD_FLOW_NEW, NULL, 0, 0);
+	tap(a.error == -EINVAL && a.msg[0], "FLOW_NEW without FLOW: EINVAL with a message", a.msg);
+
+	m = nlmsg_alloc();
+	nla_put_u32(m, KSIP_ATTR_FLOW, 7);
+	len = attrs_take(m, buf, sizeof(buf));
+	a = raw_request(sk, family, KSIP_CMD_FLOW_NEW, buf, len, 0);
+	tap(a.error == -EINVAL && a.msg[0], "FLOW as u32 instead of nested: EINVAL with a message", a.msg);
+
+	m = nlmsg_alloc();
+	nest = nla_nest_start(m, KSIP_ATTR_FLOW);
+	inner = nla_nest_start(m, KSIP_FLOW_ATTR_LOCAL);
+	nla_put_u32(m, KSIP_ADDR_ATTR_IPV4, htonl(0x0a000001));
+	nla_put_u16(m, KSIP_ADDR_ATTR_PORT, 1000);
+	nla_nest_end(m, inner);
+	nla_nest_end(m, nest);
+	len = attrs_take(m, buf, sizeof(buf));
+	a = raw_request(sk, family, KSIP_CMD_FLOW_NEW, buf, len, 0);
+	tap(a.error == -EINVAL && strstr(a.msg, "SOURCE"), "FLOW_NEW without SOURCE names it", a.msg);
+
+	m = nlmsg_alloc();
+	nest = nla_nest_start(m, KSIP_ATTR_FLOW);
+	nla_put_u32(m, KSIP_FLOW_ATTR_FLAGS, 0x80000000u);
+	nla_nest_end(m, nest);
+	len = attrs_take(m, buf, sizeof(buf));
+	a = raw_request(sk, family, KSIP_CMD_FLOW_NEW, buf, len, 0);
+	tap(a.error == -EINVAL && a.msg[0], "unknown flag bit rejected with a message", a.msg);
+
+	m = nlmsg_alloc();
+	nest = nla_nest_start(m, KSIP_ATTR_FLOW);
+	nla_put_u32(m, KSIP_FLOW_ATTR_TIMEOUT, 0xffffffffu);
+	nla_nest_end(m, nest);
+	len = attrs_take(m, buf, sizeof(buf));
+	a = raw_request(sk, family, KSIP_CMD_FLOW_NEW, buf, len, 0);
+	tap(a.error == -ERANGE || (a.error == -EINVAL && a.msg[0]), "huge TIMEOUT rejected", a.msg);
+
+	m = nlmsg_alloc();
+	nest = nla_nest_start(m, KSIP_ATTR_FLOW);
+	nla_put_u64(m, KSIP_FLOW_ATTR_PACKETS, 5);
+	nla_nest_end(m, nest);
+	len = attrs_take(m, buf, sizeof(buf));
+	a = raw_request(sk, family, KSIP_CMD_FLOW_NEW, buf, len, 0);
+	tap(a.error == -EINVAL, "read-only PACKETS rejected", a.msg);
+
+	m = nlmsg_alloc();
+	nla_put_u32(m, 77, 1);
+	len = attrs_take(m, buf, sizeof(buf));
+	a = raw_request(sk, family, KSIP_CMD_STATS_GET, buf, len, 0);
+	tap(a.error == -EINVAL, "unknown top-level attribute rejected (strict)", a.msg);
+
+	a = raw_request(sk, family, 99, NULL, 0, 0);
+	tap(a.error == -EOPNOTSUPP, "unknown command: EOPNOTSUPP", a.msg);
+
+	/* Attribute soup: random types, lengths and nesting. Every answer must be an error or ok. */
+	srand(seed);
+	for (long i = 0; i < count; i++) {
+		size_t n = (size_t)(rand() % 512);
+		uint8_t cmd = (uint8_t)(rand() % (KSIP_CMD_MAX + 2));
+
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (char)rand();
+		/* Mostly well-formed TLV headers so the parsers go deep. */
+		for (size_t off = 0; off + 4 <= n;) {
+			struct nlattr *na = (struct nlattr *)(buf + off);
+			size_t room = n - off;
+
+			na->nla_len = (uint16_t)(4 + rand() % (room > 64 ? 64 : room));
+			na->nla_type = (uint16_t)((rand() % 16) | (rand() % 4 == 0 ? NLA_F_NESTED : 0));
+			off += NLA_ALIGN(na->nla_len);
+		}
+		if (cmd == KSIP_CMD_FLOW_FLUSH)
+			cmd = KSIP_CMD_STATS_GET;	/* keep the flows the soup creates countable */
+		a = raw_request(sk, family, cmd, buf, n & ~3u, 0);
+		if (a.error < 0)
+			rejected++;
+		if (a.error == -EINVAL && !a.msg[0])
+			no_msg++;
+	}
+	snprintf(buf, sizeof(buf), "%ld of %ld rejected, %ld EINVAL without a message", rejected,
+		 count, no_msg);
+	tap(rejected > count / 2, "random attribute soup answered without a crash", buf);
+	nl_socket_free(sk);
+	printf("1..%d\n", tap_n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 6 && !strcmp(argv[1], "send"))
+		return cmd_send(argv + 2);
+	if (argc >= 5 && !strcmp(argv[1], "recv"))
+		return cmd_recv(argv + 2);
+	if (argc >= 4 && !strcmp(argv[1], "echo"))
+		return cmd_echo(argv + 2);
+	if (argc >= 6 && !strcmp(argv[1], "ping"))
+		return cmd_ping(argv + 2);
+	if (argc >= 4 && !strcmp(argv[1], "asuser"))
+		return cmd_asuser(argv + 2);
+	if (argc >= 4 && !strcmp(argv[1], "bulk"))
+		return cmd_bulk(argv + 2);
+	if (argc >= 4 && !strcmp(argv[1], "nlbad"))
+		return cmd_nlbad(argv + 2);
+	fprintf(stderr, "usage: ktest send|recv|echo|asuser|bulk|nlbad ...\n");
+	return 2;
+}

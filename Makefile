@@ -9,14 +9,14 @@ CLANG   ?= clang
 O       ?= build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-missing-field-initializers -D_GNU_SOURCE \
-           -Iinclude -Idaemon -pthread -MMD -MP
+           -Iinclude -Idaemon -Ikmod -pthread -MMD -MP
 LDLIBS  := -lsqlite3 -lcrypto -linih -pthread
 NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+CORE_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(O)/obj/%.o)
 SAN_OBJS  := $(CORE_SRCS:%.c=$(O)/san/%.o)
 CTL_SRCS  := $(wildcard ctl/*.c) $(wildcard lib/*.c)
@@ -70,10 +70,10 @@ $(O)/tests/san/%: tests/unit/%.c $(O)/libksipcore-san.a tests/lib/tap.h
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(O)/libksipcore-san.a $(LDLIBS)
 
 # libFuzzer needs clang; the parser has no dependencies beyond libc.
-FUZZ_DEPS := daemon/sip_msg.c daemon/sip_hdr.c daemon/digest.c daemon/sip_reply.c
+FUZZ_DEPS := daemon/sip_msg.c daemon/sip_hdr.c daemon/digest.c daemon/sip_reply.c kmod/ksip_sipframe.c
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Idaemon \
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Idaemon -Ikmod \
 		-o $@ $< $(FUZZ_DEPS) -lcrypto
 
 # Test helper run inside the kernel-test VM.

@@ -145,6 +145,47 @@ static int kstats(struct ksip_genl *g, bool json)
 	return 0;
 }
 
+static const char *const guard_names[] = {
+	"", "passed", "keepalive", "bad_size", "bad_start_line", "bad_header",
+	"no_end_of_headers", "bad_content_length", "missing_header",
+};
+
+/* guard set PORT... | guard set off | guard show */
+static int guard(struct ksip_genl *g, int argc, char **argv, bool json)
+{
+	char err[KSIP_GENL_ERRLEN];
+	struct ksip_guard_info gi;
+	uint16_t ports[16];
+	unsigned int n = 0;
+	uint32_t v;
+
+	if (argc >= 2 && !strcmp(argv[0], "set")) {
+		if (!(argc == 2 && !strcmp(argv[1], "off"))) {
+			for (int i = 1; i < argc; i++) {
+				if (n == 16)
+					return fail("guard set", "at most 16 ports");
+				if (parse_u32_arg(argv[i], 65535, &v) || !v)
+					return fail("bad port", argv[i]);
+				ports[n++] = (uint16_t)v;
+			}
+		}
+		return ksip_genl_guard_set(g, ports, n, err, sizeof(err)) ? fail("guard set", err) : 0;
+	}
+	if (argc != 1 || strcmp(argv[0], "show"))
+		return fail("usage", "guard set PORT... | guard set off | guard show");
+	if (ksip_genl_guard_get(g, &gi, err, sizeof(err)))
+		return fail("guard show", err);
+	printf(json ? "{\"ports\":[" : "ports");
+	for (unsigned int i = 0; i < gi.nports; i++)
+		printf(json ? "%s%u" : "%s%u", json ? (i ? "," : "") : " ", gi.ports[i]);
+	printf(json ? "]" : "%s\n", gi.nports || json ? "" : " off");
+	for (int i = 1; i <= 8; i++)
+		printf(json ? ",\"%s\":%llu" : "%-20s %llu\n", guard_names[i],
+		       (unsigned long long)gi.counters[i]);
+	printf(json ? "}\n" : "");
+	return 0;
+}
+
 int ctl_flow(const char *obj, int argc, char **argv, bool json)
 {
 	char err[KSIP_GENL_ERRLEN];
@@ -157,6 +198,8 @@ int ctl_flow(const char *obj, int argc, char **argv, bool json)
 		return fail("", err);
 	if (!strcmp(obj, "kstats"))
 		r = kstats(g, json);
+	else if (!strcmp(obj, "guard"))
+		r = guard(g, argc, argv, json);
 	else if (!strcmp(verb, "add"))
 		r = flow_add(g, argc - 1, argv + 1);
 	else if (!strcmp(verb, "del") && argc == 2)

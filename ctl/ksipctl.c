@@ -34,7 +34,9 @@ static void usage(FILE *f)
 		"  flow add LOCAL from SOURCE to PEER [expect ADDR[:PORT] | latch] [timeout SEC] [dscp N]\n"
 		"                                     forward UDP arriving at LOCAL to PEER, sent from SOURCE\n"
 		"  flow del LOCAL | flow list | flow flush   kernel flows (ksip.ko)\n"
-		"  kstats                             counters of ksip.ko in this network namespace\n");
+		"  kstats                             counters of ksip.ko in this network namespace\n"
+		"  guard set PORT... | guard set off | guard show\n"
+		"                                     drop badly framed SIP to these UDP ports in the kernel\n");
 }
 
 static int die(const char *fmt, const char *arg)
@@ -176,7 +178,7 @@ int main(int argc, char **argv)
 	}
 	obj = argv[optind];
 	/* Kernel flows go straight to ksip.ko over generic netlink, not through ksipd. */
-	if (!strcmp(obj, "flow") || !strcmp(obj, "kstats"))
+	if (!strcmp(obj, "flow") || !strcmp(obj, "kstats") || !strcmp(obj, "guard"))
 		return ctl_flow(obj, argc - optind - 1, argv + optind + 1, json);
 	verb = optind + 1 < argc ? argv[optind + 1] : "";
 	argc -= optind + 2;

@@ -14,6 +14,9 @@
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
+#include <uapi/linux/ksip.h>
+
+#include "ksip_sipframe.h"
 
 /* An address and port; IPv4 is held as an IPv4-mapped IPv6 address. */
 struct ksip_addr {
@@ -68,7 +71,15 @@ enum ksip_net_counter {
 
 struct ksip_net_pcpu {
 	u64 c[KSIP_NC__MAX];
+	u64 guard[KSIP_FRAME__COUNT];	/* framing verdicts */
 	struct u64_stats_sync syncp;
+};
+
+/* The UDP ports whose datagrams must be well-framed SIP; replaced whole under RCU. */
+struct ksip_guard {
+	u8 nports;
+	__be16 ports[KSIP_GUARD_MAX_PORTS];
+	struct rcu_head rcu;
 };
 
 struct ksip_net {
@@ -81,6 +92,7 @@ struct ksip_net {
 	atomic64_t latched;
 	atomic64_t expired;
 	struct ksip_net_pcpu __percpu *stats;
+	struct ksip_guard __rcu *guard;
 	struct delayed_work idle_work;
 	bool hooks_registered;
 };
@@ -105,6 +117,13 @@ struct ksip_flow *ksip_flow_lookup(struct ksip_net *kn, const struct ksip_addr *
 void ksip_flow_flush(struct ksip_net *kn);
 void ksip_flow_read_stats(const struct ksip_flow *flow, u64 *packets, u64 *bytes, u64 *dropped);
 void ksip_idle_work(struct work_struct *work);
+
+/* ksip_guard.c */
+unsigned int ksip_guard_check(struct ksip_net *kn, struct sk_buff *skb, unsigned int l4off,
+			      __be16 dport);
+int ksip_guard_set(struct ksip_net *kn, const __be16 *ports, unsigned int n);
+void ksip_guard_exit(struct ksip_net *kn);
+void ksip_net_read_stats(struct ksip_net *kn, u64 *c, u64 *guard);
 
 /* ksip_hook.c */
 int ksip_hooks_register(struct net *net);

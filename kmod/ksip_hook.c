@@ -219,7 +219,13 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 	return NF_STOLEN;
 }
 
-static unsigned int ksip_handle(struct ksip_net *kn, struct sk_buff *skb,
+/* Nothing to do in this namespace: no flows and no guarded ports. */
+static bool ksip_idle(struct ksip_net *kn)
+{
+	return !READ_ONCE(kn->nflows) && !rcu_access_pointer(kn->guard);
+}
+
+static unsigned int ksip_handle(struct ksip_net *kn, struct sk_buff *skb, unsigned int l4off,
 				const struct ksip_addr *local, const struct ksip_addr *src,
 				const struct nf_hook_state *state)
 {
@@ -229,7 +235,7 @@ static unsigned int ksip_handle(struct ksip_net *kn, struct sk_buff *skb,
 	/* Netfilter hooks run inside an RCU read-side section. */
 	flow = ksip_flow_lookup(kn, local);
 	if (!flow)
-		return NF_ACCEPT;
+		return ksip_guard_check(kn, skb, l4off, local->port);
 	if (!ksip_source_ok(kn, flow, src)) {
 		ksip_flow_count(flow, true, 0);
 		ksip_net_count(kn, KSIP_NC_DROP_SOURCE, 0);
@@ -251,7 +257,7 @@ static unsigned int ksip_hook_v4(void *priv, struct sk_buff *skb,
 	const struct udphdr *uh;
 	unsigned int ihl;
 
-	if (iph->protocol != IPPROTO_UDP || !READ_ONCE(kn->nflows))
+	if (iph->protocol != IPPROTO_UDP || ksip_idle(kn))
 		return NF_ACCEPT;
 	if (ip_is_fragment(iph))
 		return NF_ACCEPT;
@@ -266,7 +272,7 @@ static unsigned int ksip_hook_v4(void *priv, struct sk_buff *skb,
 	local.port = uh->dest;
 	ipv6_addr_set_v4mapped(iph->saddr, &src.ip);
 	src.port = uh->source;
-	return ksip_handle(kn, skb, &local, &src, state);
+	return ksip_handle(kn, skb, ihl, &local, &src, state);
 }
 
 static unsigned int ksip_hook_v6(void *priv, struct sk_buff *skb,
@@ -279,7 +285,7 @@ static unsigned int ksip_hook_v6(void *priv, struct sk_buff *skb,
 	const struct udphdr *uh;
 
 	/* Extension headers (fragments among them) are left to the stack. */
-	if (ip6h->nexthdr != IPPROTO_UDP || !READ_ONCE(kn->nflows))
+	if (ip6h->nexthdr != IPPROTO_UDP || ksip_idle(kn))
 		return NF_ACCEPT;
 	if (!pskb_may_pull(skb, hlen + sizeof(struct udphdr)))
 		return NF_ACCEPT;
@@ -291,7 +297,7 @@ static unsigned int ksip_hook_v6(void *priv, struct sk_buff *skb,
 	local.port = uh->dest;
 	src.ip = ip6h->saddr;
 	src.port = uh->source;
-	return ksip_handle(kn, skb, &local, &src, state);
+	return ksip_handle(kn, skb, hlen, &local, &src, state);
 }
 
 static const struct nf_hook_ops ksip_nf_ops[] = {

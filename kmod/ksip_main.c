@@ -47,6 +47,7 @@ static void __net_exit ksip_net_exit(struct net *net)
 
 	/* Unregistering the hooks waits for packets in flight in them. */
 	ksip_hooks_unregister(net);
+	ksip_guard_exit(kn);
 	ksip_net_flows_exit(kn);
 	free_percpu(kn->stats);
 }

@@ -43,7 +43,14 @@ static const struct nla_policy ksip_flow_policy[KSIP_FLOW_ATTR_MAX + 1] = {
 	[KSIP_FLOW_ATTR_PAD] = { .type = NLA_REJECT },
 };
 
+static const struct nla_policy ksip_guard_policy[KSIP_GUARD_ATTR_MAX + 1] = {
+	[KSIP_GUARD_ATTR_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[KSIP_GUARD_ATTR_COUNTERS] = { .type = NLA_REJECT },
+	[KSIP_GUARD_ATTR_PAD] = { .type = NLA_REJECT },
+};
+
 static const struct nla_policy ksip_policy[KSIP_ATTR_MAX + 1] = {
+	[KSIP_ATTR_GUARD] = NLA_POLICY_NESTED(ksip_guard_policy),
 	[KSIP_ATTR_FLOW] = NLA_POLICY_NESTED(ksip_flow_policy),
 	[KSIP_ATTR_STATS] = { .type = NLA_REJECT },
 	[KSIP_ATTR_EVENT] = { .type = NLA_REJECT },
@@ -377,24 +384,13 @@ static int ksip_nl_flow_flush(struct sk_buff *skb, struct genl_info *info)
 static int ksip_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ksip_net *kn = ksip_pernet(genl_info_net(info));
-	u64 sum[KSIP_NC__MAX] = {};
+	u64 sum[KSIP_NC__MAX], guard[KSIP_FRAME__COUNT];
 	struct sk_buff *msg;
 	struct nlattr *nest;
 	void *hdr;
-	int cpu, err = -EMSGSIZE;
+	int err = -EMSGSIZE;
 
-	for_each_possible_cpu(cpu) {
-		const struct ksip_net_pcpu *s = per_cpu_ptr(kn->stats, cpu);
-		u64 v[KSIP_NC__MAX];
-		unsigned int start;
-
-		do {
-			start = u64_stats_fetch_begin(&s->syncp);
-			memcpy(v, s->c, sizeof(v));
-		} while (u64_stats_fetch_retry(&s->syncp, start));
-		for (int i = 0; i < KSIP_NC__MAX; i++)
-			sum[i] += v[i];
-	}
+	ksip_net_read_stats(kn, sum, guard);
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
@@ -423,6 +419,70 @@ static int ksip_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 free:
 	nlmsg_free(msg);
 	return err;
+}
+
+static int ksip_nl_guard_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksip_net *kn = ksip_pernet(genl_info_net(info));
+	__be16 ports[KSIP_GUARD_MAX_PORTS];
+	struct nlattr *nest = info->attrs[KSIP_ATTR_GUARD], *a;
+	unsigned int n = 0;
+	int rem;
+
+	/* Attributes were validated by the policy; PORT may repeat, so walk them. */
+	if (nest) {
+		nla_for_each_nested(a, nest, rem) {
+			if (nla_type(a) != KSIP_GUARD_ATTR_PORT)
+				continue;
+			if (n == KSIP_GUARD_MAX_PORTS) {
+				NL_SET_ERR_MSG_ATTR(info->extack, a, "too many guarded ports");
+				return -E2BIG;
+			}
+			ports[n++] = htons(nla_get_u16(a));
+		}
+	}
+	return ksip_guard_set(kn, ports, n);
+}
+
+static int ksip_nl_guard_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksip_net *kn = ksip_pernet(genl_info_net(info));
+	u64 sum[KSIP_NC__MAX], guard[KSIP_FRAME__COUNT];
+	const struct ksip_guard *g;
+	struct nlattr *nest, *cnt;
+	struct sk_buff *msg;
+	unsigned int i;
+	void *hdr;
+	int err = 0;
+
+	BUILD_BUG_ON(KSIP_FRAME__COUNT != KSIP_GUARD_CNT_MAX);
+	ksip_net_read_stats(kn, sum, guard);
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ksip_genl_family, 0, KSIP_CMD_GUARD_GET);
+	nest = hdr ? nla_nest_start(msg, KSIP_ATTR_GUARD) : NULL;
+	if (!nest)
+		goto nospace;
+	mutex_lock(&kn->lock);
+	g = rcu_dereference_protected(kn->guard, lockdep_is_held(&kn->lock));
+	for (i = 0; g && i < g->nports && !err; i++)
+		err = nla_put_u16(msg, KSIP_GUARD_ATTR_PORT, ntohs(g->ports[i]));
+	mutex_unlock(&kn->lock);
+	cnt = err ? NULL : nla_nest_start(msg, KSIP_GUARD_ATTR_COUNTERS);
+	if (!cnt)
+		goto nospace;
+	/* Counter attribute N is framing verdict N - 1. */
+	for (i = 0; i < KSIP_FRAME__COUNT; i++)
+		if (nla_put_u64_64bit(msg, i + 1, guard[i], KSIP_GUARD_CNT_UNSPEC))
+			goto nospace;
+	nla_nest_end(msg, cnt);
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+nospace:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
 }
 
 void ksip_genl_event(struct ksip_net *kn, int event, const struct ksip_flow *flow)
@@ -469,6 +529,16 @@ static const struct genl_small_ops ksip_genl_ops[] = {
 	{
 		.cmd = KSIP_CMD_STATS_GET,
 		.doit = ksip_nl_stats_get,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KSIP_CMD_GUARD_SET,
+		.doit = ksip_nl_guard_set,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KSIP_CMD_GUARD_GET,
+		.doit = ksip_nl_guard_get,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };

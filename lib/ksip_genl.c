@@ -32,6 +32,7 @@ struct reply_ctx {
 	void (*on_flow)(void *ctx, const struct ksip_flow_spec *f);
 	void *flow_ctx;
 	struct ksip_kstats *stats;
+	struct ksip_guard_info *guard;
 };
 
 struct ksip_genl *ksip_genl_open(char *err, size_t errlen)
@@ -254,6 +255,23 @@ static void parse_flow(struct nlattr *nest, struct ksip_flow_spec *f)
 		f->idle_ms = nla_get_u64(tb[KSIP_FLOW_ATTR_IDLE_MS]);
 }
 
+static void parse_guard(struct nlattr *nest, struct ksip_guard_info *gi)
+{
+	struct nlattr *a, *c;
+	int rem, rem2;
+
+	memset(gi, 0, sizeof(*gi));
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) == KSIP_GUARD_ATTR_PORT && gi->nports < 16)
+			gi->ports[gi->nports++] = nla_get_u16(a);
+		if (nla_type(a) != KSIP_GUARD_ATTR_COUNTERS)
+			continue;
+		nla_for_each_nested(c, a, rem2)
+			if (nla_type(c) > 0 && nla_type(c) <= KSIP_GUARD_CNT_MAX && nla_len(c) == 8)
+				gi->counters[nla_type(c)] = nla_get_u64(c);
+	}
+}
+
 static int on_reply(struct nl_msg *msg, void *arg)
 {
 	struct reply_ctx *rc = arg;
@@ -283,6 +301,8 @@ static int on_reply(struct nl_msg *msg, void *arg)
 #undef U64
 		}
 	}
+	if (tb[KSIP_ATTR_GUARD] && rc->guard)
+		parse_guard(tb[KSIP_ATTR_GUARD], rc->guard);
 	return NL_OK;
 }
 
@@ -428,5 +448,33 @@ int ksip_genl_stats(struct ksip_genl *g, struct ksip_kstats *st, char *err, size
 		return -ENOMEM;
 	memset(st, 0, sizeof(*st));
 	rc.stats = st;
+	return transact(g, msg, &rc);
+}
+
+int ksip_genl_guard_set(struct ksip_genl *g, const uint16_t *ports, unsigned int n, char *err,
+			size_t errlen)
+{
+	struct nl_msg *msg = request(g, KSIP_CMD_GUARD_SET, 0);
+	struct reply_ctx rc = CTX(err, errlen);
+	struct nlattr *nest;
+
+	if (!msg)
+		return -ENOMEM;
+	nest = nla_nest_start(msg, KSIP_ATTR_GUARD);
+	for (unsigned int i = 0; i < n; i++)
+		nla_put_u16(msg, KSIP_GUARD_ATTR_PORT, ports[i]);
+	nla_nest_end(msg, nest);
+	return transact(g, msg, &rc);
+}
+
+int ksip_genl_guard_get(struct ksip_genl *g, struct ksip_guard_info *out, char *err, size_t errlen)
+{
+	struct nl_msg *msg = request(g, KSIP_CMD_GUARD_GET, 0);
+	struct reply_ctx rc = CTX(err, errlen);
+
+	if (!msg)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	rc.guard = out;
 	return transact(g, msg, &rc);
 }

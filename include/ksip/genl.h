@@ -29,6 +29,13 @@ struct ksip_kstats {
 	uint64_t forwarded, bytes, drop_source, no_route, latched, expired;
 };
 
+/* The SIP guard: ports and framing verdict counters (index: enum ksip_guard_counter). */
+struct ksip_guard_info {
+	unsigned int nports;
+	uint16_t ports[16];
+	uint64_t counters[9];
+};
+
 #define KSIP_GENL_ERRLEN 256
 
 /* NULL with "ksip kernel module not loaded" (or why) in err. */
@@ -44,6 +51,10 @@ int ksip_genl_flow_dump(struct ksip_genl *g, void (*fn)(void *ctx, const struct 
 			void *ctx, char *err, size_t errlen);
 int ksip_genl_flow_flush(struct ksip_genl *g, char *err, size_t errlen);
 int ksip_genl_stats(struct ksip_genl *g, struct ksip_kstats *st, char *err, size_t errlen);
+/* No ports turns the check off. */
+int ksip_genl_guard_set(struct ksip_genl *g, const uint16_t *ports, unsigned int n, char *err,
+			size_t errlen);
+int ksip_genl_guard_get(struct ksip_genl *g, struct ksip_guard_info *out, char *err, size_t errlen);
 
 /* "1.2.3.4:5000", "[::1]:5000"; PORT optional when port_optional (then 0). */
 int ksip_parse_endpoint(const char *s, bool port_optional, struct sockaddr_storage *out);

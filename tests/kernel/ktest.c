@@ -6,9 +6,12 @@
  *   recv BIND COUNT TIMEOUT_MS [FROM]  receive until COUNT or timeout; verify payloads
  *                                       (and the sender address when FROM is given);
  *                                       prints "received N bad M"
+ *   sendfile SRC DST FILE...           send each FILE as one datagram
  *   echo BIND TIMEOUT_MS               send every datagram back to its sender until timeout
  *   ping SRC DST COUNT SIZE            send COUNT datagrams from SRC to DST, one at a time, each
  *                                       answered on the same socket from DST; "received N bad M"
+ *   tos BIND TIMEOUT_MS                print the TOS byte of the first datagram received
+ *   events TIMEOUT_MS                  print ksip multicast events until TIMEOUT_MS of silence
  *   asuser UID CMD...                  drop to UID/GID and exec CMD
  *   bulk N BASEPORT                    add N flows 10.99.0.1:BASEPORT+i -> 10.99.0.2 in one process
  *   nlbad SEED COUNT                   hostile generic netlink: prints TAP lines
@@ -88,6 +91,30 @@ static int cmd_send(char **argv)
 
 			nanosleep(&ts, NULL);
 		}
+	}
+	return 0;
+}
+
+static int cmd_sendfile(char **argv)
+{
+	struct sockaddr_storage dst;
+	int fd = bound_socket(argv[0]);
+	char buf[65536];
+
+	if (ksip_parse_endpoint(argv[1], false, &dst))
+		return 2;
+	for (char **f = argv + 2; *f; f++) {
+		FILE *fp = fopen(*f, "rb");
+		size_t n;
+
+		if (!fp) {
+			perror(*f);
+			return 2;
+		}
+		n = fread(buf, 1, sizeof(buf), fp);
+		fclose(fp);
+		if (sendto(fd, buf, n, 0, (struct sockaddr *)&dst, ss_len(&dst)) < 0)
+			perror("sendto");
 	}
 	return 0;
 }
@@ -177,6 +204,96 @@ static int cmd_ping(char **argv)
 			bad++;
 	}
 	printf("received %ld bad %ld\n", got, bad);
+	return 0;
+}
+
+static int cmd_tos(char **argv)
+{
+	int fd = bound_socket(argv[0]), one = 1;
+	char buf[2048], ctl[256];
+	struct pollfd p = { fd, POLLIN, 0 };
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+
+	setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
+	if (poll(&p, 1, atoi(argv[1])) <= 0 || recvmsg(fd, &mh, 0) < 0) {
+		printf("tos none\n");
+		return 0;
+	}
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
+			printf("tos %u\n", *(unsigned char *)CMSG_DATA(c));
+			return 0;
+		}
+	printf("tos unknown\n");
+	return 0;
+}
+
+static int print_event(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[KSIP_ATTR_MAX + 1], *fl[KSIP_FLOW_ATTR_MAX + 1];
+	struct ksip_flow_spec f = { 0 };
+	char local[64], lat[64] = "-";
+
+	(void)arg;
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, KSIP_ATTR_MAX, NULL) || !tb[KSIP_ATTR_EVENT] ||
+	    !tb[KSIP_ATTR_FLOW] || nla_parse_nested(fl, KSIP_FLOW_ATTR_MAX, tb[KSIP_ATTR_FLOW], NULL))
+		return NL_SKIP;
+	(void)f;
+	if (fl[KSIP_FLOW_ATTR_LOCAL]) {
+		struct nlattr *ad[KSIP_ADDR_ATTR_MAX + 1];
+		struct in_addr a4;
+
+		nla_parse_nested(ad, KSIP_ADDR_ATTR_MAX, fl[KSIP_FLOW_ATTR_LOCAL], NULL);
+		if (ad[KSIP_ADDR_ATTR_IPV4] && ad[KSIP_ADDR_ATTR_PORT]) {
+			memcpy(&a4, nla_data(ad[KSIP_ADDR_ATTR_IPV4]), 4);
+			snprintf(local, sizeof(local), "%s:%u", inet_ntoa(a4),
+				 nla_get_u16(ad[KSIP_ADDR_ATTR_PORT]));
+		} else {
+			snprintf(local, sizeof(local), "v6");
+		}
+	}
+	if (fl[KSIP_FLOW_ATTR_LATCHED]) {
+		struct nlattr *ad[KSIP_ADDR_ATTR_MAX + 1];
+		struct in_addr a4;
+
+		nla_parse_nested(ad, KSIP_ADDR_ATTR_MAX, fl[KSIP_FLOW_ATTR_LATCHED], NULL);
+		if (ad[KSIP_ADDR_ATTR_IPV4] && ad[KSIP_ADDR_ATTR_PORT]) {
+			memcpy(&a4, nla_data(ad[KSIP_ADDR_ATTR_IPV4]), 4);
+			snprintf(lat, sizeof(lat), "%s:%u", inet_ntoa(a4),
+				 nla_get_u16(ad[KSIP_ADDR_ATTR_PORT]));
+		}
+	}
+	printf("%s %s %s\n", nla_get_u32(tb[KSIP_ATTR_EVENT]) == KSIP_EVENT_LATCHED ? "latched" : "idle",
+	       local, lat);
+	fflush(stdout);
+	return NL_OK;
+}
+
+static int cmd_events(char **argv)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int grp;
+
+	genl_connect(sk);
+	grp = genl_ctrl_resolve_grp(sk, KSIP_GENL_NAME, KSIP_GENL_MCGRP_EVENTS);
+	if (grp < 0 || nl_socket_add_membership(sk, grp)) {
+		fprintf(stderr, "events: cannot join the group\n");
+		return 2;
+	}
+	nl_socket_disable_seq_check(sk);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, print_event, NULL);
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		struct pollfd p = { nl_socket_get_fd(sk), POLLIN, 0 };
+
+		if (poll(&p, 1, atoi(argv[0])) <= 0)
+			break;
+		nl_recvmsgs_default(sk);
+	}
+	nl_socket_free(sk);
 	return 0;
 }
 
@@ -416,12 +533,18 @@ int main(int argc, char **argv)
 {
 	if (argc >= 6 && !strcmp(argv[1], "send"))
 		return cmd_send(argv + 2);
+	if (argc >= 5 && !strcmp(argv[1], "sendfile"))
+		return cmd_sendfile(argv + 2);
 	if (argc >= 5 && !strcmp(argv[1], "recv"))
 		return cmd_recv(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "echo"))
 		return cmd_echo(argv + 2);
 	if (argc >= 6 && !strcmp(argv[1], "ping"))
 		return cmd_ping(argv + 2);
+	if (argc >= 4 && !strcmp(argv[1], "tos"))
+		return cmd_tos(argv + 2);
+	if (argc >= 3 && !strcmp(argv[1], "events"))
+		return cmd_events(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "asuser"))
 		return cmd_asuser(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "bulk"))

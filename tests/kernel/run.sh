@@ -45,6 +45,9 @@ copy_bin() {	# copy_bin SRC DEST, with the shared libraries it needs
 copy_bin /usr/sbin/ip /usr/sbin/ip
 copy_bin "$O/ksipctl" /bin/ksipctl
 copy_bin "$O/tests/ktest" /bin/ktest
+copy_bin /usr/bin/sipp /bin/sipp
+mkdir -p "$R/tests/sip"
+cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
 cp ksip.ko "$R/lib/modules/"
 cp "/lib/modules/$KV/kernel/drivers/net/veth.ko" "$R/lib/modules/"
 cp tests/kernel/vm-tests.sh "$R/tests/"

@@ -98,7 +98,10 @@ wait
 is "$(cat /tmp/r4)" "received 20 bad 0" "only the expected source is forwarded"
 is "$(flow_field 10.0.1.1:32000 dropped)" 40 "the 40 others are dropped and counted"
 
-# --- latching -----------------------------------------------------------------------
+# --- latching, with the event listener running ----------------------------------------
+# Detached (not a job of this shell), so the waits below do not wait for it.
+(relay $KT events 30000 > /tmp/events &)
+sleep 0.5
 relay $CTL flow add 10.0.1.1:33000 from 10.0.2.1:33002 to 10.0.2.2:43000 latch
 relay $CTL flow add 10.0.2.1:33002 from 10.0.1.1:33000 to 10.0.1.2:9 latch
 in_ns callee $KT echo 10.0.2.2:43000 3000 &
@@ -114,6 +117,27 @@ in_ns caller $KT send 10.0.1.2:23457 10.0.1.1:33000 10 80
 wait
 is "$(cat /tmp/r6)" "received 0 bad 0" "after latching, another source is dropped"
 is "$(kstat latched)" 2 "two flows latched"
+
+# --- idle timeout and DSCP -----------------------------------------------------------
+relay $CTL flow add 10.0.1.1:35000 from 10.0.2.1:35002 to 10.0.2.2:45000 timeout 2 dscp 46
+ok $? "flow with a 2 s idle timeout and DSCP 46 (EF)"
+in_ns callee $KT tos 10.0.2.2:45000 2000 > /tmp/tos &
+sleep 0.3
+in_ns caller $KT send 10.0.1.2:25000 10.0.1.1:35000 1 100
+wait
+is "$(cat /tmp/tos)" "tos 184" "forwarded packet carries DSCP 46 (TOS 0xb8)"
+relay $CTL --json flow list | grep -qF '"local":"10.0.1.1:35000"'
+ok $? "the timed flow exists while fresh"
+sleep 4
+relay $CTL --json flow list | grep -qF '"local":"10.0.1.1:35000"'
+ok $([ $? -ne 0 ]; echo $?) "an idle flow is removed after its timeout"
+is "$(kstat expired)" 1 "expired counter is 1"
+sleep 0.3
+pkill -f "ktest events"
+grep -q "^latched 10.0.1.1:33000 10.0.1.2:23456" /tmp/events
+ok $? "latch event received by a multicast listener" "$(cat /tmp/events)"
+grep -q "^idle 10.0.1.1:35000" /tmp/events
+ok $? "idle event received by a multicast listener" "$(cat /tmp/events)"
 
 # --- delete, get, flush, isolation, permissions ---------------------------------------
 relay $CTL flow del 10.0.1.1:30000
@@ -144,6 +168,43 @@ bad=$(grep -c '^not ok' /tmp/nl)
 good=$(grep -c '^ok' /tmp/nl)
 ok $([ "$bad" -eq 0 ] && [ "$good" -ge 9 ]; echo $?) "hostile netlink: $good checks passed" "$(cat /tmp/nl)"
 relay $CTL flow flush
+
+# --- SIP guard: the framing check in the kernel ------------------------------------
+total() { set -- $(cat "$1"); echo $(($2 + $4)); }	# datagrams of any content
+guard() { relay $CTL --json guard show | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+relay $CTL guard set 5060 5080
+ok $? "guard set 5060 5080"
+relay $CTL guard show | grep -q "^ports 5060 5080"
+ok $? "guard show lists the ports"
+in_ns relay $KT recv 10.0.1.1:5060 100 2500 > /tmp/g1 &
+sleep 0.3
+in_ns caller $KT sendfile 10.0.1.2:5070 10.0.1.1:5060 /tests/sip/ok-*.sip /tests/sip/bad-*.sip
+wait
+is "$(total /tmp/g1)" 2 "only the well-framed INVITE and the keepalive reach the socket"
+is "$(guard passed)/$(guard keepalive)" "1/1" "guard counted 1 passed, 1 keepalive"
+is "$(guard bad_start_line)/$(guard bad_content_length)/$(guard missing_header)/$(guard bad_header)/$(guard no_end_of_headers)" \
+	"1/1/1/1/1" "each bad datagram dropped and counted by its reason"
+in_ns relay $KT recv 10.0.1.1:5060 100 3000 > /tmp/g2 &
+sleep 0.3
+in_ns caller /bin/sipp -sf /tests/sip/sipp-send.xml -m 20 -r 200 -i 10.0.1.2 -p 5071 \
+	-nostdin -timeout 10s 10.0.1.1:5060 > /tmp/sipp.out 2>&1
+wait
+is "$(total /tmp/g2)" 40 "40 datagrams from SIPp all reach the socket"
+is "$(guard passed)" 41 "and all 40 pass the framing check"
+in_ns relay $KT recv 10.0.1.1:5061 10 1500 > /tmp/g3 &
+sleep 0.3
+in_ns caller $KT sendfile 10.0.1.2:5070 10.0.1.1:5061 /tests/sip/bad-start-http.sip
+wait
+is "$(total /tmp/g3)" 1 "unguarded ports are not checked"
+relay $CTL guard set off
+in_ns relay $KT recv 10.0.1.1:5060 10 1500 > /tmp/g4 &
+sleep 0.3
+in_ns caller $KT sendfile 10.0.1.2:5070 10.0.1.1:5060 /tests/sip/bad-start-http.sip
+wait
+is "$(total /tmp/g4)" 1 "guard set off lets everything through again"
+relay $CTL guard set 5060
+out=$(relay $CTL guard set 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 2>&1)
+ok $([ $? -eq 1 ]; echo $?) "more than 16 ports refused" "$out"
 
 # --- netns exit and unload with traffic and 10,000 flows ------------------------------
 in_ns relay $KT bulk 10000 1000 > /tmp/bulk

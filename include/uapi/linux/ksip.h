@@ -25,6 +25,12 @@
  * KSIP_CMD_STATS_GET  reply: KSIP_ATTR_STATS { ... } for the namespace.
  * KSIP_CMD_EVENT      multicast on KSIP_GENL_MCGRP_EVENTS: KSIP_ATTR_EVENT
  *                     (enum ksip_event) and KSIP_ATTR_FLOW { LOCAL, [LATCHED] }.
+ * KSIP_CMD_GUARD_SET  request: KSIP_ATTR_GUARD { PORT* } (at most
+ *                     KSIP_GUARD_MAX_PORTS; none turns the check off). UDP
+ *                     datagrams to these ports that are not well-framed SIP
+ *                     are dropped before any socket sees them.
+ * KSIP_CMD_GUARD_GET  reply: KSIP_ATTR_GUARD { PORT*, COUNTERS { enum
+ *                     ksip_guard_counter: u64 } }.
  */
 #ifndef _UAPI_LINUX_KSIP_H
 #define _UAPI_LINUX_KSIP_H
@@ -41,6 +47,8 @@ enum ksip_cmd {
 	KSIP_CMD_FLOW_FLUSH,
 	KSIP_CMD_STATS_GET,
 	KSIP_CMD_EVENT,
+	KSIP_CMD_GUARD_SET,
+	KSIP_CMD_GUARD_GET,
 	__KSIP_CMD_MAX,
 };
 
@@ -52,6 +60,7 @@ enum ksip_attr {
 	KSIP_ATTR_STATS,	/* nested: enum ksip_stats_attr */
 	KSIP_ATTR_EVENT,	/* u32: enum ksip_event */
 	KSIP_ATTR_PAD,
+	KSIP_ATTR_GUARD,	/* nested: enum ksip_guard_attr */
 	__KSIP_ATTR_MAX,
 };
 
@@ -107,6 +116,33 @@ enum ksip_stats_attr {
 };
 
 #define KSIP_STATS_ATTR_MAX (__KSIP_STATS_ATTR_MAX - 1)
+
+enum ksip_guard_attr {
+	KSIP_GUARD_ATTR_UNSPEC,
+	KSIP_GUARD_ATTR_PORT,		/* u16, host order, repeated */
+	KSIP_GUARD_ATTR_COUNTERS,	/* nested: u64 per enum ksip_guard_counter */
+	KSIP_GUARD_ATTR_PAD,
+	__KSIP_GUARD_ATTR_MAX,
+};
+
+#define KSIP_GUARD_ATTR_MAX (__KSIP_GUARD_ATTR_MAX - 1)
+#define KSIP_GUARD_MAX_PORTS 16
+
+/* What the framing check decided, counted per namespace. */
+enum ksip_guard_counter {
+	KSIP_GUARD_CNT_UNSPEC,
+	KSIP_GUARD_CNT_PASSED,		/* well-framed SIP */
+	KSIP_GUARD_CNT_KEEPALIVE,	/* CRLF keepalives, passed */
+	KSIP_GUARD_CNT_BAD_SIZE,	/* dropped from here on */
+	KSIP_GUARD_CNT_BAD_START,
+	KSIP_GUARD_CNT_BAD_HEADER,
+	KSIP_GUARD_CNT_NO_END,
+	KSIP_GUARD_CNT_BAD_LENGTH,
+	KSIP_GUARD_CNT_MISSING_HEADER,
+	__KSIP_GUARD_CNT_MAX,
+};
+
+#define KSIP_GUARD_CNT_MAX (__KSIP_GUARD_CNT_MAX - 1)
 
 enum ksip_event {
 	KSIP_EVENT_UNSPEC,

@@ -81,7 +81,11 @@ $(O)/tests/ktest: tests/kernel/ktest.c lib/ksip_genl.c include/ksip/genl.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(NL_CFLAGS) -o $@ tests/kernel/ktest.c lib/ksip_genl.c $(NL_LIBS)
 
-tests: all $(O)/san/ksipd $(O)/tests/ktest $(UNIT_BINS) $(FUZZ_BINS)
+$(O)/tests/udprelay: bench/udprelay.c lib/ksip_genl.c include/ksip/genl.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(NL_CFLAGS) -o $@ bench/udprelay.c lib/ksip_genl.c $(NL_LIBS)
+
+tests: all $(O)/san/ksipd $(O)/tests/ktest $(O)/tests/udprelay $(UNIT_BINS) $(FUZZ_BINS)
 
 deps:
 	scripts/deps.sh

@@ -2,7 +2,8 @@
 /*
  * Helper for the kernel tests inside the VM. Subcommands:
  *   send SRC DST COUNT SIZE [PPS]      send COUNT datagrams of SIZE bytes from SRC to DST;
- *                                       payload = sequence number + a pattern
+ *                                       payload = sequence number + a pattern; PPS paces
+ *                                       them on a schedule; prints "sent N in S s"
  *   recv BIND COUNT TIMEOUT_MS [FROM]  receive until COUNT or timeout; verify payloads
  *                                       (and the sender address when FROM is given);
  *                                       prints "received N bad M"
@@ -12,6 +13,9 @@
  *                                       answered on the same socket from DST; "received N bad M"
  *   tos BIND TIMEOUT_MS                print the TOS byte of the first datagram received
  *   events TIMEOUT_MS                  print ksip multicast events until TIMEOUT_MS of silence
+ *   soak FILE                          spin at SCHED_IDLE priority; on SIGUSR1 write
+ *                                       "ITERATIONS NANOSECONDS" to FILE (cycle soaker: what
+ *                                       other work on this CPU takes shows as lost iterations)
  *   asuser UID CMD...                  drop to UID/GID and exec CMD
  *   bulk N BASEPORT                    add N flows 10.99.0.1:BASEPORT+i -> 10.99.0.2 in one process
  *   nlbad SEED COUNT                   hostile generic netlink: prints TAP lines
@@ -23,6 +27,8 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,16 +88,33 @@ static int cmd_send(char **argv)
 
 	if (ksip_parse_endpoint(argv[1], false, &dst) || size < 4 || size > (long)sizeof(buf))
 		return 2;
+	struct timespec t0, now;
+	long sent = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < count; i++) {
 		fill(buf, (size_t)size, (uint32_t)i);
-		if (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&dst, ss_len(&dst)) < 0)
-			perror("sendto");
-		if (pps) {
-			struct timespec ts = { 0, 1000000000L / pps };
+		if (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&dst, ss_len(&dst)) == size)
+			sent++;
+		/* Pace on a schedule (packet i+1 is due at t0 + (i+1)/pps), sleeping when early. */
+		while (pps) {
+			double due, t;
 
-			nanosleep(&ts, NULL);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			t = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+			due = (double)(i + 1) / (double)pps;
+			if (t >= due)
+				break;
+			if (due - t > 0.0002) {
+				struct timespec ts = { 0, (long)((due - t) * 1e9) - 100000 };
+
+				nanosleep(&ts, NULL);
+			}
 		}
 	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "sent %ld in %.3f s\n", sent,
+		(double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
 }
 
@@ -295,6 +318,42 @@ static int cmd_events(char **argv)
 	}
 	nl_socket_free(sk);
 	return 0;
+}
+
+static volatile sig_atomic_t soak_report;
+
+static void soak_signal(int sig)
+{
+	(void)sig;
+	soak_report = 1;
+}
+
+static __attribute__((noreturn)) void cmd_soak(char **argv)
+{
+	struct sched_param sp = { 0 };
+	unsigned long long n = 0;
+	struct timespec t0, now;
+
+	if (sched_setscheduler(0, SCHED_IDLE, &sp))
+		perror("SCHED_IDLE");
+	signal(SIGUSR1, soak_signal);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		for (int i = 0; i < 1000; i++)
+			__asm__ volatile("" ::: "memory");
+		n++;
+		if (soak_report) {
+			FILE *f = fopen(argv[0], "w");
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (f) {
+				fprintf(f, "%llu %lld\n", n, (long long)(now.tv_sec - t0.tv_sec) * 1000000000LL +
+					(now.tv_nsec - t0.tv_nsec));
+				fclose(f);
+			}
+			soak_report = 0;
+		}
+	}
 }
 
 static int cmd_asuser(char **argv)
@@ -541,6 +600,8 @@ int main(int argc, char **argv)
 		return cmd_echo(argv + 2);
 	if (argc >= 6 && !strcmp(argv[1], "ping"))
 		return cmd_ping(argv + 2);
+	if (argc >= 3 && !strcmp(argv[1], "soak"))
+		cmd_soak(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "tos"))
 		return cmd_tos(argv + 2);
 	if (argc >= 3 && !strcmp(argv[1], "events"))

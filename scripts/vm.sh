@@ -1,0 +1,76 @@
+#!/bin/bash
+# Boot Debian's cloud kernel under qemu (TCG) with a test initramfs and run
+# one script inside it. Shared by tests/kernel/run.sh and bench/rtp.
+#
+#   scripts/vm.sh SCRIPT OUTDIR [TIMEOUT]
+#
+# Builds ksip.ko (W=1; a warning fails), packs busybox, ksip.ko, veth.ko,
+# iproute2, ksipctl, ktest, udprelay, SIPp and tests/kernel/sip/ into an
+# initramfs, boots it with panic_on_warn, and leaves OUTDIR/console.log (the
+# kernel log) and OUTDIR/results.txt (what SCRIPT printed, via ttyS1).
+# Exit status: 0 booted and finished, 2 setup failed, 3 timed out, 4 kernel
+# complained (WARN/BUG/oops/panic) on the console.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SCRIPT=$1
+OUT=$2
+TIMEOUT=${3:-600}
+O=${O:-build}
+
+die() { echo "vm: $*" >&2; exit 2; }
+
+KV=""
+for h in $(ls -d /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V); do
+	v=${h#/usr/src/linux-headers-}
+	[ -f "/boot/vmlinuz-$v" ] && [ -d "/lib/modules/$v" ] && KV=$v
+done
+[ -n "$KV" ] || die "no linux-image-cloud-amd64 with matching headers (scripts/deps.sh installs them)"
+
+mkdir -p "$OUT"
+make -s -C "/usr/src/linux-headers-$KV" M="$ROOT" modules W=1 >"$OUT/kmod-build.log" 2>&1 ||
+	{ cat "$OUT/kmod-build.log" >&2; die "ksip.ko does not build against $KV"; }
+if grep -q "warning:" "$OUT/kmod-build.log"; then
+	grep "warning:" "$OUT/kmod-build.log" >&2
+	die "ksip.ko builds with warnings (W=1)"
+fi
+
+R=$OUT/root
+rm -rf "$R" && mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,lib/modules,tests/sip,proc,sys,dev,run,tmp,etc}
+cp /bin/busybox "$R/bin/busybox"
+for app in $("$R/bin/busybox" --list); do
+	[ -e "$R/bin/$app" ] || ln -s busybox "$R/bin/$app"
+done
+copy_bin() {	# copy_bin SRC DEST, with the shared libraries it needs
+	[ -x "$1" ] || die "missing $1 (run make tests)"
+	cp "$1" "$R$2"
+	for lib in $(ldd "$1" | grep -o '/[^ ]*\.so[^ ]*'); do
+		mkdir -p "$R$(dirname "$lib")"
+		cp -L "$lib" "$R$lib"
+	done
+}
+copy_bin /usr/sbin/ip /usr/sbin/ip
+copy_bin "$O/ksipctl" /bin/ksipctl
+copy_bin "$O/tests/ktest" /bin/ktest
+copy_bin "$O/tests/udprelay" /bin/udprelay
+copy_bin /usr/bin/sipp /bin/sipp
+cp ksip.ko "$R/lib/modules/"
+cp "/lib/modules/$KV/kernel/drivers/net/veth.ko" "$R/lib/modules/"
+cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
+cp "$SCRIPT" "$R/tests/vm-tests.sh"
+cp tests/kernel/vm-init.sh "$R/init"
+chmod +x "$R/init"
+echo "root:x:0:0:root:/:/bin/sh" > "$R/etc/passwd"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/initramfs.gz"
+
+rm -f "$OUT/console.log" "$OUT/results.txt"
+timeout "$TIMEOUT" qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot \
+	-kernel "/boot/vmlinuz-$KV" -initrd "$OUT/initramfs.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet loglevel=4" \
+	-serial "file:$OUT/console.log" -serial "file:$OUT/results.txt" \
+	-monitor none >"$OUT/qemu.log" 2>&1
+rc=$?
+[ $rc -eq 124 ] && exit 3
+grep -qE "WARNING:|BUG:|Oops|Kernel panic|Call Trace|general protection|KASAN|UBSAN" \
+	"$OUT/console.log" && exit 4
+exit 0

@@ -70,8 +70,10 @@ kill $relay_pid
 echo "# ksip.ko with 100,000 more flows installed"
 m0=$(awk '/^(Slab|Percpu):/ { s += $2 } END { print s }' /proc/meminfo)
 in_ns relay $KT bulk 100000 1000 > /tmp/bulk
+sleep 3	# let the hash table's old bucket arrays and netlink buffers be freed (RCU)
 m1=$(awk '/^(Slab|Percpu):/ { s += $2 } END { print s }' /proc/meminfo)
 echo "RESULT memory flows=$(sed 's/added //' /tmp/bulk) kbytes=$((m1 - m0))"
+awk '$1 == "ksip_flow" { print "RESULT slab objects=" $2 " objsize=" $4 " pages=" $6 * $15 }' /proc/slabinfo
 for r in $RATES; do run ksip100k 10.0.1.1:30000 "$r"; done
 in_ns relay $CTL flow flush
 kill $SOAK

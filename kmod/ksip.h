@@ -10,6 +10,7 @@
 #include <linux/mutex.h>
 #include <linux/netlink.h>
 #include <linux/rhashtable.h>
+#include <linux/seqlock.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
@@ -26,39 +27,35 @@ struct ksip_addr {
 	u8 pad;
 };
 
-/* The destination of a flow: replaced as a whole under RCU when it latches. */
-struct ksip_peer {
-	struct ksip_addr addr;
-	struct rcu_head rcu;
-};
-
-struct ksip_flow_pcpu {
-	u64 packets;
-	u64 bytes;
-	u64 dropped;
-	struct u64_stats_sync syncp;
-};
-
+/*
+ * A flow: 176 bytes in its own slab cache (see docs/kernel.md for the
+ * per-flow memory budget). PEER changes only when the reverse flow latches,
+ * under PEER_LOCK; readers retry. The counters are atomics in the flow
+ * rather than per CPU: a flow's packets arrive on one CPU (RSS hashes the
+ * 5-tuple), so they do not contend, and per-CPU copies would cost
+ * 24 bytes per possible CPU for every flow.
+ */
 struct ksip_flow {
 	struct rhash_head node;
 	struct ksip_addr local;		/* the hash key */
 	struct ksip_addr source;
-	struct ksip_addr expect;
-	struct ksip_peer __rcu *peer;
-	struct ksip_addr latched;	/* valid once KSIP_FLOW_LATCHED_BIT is set */
+	struct ksip_addr expect;	/* EXPECT: the allowed source; LATCH: the latched one */
+	struct ksip_addr peer;
+	seqlock_t peer_lock;
 	unsigned long state;
-	u32 flags;
 	u32 timeout;			/* seconds, 0 = never */
+	u32 last_seen;			/* jiffies (low 32 bits), written locklessly */
+	u8 flags;
 	u8 dscp;
-	unsigned long last_seen;	/* jiffies, written locklessly by the fast path */
-	struct ksip_flow_pcpu __percpu *stats;
-	struct list_head list;		/* ksip_net.flows, under ksip_net.lock */
-	struct ksip_net *kn;
+	atomic64_t packets;
+	atomic64_t bytes;
+	atomic64_t dropped;
+	struct list_head list;		/* ksip_net.flow_list, under ksip_net.lock */
 	struct rcu_head rcu;
 };
 
-#define KSIP_FLOW_LATCHED_BIT 0	/* flow->latched is valid */
-#define KSIP_FLOW_LATCHING_BIT 1	/* one CPU is writing flow->latched */
+#define KSIP_FLOW_LATCHED_BIT 0		/* flow->expect holds the latched source */
+#define KSIP_FLOW_LATCHING_BIT 1	/* one CPU is writing it */
 
 /* Per-namespace counters, per CPU so the fast path never contends. */
 enum ksip_net_counter {
@@ -107,6 +104,9 @@ static inline struct ksip_net *ksip_pernet(const struct net *net)
 }
 
 /* ksip_flow.c */
+int ksip_flow_cache_init(void);
+void ksip_flow_cache_exit(void);
+void ksip_flow_get_peer(const struct ksip_flow *flow, struct ksip_addr *peer);
 int ksip_net_flows_init(struct ksip_net *kn);
 void ksip_net_flows_exit(struct ksip_net *kn);
 struct ksip_flow *ksip_flow_alloc(gfp_t gfp);

@@ -5,7 +5,6 @@
  * namespace mutex for dumps, flushes and the idle scan.
  */
 #include <linux/jiffies.h>
-#include <linux/percpu.h>
 #include <linux/slab.h>
 
 #include "ksip.h"
@@ -36,20 +35,29 @@ void ksip_net_flows_exit(struct ksip_net *kn)
 	rhashtable_destroy(&kn->flows);
 }
 
+static struct kmem_cache *ksip_flow_cache __read_mostly;
+
+int ksip_flow_cache_init(void)
+{
+	/* The per-flow memory budget (docs/kernel.md); lock debugging makes locks larger. */
+	if (!IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) && !IS_ENABLED(CONFIG_DEBUG_SPINLOCK))
+		BUILD_BUG_ON(sizeof(struct ksip_flow) > 176);
+	ksip_flow_cache = KMEM_CACHE(ksip_flow, 0);
+	return ksip_flow_cache ? 0 : -ENOMEM;
+}
+
+void ksip_flow_cache_exit(void)
+{
+	kmem_cache_destroy(ksip_flow_cache);
+}
+
 struct ksip_flow *ksip_flow_alloc(gfp_t gfp)
 {
-	struct ksip_flow *flow = kzalloc(sizeof(*flow), gfp);
-	int cpu;
+	struct ksip_flow *flow = kmem_cache_zalloc(ksip_flow_cache, gfp);
 
 	if (!flow)
 		return NULL;
-	flow->stats = alloc_percpu_gfp(struct ksip_flow_pcpu, gfp);
-	if (!flow->stats) {
-		kfree(flow);
-		return NULL;
-	}
-	for_each_possible_cpu(cpu)
-		u64_stats_init(&per_cpu_ptr(flow->stats, cpu)->syncp);
+	seqlock_init(&flow->peer_lock);
 	INIT_LIST_HEAD(&flow->list);
 	atomic_inc(&ksip_live_objects);
 	return flow;
@@ -57,19 +65,24 @@ struct ksip_flow *ksip_flow_alloc(gfp_t gfp)
 
 static void ksip_flow_free_rcu(struct rcu_head *head)
 {
-	struct ksip_flow *flow = container_of(head, struct ksip_flow, rcu);
-
-	/* No reader can see the flow any more, so its peer is ours alone. */
-	kfree(rcu_dereference_raw(flow->peer));
-	free_percpu(flow->stats);
-	kfree(flow);
+	kmem_cache_free(ksip_flow_cache, container_of(head, struct ksip_flow, rcu));
 	atomic_dec(&ksip_live_objects);
 }
 
-/* Free a flow that was never inserted, or after an RCU grace period. */
+/* Free a flow that was never inserted, or once readers are done with it. */
 void ksip_flow_free(struct ksip_flow *flow)
 {
 	call_rcu(&flow->rcu, ksip_flow_free_rcu);
+}
+
+void ksip_flow_get_peer(const struct ksip_flow *flow, struct ksip_addr *peer)
+{
+	unsigned int seq;
+
+	do {
+		seq = read_seqbegin(&flow->peer_lock);
+		*peer = flow->peer;
+	} while (read_seqretry(&flow->peer_lock, seq));
 }
 
 int ksip_flow_insert(struct ksip_net *kn, struct ksip_flow *flow)
@@ -77,8 +90,7 @@ int ksip_flow_insert(struct ksip_net *kn, struct ksip_flow *flow)
 	int err;
 
 	lockdep_assert_held(&kn->lock);
-	flow->kn = kn;
-	flow->last_seen = jiffies;
+	flow->last_seen = (u32)jiffies;
 	err = rhashtable_lookup_insert_fast(&kn->flows, &flow->node, ksip_flow_params);
 	if (err)
 		return err;
@@ -117,24 +129,9 @@ void ksip_flow_flush(struct ksip_net *kn)
 
 void ksip_flow_read_stats(const struct ksip_flow *flow, u64 *packets, u64 *bytes, u64 *dropped)
 {
-	int cpu;
-
-	*packets = *bytes = *dropped = 0;
-	for_each_possible_cpu(cpu) {
-		const struct ksip_flow_pcpu *s = per_cpu_ptr(flow->stats, cpu);
-		unsigned int start;
-		u64 p, b, d;
-
-		do {
-			start = u64_stats_fetch_begin(&s->syncp);
-			p = s->packets;
-			b = s->bytes;
-			d = s->dropped;
-		} while (u64_stats_fetch_retry(&s->syncp, start));
-		*packets += p;
-		*bytes += b;
-		*dropped += d;
-	}
+	*packets = atomic64_read(&flow->packets);
+	*bytes = atomic64_read(&flow->bytes);
+	*dropped = atomic64_read(&flow->dropped);
 }
 
 /*
@@ -150,11 +147,11 @@ void ksip_idle_work(struct work_struct *work)
 
 	mutex_lock(&kn->lock);
 	list_for_each_entry_safe(flow, tmp, &kn->flow_list, list) {
-		unsigned long last = READ_ONCE(flow->last_seen);
+		u32 last = READ_ONCE(flow->last_seen);
 
 		if (!flow->timeout)
 			continue;
-		if (time_after(jiffies, last + (unsigned long)flow->timeout * HZ)) {
+		if (time_after32((u32)jiffies, last + flow->timeout * HZ)) {
 			ksip_genl_event(kn, KSIP_EVENT_IDLE, flow);
 			atomic64_inc(&kn->expired);
 			ksip_flow_remove(kn, flow);

@@ -41,16 +41,12 @@ static void ksip_net_count(struct ksip_net *kn, enum ksip_net_counter c, u64 byt
 
 static void ksip_flow_count(struct ksip_flow *flow, bool dropped, unsigned int bytes)
 {
-	struct ksip_flow_pcpu *s = this_cpu_ptr(flow->stats);
-
-	u64_stats_update_begin(&s->syncp);
 	if (dropped) {
-		s->dropped++;
+		atomic64_inc(&flow->dropped);
 	} else {
-		s->packets++;
-		s->bytes += bytes;
+		atomic64_inc(&flow->packets);
+		atomic64_add(bytes, &flow->bytes);
 	}
-	u64_stats_update_end(&s->syncp);
 }
 
 static bool ksip_addr_match(const struct ksip_addr *want, const struct ksip_addr *got)
@@ -66,27 +62,23 @@ static bool ksip_addr_match(const struct ksip_addr *want, const struct ksip_addr
 static bool ksip_latch(struct ksip_net *kn, struct ksip_flow *flow, const struct ksip_addr *src)
 {
 	struct ksip_flow *reverse;
-	struct ksip_peer *np, *old;
 
 	if (test_bit(KSIP_FLOW_LATCHED_BIT, &flow->state)) {
-		smp_rmb(); /* pairs with smp_wmb() below: latched is written before the bit */
-		return ksip_addr_match(&flow->latched, src);
+		smp_rmb(); /* pairs with smp_wmb() below: expect is written before the bit */
+		return ksip_addr_match(&flow->expect, src);
 	}
 	if (test_and_set_bit(KSIP_FLOW_LATCHING_BIT, &flow->state))
 		return false;	/* another CPU is latching this very moment */
-	flow->latched = *src;
-	smp_wmb(); /* publish latched before the bit; pairs with smp_rmb() above */
+	flow->expect = *src;
+	smp_wmb(); /* publish expect before the bit; pairs with smp_rmb() above */
 	set_bit(KSIP_FLOW_LATCHED_BIT, &flow->state);
 	atomic64_inc(&kn->latched);
 
 	reverse = ksip_flow_lookup(kn, &flow->source);
-	np = kmalloc(sizeof(*np), GFP_ATOMIC);
-	if (reverse && np) {
-		np->addr = *src;
-		old = unrcu_pointer(xchg(&reverse->peer, RCU_INITIALIZER(np)));
-		kfree_rcu(old, rcu);
-	} else {
-		kfree(np);
+	if (reverse) {
+		write_seqlock(&reverse->peer_lock);
+		reverse->peer = *src;
+		write_sequnlock(&reverse->peer_lock);
 	}
 	ksip_genl_event(kn, KSIP_EVENT_LATCHED, flow);
 	return true;
@@ -117,11 +109,11 @@ static void ksip_prepare_xmit(struct sk_buff *skb, struct dst_entry *dst)
 static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 				    struct sk_buff *skb, const struct nf_hook_state *state)
 {
-	const struct ksip_peer *peer = rcu_dereference(flow->peer);
 	unsigned int ihl = ip_hdrlen(skb);
 	__be32 saddr = flow->source.ip.s6_addr32[3];
-	__be32 daddr = peer->addr.ip.s6_addr32[3];
+	struct ksip_addr peer;
 	struct iphdr *iph;
+	__be32 daddr;
 	struct udphdr *uh;
 	struct rtable *rt;
 	struct flowi4 fl4;
@@ -129,6 +121,8 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 
 	if (skb_ensure_writable(skb, ihl + sizeof(*uh)))
 		return NF_DROP;
+	ksip_flow_get_peer(flow, &peer);
+	daddr = peer.ip.s6_addr32[3];
 	iph = ip_hdr(skb);
 	uh = (struct udphdr *)(skb_network_header(skb) + ihl);
 	payload = ntohs(uh->len) - sizeof(*uh);
@@ -149,12 +143,12 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 		inet_proto_csum_replace4(&uh->check, skb, iph->saddr, saddr, true);
 		inet_proto_csum_replace4(&uh->check, skb, iph->daddr, daddr, true);
 		inet_proto_csum_replace2(&uh->check, skb, uh->source, flow->source.port, false);
-		inet_proto_csum_replace2(&uh->check, skb, uh->dest, peer->addr.port, false);
+		inet_proto_csum_replace2(&uh->check, skb, uh->dest, peer.port, false);
 		if (!uh->check)
 			uh->check = CSUM_MANGLED_0;
 	}
 	uh->source = flow->source.port;
-	uh->dest = peer->addr.port;
+	uh->dest = peer.port;
 	iph->saddr = saddr;
 	iph->daddr = daddr;
 	if (flow->flags & KSIP_FLOW_F_DSCP)
@@ -171,8 +165,8 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 				    struct sk_buff *skb, const struct nf_hook_state *state)
 {
-	const struct ksip_peer *peer = rcu_dereference(flow->peer);
 	const unsigned int hlen = sizeof(struct ipv6hdr);
+	struct ksip_addr peer;
 	struct dst_entry *dst;
 	struct ipv6hdr *ip6h;
 	struct udphdr *uh;
@@ -181,12 +175,13 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 
 	if (skb_ensure_writable(skb, hlen + sizeof(*uh)))
 		return NF_DROP;
+	ksip_flow_get_peer(flow, &peer);
 	ip6h = ipv6_hdr(skb);
 	uh = (struct udphdr *)(skb_network_header(skb) + hlen);
 	payload = ntohs(uh->len) - sizeof(*uh);
 
 	memset(&fl6, 0, sizeof(fl6));
-	fl6.daddr = peer->addr.ip;
+	fl6.daddr = peer.ip;
 	fl6.saddr = flow->source.ip;
 	fl6.flowi6_proto = IPPROTO_UDP;
 	fl6.flowi6_mark = skb->mark;
@@ -199,16 +194,15 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 
 	inet_proto_csum_replace16(&uh->check, skb, ip6h->saddr.s6_addr32,
 				  flow->source.ip.s6_addr32, true);
-	inet_proto_csum_replace16(&uh->check, skb, ip6h->daddr.s6_addr32,
-				  peer->addr.ip.s6_addr32, true);
+	inet_proto_csum_replace16(&uh->check, skb, ip6h->daddr.s6_addr32, peer.ip.s6_addr32, true);
 	inet_proto_csum_replace2(&uh->check, skb, uh->source, flow->source.port, false);
-	inet_proto_csum_replace2(&uh->check, skb, uh->dest, peer->addr.port, false);
+	inet_proto_csum_replace2(&uh->check, skb, uh->dest, peer.port, false);
 	if (!uh->check)
 		uh->check = CSUM_MANGLED_0;
 	uh->source = flow->source.port;
-	uh->dest = peer->addr.port;
+	uh->dest = peer.port;
 	ip6h->saddr = flow->source.ip;
-	ip6h->daddr = peer->addr.ip;
+	ip6h->daddr = peer.ip;
 	if (flow->flags & KSIP_FLOW_F_DSCP)
 		ipv6_change_dsfield(ip6h, INET_ECN_MASK, flow->dscp << 2);
 
@@ -230,7 +224,7 @@ static unsigned int ksip_handle(struct ksip_net *kn, struct sk_buff *skb, unsign
 				const struct nf_hook_state *state)
 {
 	struct ksip_flow *flow;
-	unsigned long now = jiffies;
+	u32 now = (u32)jiffies;
 
 	/* Netfilter hooks run inside an RCU read-side section. */
 	flow = ksip_flow_lookup(kn, local);

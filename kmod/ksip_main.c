@@ -63,17 +63,23 @@ static int __init ksip_init(void)
 {
 	int err;
 
-	err = register_pernet_subsys(&ksip_net_ops);
+	err = ksip_flow_cache_init();
 	if (err)
 		return err;
+	err = register_pernet_subsys(&ksip_net_ops);
+	if (err)
+		goto cache;
 	err = ksip_genl_init();
-	if (err) {
-		unregister_pernet_subsys(&ksip_net_ops);
-		return err;
-	}
+	if (err)
+		goto pernet;
 	pr_info("ksip: loaded, generic netlink family %s version %d\n", KSIP_GENL_NAME,
 		KSIP_GENL_VERSION);
 	return 0;
+pernet:
+	unregister_pernet_subsys(&ksip_net_ops);
+cache:
+	ksip_flow_cache_exit();
+	return err;
 }
 
 static void __exit ksip_exit(void)
@@ -82,6 +88,7 @@ static void __exit ksip_exit(void)
 	ksip_genl_exit();
 	unregister_pernet_subsys(&ksip_net_ops);
 	rcu_barrier();	/* flows are freed from RCU callbacks */
+	ksip_flow_cache_exit();
 	pr_info("ksip: unloaded, %d live objects\n", atomic_read(&ksip_live_objects));
 	WARN_ON(atomic_read(&ksip_live_objects));
 }

@@ -121,21 +121,21 @@ cancel:
 static int ksip_put_flow(struct sk_buff *skb, const struct ksip_flow *flow, bool counters)
 {
 	struct nlattr *nest = nla_nest_start(skb, KSIP_ATTR_FLOW);
-	const struct ksip_peer *peer;
 	u64 packets, bytes, dropped;
+	struct ksip_addr peer;
 	int err;
 
 	if (!nest)
 		return -EMSGSIZE;
 	err = ksip_put_addr(skb, KSIP_FLOW_ATTR_LOCAL, &flow->local);
-	if (test_bit(KSIP_FLOW_LATCHED_BIT, &flow->state))
-		err = err ?: ksip_put_addr(skb, KSIP_FLOW_ATTR_LATCHED, &flow->latched);
+	if (test_bit(KSIP_FLOW_LATCHED_BIT, &flow->state)) {
+		smp_rmb(); /* expect is valid once the bit is seen; see ksip_latch() */
+		err = err ?: ksip_put_addr(skb, KSIP_FLOW_ATTR_LATCHED, &flow->expect);
+	}
 	if (err || !counters)
 		goto out;
-	rcu_read_lock();
-	peer = rcu_dereference(flow->peer);
-	err = ksip_put_addr(skb, KSIP_FLOW_ATTR_PEER, &peer->addr);
-	rcu_read_unlock();
+	ksip_flow_get_peer(flow, &peer);
+	err = ksip_put_addr(skb, KSIP_FLOW_ATTR_PEER, &peer);
 	err = err ?: ksip_put_addr(skb, KSIP_FLOW_ATTR_SOURCE, &flow->source);
 	if (flow->flags & KSIP_FLOW_F_EXPECT)
 		err = err ?: ksip_put_addr(skb, KSIP_FLOW_ATTR_EXPECT, &flow->expect);
@@ -147,7 +147,7 @@ static int ksip_put_flow(struct sk_buff *skb, const struct ksip_flow *flow, bool
 	err = err ?: nla_put_u64_64bit(skb, KSIP_FLOW_ATTR_BYTES, bytes, KSIP_FLOW_ATTR_PAD);
 	err = err ?: nla_put_u64_64bit(skb, KSIP_FLOW_ATTR_DROPPED, dropped, KSIP_FLOW_ATTR_PAD);
 	err = err ?: nla_put_u64_64bit(skb, KSIP_FLOW_ATTR_IDLE_MS,
-				       jiffies_to_msecs(jiffies - READ_ONCE(flow->last_seen)),
+				       jiffies_to_msecs((u32)jiffies - READ_ONCE(flow->last_seen)),
 				       KSIP_FLOW_ATTR_PAD);
 out:
 	if (err) {
@@ -185,7 +185,7 @@ static struct nlattr **ksip_flow_attrs(struct genl_info *info, struct nlattr **t
 static int ksip_flow_configure(struct genl_info *info, struct nlattr **tb, struct ksip_flow *flow)
 {
 	struct netlink_ext_ack *extack = info->extack;
-	struct ksip_peer *peer;
+	u32 flags = 0;
 	int err;
 
 	err = ksip_need(info, tb, KSIP_FLOW_ATTR_LOCAL, "flow needs LOCAL") ?:
@@ -193,22 +193,20 @@ static int ksip_flow_configure(struct genl_info *info, struct nlattr **tb, struc
 	      ksip_need(info, tb, KSIP_FLOW_ATTR_PEER, "flow needs PEER");
 	if (err)
 		return err;
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
-	if (!peer)
-		return -ENOMEM;
-	RCU_INIT_POINTER(flow->peer, peer);
 	err = ksip_parse_addr(tb[KSIP_FLOW_ATTR_LOCAL], false, &flow->local, extack) ?:
 	      ksip_parse_addr(tb[KSIP_FLOW_ATTR_SOURCE], false, &flow->source, extack) ?:
-	      ksip_parse_addr(tb[KSIP_FLOW_ATTR_PEER], false, &peer->addr, extack);
+	      ksip_parse_addr(tb[KSIP_FLOW_ATTR_PEER], false, &flow->peer, extack);
 	if (err)
 		return err;
-	if (flow->source.family != flow->local.family || peer->addr.family != flow->local.family) {
+	if (flow->source.family != flow->local.family || flow->peer.family != flow->local.family) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_FLOW_ATTR_PEER],
 				    "LOCAL, SOURCE and PEER must be of one address family");
 		return -EAFNOSUPPORT;
 	}
+	/* The policy's mask keeps FLAGS within KSIP_FLOW_F_ALL, which fits a u8. */
 	if (tb[KSIP_FLOW_ATTR_FLAGS])
-		flow->flags = nla_get_u32(tb[KSIP_FLOW_ATTR_FLAGS]);
+		flags = nla_get_u32(tb[KSIP_FLOW_ATTR_FLAGS]);
+	flow->flags = flags;
 	if ((flow->flags & KSIP_FLOW_F_EXPECT) && (flow->flags & KSIP_FLOW_F_LATCH)) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_FLOW_ATTR_FLAGS],
 				    "EXPECT and LATCH exclude each other");

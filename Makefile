@@ -16,7 +16,7 @@ NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-g
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c
+CORE_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c lib/endpoint.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(O)/obj/%.o)
 SAN_OBJS  := $(CORE_SRCS:%.c=$(O)/san/%.o)
 CTL_SRCS  := $(wildcard ctl/*.c) $(wildcard lib/*.c)
@@ -77,13 +77,13 @@ $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 		-o $@ $< $(FUZZ_DEPS) -lcrypto
 
 # Test helper run inside the kernel-test VM.
-$(O)/tests/ktest: tests/kernel/ktest.c lib/ksip_genl.c include/ksip/genl.h
+$(O)/tests/ktest: tests/kernel/ktest.c lib/ksip_genl.c lib/endpoint.c include/ksip/genl.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(NL_CFLAGS) -o $@ tests/kernel/ktest.c lib/ksip_genl.c $(NL_LIBS)
+	$(CC) $(CFLAGS) $(NL_CFLAGS) -o $@ tests/kernel/ktest.c lib/ksip_genl.c lib/endpoint.c $(NL_LIBS)
 
-$(O)/tests/udprelay: bench/udprelay.c lib/ksip_genl.c include/ksip/genl.h
+$(O)/tests/udprelay: bench/udprelay.c lib/endpoint.c include/ksip/endpoint.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(NL_CFLAGS) -o $@ bench/udprelay.c lib/ksip_genl.c $(NL_LIBS)
+	$(CC) $(CFLAGS) -o $@ bench/udprelay.c lib/endpoint.c
 
 tests: all $(O)/san/ksipd $(O)/tests/ktest $(O)/tests/udprelay $(UNIT_BINS) $(FUZZ_BINS)
 

@@ -12,14 +12,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "ksip/genl.h"
+#include "ksip/endpoint.h"
 
 #define BATCH 64
-
-static socklen_t ss_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
 
 int main(int argc, char **argv)
 {
@@ -37,8 +32,8 @@ int main(int argc, char **argv)
 	in = socket(listen_at.ss_family, SOCK_DGRAM, 0);
 	out = socket(source.ss_family, SOCK_DGRAM, 0);
 	setsockopt(in, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (bind(in, (struct sockaddr *)&listen_at, ss_len(&listen_at)) ||
-	    bind(out, (struct sockaddr *)&source, ss_len(&source))) {
+	if (bind(in, (struct sockaddr *)&listen_at, ksip_sockaddr_len(&listen_at)) ||
+	    bind(out, (struct sockaddr *)&source, ksip_sockaddr_len(&source))) {
 		perror("bind");
 		return 1;
 	}
@@ -54,7 +49,7 @@ int main(int argc, char **argv)
 			continue;
 		for (int i = 0; i < n; i++) {
 			iov[i].iov_len = msgs[i].msg_len;
-			msgs[i].msg_hdr = (struct msghdr){ .msg_name = &peer, .msg_namelen = ss_len(&peer),
+			msgs[i].msg_hdr = (struct msghdr){ .msg_name = &peer, .msg_namelen = ksip_sockaddr_len(&peer),
 							   .msg_iov = &iov[i], .msg_iovlen = 1 };
 		}
 		sendmmsg(out, msgs, (unsigned int)n, 0);

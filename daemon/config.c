@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <strings.h>
 
 #include "digest.h"
+#include "ksip/endpoint.h"
 #include "log.h"
 
 #define DEFAULT_LISTEN "udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060"
@@ -34,72 +34,6 @@ void config_defaults(struct ksip_config *c)
 	c->tcp_idle_timeout = 3600;
 }
 
-int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port_s;
-	char *end;
-	unsigned long port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, (size_t)(rb - s - 1));
-		host[rb - s - 1] = 0;
-		port_s = rb + 2;
-	} else {
-		const char *colon = strrchr(s, ':');
-
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			return -1;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = 0;
-		port_s = colon + 1;
-	}
-	errno = 0;
-	port = strtoul(port_s, &end, 10);
-	if (errno || *end || !*port_s || port > 65535)
-		return -1;
-	if (s[0] == '[') {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-			return -1;
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*a6);
-	} else {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-			return -1;
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*a4);
-	}
-	return 0;
-}
-
-void sockaddr_format(const struct sockaddr *sa, char *out, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
-		snprintf(out, len, "[%s]:%u", host, ntohs(a6->sin6_port));
-	} else {
-		const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
-		snprintf(out, len, "%s:%u", host, ntohs(a4->sin_port));
-	}
-}
-
 static int add_listen(struct ksip_config *c, enum ksip_transport t, const char *addr)
 {
 	struct listen_addr *l;
@@ -107,8 +41,9 @@ static int add_listen(struct ksip_config *c, enum ksip_transport t, const char *
 	if (c->nlisten >= MAX_LISTEN)
 		return -1;
 	l = &c->listen[c->nlisten];
-	if (sockaddr_parse(addr, &l->addr, &l->addrlen))
+	if (ksip_parse_endpoint(addr, false, &l->addr))
 		return -1;
+	l->addrlen = ksip_sockaddr_len(&l->addr);
 	l->transport = t;
 	c->nlisten++;
 	return 0;

@@ -50,7 +50,5 @@ int config_load(struct ksip_config *c, const char *file, char *err, size_t errle
 int config_parse_listen(struct ksip_config *c, const char *value);
 /* "SHA-256 MD5": the digest algorithms offered in challenges, in order. */
 int config_parse_auth_algorithms(struct ksip_config *c, const char *value);
-int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
-void sockaddr_format(const struct sockaddr *sa, char *out, size_t len);
 
 #endif

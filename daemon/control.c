@@ -18,6 +18,7 @@
 #include "digest.h"
 #include "ksip/ctl_proto.h"
 #include "location.h"
+#include "ksip/endpoint.h"
 #include "log.h"
 #include "stats.h"
 #include "store.h"
@@ -178,7 +179,7 @@ static void list_binding(void *arg, const struct binding_view *b)
 	char src[64] = "-";
 
 	if (b->source.ss_family)
-		sockaddr_format((const struct sockaddr *)&b->source, src, sizeof(src));
+		ksip_format_endpoint(&b->source, src, sizeof(src));
 	if (l->json) {
 		ans_printf(l->a, "%s{\"aor\":\"", l->n ? "," : "");
 		ans_json_str(l->a, b->aor);

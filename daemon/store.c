@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "ksip/endpoint.h"
 #include "log.h"
 
 enum op_kind { OP_UPSERT, OP_DELETE, OP_DELETE_AOR };
@@ -285,7 +286,7 @@ void store_queue_upsert(struct store *s, const struct binding_view *b, time_t ex
 	op->q = b->q;
 	op->transport = (uint8_t)b->transport;
 	if (b->source.ss_family)
-		sockaddr_format((const struct sockaddr *)&b->source, op->source,
+		ksip_format_endpoint(&b->source, op->source,
 				sizeof(op->source));
 	enqueue(s, op);
 }
@@ -399,7 +400,6 @@ int store_load_bindings(struct store *s, struct location *l, time_t now)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct binding_view v = { 0 };
 		const char *src = (const char *)sqlite3_column_text(st, 7);
-		socklen_t alen;
 
 		v.aor = (const char *)sqlite3_column_text(st, 0);
 		v.contact = (const char *)sqlite3_column_text(st, 1);
@@ -409,7 +409,7 @@ int store_load_bindings(struct store *s, struct location *l, time_t now)
 		v.cseq = (uint32_t)sqlite3_column_int64(st, 3);
 		v.q = (uint16_t)sqlite3_column_int(st, 5);
 		v.transport = (enum ksip_transport)sqlite3_column_int(st, 6);
-		if (src && *src && sockaddr_parse(src, &v.source, &alen))
+		if (src && *src && ksip_parse_endpoint(src, false, &v.source))
 			memset(&v.source, 0, sizeof(v.source));
 		if (location_restore(l, &v, (time_t)sqlite3_column_int64(st, 4)) == 0)
 			n++;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ksip/endpoint.h"
 #include "log.h"
 #include "sip_core.h"
 #include "sip_msg.h"
@@ -105,7 +106,7 @@ struct worker *worker_new(struct ksipd *d, int id)
 		char addr[64];
 		int fd = make_socket(l);
 
-		sockaddr_format((const struct sockaddr *)&l->addr, addr, sizeof(addr));
+		ksip_format_endpoint(&l->addr, addr, sizeof(addr));
 		if (fd < 0) {
 			log_err("cannot listen on %s %s: %s", l->transport == KSIP_UDP ? "udp" : "tcp",
 				addr, strerror(errno));

@@ -94,8 +94,12 @@ static bool ksip_source_ok(struct ksip_net *kn, struct ksip_flow *flow, const st
 	return true;
 }
 
-static void ksip_prepare_xmit(struct sk_buff *skb, struct dst_entry *dst)
+/* Hand the rewritten packet its route, and count it as forwarded. */
+static void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
+			      struct dst_entry *dst, unsigned int payload)
 {
+	ksip_flow_count(flow, false, payload);
+	ksip_net_count(kn, KSIP_NC_FORWARDED, payload);
 	skb_dst_drop(skb);
 	skb_dst_set(skb, dst);
 	skb_clear_tstamp(skb);
@@ -155,9 +159,7 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 		ipv4_change_dsfield(iph, INET_ECN_MASK, flow->dscp << 2);
 	ip_send_check(iph);
 
-	ksip_prepare_xmit(skb, &rt->dst);
-	ksip_flow_count(flow, false, payload);
-	ksip_net_count(kn, KSIP_NC_FORWARDED, payload);
+	ksip_prepare_xmit(kn, flow, skb, &rt->dst, payload);
 	ip_local_out(state->net, NULL, skb);
 	return NF_STOLEN;
 }
@@ -206,9 +208,7 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 	if (flow->flags & KSIP_FLOW_F_DSCP)
 		ipv6_change_dsfield(ip6h, INET_ECN_MASK, flow->dscp << 2);
 
-	ksip_prepare_xmit(skb, dst);
-	ksip_flow_count(flow, false, payload);
-	ksip_net_count(kn, KSIP_NC_FORWARDED, payload);
+	ksip_prepare_xmit(kn, flow, skb, dst, payload);
 	ip6_local_out(state->net, NULL, skb);
 	return NF_STOLEN;
 }

@@ -9,10 +9,10 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO mkdir -p /var/lib/ksip /run/ksip
 if [ -f ksip.ko ]; then
-	if $SUDO insmod ksip.ko 2>/dev/null || grep -q '^ksip ' /proc/modules; then
+	if $SUDO insmod ksip.ko 2>/dev/null || grep -qs '^ksip ' /proc/modules; then
 		echo "run: ksip.ko loaded"
 	else
-		echo "run: cannot load ksip.ko on this host; ksipd relays media in userspace"
+		echo "run: this host cannot load ksip.ko (built for $(modinfo -F vermagic ksip.ko | cut -d' ' -f1)); no kernel media forwarding"
 	fi
 fi
 echo "run: add a user with: build/ksipctl user add alice"

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ksip/endpoint.h"
+
 struct ksip_genl;
 
 struct ksip_flow_spec {
@@ -56,8 +58,5 @@ int ksip_genl_guard_set(struct ksip_genl *g, const uint16_t *ports, unsigned int
 			size_t errlen);
 int ksip_genl_guard_get(struct ksip_genl *g, struct ksip_guard_info *out, char *err, size_t errlen);
 
-/* "1.2.3.4:5000", "[::1]:5000"; PORT optional when port_optional (then 0). */
-int ksip_parse_endpoint(const char *s, bool port_optional, struct sockaddr_storage *out);
-void ksip_format_endpoint(const struct sockaddr_storage *ss, char *out, size_t len);
 
 #endif

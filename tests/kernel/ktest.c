@@ -39,11 +39,6 @@
 #include "ksip/genl.h"
 #include "uapi/linux/ksip.h"
 
-static socklen_t ss_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
 static int bound_socket(const char *addr)
 {
 	struct sockaddr_storage ss;
@@ -56,7 +51,7 @@ static int bound_socket(const char *addr)
 	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, ss_len(&ss))) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, ksip_sockaddr_len(&ss))) {
 		perror(addr);
 		exit(2);
 	}
@@ -94,7 +89,7 @@ static int cmd_send(char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < count; i++) {
 		fill(buf, (size_t)size, (uint32_t)i);
-		if (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&dst, ss_len(&dst)) == size)
+		if (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&dst, ksip_sockaddr_len(&dst)) == size)
 			sent++;
 		/* Pace on a schedule (packet i+1 is due at t0 + (i+1)/pps), sleeping when early. */
 		while (pps) {
@@ -136,7 +131,7 @@ static int cmd_sendfile(char **argv)
 		}
 		n = fread(buf, 1, sizeof(buf), fp);
 		fclose(fp);
-		if (sendto(fd, buf, n, 0, (struct sockaddr *)&dst, ss_len(&dst)) < 0)
+		if (sendto(fd, buf, n, 0, (struct sockaddr *)&dst, ksip_sockaddr_len(&dst)) < 0)
 			perror("sendto");
 	}
 	return 0;
@@ -215,7 +210,7 @@ static int cmd_ping(char **argv)
 		ssize_t n;
 
 		fill(buf, (size_t)size, (uint32_t)i);
-		sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&dst, ss_len(&dst));
+		sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&dst, ksip_sockaddr_len(&dst));
 		if (poll(&p, 1, 1000) <= 0)
 			continue;
 		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);

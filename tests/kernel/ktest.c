@@ -79,7 +79,7 @@ static int cmd_send(char **argv)
 	struct sockaddr_storage dst;
 	int fd = bound_socket(argv[0]);
 	long count = atol(argv[2]), size = atol(argv[3]), pps = argv[4] ? atol(argv[4]) : 0;
-	char buf[2048];
+	static char buf[16384];
 
 	if (ksip_parse_endpoint(argv[1], false, &dst) || size < 4 || size > (long)sizeof(buf))
 		return 2;
@@ -143,7 +143,8 @@ static int cmd_recv(char **argv)
 	long count = atol(argv[1]), timeout = atol(argv[2]), got = 0, bad = 0;
 	struct sockaddr_storage want;
 	bool check_from = argv[3] != NULL;
-	char buf[2048], from_s[64];
+	static char buf[16384];
+	char from_s[64];
 
 	if (check_from && ksip_parse_endpoint(argv[3], false, &want))
 		return 2;

@@ -87,6 +87,18 @@ wait
 is "$(cat /tmp/r3)" "received 100 bad 0" "IPv6: 100 packets arrive intact with rewritten addresses"
 is "$(flow_field [fd01::1]:31000 packets)" 100 "IPv6 flow counts 100"
 
+# --- fragments go to the normal stack ---------------------------------------------------
+relay $CTL flow add 10.0.1.1:36000 from 10.0.2.1:36002 to 10.0.2.2:46000
+in_ns relay $KT recv 10.0.1.1:36000 5 2000 > /tmp/frag_local &
+in_ns callee $KT recv 10.0.2.2:46000 5 2000 > /tmp/frag_fwd &
+sleep 0.3
+in_ns caller $KT send 10.0.1.2:26000 10.0.1.1:36000 3 4000 2> /dev/null
+wait
+is "$(cat /tmp/frag_local)/$(cat /tmp/frag_fwd)" "received 3 bad 0/received 0 bad 0" \
+	"fragmented datagrams are left to the stack: reassembled and delivered locally, not forwarded"
+is "$(flow_field 10.0.1.1:36000 packets)" 0 "and the flow did not count them"
+relay $CTL flow del 10.0.1.1:36000
+
 # --- expected source ----------------------------------------------------------------
 relay $CTL flow add 10.0.1.1:32000 from 10.0.2.1:32002 to 10.0.2.2:42000 expect 10.0.1.2:22000
 ok $? "flow with an expected source"

@@ -70,7 +70,8 @@ $(O)/tests/san/%: tests/unit/%.c $(O)/libksipcore-san.a tests/lib/tap.h
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(O)/libksipcore-san.a $(LDLIBS)
 
 # libFuzzer needs clang; the parser has no dependencies beyond libc.
-FUZZ_DEPS := daemon/sip_msg.c daemon/sip_hdr.c daemon/digest.c daemon/sip_reply.c kmod/ksip_sipframe.c
+FUZZ_DEPS := daemon/sip_msg.c daemon/sip_hdr.c daemon/digest.c daemon/sip_reply.c daemon/sdp.c \
+	     kmod/ksip_sipframe.c lib/endpoint.c
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Idaemon -Ikmod \

@@ -157,7 +157,7 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 	iph->daddr = daddr;
 	if (flow->flags & KSIP_FLOW_F_DSCP)
 		ipv4_change_dsfield(iph, INET_ECN_MASK, flow->dscp << 2);
-	ip_send_check(iph);
+	/* The IP header checksum is recomputed by ip_local_out(). */
 
 	ksip_prepare_xmit(kn, flow, skb, &rt->dst, payload);
 	ip_local_out(state->net, NULL, skb);

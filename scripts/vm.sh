@@ -2,7 +2,7 @@
 # Boot Debian's cloud kernel under qemu (TCG) with a test initramfs and run
 # one script inside it. Shared by tests/kernel/run.sh and bench/rtp.
 #
-#   scripts/vm.sh SCRIPT OUTDIR [TIMEOUT]
+#   scripts/vm.sh SCRIPT OUTDIR [TIMEOUT]        (VM_SMP: vCPUs, default 2)
 #
 # Builds ksip.ko (W=1; a warning fails), packs busybox, ksip.ko, veth.ko,
 # iproute2, ksipctl, ktest, udprelay, SIPp and tests/kernel/sip/ into an
@@ -64,7 +64,7 @@ echo "root:x:0:0:root:/:/bin/sh" > "$R/etc/passwd"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/initramfs.gz"
 
 rm -f "$OUT/console.log" "$OUT/results.txt"
-timeout "$TIMEOUT" qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot \
+timeout "$TIMEOUT" qemu-system-x86_64 -m 1024 -smp "${VM_SMP:-2}" -nographic -no-reboot \
 	-kernel "/boot/vmlinuz-$KV" -initrd "$OUT/initramfs.gz" \
 	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet loglevel=4" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/results.txt" \

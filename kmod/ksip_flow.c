@@ -18,7 +18,7 @@ const struct rhashtable_params ksip_flow_params = {
 };
 
 #define KSIP_IDLE_SCAN_INTERVAL HZ
-#define KSIP_IDLE_SCAN_BUDGET 4096	/* flows examined per lock hold */
+#define KSIP_IDLE_SCAN_BUDGET 4096	/* flows examined between yields */
 
 int ksip_net_flows_init(struct ksip_net *kn)
 {
@@ -95,7 +95,7 @@ int ksip_flow_insert(struct ksip_net *kn, struct ksip_flow *flow)
 	if (err)
 		return err;
 	list_add_tail(&flow->list, &kn->flow_list);
-	kn->nflows++;
+	WRITE_ONCE(kn->nflows, kn->nflows + 1);
 	kn->generation++;
 	if (flow->timeout)
 		mod_delayed_work(system_wq, &kn->idle_work, KSIP_IDLE_SCAN_INTERVAL);
@@ -107,7 +107,7 @@ void ksip_flow_remove(struct ksip_net *kn, struct ksip_flow *flow)
 	lockdep_assert_held(&kn->lock);
 	rhashtable_remove_fast(&kn->flows, &flow->node, ksip_flow_params);
 	list_del(&flow->list);
-	kn->nflows--;
+	WRITE_ONCE(kn->nflows, kn->nflows - 1);
 	kn->generation++;
 	ksip_flow_free(flow);
 }
@@ -137,18 +137,22 @@ void ksip_flow_read_stats(const struct ksip_flow *flow, u64 *packets, u64 *bytes
 /*
  * Once a second: remove flows whose timeout passed without a forwarded
  * packet, and tell listeners. Reschedules itself while timed flows exist.
+ * The whole list is walked under the mutex (only writers take it, never the
+ * fast path), yielding the CPU every KSIP_IDLE_SCAN_BUDGET flows.
  */
 void ksip_idle_work(struct work_struct *work)
 {
 	struct ksip_net *kn = container_of(to_delayed_work(work), struct ksip_net, idle_work);
 	struct ksip_flow *flow, *tmp;
+	unsigned int visited = 0;
 	bool timed = false;
-	unsigned int seen = 0;
 
 	mutex_lock(&kn->lock);
 	list_for_each_entry_safe(flow, tmp, &kn->flow_list, list) {
 		u32 last = READ_ONCE(flow->last_seen);
 
+		if (++visited % KSIP_IDLE_SCAN_BUDGET == 0)
+			cond_resched();
 		if (!flow->timeout)
 			continue;
 		if (time_after32((u32)jiffies, last + flow->timeout * HZ)) {
@@ -158,15 +162,8 @@ void ksip_idle_work(struct work_struct *work)
 			continue;
 		}
 		timed = true;
-		if (++seen % KSIP_IDLE_SCAN_BUDGET == 0) {
-			mutex_unlock(&kn->lock);
-			cond_resched();
-			mutex_lock(&kn->lock);
-			/* The list may have changed: finish on the next run. */
-			break;
-		}
 	}
-	if (timed || seen)
+	if (timed)
 		mod_delayed_work(system_wq, &kn->idle_work, KSIP_IDLE_SCAN_INTERVAL);
 	mutex_unlock(&kn->lock);
 }

@@ -18,7 +18,7 @@
  *                                       "ITERATIONS NANOSECONDS" to FILE (cycle soaker: what
  *                                       other work on this CPU takes shows as lost iterations)
  *   asuser UID CMD...                  drop to UID/GID and exec CMD
- *   bulk N BASEPORT                    add N flows 10.99.0.1:BASEPORT+i -> 10.99.0.2 in one process
+ *   bulk N BASEPORT [TIMEOUT]          add N flows 10.99.0.1:BASEPORT+i -> 10.99.0.2 in one process
  *   nlbad SEED COUNT                   hostile generic netlink: prints TAP lines
  */
 #include <arpa/inet.h>
@@ -426,6 +426,7 @@ static int cmd_bulk(char **argv)
 	ksip_parse_endpoint("10.99.0.1:1", false, &f.local);
 	ksip_parse_endpoint("10.99.0.1:1", false, &f.source);
 	ksip_parse_endpoint("10.99.0.2:9", false, &f.peer);
+	f.timeout = argv[2] ? (uint32_t)atol(argv[2]) : 0;
 	for (long i = 0; i < n; i++) {
 		((struct sockaddr_in *)&f.local)->sin_port = htons((uint16_t)(base + i % 60000));
 		((struct sockaddr_in *)&f.local)->sin_addr.s_addr = htonl(0x0a630001 + (uint32_t)(i / 60000));
@@ -594,6 +595,24 @@ static int cmd_nlbad(char **argv)
 	len = attrs_take(m, buf, sizeof(buf));
 	a = raw_request(sk, family, KSIP_CMD_STATS_GET, buf, len, 0);
 	tap(a.error == -EINVAL, "unknown top-level attribute rejected (strict)", a.msg);
+
+	/* The kernel's own limit on guarded ports (ksipctl checks it too, so test it here). */
+	m = nlmsg_alloc();
+	nest = nla_nest_start(m, KSIP_ATTR_GUARD);
+	for (int i = 1; i <= KSIP_GUARD_MAX_PORTS + 1; i++)
+		nla_put_u16(m, KSIP_GUARD_ATTR_PORT, (uint16_t)(6000 + i));
+	nla_nest_end(m, nest);
+	len = attrs_take(m, buf, sizeof(buf));
+	a = raw_request(sk, family, KSIP_CMD_GUARD_SET, buf, len, 0);
+	tap(a.error == -E2BIG && strstr(a.msg, "too many"), "17 guarded ports: E2BIG with a message", a.msg);
+
+	m = nlmsg_alloc();
+	nest = nla_nest_start(m, KSIP_ATTR_GUARD);
+	nla_put_u16(m, KSIP_GUARD_ATTR_PORT, 0);
+	nla_nest_end(m, nest);
+	len = attrs_take(m, buf, sizeof(buf));
+	a = raw_request(sk, family, KSIP_CMD_GUARD_SET, buf, len, 0);
+	tap(a.error == -ERANGE && a.msg[0], "guarded port 0 rejected by policy (ERANGE)", a.msg);
 
 	a = raw_request(sk, family, 99, NULL, 0, 0);
 	tap(a.error == -EOPNOTSUPP, "unknown command: EOPNOTSUPP", a.msg);

@@ -20,6 +20,36 @@ void auth_add_challenge(struct ksipd *d, struct sip_out *o, bool proxy, bool sta
 			   stale ? ", stale=true" : "");
 }
 
+/*
+ * At most AUTH_LOG_BURST failure lines per second per worker: a guessing
+ * flood must not become a write() per request. auth_failures still counts
+ * every one; the number left out is logged with the next line that is not.
+ */
+#define AUTH_LOG_BURST 10
+
+static __thread struct {
+	time_t second;
+	unsigned int logged;
+	unsigned long suppressed;
+} auth_log;
+
+static void log_auth_failure(time_t now, const char *user, const char *why, const char *nc)
+{
+	if (auth_log.second != now) {
+		auth_log.second = now;
+		auth_log.logged = 0;
+	}
+	if (auth_log.logged >= AUTH_LOG_BURST) {
+		auth_log.suppressed++;
+		return;
+	}
+	auth_log.logged++;
+	if (auth_log.suppressed)
+		log_info("%lu more auth failures were not logged", auth_log.suppressed);
+	auth_log.suppressed = 0;
+	log_info("auth failed for '%s' (%s%s%s)", user, why, nc ? ", nc " : "", nc ? nc : "");
+}
+
 static bool algorithm_offered(const struct ksipd *d, enum digest_alg alg)
 {
 	for (int i = 0; i < d->cfg.n_auth_algs; i++)
@@ -90,8 +120,8 @@ void auth_check(struct ksipd *d, struct ksip_stats *st, const struct sip_msg *m,
 
 	if (!match) {
 		STAT_INC(st, auth_failures);
-		log_info("auth failed for '%s' (%s)", c.username,
-			 ns == NONCE_INVALID ? "foreign nonce" : "bad credentials");
+		log_auth_failure(now, c.username,
+				 ns == NONCE_INVALID ? "foreign nonce" : "bad credentials", NULL);
 		out->result = AUTH_CHALLENGE;
 		return;
 	}
@@ -104,7 +134,7 @@ void auth_check(struct ksipd *d, struct ksip_stats *st, const struct sip_msg *m,
 	if (!c.qop[0] || !users_nc_advance(d->users, c.username, nonce_id, c.nc_value)) {
 		STAT_INC(st, auth_replays);
 		STAT_INC(st, auth_failures);
-		log_info("auth replay refused for '%s' (nc %s)", c.username, c.nc);
+		log_auth_failure(now, c.username, "replayed nonce-count", c.nc);
 		out->result = AUTH_CHALLENGE;
 		return;
 	}

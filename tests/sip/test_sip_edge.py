@@ -71,6 +71,18 @@ try:
            "wrong password and unknown user answers are identical but for nonces and tags",
            (r and normalized(r)) + "\n----\n" + (r_unknown and normalized(r_unknown)))
 
+    # A guessing flood: every failure is counted, but the log is rate-limited (10 lines/s per worker).
+    g = SipClient(k)
+    ch = g.challenge_for(g.transact(g.request("REGISTER", "bob", [])), "MD5")
+    before = k.stats()["auth_failures"]
+    for i in range(60):
+        g.send(g.request("REGISTER", "bob", [], auth=g.authorization(ch, "bob", "guess-%d" % i)))
+    answers = [g.recv(1.0) for _ in range(60)]
+    logged = k.logtext().count("auth failed for 'bob'")
+    tap.ok(all(a and a.code == 401 for a in answers) and k.stats()["auth_failures"] - before == 60,
+           "60 wrong guesses: 60 challenges, 60 counted failures")
+    tap.ok(logged <= 2 * 2 * 10, "but at most 10 log lines per second per worker (%d logged)" % logged)
+
     ch = c.challenge_for(c.transact(c.request("REGISTER", "alice", [])), "MD5")
     r = c.transact(c.request("REGISTER", "alice", [], auth=c.authorization(ch, "alice", "pw-alice")))
     tap.ok(r and r.code == 200 and any("alice@127.0.0.1:5999" in v for v in r.all("contact")),

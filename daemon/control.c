@@ -100,32 +100,43 @@ static bool valid_user_name(const char *s)
 	return true;
 }
 
-static int cmd_user_set(struct control *c, char **f, int n, bool create, struct answer *a)
+static void cmd_user_set(struct control *c, char **f, int n, bool create, struct answer *a)
 {
 	struct user_record u;
 	bool exists;
 
-	if (n != 3)
-		return ans_printf(a, "error\tusage: user add|passwd NAME PASSWORD\n"), 0;
-	if (!valid_user_name(f[1]))
-		return ans_printf(a, "error\tinvalid user name '%s'\n", f[1]), 0;
-	if (!f[2][0])
-		return ans_printf(a, "error\tempty password\n"), 0;
+	if (n != 3) {
+		ans_printf(a, "error\tusage: user add|passwd NAME PASSWORD\n");
+		return;
+	}
+	if (!valid_user_name(f[1])) {
+		ans_printf(a, "error\tinvalid user name '%s'\n", f[1]);
+		return;
+	}
+	if (!f[2][0]) {
+		ans_printf(a, "error\tempty password\n");
+		return;
+	}
 	exists = users_exists(c->d->users, f[1]);
-	if (create && exists)
-		return ans_printf(a, "error\tuser '%s' already exists\n", f[1]), 0;
-	if (!create && !exists)
-		return ans_printf(a, "error\tno such user '%s'\n", f[1]), 0;
+	if (create && exists) {
+		ans_printf(a, "error\tuser '%s' already exists\n", f[1]);
+		return;
+	}
+	if (!create && !exists) {
+		ans_printf(a, "error\tno such user '%s'\n", f[1]);
+		return;
+	}
 	memset(&u, 0, sizeof(u));
 	snprintf(u.name, sizeof(u.name), "%s", f[1]);
 	digest_ha1(DIGEST_MD5, u.name, c->d->cfg.realm, f[2], u.ha1_md5);
 	digest_ha1(DIGEST_SHA256, u.name, c->d->cfg.realm, f[2], u.ha1_sha256);
 	/* Disk first: a user we report as saved must survive a crash. */
-	if (store_user_put(c->d->store, c->d->cfg.realm, &u) || users_put(c->d->users, &u))
-		return ans_printf(a, "error\tcannot save user '%s'\n", f[1]), 0;
+	if (store_user_put(c->d->store, c->d->cfg.realm, &u) || users_put(c->d->users, &u)) {
+		ans_printf(a, "error\tcannot save user '%s'\n", f[1]);
+		return;
+	}
 	log_info("user %s %s", u.name, create ? "added" : "password changed");
 	ans_printf(a, "ok\n");
-	return 0;
 }
 
 static void cmd_user_del(struct control *c, char **f, int n, struct answer *a)

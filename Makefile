@@ -10,13 +10,14 @@ O       ?= build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-missing-field-initializers -D_GNU_SOURCE \
            -Iinclude -Idaemon -Ikmod -pthread -MMD -MP
-LDLIBS  := -lsqlite3 -lcrypto -linih -pthread
 NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
+LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) -pthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c lib/endpoint.c
+CORE_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c lib/endpoint.c \
+	     lib/ksip_genl.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(O)/obj/%.o)
 SAN_OBJS  := $(CORE_SRCS:%.c=$(O)/san/%.o)
 CTL_SRCS  := $(wildcard ctl/*.c) $(wildcard lib/*.c)
@@ -59,7 +60,7 @@ $(O)/san/ksipd: $(O)/san/daemon/main.o $(O)/libksipcore-san.a
 $(O)/ksipctl: $(CTL_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(NL_LIBS)
 
-$(O)/obj/lib/%.o $(O)/obj/ctl/%.o: CFLAGS += $(NL_CFLAGS)
+$(O)/obj/lib/%.o $(O)/obj/ctl/%.o $(O)/san/lib/%.o: CFLAGS += $(NL_CFLAGS)
 
 $(O)/tests/%: tests/unit/%.c $(O)/libksipcore.a tests/lib/tap.h
 	@mkdir -p $(@D)

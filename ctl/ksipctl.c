@@ -31,6 +31,8 @@ static void usage(FILE *f)
 		"  reg list                           list registered contacts\n"
 		"  reg del AOR                        remove every binding of AOR\n"
 		"  stats                              counters of the running daemon\n"
+		"  call list                          calls in progress (and just ended), media counters\n"
+		"  call hangup ID                     end a call: BYE to both sides (CANCEL if ringing)\n"
 		"  flow add LOCAL from SOURCE to PEER [expect ADDR[:PORT] | latch] [timeout SEC] [dscp N]\n"
 		"                                     forward UDP arriving at LOCAL to PEER, sent from SOURCE\n"
 		"  flow del LOCAL | flow list | flow flush   kernel flows (ksip.ko)\n"
@@ -203,6 +205,10 @@ int main(int argc, char **argv)
 		snprintf(req, sizeof(req), CTL_USER_LIST "%s\n", json ? "\tjson" : "");
 	} else if (!strcmp(obj, "reg") && !strcmp(verb, "list")) {
 		snprintf(req, sizeof(req), CTL_REG_LIST "%s\n", json ? "\tjson" : "");
+	} else if (!strcmp(obj, "call") && !strcmp(verb, "list")) {
+		snprintf(req, sizeof(req), CTL_CALL_LIST "%s\n", json ? "\tjson" : "");
+	} else if (!strcmp(obj, "call") && !strcmp(verb, "hangup") && argc == 1) {
+		snprintf(req, sizeof(req), CTL_CALL_HANGUP "\t%s\n", argv[0]);
 	} else if (!strcmp(obj, "reg") && !strcmp(verb, "del") && argc == 1) {
 		snprintf(req, sizeof(req), CTL_REG_DEL "\t%s\n", argv[0]);
 	} else {

@@ -32,6 +32,16 @@ void config_defaults(struct ksip_config *c)
 	c->store_flush_ms = 200;
 	c->tcp_max_connections = 4096;
 	c->tcp_idle_timeout = 3600;
+	c->t1_ms = 500;
+	c->t2_ms = 4000;
+	c->t4_ms = 5000;
+	c->timer_c = 180;
+	c->media = KSIP_MEDIA_AUTO;
+	c->rtp_port_min = 30000;
+	c->rtp_port_max = 39999;
+	c->media_timeout = 60;
+	c->max_call_duration = 14400;
+	c->kernel_flow_timeout = 300;
 }
 
 static int add_listen(struct ksip_config *c, enum ksip_transport t, const char *addr)
@@ -187,6 +197,43 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = parse_u32(value, 1, 1000000, &c->tcp_max_connections);
 	} else if (!strcmp(key, "tcp_idle_timeout")) {
 		r = parse_u32(value, 1, 86400, &c->tcp_idle_timeout);
+	} else if (!strcmp(key, "t1_ms")) {
+		r = parse_u32(value, 10, 10000, &c->t1_ms);
+	} else if (!strcmp(key, "t2_ms")) {
+		r = parse_u32(value, 10, 60000, &c->t2_ms);
+	} else if (!strcmp(key, "t4_ms")) {
+		r = parse_u32(value, 10, 60000, &c->t4_ms);
+	} else if (!strcmp(key, "timer_c")) {
+		r = parse_u32(value, 1, 3600, &c->timer_c);
+	} else if (!strcmp(key, "media")) {
+		r = 0;
+		if (!strcmp(value, "auto"))
+			c->media = KSIP_MEDIA_AUTO;
+		else if (!strcmp(value, "kernel"))
+			c->media = KSIP_MEDIA_KERNEL;
+		else if (!strcmp(value, "userspace"))
+			c->media = KSIP_MEDIA_USERSPACE;
+		else
+			r = -1;
+		hint = "expected auto, kernel or userspace";
+	} else if (!strcmp(key, "rtp_ports")) {
+		uint32_t lo, hi;
+		char lo_s[16], hi_s[16];
+
+		r = sscanf(value, "%15[0-9]-%15[0-9]", lo_s, hi_s) == 2 &&
+		    !parse_u32(lo_s, 1024, 65534, &lo) && !parse_u32(hi_s, 1025, 65535, &hi) &&
+		    hi >= lo + 1 ? 0 : -1;
+		if (!r) {
+			c->rtp_port_min = (uint16_t)lo;
+			c->rtp_port_max = (uint16_t)hi;
+		}
+		hint = "expected MIN-MAX within 1024-65535";
+	} else if (!strcmp(key, "media_timeout")) {
+		r = parse_u32(value, 0, 86400, &c->media_timeout);
+	} else if (!strcmp(key, "max_call_duration")) {
+		r = parse_u32(value, 0, 86400 * 7, &c->max_call_duration);
+	} else if (!strcmp(key, "kernel_flow_timeout")) {
+		r = parse_u32(value, 10, 86400, &c->kernel_flow_timeout);
 	} else {
 		snprintf(lc->err, lc->errlen, "unknown key '%s'", key);
 		return 0;
@@ -218,6 +265,10 @@ int config_load(struct ksip_config *c, const char *file, char *err, size_t errle
 	}
 	if (c->min_expires > c->default_expires || c->default_expires > c->max_expires) {
 		snprintf(err, errlen, "%s: need min_expires <= default_expires <= max_expires", file);
+		return -1;
+	}
+	if (c->t1_ms > c->t2_ms) {
+		snprintf(err, errlen, "%s: need t1_ms <= t2_ms", file);
 		return -1;
 	}
 	return 0;

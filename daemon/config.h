@@ -14,6 +14,9 @@
 
 enum ksip_transport { KSIP_UDP, KSIP_TCP };
 
+/* Who forwards media: the kernel module when it loads (auto), or one of them by force. */
+enum ksip_media_mode { KSIP_MEDIA_AUTO, KSIP_MEDIA_KERNEL, KSIP_MEDIA_USERSPACE };
+
 struct listen_addr {
 	enum ksip_transport transport;
 	struct sockaddr_storage addr;
@@ -41,6 +44,17 @@ struct ksip_config {
 	uint32_t store_flush_ms;
 	uint32_t tcp_max_connections;
 	uint32_t tcp_idle_timeout;
+
+	/* proxy and transactions (RFC 3261 §17.1.1.1 timer values, in ms) */
+	uint32_t t1_ms, t2_ms, t4_ms;
+	uint32_t timer_c;		/* seconds an INVITE branch may ring (§16.6 step 11) */
+
+	/* media */
+	enum ksip_media_mode media;
+	uint16_t rtp_port_min, rtp_port_max;
+	uint32_t media_timeout;		/* seconds without RTP either way: hang up; 0 off */
+	uint32_t max_call_duration;	/* seconds; 0 off */
+	uint32_t kernel_flow_timeout;	/* idle timeout of kernel flows (outlives a dead ksipd) */
 };
 
 void config_defaults(struct ksip_config *c);

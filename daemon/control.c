@@ -15,11 +15,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "call.h"
 #include "digest.h"
 #include "ksip/ctl_proto.h"
+#include "port_pool.h"
+#include "proxy.h"
 #include "location.h"
 #include "ksip/endpoint.h"
 #include "log.h"
+#include "netpath.h"
 #include "stats.h"
 #include "store.h"
 #include "users.h"
@@ -234,7 +238,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	struct ksip_stats t;
 	struct location_usage u;
 	uint64_t requests = 0, responses = 0;
-	struct { const char *name; uint64_t v; } rows[32];
+	struct { const char *name; uint64_t v; } rows[64];
 	int nrows = 0;
 
 	memset(&t, 0, sizeof(t));
@@ -262,6 +266,22 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("tcp_accepted", t.tcp_accepted);
 	ROW("tcp_closed", t.tcp_closed);
 	ROW("tcp_refused", t.tcp_errors);
+	ROW("transactions", t.stx_created - t.stx_freed);
+	ROW("branches", t.branches_created - t.branches_freed);
+	ROW("calls_started", t.calls_created);
+	ROW("calls_answered", t.calls_answered);
+	ROW("calls_active", t.calls_created - t.calls_ended);
+	ROW("calls_listed", t.calls_created - t.calls_freed);
+	ROW("relay_ports_in_use", c->d->ports ? 2ULL * port_pool_in_use(c->d->ports) : 0);
+	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
+	ROW("kernel_flow_pairs", t.kernel_flows_installed - t.kernel_flows_removed);
+	ROW("responses_forwarded", t.responses_forwarded);
+	ROW("responses_stray", t.responses_stray);
+	ROW("retransmissions_sent", t.retransmissions_sent);
+	ROW("cancels_received", t.cancels_received);
+	ROW("cancels_sent", t.cancels_sent);
+	ROW("handoffs", t.handoffs);
+	ROW("send_errors", t.send_errors);
 	ROW("users", users_count(c->d->users));
 	ROW("aors", u.aors);
 	ROW("bindings", u.bindings);
@@ -298,6 +318,92 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 				   (unsigned long long)t.responses_sent[i]);
 }
 
+static void list_call(struct proxy *p, struct call *k, bool json, struct answer *a, int *n)
+{
+	uint64_t pk[2];
+	const char *media = !k->nstreams ? "none" : k->s[0].kernel ? "kernel" : "userspace";
+	uint64_t ref = k->state == CALL_ENDED ? k->ended_ms : p->now;
+	unsigned long dur = k->answered_ms && ref > k->answered_ms ?
+			    (unsigned long)((ref - k->answered_ms) / 1000) : 0;
+
+	call_packets(p, k, pk);
+	if (!json) {
+		ans_printf(a, "%-10llu %-9s %-14s %-14s %-9s %6lus %10llu %10llu  %s\n",
+			   (unsigned long long)k->id, call_state_name(k->state), k->caller_user,
+			   k->callee_user, media, dur, (unsigned long long)pk[0],
+			   (unsigned long long)pk[1], k->reason);
+		return;
+	}
+	ans_printf(a, "%s{\"id\":%llu,\"state\":\"%s\",\"caller\":\"", (*n)++ ? "," : "",
+		   (unsigned long long)k->id, call_state_name(k->state));
+	ans_json_str(a, k->caller_user);
+	ans_printf(a, "\",\"callee\":\"");
+	ans_json_str(a, k->callee_user);
+	ans_printf(a, "\",\"call_id\":\"");
+	ans_json_str(a, k->callid);
+	ans_printf(a, "\",\"media\":\"%s\",\"streams\":%d,\"duration\":%lu,"
+		   "\"packets_from_caller\":%llu,\"packets_from_callee\":%llu,\"reason\":\"",
+		   media, k->nstreams, dur, (unsigned long long)pk[0], (unsigned long long)pk[1]);
+	ans_json_str(a, k->reason);
+	ans_printf(a, "\",\"relay\":[");
+	for (int i = 0; i < k->nstreams; i++) {
+		const struct media_stream *s = &k->s[i];
+		char ip[2][64];
+
+		for (int leg = 0; leg < 2; leg++)
+			netpath_host_str(&s->relay_ip[leg], ip[leg], sizeof(ip[leg]));
+		ans_printf(a, "%s{\"caller_side\":\"%s\",\"caller_port\":%u,\"callee_side\":\"%s\","
+			   "\"callee_port\":%u,\"open\":%s}", i ? "," : "", ip[0], s->relay_port[0],
+			   ip[1], s->relay_port[1], s->open ? "true" : "false");
+	}
+	ans_printf(a, "]}");
+}
+
+static void cmd_call_list(struct control *c, bool json, struct answer *a)
+{
+	int n = 0;
+
+	ans_printf(a, "ok\n%s", json ? "[" : "");
+	if (!json)
+		ans_printf(a, "%-10s %-9s %-14s %-14s %-9s %7s %10s %10s  %s\n", "ID", "STATE",
+			   "CALLER", "CALLEE", "MEDIA", "TALK", "PKTS_A", "PKTS_B", "REASON");
+	for (int i = 0; i < c->d->nworkers; i++) {
+		struct proxy *p = c->d->workers[i]->proxy;
+
+		pthread_mutex_lock(&p->lock);
+		p->now = now_ms();
+		for (struct call *k = p->calls; k; k = k->next)
+			list_call(p, k, json, a, &n);
+		pthread_mutex_unlock(&p->lock);
+	}
+	if (json)
+		ans_printf(a, "]\n");
+}
+
+static void cmd_call_hangup(struct control *c, const char *id_s, struct answer *a)
+{
+	char *end;
+	unsigned long long id = strtoull(id_s, &end, 10);
+	struct proxy *p;
+	struct call *k;
+
+	if (!*id_s || *end || (int)(id & 63) >= c->d->nworkers) {
+		ans_printf(a, "error\tno call %s\n", id_s);
+		return;
+	}
+	p = c->d->workers[id & 63]->proxy;
+	pthread_mutex_lock(&p->lock);
+	p->now = now_ms();
+	k = call_by_id(p, id);
+	if (k && k->state != CALL_ENDED) {
+		call_hangup(p, k, "hung up by ksipctl");
+		ans_printf(a, "ok\ncall %llu hung up\n", id);
+	} else {
+		ans_printf(a, "error\tno call %s in progress\n", id_s);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
 static void dispatch(struct control *c, char *line, struct answer *a)
 {
 	char *f[MAX_FIELDS];
@@ -329,8 +435,13 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 			ans_printf(a, "ok\n%d bindings removed\n", removed);
 		else
 			ans_printf(a, "error\tno bindings for '%s'\n", f[1]);
-	} else if (!strcmp(f[0], CTL_STATS))
+	} else if (!strcmp(f[0], CTL_STATS)) {
 		cmd_stats(c, json, a);
+	} else if (!strcmp(f[0], CTL_CALL_LIST)) {
+		cmd_call_list(c, json, a);
+	} else if (!strcmp(f[0], CTL_CALL_HANGUP) && n == 2) {
+		cmd_call_hangup(c, f[1], a);
+	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);
 }

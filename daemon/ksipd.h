@@ -13,6 +13,8 @@ struct location;
 struct store;
 struct nonce_key;
 struct worker;
+struct port_pool;
+struct adopted_ports;
 
 struct ksipd {
 	struct ksip_config cfg;
@@ -23,6 +25,9 @@ struct ksipd {
 	struct worker **workers;
 	int nworkers;
 	time_t started;
+	struct port_pool *ports;	/* relay port pairs, shared by the workers */
+	bool media_kernel;		/* ksip.ko forwards media (else the workers do) */
+	struct adopted_ports *adopted;	/* kernel flows found at start-up */
 };
 
 #endif

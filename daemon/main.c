@@ -12,7 +12,10 @@
 #include "digest.h"
 #include "ksipd.h"
 #include "location.h"
+#include "ksip/genl.h"
 #include "log.h"
+#include "media.h"
+#include "port_pool.h"
 #include "store.h"
 #include "users.h"
 #include "worker.h"
@@ -60,6 +63,40 @@ static int open_state(struct ksipd *d)
 	if (n < 0)
 		return -1;
 	log_info("%d bindings restored", n);
+	return 0;
+}
+
+/* Kernel media when ksip.ko answers (and the config allows), else the userspace relay. */
+static int choose_media(struct ksipd *d)
+{
+	char err[KSIP_GENL_ERRLEN];
+	struct ksip_genl *g = NULL;
+
+	d->ports = port_pool_new(d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+	if (!d->ports) {
+		log_err("rtp_ports %u-%u holds no even/odd port pair", d->cfg.rtp_port_min,
+			d->cfg.rtp_port_max);
+		return -1;
+	}
+	if (d->cfg.media != KSIP_MEDIA_USERSPACE)
+		g = ksip_genl_open(err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "media = userspace in the configuration");
+	if (!g && d->cfg.media == KSIP_MEDIA_KERNEL) {
+		log_err("media = kernel, but %s", err);
+		return -1;
+	}
+	d->media_kernel = g != NULL;
+	if (g) {
+		ksip_genl_close(g);
+		log_info("media: forwarded in the kernel by ksip.ko (relay ports %u-%u)",
+			 d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+		if (media_adopt(d) < 0)
+			log_warn("could not look for kernel flows of an earlier run");
+	} else {
+		log_info("media: relayed in userspace by ksipd, not in the kernel (%s); "
+			 "relay ports %u-%u", err, d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+	}
 	return 0;
 }
 
@@ -115,7 +152,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (open_state(&d))
+	if (open_state(&d) || choose_media(&d))
 		goto out;
 	d.nworkers = d.cfg.workers ? d.cfg.workers : online_cpus();
 	d.workers = calloc((size_t)d.nworkers, sizeof(*d.workers));
@@ -131,8 +168,8 @@ int main(int argc, char **argv)
 		goto out_workers;
 	for (int i = 0; i < d.nworkers; i++)
 		worker_start(d.workers[i]);
-	log_info("ksipd ready: realm '%s', %d workers, media relay not yet available",
-		 d.cfg.realm, d.nworkers);
+	log_info("ksipd ready: realm '%s', %d workers, media %s", d.cfg.realm, d.nworkers,
+		 d.media_kernel ? "in the kernel" : "in userspace");
 
 	/* Housekeeping on the main thread: expire bindings every second until told to stop. */
 	for (;;) {
@@ -145,6 +182,8 @@ int main(int argc, char **argv)
 		n = location_expire(d.loc, time(NULL), d.store);
 		if (n)
 			log_debug("%d bindings expired", n);
+		if (time(NULL) % 5 == 0)
+			media_adopt_sweep(&d);
 	}
 	log_info("signal %d: shutting down", sig);
 	for (int i = 0; i < d.nworkers; i++)
@@ -157,6 +196,8 @@ out_workers:
 	free(d.workers);
 out:
 	store_close(d.store);	/* writes what is still queued */
+	port_pool_free(d.ports);
+	free(d.adopted);
 	location_free(d.loc);
 	users_free(d.users);
 	nonce_key_free(d.nonce);

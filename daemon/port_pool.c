@@ -61,6 +61,26 @@ int port_pool_get(struct port_pool *p, uint16_t *rtp)
 	return r;
 }
 
+bool port_pool_reserve(struct port_pool *p, uint16_t rtp)
+{
+	unsigned int i;
+	bool ok = false;
+
+	if (rtp < p->first || (rtp - p->first) % 2)
+		return false;
+	i = (rtp - p->first) / 2u;
+	if (i >= p->npairs)
+		return false;
+	pthread_mutex_lock(&p->lock);
+	if (!(p->used[i / 64] & (1ULL << (i % 64)))) {
+		p->used[i / 64] |= 1ULL << (i % 64);
+		p->in_use++;
+		ok = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ok;
+}
+
 bool port_pool_put(struct port_pool *p, uint16_t rtp)
 {
 	unsigned int i;

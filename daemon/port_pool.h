@@ -19,6 +19,8 @@ void port_pool_free(struct port_pool *p);
 
 /* An even RTP port (RTCP is +1); -1 when every pair is in use. */
 int port_pool_get(struct port_pool *p, uint16_t *rtp);
+/* Take the pair at RTP if free (adopting a flow left by an earlier run); false if taken. */
+bool port_pool_reserve(struct port_pool *p, uint16_t rtp);
 /* Release a pair; false if it was not handed out (a double release is a bug). */
 bool port_pool_put(struct port_pool *p, uint16_t rtp);
 

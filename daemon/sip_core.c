@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "log.h"
+#include "proxy.h"
 #include "registrar.h"
 #include "sip_hdr.h"
+#include "worker.h"
 
 /* Option tags we implement; anything else in Require gets 420. None yet. */
 static bool option_supported(struct sip_span tag)
@@ -19,14 +21,15 @@ static bool option_supported(struct sip_span tag)
  * RFC 3261 §8.2.2.3: collect unsupported Require tags into O as an
  * Unsupported header. Returns true if there was one.
  */
-static bool unsupported_required(const struct sip_msg *m, char *list, size_t len)
+static bool unsupported_required_in(const struct sip_msg *m, enum sip_hdr_id id, char *list,
+				    size_t len)
 {
 	struct sip_hdr_iter it;
 	struct sip_span tag;
 	size_t o = 0;
 
 	list[0] = 0;
-	sip_hdr_iter_init(&it, m, SIP_HDR_REQUIRE);
+	sip_hdr_iter_init(&it, m, id);
 	while (sip_hdr_iter_next(&it, &tag)) {
 		if (option_supported(tag))
 			continue;
@@ -35,6 +38,11 @@ static bool unsupported_required(const struct sip_msg *m, char *list, size_t len
 					      SPAN_ARG(tag));
 	}
 	return o > 0;
+}
+
+static bool unsupported_required(const struct sip_msg *m, char *list, size_t len)
+{
+	return unsupported_required_in(m, SIP_HDR_REQUIRE, list, len);
 }
 
 /*
@@ -112,8 +120,11 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 		return false;
 	}
 	if (!m.is_request) {
-		/* No client transactions yet: a stray response has nowhere to go. */
-		STAT_INC(c->st, responses_received);
+		/* Responses belong to the proxy's client transactions. */
+		if (r == SIP_PARSE_OK && m.count[SIP_HDR_CALL_ID] && m.count[SIP_HDR_VIA] && c->w)
+			worker_to_proxy(c->w, &m, buf, m.len, src);
+		else
+			STAT_INC(c->st, responses_received);
 		return false;
 	}
 	STAT_INC(c->st, requests[m.method]);
@@ -130,7 +141,9 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 		return false;
 	}
 	if (m.method == SIP_ACK) {
-		/* ACK is never answered; with no INVITE server transactions it ends here. */
+		/* ACK is never answered; the proxy absorbs it or passes it on. */
+		if (r == SIP_PARSE_OK && !why && c->w)
+			worker_to_proxy(c->w, &m, buf, m.len, src);
 		return false;
 	}
 	if (r == SIP_E_VERSION) {
@@ -142,6 +155,24 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 		STAT_INC(c->st, parse_errors);
 		sip_reply_simple(o, &m, src, 400, why ? why : m.error);
 		goto sent;
+	}
+	if (proxy_wants(&m) && c->w) {
+		if (src->transport != KSIP_UDP) {
+			/* Responses and BYEs would need this connection from another worker: not yet. */
+			sip_reply_simple(o, &m, src, 503, "Calls over TCP not supported yet");
+			goto sent;
+		}
+		/* §16.3 step 5: a proxy checks Proxy-Require; Require is for the UAS. */
+		if (m.method != SIP_CANCEL &&
+		    unsupported_required_in(&m, SIP_HDR_PROXY_REQUIRE, unsupported,
+					    sizeof(unsupported))) {
+			sip_reply_start(o, &m, src, 420, NULL);
+			out_printf(o, "Unsupported: %s\r\n", unsupported);
+			sip_reply_finish(o);
+			goto sent;
+		}
+		worker_to_proxy(c->w, &m, buf, m.len, src);
+		return false;
 	}
 	if (m.method != SIP_CANCEL && unsupported_required(&m, unsupported, sizeof(unsupported))) {
 		sip_reply_start(o, &m, src, 420, NULL);
@@ -160,7 +191,7 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 	default:
 		/* §8.2.1: 405 for a method we know but do not serve, 501 for one we don't know. */
 		sip_reply_start(o, &m, src, is_known_method(m.method) ? 405 : 501, NULL);
-		out_str(o, "Allow: " KSIP_ALLOW "\r\n");
+		out_str(o, "Allow: " KSIP_ALLOW_LOCAL "\r\n");
 		sip_reply_finish(o);
 		break;
 	}

@@ -15,19 +15,24 @@
 #include "stats.h"
 
 struct txn_cache;
+struct worker;
 
 struct sip_ctx {
 	struct ksipd *d;
 	struct ksip_stats *st;
 	struct txn_cache *txc;
 	time_t now;
+	struct worker *w;
 };
 
 /* Handle one message; returns true when O holds a response to send. */
 bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct sip_source *src,
 		 struct sip_out *o);
 
-/* Methods the server knows (for Allow and 405 versus 501). */
-#define KSIP_ALLOW "REGISTER, OPTIONS"
+/* What the server itself answers (Allow of a 405 to a request addressed to it). */
+#define KSIP_ALLOW_LOCAL "REGISTER, OPTIONS"
+/* What phones can send through it (Allow of the OPTIONS answer). */
+#define KSIP_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, REGISTER, INFO, UPDATE, PRACK, " \
+	"SUBSCRIBE, NOTIFY, REFER"
 
 #endif

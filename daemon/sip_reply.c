@@ -159,6 +159,28 @@ static void set_destination(struct sip_out *o, const struct sip_source *src,
 		((struct sockaddr_in *)&o->dst)->sin_port = htons(port);
 }
 
+void sip_response_destination(const struct sip_msg *m, const struct sip_source *src,
+			      struct sockaddr_storage *dst, socklen_t *dstlen)
+{
+	struct sip_out tmp;
+	const struct sip_hdr *h = sip_hdr_first(m, SIP_HDR_VIA);
+	struct sip_span rest, elem;
+	struct sip_via via;
+
+	tmp.dstlen = 0;
+	if (h) {
+		rest = h->value;
+		if (sip_list_next(&rest, &elem) && sip_via_parse(elem, &via))
+			set_destination(&tmp, src, &via, via.has_rport);
+	}
+	if (!tmp.dstlen) {
+		memcpy(&tmp.dst, &src->addr, sizeof(src->addr));
+		tmp.dstlen = src->addrlen;
+	}
+	*dst = tmp.dst;
+	*dstlen = tmp.dstlen;
+}
+
 static void write_to(struct sip_out *o, const struct sip_msg *m, const struct sip_hdr *to)
 {
 	struct sip_naddr na;

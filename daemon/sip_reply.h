@@ -39,6 +39,9 @@ const char *sip_reason(int code);
  */
 void sip_reply_start(struct sip_out *o, const struct sip_msg *m, const struct sip_source *src,
 		     int code, const char *reason);
+/* Where responses to M go (§18.2.2 and RFC 3581), as sip_reply_start() sets o->dst. */
+void sip_response_destination(const struct sip_msg *m, const struct sip_source *src,
+			      struct sockaddr_storage *dst, socklen_t *dstlen);
 /* Server header, Content-Length: 0, end of headers. */
 void sip_reply_finish(struct sip_out *o);
 

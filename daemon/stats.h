@@ -26,6 +26,19 @@ struct ksip_stats {
 	uint64_t tcp_accepted;
 	uint64_t tcp_closed;
 	uint64_t tcp_errors;
+
+	/* proxy: created/freed pairs give what is alive (ksipctl stats shows both) */
+	uint64_t stx_created, stx_freed;
+	uint64_t branches_created, branches_freed;
+	uint64_t retransmissions_sent;
+	uint64_t cancels_received, cancels_sent;
+	uint64_t responses_forwarded, responses_stray;
+	uint64_t targets_skipped;	/* contacts we cannot reach (TCP bindings) */
+	uint64_t send_errors;
+	uint64_t handoffs;		/* messages passed to the worker owning the Call-ID */
+	uint64_t calls_created, calls_answered, calls_ended, calls_freed;
+	uint64_t relay_streams_opened, relay_streams_closed;
+	uint64_t kernel_flows_installed, kernel_flows_removed;
 } __attribute__((aligned(64)));
 
 #define STAT_ADD(st, field, n) \

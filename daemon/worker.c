@@ -11,8 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "evloop.h"
 #include "ksip/endpoint.h"
 #include "log.h"
+#include "media.h"
+#include "proxy.h"
 #include "sip_core.h"
 #include "sip_msg.h"
 #include "txn_cache.h"
@@ -24,12 +27,11 @@
 #define TCP_WBUF_MAX (256 * 1024)
 #define TXN_SLOTS 65536
 
-/* epoll user data: what kind of descriptor woke us up. */
-enum ep_kind { EP_UDP, EP_TCP_LISTEN, EP_TCP_CONN, EP_STOP };
-
-struct ep_ref {
-	enum ep_kind kind;
-	int fd;
+struct inbox_msg {
+	struct inbox_msg *next;
+	struct sip_source src;
+	size_t len;
+	char data[];
 };
 
 struct tcp_conn {
@@ -45,6 +47,7 @@ struct tcp_conn {
 /* Listening sockets keep their ep_ref next to the fd array. */
 struct listen_refs {
 	struct ep_ref stop;
+	struct ep_ref inbox;
 	struct ep_ref ref[MAX_LISTEN];
 };
 
@@ -93,14 +96,21 @@ struct worker *worker_new(struct ksipd *d, int id)
 	w->d = d;
 	w->id = id;
 	w->listeners = refs;
-	w->epfd = w->stop_fd = -1;
+	w->epfd = w->stop_fd = w->inbox_fd = -1;
+	pthread_mutex_init(&w->inbox_lock, NULL);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->inbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->txc = txn_cache_new(TXN_SLOTS);
-	if (w->epfd < 0 || w->stop_fd < 0 || !w->txc)
+	if (w->epfd < 0 || w->stop_fd < 0 || w->inbox_fd < 0 || !w->txc)
+		goto fail;
+	w->proxy = proxy_new(d, id, &w->stats, w->epfd);
+	if (!w->proxy)
 		goto fail;
 	refs->stop = (struct ep_ref){ EP_STOP, w->stop_fd };
 	ep_add(w, w->stop_fd, &refs->stop, EPOLLIN);
+	refs->inbox = (struct ep_ref){ EP_INBOX, w->inbox_fd };
+	ep_add(w, w->inbox_fd, &refs->inbox, EPOLLIN);
 	for (int i = 0; i < d->cfg.nlisten; i++) {
 		const struct listen_addr *l = &d->cfg.listen[i];
 		char addr[64];
@@ -114,6 +124,8 @@ struct worker *worker_new(struct ksipd *d, int id)
 		}
 		refs->ref[i] = (struct ep_ref){ l->transport == KSIP_UDP ? EP_UDP : EP_TCP_LISTEN, fd };
 		ep_add(w, fd, &refs->ref[i], EPOLLIN);
+		if (l->transport == KSIP_UDP)
+			proxy_set_socket(w->proxy, l->addr.ss_family, fd, ksip_endpoint_port(&l->addr));
 		if (id == 0)
 			log_info("listening on %s %s", l->transport == KSIP_UDP ? "udp" : "tcp", addr);
 	}
@@ -135,9 +147,66 @@ struct udp_batch {
 	struct sip_out reply[UDP_BATCH];
 };
 
+/* --- proxy hand-off --------------------------------------------------------- */
+
+void worker_to_proxy(struct worker *w, const struct sip_msg *m, const char *buf, size_t len,
+		     const struct sip_source *src)
+{
+	int owner = proxy_owner(w->d, m);
+	struct worker *o = w->d->workers[owner];
+	struct inbox_msg *im;
+	uint64_t one = 1;
+	bool wake;
+
+	if (o == w) {
+		pthread_mutex_lock(&w->proxy->lock);
+		proxy_handle(w->proxy, buf, len, src);
+		pthread_mutex_unlock(&w->proxy->lock);
+		return;
+	}
+	im = malloc(sizeof(*im) + len);
+	if (!im)
+		return;		/* like a lost datagram: the sender retransmits */
+	im->next = NULL;
+	im->src = *src;
+	im->len = len;
+	memcpy(im->data, buf, len);
+	pthread_mutex_lock(&o->inbox_lock);
+	wake = !o->inbox_head;
+	if (o->inbox_tail)
+		o->inbox_tail->next = im;
+	else
+		o->inbox_head = im;
+	o->inbox_tail = im;
+	pthread_mutex_unlock(&o->inbox_lock);
+	STAT_INC(&w->stats, handoffs);
+	if (wake && write(o->inbox_fd, &one, sizeof(one)) != sizeof(one))
+		log_debug("worker %d: inbox wake-up failed", o->id);
+}
+
+static void inbox_drain(struct worker *w)
+{
+	struct inbox_msg *im, *next;
+	uint64_t n;
+
+	if (read(w->inbox_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&w->inbox_lock);
+	im = w->inbox_head;
+	w->inbox_head = w->inbox_tail = NULL;
+	pthread_mutex_unlock(&w->inbox_lock);
+	pthread_mutex_lock(&w->proxy->lock);
+	for (; im; im = next) {
+		next = im->next;
+		proxy_handle(w->proxy, im->data, im->len, &im->src);
+		free(im);
+	}
+	pthread_mutex_unlock(&w->proxy->lock);
+}
+
 static void udp_drain(struct worker *w, int fd, struct udp_batch *b)
 {
-	struct sip_ctx ctx = { w->d, &w->stats, w->txc, time(NULL) };
+	struct sip_ctx ctx = { w->d, &w->stats, w->txc, time(NULL), w };
 
 	for (int round = 0; round < UDP_ROUNDS; round++) {
 		int n, nout = 0;
@@ -301,7 +370,7 @@ static int conn_flush(struct worker *w, struct tcp_conn *c)
 /* Consume complete messages and keepalives from the read buffer. */
 static int conn_consume(struct worker *w, struct tcp_conn *c, struct sip_out *o)
 {
-	struct sip_ctx ctx = { w->d, &w->stats, w->txc, time(NULL) };
+	struct sip_ctx ctx = { w->d, &w->stats, w->txc, time(NULL), w };
 	size_t pos = 0;
 
 	while (pos < c->rlen) {
@@ -395,7 +464,7 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	while (running) {
-		int n = epoll_wait(w->epfd, ev, 64, 1000);
+		int n = epoll_wait(w->epfd, ev, 64, proxy_tick(w->proxy, 1000));
 		time_t now;
 
 		for (int i = 0; i < n; i++) {
@@ -419,11 +488,22 @@ static void *worker_main(void *arg)
 					tcp_readable(w, c, o);
 				break;
 			}
+			case EP_INBOX:
+				inbox_drain(w);
+				break;
+			case EP_RELAY:
+				pthread_mutex_lock(&w->proxy->lock);
+				media_readable(w->proxy->media, ref);
+				pthread_mutex_unlock(&w->proxy->lock);
+				break;
 			case EP_STOP:
 				running = false;
 				break;
 			}
 		}
+		pthread_mutex_lock(&w->proxy->lock);
+		media_reap(w->proxy->media);
+		pthread_mutex_unlock(&w->proxy->lock);
 		now = time(NULL);
 		if (now != last_sweep) {
 			tcp_sweep_idle(w, now);
@@ -456,6 +536,15 @@ void worker_free(struct worker *w)
 	if (!w)
 		return;
 	refs = w->listeners;
+	proxy_free(w->proxy);
+	while (w->inbox_head) {
+		struct inbox_msg *im = w->inbox_head;
+
+		w->inbox_head = im->next;
+		free(im);
+	}
+	if (w->inbox_fd >= 0)
+		close(w->inbox_fd);
 	while (w->conns)
 		conn_close(w, w->conns);
 	for (int i = 0; refs && i < w->d->cfg.nlisten; i++)

@@ -16,6 +16,10 @@
 struct txn_cache;
 struct tcp_conn;
 struct listen_refs;
+struct proxy;
+struct inbox_msg;
+struct sip_msg;
+struct sip_source;
 
 struct worker {
 	struct ksipd *d;
@@ -27,8 +31,17 @@ struct worker {
 	struct txn_cache *txc;
 	struct tcp_conn *conns;		/* doubly linked list of open connections */
 	unsigned int nconns;
+	struct proxy *proxy;		/* calls whose Call-ID hashes to this worker */
+	/* Messages other workers received for our calls (see proxy.h). */
+	pthread_mutex_t inbox_lock;
+	struct inbox_msg *inbox_head, *inbox_tail;
+	int inbox_fd;			/* eventfd */
 	struct ksip_stats stats;
 };
+
+/* Give a proxy message to the worker that owns its Call-ID (maybe W itself). */
+void worker_to_proxy(struct worker *w, const struct sip_msg *m, const char *buf, size_t len,
+		     const struct sip_source *src);
 
 /* Create sockets for every listen address; -1 with a logged error. */
 struct worker *worker_new(struct ksipd *d, int id);

@@ -83,3 +83,10 @@ void ksip_format_endpoint(const struct sockaddr_storage *ss, char *out, size_t l
 	}
 }
 
+
+uint16_t ksip_endpoint_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}

@@ -19,5 +19,7 @@
 #define CTL_REG_LIST "reg-list"		/* [json] */
 #define CTL_REG_DEL "reg-del"		/* AOR */
 #define CTL_STATS "stats"		/* [json] */
+#define CTL_CALL_LIST "call-list"	/* [json] */
+#define CTL_CALL_HANGUP "call-hangup"	/* ID */
 
 #endif

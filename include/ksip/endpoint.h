@@ -4,6 +4,7 @@
 #define KSIP_ENDPOINT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -11,5 +12,7 @@
 int ksip_parse_endpoint(const char *s, bool port_optional, struct sockaddr_storage *out);
 void ksip_format_endpoint(const struct sockaddr_storage *ss, char *out, size_t len);
 socklen_t ksip_sockaddr_len(const struct sockaddr_storage *ss);
+
+uint16_t ksip_endpoint_port(const struct sockaddr_storage *ss);
 
 #endif

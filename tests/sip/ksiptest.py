@@ -198,7 +198,7 @@ def digest_response(alg, user, realm, password, method, uri, nonce, nc, cnonce):
 class SipClient:
     """A UDP or TCP SIP user agent sending hand-built requests."""
 
-    def __init__(self, server, transport="udp", family=socket.AF_INET):
+    def __init__(self, server, transport="udp", family=socket.AF_INET, bind_port=0):
         self.transport = transport
         self.family = family
         host = "127.0.0.1" if family == socket.AF_INET else "::1"
@@ -207,7 +207,9 @@ class SipClient:
         typ = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
         self.sock = socket.socket(family, typ)
         self.sock.settimeout(2.0)
-        self.sock.bind((host, 0))
+        if bind_port:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, bind_port))
         if transport == "tcp":
             self.sock.connect(self.server)
         self.local = self.sock.getsockname()[:2]

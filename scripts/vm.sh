@@ -36,7 +36,7 @@ if grep -q "warning:" "$OUT/kmod-build.log"; then
 fi
 
 R=$OUT/root
-rm -rf "$R" && mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,lib/modules,tests/sip,proc,sys,dev,run,tmp,etc}
+rm -rf "$R" && mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,lib/modules,tests/sip,tests/sipp,proc,sys,dev,run,tmp,etc}
 cp /bin/busybox "$R/bin/busybox"
 for app in $("$R/bin/busybox" --list); do
 	[ -e "$R/bin/$app" ] || ln -s busybox "$R/bin/$app"
@@ -54,9 +54,12 @@ copy_bin "$O/ksipctl" /bin/ksipctl
 copy_bin "$O/tests/ktest" /bin/ktest
 copy_bin "$O/tests/udprelay" /bin/udprelay
 copy_bin /usr/bin/sipp /bin/sipp
+copy_bin "$O/ksipd" /bin/ksipd
 cp ksip.ko "$R/lib/modules/"
 cp "/lib/modules/$KV/kernel/drivers/net/veth.ko" "$R/lib/modules/"
 cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
+cp tests/sipp/*.xml "$R/tests/sipp/"
+cp tests/kernel/vm-calls.sh "$R/tests/"
 cp "$SCRIPT" "$R/tests/vm-tests.sh"
 cp tests/kernel/vm-init.sh "$R/init"
 chmod +x "$R/init"

@@ -37,8 +37,9 @@ void config_defaults(struct ksip_config *c)
 	c->t4_ms = 5000;
 	c->timer_c = 180;
 	c->media = KSIP_MEDIA_AUTO;
-	c->rtp_port_min = 30000;
-	c->rtp_port_max = 39999;
+	/* Below Linux's ephemeral range (32768-60999), so clients' sockets never take them. */
+	c->rtp_port_min = 16384;
+	c->rtp_port_max = 32767;
 	c->media_timeout = 60;
 	c->max_call_duration = 14400;
 	c->kernel_flow_timeout = 300;

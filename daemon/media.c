@@ -95,27 +95,40 @@ static void set_port(struct sockaddr_storage *ss, uint16_t port)
 		((struct sockaddr_in *)ss)->sin_port = htons(port);
 }
 
-int media_open(struct media *m, struct call *c, struct media_stream *s)
+/* Pairs tried before giving up: another program may hold a port of the range. */
+#define OPEN_TRIES 8
+
+static int open_once(struct media *m, struct media_stream *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->relay_ip[0] = c->relay_ip[0];
-	s->relay_ip[1] = c->relay_ip[1];
 	if (port_pool_get(m->d->ports, &s->relay_port[0]))
 		return -1;
 	if (port_pool_get(m->d->ports, &s->relay_port[1])) {
 		port_pool_put(m->d->ports, s->relay_port[0]);
 		return -1;
 	}
+	if (s->kernel)
+		return 0;
+	s->relay = relay_open(s, m->epfd);
+	if (s->relay)
+		return 0;
+	port_pool_put(m->d->ports, s->relay_port[0]);
+	port_pool_put(m->d->ports, s->relay_port[1]);
+	return 1;	/* a port was taken by someone else: the next pair may do */
+}
+
+int media_open(struct media *m, struct call *c, struct media_stream *s)
+{
+	int r = 1;
+
+	memset(s, 0, sizeof(*s));
+	s->relay_ip[0] = c->relay_ip[0];
+	s->relay_ip[1] = c->relay_ip[1];
 	/* ksip.ko forwards within one address family; a v4<->v6 call stays in userspace. */
 	s->kernel = m->genl && s->relay_ip[0].ss_family == s->relay_ip[1].ss_family;
-	if (!s->kernel) {
-		s->relay = relay_open(s, m->epfd);
-		if (!s->relay) {
-			port_pool_put(m->d->ports, s->relay_port[0]);
-			port_pool_put(m->d->ports, s->relay_port[1]);
-			return -1;
-		}
-	}
+	for (int i = 0; i < OPEN_TRIES && r > 0; i++)
+		r = open_once(m, s);
+	if (r)
+		return -1;
 	s->open = true;
 	STAT_INC(m->p->st, relay_streams_opened);
 	return 0;

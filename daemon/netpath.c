@@ -10,7 +10,57 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * A small per-thread cache: a call asks the same question for the same few
+ * peers several times (Via, Record-Route, SDP), and each answer costs four
+ * system calls. Entries live a few seconds so route changes are seen.
+ */
+#define ROUTE_CACHE 64
+#define ROUTE_TTL_S 5
+
+struct route_entry {
+	struct sockaddr_storage dst;	/* port 0 */
+	struct sockaddr_storage local;
+	time_t at;
+};
+
+static __thread struct route_entry route_cache[ROUTE_CACHE];
+
+static int route_lookup(const struct sockaddr_storage *dst, struct sockaddr_storage *local);
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+static unsigned int route_slot(const struct sockaddr_storage *ss)
+{
+	const unsigned char *p = ss->ss_family == AF_INET6 ?
+		(const unsigned char *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
+		(const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr;
+	size_t n = ss->ss_family == AF_INET6 ? 16 : 4;
+	unsigned int h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % ROUTE_CACHE;
+}
+
 int netpath_local_toward(const struct sockaddr_storage *dst, struct sockaddr_storage *local)
+{
+	struct route_entry *e = &route_cache[route_slot(dst)];
+	time_t now = time(NULL);
+
+	if (e->at && now - e->at < ROUTE_TTL_S && same_ip(&e->dst, dst)) {
+		*local = e->local;
+		return 0;
+	}
+	if (route_lookup(dst, local))
+		return -1;
+	e->dst = *dst;
+	e->local = *local;
+	e->at = now;
+	return 0;
+}
+
+static int route_lookup(const struct sockaddr_storage *dst, struct sockaddr_storage *local)
 {
 	struct sockaddr_storage d = *dst;
 	socklen_t len = sizeof(*local);

@@ -290,7 +290,8 @@ class SipClient:
 
     def challenge_for(self, resp, alg):
         for v in resp.all("www-authenticate"):
-            if parse_challenge(v).get("algorithm") == alg:
+            # No algorithm parameter means MD5 (RFC 2617), as Kamailio sends it.
+            if parse_challenge(v).get("algorithm", "MD5") == alg:
                 return v
         return None
 

@@ -71,7 +71,7 @@ $(O)/tests/san/%: tests/unit/%.c $(O)/libksipcore-san.a tests/lib/tap.h
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(O)/libksipcore-san.a $(LDLIBS)
 
 # libFuzzer needs clang; the parser has no dependencies beyond libc.
-FUZZ_DEPS := daemon/sip_msg.c daemon/sip_hdr.c daemon/digest.c daemon/sip_reply.c daemon/sdp.c \
+FUZZ_DEPS := daemon/sip_msg.c daemon/sip_hdr.c daemon/digest.c daemon/sip_reply.c daemon/sdp.c daemon/sip_build.c \
 	     kmod/ksip_sipframe.c lib/endpoint.c
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)

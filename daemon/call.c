@@ -157,7 +157,8 @@ static void timer_check(struct timer *t, void *ctx)
 }
 
 struct call *call_new(struct proxy *p, const struct sip_msg *invite,
-		      const struct sockaddr_storage *caller_sig, const struct sockaddr_storage *callee_sig)
+		      const struct sockaddr_storage *caller_sig, enum ksip_transport caller_tp,
+		      const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp)
 {
 	struct call *c = calloc(1, sizeof(*c));
 	const struct sip_hdr *cid = sip_hdr_first(invite, SIP_HDR_CALL_ID);
@@ -178,6 +179,8 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 	span_copy(c->callee_user, sizeof(c->callee_user), uri_user(invite->ruri));
 	c->sig[LEG_CALLER] = *caller_sig;
 	c->sig[LEG_CALLEE] = *callee_sig;
+	c->sig_tp[LEG_CALLER] = caller_tp;
+	c->sig_tp[LEG_CALLEE] = callee_tp;
 	if (netpath_local_toward(caller_sig, &c->relay_ip[LEG_CALLER]) ||
 	    netpath_local_toward(callee_sig, &c->relay_ip[LEG_CALLEE]))
 		goto fail;
@@ -286,7 +289,7 @@ void call_early(struct proxy *p, struct call *c, const struct sip_msg *resp)
 }
 
 void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
-		   const struct sockaddr_storage *callee_sig)
+		   const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp)
 {
 	if (c->state == CALL_ENDED || c->state == CALL_CONFIRMED)
 		return;
@@ -296,6 +299,7 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 	c->callee_to = span_dup(sip_hdr_first(resp, SIP_HDR_TO)->value);
 	c->contact[LEG_CALLEE] = span_dup(contact_uri(resp));
 	c->sig[LEG_CALLEE] = *callee_sig;
+	c->sig_tp[LEG_CALLEE] = callee_tp;
 	c->state = CALL_CONFIRMED;
 	c->answered_ms = c->last_media_ms = p->now;
 	STAT_INC(p->st, calls_answered);
@@ -345,7 +349,7 @@ static void send_bye(struct proxy *p, struct call *c, enum leg to, const char *r
 	if (!from_hdr || !to_hdr || !c->contact[to] || !c->contact[to][0])
 		return;
 	proxy_branch_id(p, c->hash, branch, sizeof(branch));
-	if (proxy_via(p, &c->sig[to], branch, via, sizeof(via)))
+	if (proxy_via(p, &c->sig[to], c->sig_tp[to], branch, via, sizeof(via)))
 		return;
 	o->len = 0;
 	o->overflow = false;
@@ -354,7 +358,7 @@ static void send_bye(struct proxy *p, struct call *c, enum leg to, const char *r
 		   "Server: ksip\r\nContent-Length: 0\r\n\r\n",
 		   c->contact[to], via, from_hdr, to_hdr, c->callid, ++c->cseq[from], reason);
 	if (!o->overflow)
-		branch_send(p, NULL, SIP_BYE, branch, &c->sig[to], o->buf, o->len);
+		branch_send(p, NULL, SIP_BYE, branch, &c->sig[to], c->sig_tp[to], o->buf, o->len);
 }
 
 void call_hangup(struct proxy *p, struct call *c, const char *reason)

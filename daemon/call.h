@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "config.h"
 #include "sdp.h"
 #include "sip_msg.h"
 #include "timer.h"
@@ -54,6 +55,7 @@ struct call {
 	char *caller_from, *callee_to;	/* header values with tags, for BYEs we send */
 	char *contact[2];		/* each leg's Contact URI */
 	struct sockaddr_storage sig[2];	/* each leg's signalling address */
+	enum ksip_transport sig_tp[2];	/* and how it talks to us */
 	struct sockaddr_storage relay_ip[2];	/* our address facing each leg */
 	uint32_t cseq[2];		/* highest CSeq seen from each leg */
 	time_t created;
@@ -68,7 +70,8 @@ struct call {
 };
 
 struct call *call_new(struct proxy *p, const struct sip_msg *invite,
-		      const struct sockaddr_storage *caller_sig, const struct sockaddr_storage *callee_sig);
+		      const struct sockaddr_storage *caller_sig, enum ksip_transport caller_tp,
+		      const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);
 /* The call of an in-dialog message, and which leg sent it. */
 struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from);
 
@@ -83,7 +86,7 @@ long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_m
 
 void call_early(struct proxy *p, struct call *c, const struct sip_msg *resp);
 void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
-		   const struct sockaddr_storage *callee_sig);
+		   const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);
 void call_request_seen(struct call *c, enum leg from, const struct sip_msg *m);
 /* The call is over: release its media now; it stays listed briefly. */
 void call_end(struct proxy *p, struct call *c, const char *fmt, ...)

@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "call.h"
+#include "conn_map.h"
 #include "hash.h"
 #include "location.h"
 #include "log.h"
@@ -22,6 +23,7 @@
 #include "sip_hdr.h"
 #include "txn.h"
 #include "users.h"
+#include "worker.h"
 
 #define MAX_TARGETS 16
 #define BRANCH_PREFIX "z9hG4bKks"
@@ -100,12 +102,25 @@ int proxy_owner(const struct ksipd *d, const struct sip_msg *m)
 	return (int)(hash_bytes(h->value.p, h->value.len) % (uint64_t)d->nworkers);
 }
 
-void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, const char *buf, size_t len)
+void proxy_set_tcp_port(struct proxy *p, int family, uint16_t port)
+{
+	if (!p->tcp_port[family == AF_INET6])
+		p->tcp_port[family == AF_INET6] = port;
+}
+
+void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+		const char *buf, size_t len)
 {
 	int fd = p->udp_fd[dst->ss_family == AF_INET6];
 	socklen_t sl = dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						    sizeof(struct sockaddr_in);
 
+	if (tp == KSIP_TCP) {
+		/* The phone's own connection; ksipd does not open connections to phones. */
+		if (!worker_tcp_send(p->d, dst, buf, len))
+			STAT_INC(p->st, send_errors);
+		return;
+	}
 	if (fd < 0 || sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)dst, sl) < 0)
 		STAT_INC(p->st, send_errors);
 }
@@ -148,17 +163,20 @@ static bool top_via_is_ours(const struct sip_msg *m)
 	return !memcmp(dot + 1, mac, 8) && netpath_is_local(v.host);
 }
 
-int proxy_via(struct proxy *p, const struct sockaddr_storage *dst, const char *branch,
-	      char *out, size_t len)
+int proxy_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+	      const char *branch, char *out, size_t len)
 {
+	int fam;
+
 	struct sockaddr_storage local;
 	char host[INET6_ADDRSTRLEN + 2];
 
 	if (netpath_local_toward(dst, &local))
 		return -1;
 	netpath_host_str(&local, host, sizeof(host));
-	snprintf(out, len, "Via: SIP/2.0/UDP %s:%u;branch=%s;rport\r\n", host,
-		 p->udp_port[local.ss_family == AF_INET6], branch);
+	fam = local.ss_family == AF_INET6;
+	snprintf(out, len, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n", tp == KSIP_TCP ? "TCP" : "UDP",
+		 host, tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam], branch);
 	return 0;
 }
 
@@ -169,7 +187,7 @@ static void reply_stateless(struct proxy *p, const struct sip_msg *m, const stru
 {
 	sip_reply_simple(&p->out, m, src, code, reason);
 	if (!p->out.overflow) {
-		proxy_send(p, &p->out.dst, p->out.buf, p->out.len);
+		proxy_send(p, &p->out.dst, src->transport, p->out.buf, p->out.len);
 		STAT_INC(p->st, responses_sent[code]);
 	}
 }
@@ -215,7 +233,8 @@ static bool uri_is_us(struct proxy *p, struct sip_span uri_s)
 	if (!sip_uri_parse(uri_s, &u) || !netpath_is_local(u.host))
 		return false;
 	port = u.port ? u.port : 5060;
-	return port == p->udp_port[0] || port == p->udp_port[1];
+	return port == p->udp_port[0] || port == p->udp_port[1] || port == p->tcp_port[0] ||
+	       port == p->tcp_port[1];
 }
 
 /* How many leading Route entries name us (§16.4), and the first that doesn't. */
@@ -242,13 +261,14 @@ static unsigned int our_routes(struct proxy *p, const struct sip_msg *m, struct 
 }
 
 /* Where a SIP URI points (IP literals only: ksip does not resolve names). */
-static bool uri_dest(struct sip_span uri_s, struct sockaddr_storage *dst)
+static bool uri_dest(struct sip_span uri_s, struct sockaddr_storage *dst, enum ksip_transport *tp)
 {
 	struct sip_uri u;
 	struct sip_span v;
 
 	if (!sip_uri_parse(uri_s, &u))
 		return false;
+	*tp = sip_param_find(u.params, "transport", &v) && span_ieq(v, "tcp") ? KSIP_TCP : KSIP_UDP;
 	/* A maddr parameter overrides the host (§19.1.1). */
 	if (sip_param_find(u.params, "maddr", &v) && v.len)
 		u.host = v;
@@ -263,29 +283,40 @@ static bool has_sdp(const struct sip_msg *m)
 	       !strncasecmp(ct->value.p, "application/sdp", 15);
 }
 
+/* "<sip:ADDR:PORT;lr>" (with ;transport=tcp) as a leg reaches us. */
+static void rr_uri(struct proxy *p, const struct sockaddr_storage *local, enum ksip_transport tp,
+		   char *out, size_t len)
+{
+	char h[INET6_ADDRSTRLEN + 2];
+	int fam = local->ss_family == AF_INET6;
+
+	netpath_host_str(local, h, sizeof(h));
+	snprintf(out, len, "<sip:%s:%u;%slr>", h, tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam],
+		 tp == KSIP_TCP ? "transport=tcp;" : "");
+}
+
 static void record_route(struct proxy *p, const struct sockaddr_storage *caller,
-			 const struct sockaddr_storage *callee, char *out, size_t len)
+			 enum ksip_transport caller_tp, const struct sockaddr_storage *callee,
+			 enum ksip_transport callee_tp, char *out, size_t len)
 {
 	struct sockaddr_storage a, b;
-	char ha[INET6_ADDRSTRLEN + 2], hb[INET6_ADDRSTRLEN + 2];
+	char ua[96], ub[96];
 
 	out[0] = 0;
-	if (netpath_local_toward(callee, &b))
+	if (netpath_local_toward(callee, &b) || netpath_local_toward(caller, &a))
 		return;
-	netpath_host_str(&b, hb, sizeof(hb));
-	if (netpath_local_toward(caller, &a) || !memcmp(&a, &b, sizeof(a))) {
-		snprintf(out, len, "Record-Route: <sip:%s:%u;lr>\r\n", hb,
-			 p->udp_port[b.ss_family == AF_INET6]);
+	rr_uri(p, &a, caller_tp, ua, sizeof(ua));
+	rr_uri(p, &b, callee_tp, ub, sizeof(ub));
+	if (!strcmp(ua, ub)) {
+		snprintf(out, len, "Record-Route: %s\r\n", ub);
 		return;
 	}
 	/*
-	 * Two interfaces (or families): the callee must reach us on one
-	 * address and the caller on the other, so record both (the callee
-	 * reads the list top down, the caller bottom up).
+	 * Two interfaces, families or transports: the callee must reach us one
+	 * way and the caller the other, so record both (the callee reads the
+	 * list top down, the caller bottom up).
 	 */
-	netpath_host_str(&a, ha, sizeof(ha));
-	snprintf(out, len, "Record-Route: <sip:%s:%u;lr>, <sip:%s:%u;lr>\r\n", hb,
-		 p->udp_port[b.ss_family == AF_INET6], ha, p->udp_port[a.ss_family == AF_INET6]);
+	snprintf(out, len, "Record-Route: %s, %s\r\n", ub, ua);
 }
 
 /* --- requests ----------------------------------------------------------- */
@@ -390,7 +421,7 @@ authenticated:
 		goto out;
 	}
 	if (m->method == SIP_INVITE) {
-		c = call_new(p, m, &t->src.addr, &ts->t[0].dst);
+		c = call_new(p, m, &t->src.addr, t->src.transport, &ts->t[0].dst, ts->t[0].transport);
 		if (!c) {
 			stx_reply(p, t, 500, "Cannot create call", NULL);
 			goto out;
@@ -411,15 +442,12 @@ authenticated:
 		struct fwd_request f = { 0 };
 		struct sip_span body = { sdp, (uint32_t)sdp_len };
 
-		if (ts->t[i].transport != KSIP_UDP) {
-			STAT_INC(p->st, targets_skipped);
-			continue;
-		}
 		proxy_branch_id(p, lh, branch, sizeof(branch));
-		if (proxy_via(p, &ts->t[i].dst, branch, via, sizeof(via)))
+		if (proxy_via(p, &ts->t[i].dst, ts->t[i].transport, branch, via, sizeof(via)))
 			continue;
 		if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
-			record_route(p, &t->src.addr, &ts->t[i].dst, rr, sizeof(rr));
+			record_route(p, &t->src.addr, t->src.transport, &ts->t[i].dst,
+				     ts->t[i].transport, rr, sizeof(rr));
 		else
 			rr[0] = 0;
 		f.ruri = (struct sip_span){ ts->t[i].uri, (uint32_t)strlen(ts->t[i].uri) };
@@ -431,7 +459,12 @@ authenticated:
 		build_forward_request(&p->out, m, &f);
 		if (p->out.overflow)
 			continue;
-		if (branch_send(p, t, m->method, branch, &ts->t[i].dst, p->out.buf, p->out.len))
+		if (ts->t[i].transport == KSIP_TCP && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
+			STAT_INC(p->st, targets_skipped);	/* its connection is gone */
+			continue;
+		}
+		if (branch_send(p, t, m->method, branch, &ts->t[i].dst, ts->t[i].transport,
+				p->out.buf, p->out.len))
 			sent++;
 	}
 	if (!sent)
@@ -446,6 +479,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, struct stx *t
 			 unsigned int ours, struct sip_span next_route, uint64_t lh)
 {
 	struct sockaddr_storage dst;
+	enum ksip_transport tp = KSIP_UDP;
 	struct fwd_request f = { 0 };
 	struct call *c;
 	enum leg from = LEG_CALLER;
@@ -456,12 +490,16 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, struct stx *t
 	bool have_dst = false;
 
 	c = call_find(p, m, &from);
-	if (next_route.len)
-		have_dst = uri_dest(next_route, &dst);
-	else if (c)
-		dst = c->sig[other_leg(from)], have_dst = true;	/* NAT-proof: where that leg really is */
-	else if (!uri_is_us(p, m->ruri))
-		have_dst = uri_dest(m->ruri, &dst);
+	if (next_route.len) {
+		have_dst = uri_dest(next_route, &dst, &tp);
+	} else if (c) {
+		/* NAT-proof: where that leg really is, the way it talks to us. */
+		dst = c->sig[other_leg(from)];
+		tp = c->sig_tp[other_leg(from)];
+		have_dst = true;
+	} else if (!uri_is_us(p, m->ruri)) {
+		have_dst = uri_dest(m->ruri, &dst, &tp);
+	}
 	if (!have_dst) {
 		if (t)
 			stx_reply(p, t, 404, "No route", NULL);
@@ -490,7 +528,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, struct stx *t
 		snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016" PRIx64 ".a",
 			 hash_bytes_seed(lh, v.branch.p, v.branch.len));
 	}
-	if (proxy_via(p, &dst, branch, via, sizeof(via))) {
+	if (proxy_via(p, &dst, tp, branch, via, sizeof(via))) {
 		if (t)
 			stx_reply(p, t, 503, "No route to next hop", NULL);
 		free(sdp);
@@ -509,9 +547,9 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, struct stx *t
 		return;
 	}
 	if (t)
-		branch_send(p, t, m->method, branch, &dst, p->out.buf, p->out.len);
+		branch_send(p, t, m->method, branch, &dst, tp, p->out.buf, p->out.len);
 	else
-		proxy_send(p, &dst, p->out.buf, p->out.len);
+		proxy_send(p, &dst, tp, p->out.buf, p->out.len);
 	if (c && m->method == SIP_BYE && c->state != CALL_ENDED)
 		call_end(p, c, "BYE from %s", from == LEG_CALLER ? "caller" : "callee");
 }
@@ -579,6 +617,11 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 		stx_reply(p, t, 483, NULL, NULL);
 		return;
 	}
+	if (m->nhdrs > SIP_FORWARD_MAX_HEADERS) {
+		/* We add Via, Record-Route and Max-Forwards: stay within what we accept ourselves. */
+		stx_reply(p, t, 513, "Too Many Headers To Forward", NULL);
+		return;
+	}
 	if (looped(m, lh)) {
 		stx_reply(p, t, 482, NULL, NULL);
 		return;
@@ -634,7 +677,7 @@ void proxy_branch_final(struct proxy *p, struct branch *b, int code, const struc
 		if (!m || !prepare_upstream(p, t, m))
 			return;
 		if (t->call && t->method == SIP_INVITE && t->state == STX_PROCEEDING)
-			call_answered(p, t->call, m, &b->dst);
+			call_answered(p, t->call, m, &b->dst, b->transport);
 		stx_send_final(p, t, code, p->out.buf, p->out.len);
 		STAT_INC(p->st, responses_forwarded);
 		/* §16.7 step 10: a 2xx to INVITE cancels every other branch. */
@@ -718,7 +761,7 @@ static void on_response(struct proxy *p, const struct sip_msg *m)
 			call_early(p, b->stx->call, m);
 		stx_send_provisional(p, b->stx, p->out.buf, p->out.len);
 	} else {
-		proxy_send(p, &b->stx->reply_dst, p->out.buf, p->out.len);
+		proxy_send(p, &b->stx->reply_dst, b->stx->src.transport, p->out.buf, p->out.len);
 	}
 	STAT_INC(p->st, responses_forwarded);
 }

@@ -38,6 +38,7 @@ struct proxy {
 	uint64_t seq;			/* branch and call identifiers */
 	int udp_fd[2];			/* send sockets: [0] IPv4, [1] IPv6 (-1 when none) */
 	uint16_t udp_port[2];
+	uint16_t tcp_port[2];		/* our TCP listen port per family (0: none) */
 	struct stx *stx_tab[PROXY_TAB_SIZE];
 	struct branch *br_tab[PROXY_TAB_SIZE];
 	struct call *call_tab[PROXY_TAB_SIZE];
@@ -50,6 +51,7 @@ struct proxy *proxy_new(struct ksipd *d, int index, struct ksip_stats *st, int e
 void proxy_free(struct proxy *p);
 /* Our UDP socket for FAMILY (the worker's listening socket). */
 void proxy_set_socket(struct proxy *p, int family, int fd, uint16_t port);
+void proxy_set_tcp_port(struct proxy *p, int family, uint16_t port);
 
 /* Does this message belong to the proxy (rather than the registrar or a local answer)? */
 bool proxy_wants(const struct sip_msg *m);
@@ -61,16 +63,17 @@ void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip
 /* Fire due timers; returns ms until the next (at most MAX). Takes the lock. */
 int proxy_tick(struct proxy *p, int max);
 
-/* Send one message over UDP to DST. */
-void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, const char *buf, size_t len);
+/* Send one message to DST: over UDP, or on the TCP connection DST opened. */
+void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+		const char *buf, size_t len);
 
 /* Called by the transaction layer. */
 void proxy_branch_final(struct proxy *p, struct branch *b, int code, const struct sip_msg *m);
 void proxy_stx_freed(struct proxy *p, struct stx *t);
 
 /* Our Via sent-by and branch for a request towards DST; -1 when unroutable. */
-int proxy_via(struct proxy *p, const struct sockaddr_storage *dst, const char *branch,
-	      char *out, size_t len);
+int proxy_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+	      const char *branch, char *out, size_t len);
 /* A fresh branch id carrying LOOPHASH (§16.6 step 8). */
 void proxy_branch_id(struct proxy *p, uint64_t loophash, char *out, size_t len);
 

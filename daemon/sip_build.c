@@ -158,7 +158,7 @@ void build_forward_response(struct sip_out *o, const struct sip_msg *m, const st
 static void build_hop_request(struct sip_out *o, const struct sip_msg *req, const char *method,
 			      const struct sip_msg *to_from)
 {
-	const struct sip_hdr *vh = sip_hdr_first(req, SIP_HDR_VIA);
+	const struct sip_hdr *vh = sip_hdr_first(req, SIP_HDR_VIA), *to;
 	struct sip_span rest = vh ? vh->value : (struct sip_span){ "", 0 }, elem = { "", 0 };
 
 	sip_list_next(&rest, &elem);
@@ -175,9 +175,13 @@ static void build_hop_request(struct sip_out *o, const struct sip_msg *req, cons
 		if (h->id == SIP_HDR_ROUTE || h->id == SIP_HDR_FROM || h->id == SIP_HDR_CALL_ID)
 			header(o, h);
 	}
-	out_str(o, "To: ");
-	out_span(o, sip_hdr_first(to_from, SIP_HDR_TO)->value);
-	out_printf(o, "\r\nCSeq: %u %s\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+	to = sip_hdr_first(to_from, SIP_HDR_TO);
+	if (to) {	/* always there in what ksipd forwards; the check keeps this total */
+		out_str(o, "To: ");
+		out_span(o, to->value);
+		out_str(o, "\r\n");
+	}
+	out_printf(o, "CSeq: %u %s\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
 		   cseq_number(req, NULL), method);
 }
 

@@ -12,6 +12,9 @@
 #include "sip_msg.h"
 #include "sip_reply.h"
 
+/* A request with more headers is not forwarded: ours would make it exceed SIP_MAX_HEADERS. */
+#define SIP_FORWARD_MAX_HEADERS (SIP_MAX_HEADERS - 4)
+
 struct fwd_request {
 	struct sip_span ruri;		/* new Request-URI; empty keeps the old one */
 	const char *via;		/* our complete "Via: ...\r\n" line */

@@ -157,11 +157,6 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 		goto sent;
 	}
 	if (proxy_wants(&m) && c->w) {
-		if (src->transport != KSIP_UDP) {
-			/* Responses and BYEs would need this connection from another worker: not yet. */
-			sip_reply_simple(o, &m, src, 503, "Calls over TCP not supported yet");
-			goto sent;
-		}
 		/* §16.3 step 5: a proxy checks Proxy-Require; Require is for the UAS. */
 		if (m.method != SIP_CANCEL &&
 		    unsupported_required_in(&m, SIP_HDR_PROXY_REQUIRE, unsupported,

@@ -103,7 +103,7 @@ static void stx_timer_retx(struct timer *tm, void *ctx)
 	struct stx *t = container_of(tm, struct stx, t_retx);
 
 	/* Timer G: resend the non-2xx final answer, doubling up to T2. */
-	proxy_send(p, &t->reply_dst, t->last.p, t->last.len);
+	proxy_send(p, &t->reply_dst, t->src.transport, t->last.p, t->last.len);
 	STAT_INC(p->st, retransmissions_sent);
 	t->retx_ms = t->retx_ms * 2 < p->d->cfg.t2_ms ? t->retx_ms * 2 : p->d->cfg.t2_ms;
 	timer_arm(&p->timers, &t->t_retx, p->now + t->retx_ms);
@@ -141,7 +141,7 @@ void stx_send_provisional(struct proxy *p, struct stx *t, const char *buf, size_
 	if (t->state != STX_PROCEEDING)
 		return;
 	bytes_set(&t->last, buf, len);
-	proxy_send(p, &t->reply_dst, buf, len);
+	proxy_send(p, &t->reply_dst, t->src.transport, buf, len);
 }
 
 void stx_send_final(struct proxy *p, struct stx *t, int code, const char *buf, size_t len)
@@ -149,12 +149,12 @@ void stx_send_final(struct proxy *p, struct stx *t, int code, const char *buf, s
 	if (t->state != STX_PROCEEDING) {
 		/* RFC 6026: further 2xx to an INVITE are passed on; nothing else is. */
 		if (t->state == STX_ACCEPTED && code < 300)
-			proxy_send(p, &t->reply_dst, buf, len);
+			proxy_send(p, &t->reply_dst, t->src.transport, buf, len);
 		return;
 	}
 	bytes_set(&t->last, buf, len);
 	t->last_code = code;
-	proxy_send(p, &t->reply_dst, buf, len);
+	proxy_send(p, &t->reply_dst, t->src.transport, buf, len);
 	if (t->method == SIP_INVITE && code >= 300) {
 		t->state = STX_COMPLETED;
 		if (t->src.transport == KSIP_UDP) {
@@ -208,7 +208,7 @@ void stx_retransmission(struct proxy *p, struct stx *t)
 {
 	STAT_INC(p->st, retransmissions);
 	if (t->last.len && t->state != STX_ACCEPTED)
-		proxy_send(p, &t->reply_dst, t->last.p, t->last.len);
+		proxy_send(p, &t->reply_dst, t->src.transport, t->last.p, t->last.len);
 }
 
 /* --- client transactions (branches) ------------------------------------- */
@@ -273,7 +273,7 @@ static void branch_timer_retx(struct timer *tm, void *ctx)
 	struct proxy *p = ctx;
 	struct branch *b = container_of(tm, struct branch, t_retx);
 
-	proxy_send(p, &b->dst, b->request.p, b->request.len);
+	proxy_send(p, &b->dst, b->transport, b->request.p, b->request.len);
 	STAT_INC(p->st, retransmissions_sent);
 	/* Timer A doubles without limit; Timer E is capped at T2 (§17.1.2.2). */
 	b->retx_ms *= 2;
@@ -300,7 +300,7 @@ static void send_cancel(struct proxy *p, struct branch *b)
 	build_cancel(&p->out, &req);
 	if (p->out.overflow || !bytes_set(&b->cancel, p->out.buf, p->out.len))
 		return;
-	proxy_send(p, &b->dst, b->cancel.p, b->cancel.len);
+	proxy_send(p, &b->dst, b->transport, b->cancel.p, b->cancel.len);
 	b->cancel_retx_ms = (uint32_t)t1(p);
 	b->cancel_deadline = p->now + 64 * t1(p);
 	timer_arm(&p->timers, &b->t_cancel, p->now + b->cancel_retx_ms);
@@ -318,7 +318,7 @@ static void branch_timer_cancel(struct timer *tm, void *ctx)
 			branch_finish(p, b, 408, NULL, 0);
 		return;
 	}
-	proxy_send(p, &b->dst, b->cancel.p, b->cancel.len);
+	proxy_send(p, &b->dst, b->transport, b->cancel.p, b->cancel.len);
 	b->cancel_retx_ms = b->cancel_retx_ms * 2 < p->d->cfg.t2_ms ? b->cancel_retx_ms * 2 :
 				p->d->cfg.t2_ms;
 	timer_arm(&p->timers, &b->t_cancel, p->now + b->cancel_retx_ms);
@@ -339,7 +339,7 @@ static void branch_timer_c(struct timer *tm, void *ctx)
 
 struct branch *branch_send(struct proxy *p, struct stx *t, enum sip_method method,
 			   const char *id, const struct sockaddr_storage *dst,
-			   const char *buf, size_t len)
+			   enum ksip_transport tp, const char *buf, size_t len)
 {
 	struct branch *b = calloc(1, sizeof(*b));
 
@@ -354,6 +354,7 @@ struct branch *branch_send(struct proxy *p, struct stx *t, enum sip_method metho
 	b->stx = t;
 	b->method = method;
 	b->dst = *dst;
+	b->transport = tp;
 	b->dstlen = dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						 sizeof(struct sockaddr_in);
 	timer_init(&b->t_retx, branch_timer_retx);
@@ -369,9 +370,11 @@ struct branch *branch_send(struct proxy *p, struct stx *t, enum sip_method metho
 		t->pending++;
 	}
 	STAT_INC(p->st, branches_created);
-	proxy_send(p, dst, buf, len);
+	proxy_send(p, dst, tp, buf, len);
 	b->retx_ms = (uint32_t)t1(p);
-	timer_arm(&p->timers, &b->t_retx, p->now + b->retx_ms);
+	/* Timers A and E retransmit over UDP only: TCP does its own (§17.1.1.2). */
+	if (tp == KSIP_UDP)
+		timer_arm(&p->timers, &b->t_retx, p->now + b->retx_ms);
 	timer_arm(&p->timers, &b->t_timeout, p->now + 64 * t1(p));
 	if (method == SIP_INVITE)
 		timer_arm(&p->timers, &b->t_c, p->now + (uint64_t)p->d->cfg.timer_c * 1000);
@@ -401,7 +404,7 @@ bool branch_response(struct proxy *p, struct branch *b, const struct sip_msg *m)
 	if (b->code) {
 		/* Already final: a retransmitted non-2xx gets our ACK again; 2xx pass (RFC 6026). */
 		if (b->method == SIP_INVITE && code >= 300 && b->ack.len)
-			proxy_send(p, &b->dst, b->ack.p, b->ack.len);
+			proxy_send(p, &b->dst, b->transport, b->ack.p, b->ack.len);
 		return b->method == SIP_INVITE && code >= 200 && code < 300 && b->code < 300;
 	}
 	if (code < 200) {
@@ -430,7 +433,7 @@ bool branch_response(struct proxy *p, struct branch *b, const struct sip_msg *m)
 		if (sip_parse(&req, b->request.p, b->request.len) == SIP_PARSE_OK) {
 			build_ack(&p->out, &req, m);
 			if (!p->out.overflow && bytes_set(&b->ack, p->out.buf, p->out.len))
-				proxy_send(p, &b->dst, b->ack.p, b->ack.len);
+				proxy_send(p, &b->dst, b->transport, b->ack.p, b->ack.len);
 		}
 		b->state = BR_COMPLETED;
 		branch_finish(p, b, code, m, 64 * t1(p));	/* D: 32 s at the default T1 */

@@ -69,6 +69,7 @@ struct branch {
 	enum branch_state state;
 	struct sockaddr_storage dst;
 	socklen_t dstlen;
+	enum ksip_transport transport;
 	struct bytes request;		/* what we sent */
 	struct bytes ack;		/* ACK of a non-2xx final answer, resent on retransmission */
 	struct bytes cancel;
@@ -105,7 +106,7 @@ void stx_retransmission(struct proxy *p, struct stx *t);
 /* A new branch (already sent) for T, or NULL for ksipd's own requests. */
 struct branch *branch_send(struct proxy *p, struct stx *t, enum sip_method method,
 			   const char *id, const struct sockaddr_storage *dst,
-			   const char *buf, size_t len);
+			   enum ksip_transport tp, const char *buf, size_t len);
 struct branch *branch_find(struct proxy *p, const char *id);
 /* Cancel a pending INVITE branch now or once it rings (§9.1, §16.10). */
 void branch_cancel(struct proxy *p, struct branch *b);

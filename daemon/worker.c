@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conn_map.h"
 #include "evloop.h"
 #include "ksip/endpoint.h"
 #include "log.h"
@@ -29,6 +30,7 @@
 
 struct inbox_msg {
 	struct inbox_msg *next;
+	uint64_t conn_id;		/* 0: a SIP message to handle; else bytes for that connection */
 	struct sip_source src;
 	size_t len;
 	char data[];
@@ -36,6 +38,7 @@ struct inbox_msg {
 
 struct tcp_conn {
 	struct ep_ref ref;
+	uint64_t id;
 	struct tcp_conn *prev, *next;
 	struct sip_source peer;
 	time_t last_active;
@@ -126,6 +129,8 @@ struct worker *worker_new(struct ksipd *d, int id)
 		ep_add(w, fd, &refs->ref[i], EPOLLIN);
 		if (l->transport == KSIP_UDP)
 			proxy_set_socket(w->proxy, l->addr.ss_family, fd, ksip_endpoint_port(&l->addr));
+		else
+			proxy_set_tcp_port(w->proxy, l->addr.ss_family, ksip_endpoint_port(&l->addr));
 		if (id == 0)
 			log_info("listening on %s %s", l->transport == KSIP_UDP ? "udp" : "tcp", addr);
 	}
@@ -149,26 +154,20 @@ struct udp_batch {
 
 /* --- proxy hand-off --------------------------------------------------------- */
 
-void worker_to_proxy(struct worker *w, const struct sip_msg *m, const char *buf, size_t len,
-		     const struct sip_source *src)
+/* Queue a message for worker O; false when out of memory (like a lost datagram). */
+static bool inbox_post(struct worker *o, uint64_t conn_id, const char *buf, size_t len,
+		       const struct sip_source *src)
 {
-	int owner = proxy_owner(w->d, m);
-	struct worker *o = w->d->workers[owner];
-	struct inbox_msg *im;
+	struct inbox_msg *im = malloc(sizeof(*im) + len);
 	uint64_t one = 1;
 	bool wake;
 
-	if (o == w) {
-		pthread_mutex_lock(&w->proxy->lock);
-		proxy_handle(w->proxy, buf, len, src);
-		pthread_mutex_unlock(&w->proxy->lock);
-		return;
-	}
-	im = malloc(sizeof(*im) + len);
 	if (!im)
-		return;		/* like a lost datagram: the sender retransmits */
+		return false;
 	im->next = NULL;
-	im->src = *src;
+	im->conn_id = conn_id;
+	if (src)
+		im->src = *src;
 	im->len = len;
 	memcpy(im->data, buf, len);
 	pthread_mutex_lock(&o->inbox_lock);
@@ -179,10 +178,37 @@ void worker_to_proxy(struct worker *w, const struct sip_msg *m, const char *buf,
 		o->inbox_head = im;
 	o->inbox_tail = im;
 	pthread_mutex_unlock(&o->inbox_lock);
-	STAT_INC(&w->stats, handoffs);
 	if (wake && write(o->inbox_fd, &one, sizeof(one)) != sizeof(one))
 		log_debug("worker %d: inbox wake-up failed", o->id);
+	return true;
 }
+
+void worker_to_proxy(struct worker *w, const struct sip_msg *m, const char *buf, size_t len,
+		     const struct sip_source *src)
+{
+	struct worker *o = w->d->workers[proxy_owner(w->d, m)];
+
+	if (o == w) {
+		pthread_mutex_lock(&w->proxy->lock);
+		proxy_handle(w->proxy, buf, len, src);
+		pthread_mutex_unlock(&w->proxy->lock);
+		return;
+	}
+	if (inbox_post(o, 0, buf, len, src))
+		STAT_INC(&w->stats, handoffs);
+}
+
+bool worker_tcp_send(struct ksipd *d, const struct sockaddr_storage *peer, const char *buf,
+		     size_t len)
+{
+	struct conn_ref ref;
+
+	/* Always through the inbox, even to ourselves: the caller may be the control thread. */
+	return conn_map_find(peer, &ref) && ref.worker < d->nworkers &&
+	       inbox_post(d->workers[ref.worker], ref.id, buf, len, NULL);
+}
+
+static void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len);
 
 static void inbox_drain(struct worker *w)
 {
@@ -195,13 +221,17 @@ static void inbox_drain(struct worker *w)
 	im = w->inbox_head;
 	w->inbox_head = w->inbox_tail = NULL;
 	pthread_mutex_unlock(&w->inbox_lock);
-	pthread_mutex_lock(&w->proxy->lock);
 	for (; im; im = next) {
 		next = im->next;
-		proxy_handle(w->proxy, im->data, im->len, &im->src);
+		if (im->conn_id) {
+			tcp_send_queued(w, im->conn_id, im->data, im->len);
+		} else {
+			pthread_mutex_lock(&w->proxy->lock);
+			proxy_handle(w->proxy, im->data, im->len, &im->src);
+			pthread_mutex_unlock(&w->proxy->lock);
+		}
 		free(im);
 	}
-	pthread_mutex_unlock(&w->proxy->lock);
 }
 
 static void udp_drain(struct worker *w, int fd, struct udp_batch *b)
@@ -278,6 +308,7 @@ static void conn_close(struct worker *w, struct tcp_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nconns--;
+	conn_map_del(&c->peer.addr, c->id);
 	STAT_INC(&w->stats, tcp_closed);
 	free(c->rbuf);
 	free(c->wbuf);
@@ -317,6 +348,8 @@ static void tcp_accept(struct worker *w, int lfd)
 			w->conns->prev = c;
 		w->conns = c;
 		w->nconns++;
+		c->id = ++w->conn_seq;
+		conn_map_add(&ss, w->id, c->id);
 		STAT_INC(&w->stats, tcp_accepted);
 		ep_add(w, fd, &c->ref, EPOLLIN | EPOLLRDHUP);
 	}
@@ -349,6 +382,19 @@ static int conn_write(struct worker *w, struct tcp_conn *c, const char *p, size_
 		epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->ref.fd, &ev);
 	}
 	return 0;
+}
+
+static void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len)
+{
+	/* Linear: a worker holds at most tcp_max_connections / workers connections. */
+	for (struct tcp_conn *c = w->conns; c; c = c->next) {
+		if (c->id != id)
+			continue;
+		if (conn_write(w, c, buf, len))
+			conn_close(w, c);
+		return;
+	}
+	STAT_INC(&w->stats, send_errors);	/* closed in the meantime */
 }
 
 static int conn_flush(struct worker *w, struct tcp_conn *c)

@@ -36,8 +36,16 @@ struct worker {
 	pthread_mutex_t inbox_lock;
 	struct inbox_msg *inbox_head, *inbox_tail;
 	int inbox_fd;			/* eventfd */
+	uint64_t conn_seq;		/* TCP connection ids (see conn_map.h) */
 	struct ksip_stats stats;
 };
+
+/*
+ * Send on the TCP connection from PEER, whichever worker owns it (the
+ * bytes are queued to that worker). False when there is none.
+ */
+bool worker_tcp_send(struct ksipd *d, const struct sockaddr_storage *peer, const char *buf,
+		     size_t len);
 
 /* Give a proxy message to the worker that owns its Call-ID (maybe W itself). */
 void worker_to_proxy(struct worker *w, const struct sip_msg *m, const char *buf, size_t len,

@@ -67,13 +67,13 @@ def finish(proc, timeout=45):
     return proc.returncode, out[-2500:]
 
 
-def caller(d, scenario, callee, family=socket.AF_INET, rtp=None, extra=()):
+def caller(d, scenario, callee, family=socket.AF_INET, rtp=None, extra=(), transport="u1"):
     args = ["-key", "rtp", str(rtp or free_port()), "-mp", str(free_port())] + list(extra)
     if family == socket.AF_INET6:
         args += ["-mi", "::1"]
     return run_sipp(d, scenario, [["alice", "[authentication username=alice password=%s]" %
                                    PASSWORDS["alice"], callee]],
-                    ipv6=family == socket.AF_INET6, extra=args, timeout=40)
+                    ipv6=family == socket.AF_INET6, extra=args, timeout=40, transport=transport)
 
 
 class Background(threading.Thread):
@@ -333,7 +333,74 @@ def run_all(d):
          bad.stderr)
     no_leaks(d, "ksipctl call hangup")
 
+    # TCP: a caller over TCP (SIPp), and a callee registered over TCP that answers on that connection.
+    port = free_port()
+    register_at(d, "bob", port)
+    uas = start_uas(d, "call_uas.xml", port)
+    time.sleep(0.3)
+    uac = caller(d, "call_uac.xml", "bob", extra=["-d", "300"], transport="t1")
+    both_ok("caller over TCP", uac, finish(uas))
+    no_leaks(d, "caller over TCP")
+    tcp_callee(d)
+
     proxy_edges(d)
+
+
+def answer(req, code, reason, extra=""):
+    """A response to REQ (raw bytes) copying its Vias, From, To, Call-ID, CSeq and Record-Routes."""
+    head = req.split(b"\r\n\r\n", 1)[0].decode()
+    keep = [l for l in head.split("\r\n")[1:]
+            if l.split(":", 1)[0].strip().lower() in ("via", "v", "from", "f", "to", "t", "call-id", "i",
+                                                    "cseq", "record-route")]
+    out = []
+    for l in keep:
+        if l.split(":", 1)[0].strip().lower() in ("to", "t") and ";tag=" not in l:
+            l += ";tag=tcpbob"
+        out.append(l)
+    body = ""
+    if "\r\n\r\n" in extra:
+        extra, body = extra.split("\r\n\r\n", 1)
+    lines = ["SIP/2.0 %d %s" % (code, reason)] + out + ([extra] if extra else []) + \
+        ["Content-Length: %d" % len(body)]
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+
+
+def tcp_callee(d):
+    label = "callee over TCP"
+    d.ctl("reg", "del", "bob", check=False)
+    c = SipClient(d, transport="tcp")
+    r, _ = c.register("bob", PASSWORDS["bob"], ["<sip:bob@127.0.0.1:%d;transport=tcp>" % c.local[1]])
+    T.ok(r is not None and r.code == 200, "%s: bob registers over TCP" % label, r and r.raw)
+    media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    media.bind(("127.0.0.1", 0))
+    bg = Background(caller, d, "call_uac.xml", "bob", extra=["-d", "500"])
+    inv = c.recv(8)
+    T.ok(inv is not None and inv.raw.startswith(b"INVITE ") and "SIP/2.0/TCP" in (inv.get("via") or ""),
+         "%s: the INVITE arrives on bob's own connection, with a TCP Via" % label, inv and inv.raw)
+    if inv is None or not inv.raw.startswith(b"INVITE "):
+        bg.wait()
+        c.close()
+        return
+    rr = inv.get("record-route") or ""
+    T.ok("transport=tcp" in rr and rr.count("<sip:") == 2,
+         "%s: two Record-Routes, the one facing bob with transport=tcp" % label, rr)
+    contact = "Contact: <sip:bob@127.0.0.1:%d;transport=tcp>" % c.local[1]
+    sdp = ("v=0\r\no=bob 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+           "m=audio %d RTP/AVP 8\r\n" % media.getsockname()[1])
+    c.send(answer(inv.raw, 180, "Ringing", contact))
+    c.send(answer(inv.raw, 200, "OK", contact + "\r\nContent-Type: application/sdp\r\n\r\n" + sdp))
+    ack = c.recv(8)
+    T.ok(ack is not None and ack.raw.startswith(b"ACK "), "%s: the ACK comes over TCP" % label, ack and ack.raw)
+    bye = c.recv(8)
+    T.ok(bye is not None and bye.raw.startswith(b"BYE "), "%s: alice's BYE comes over TCP" % label,
+         bye and bye.raw)
+    if bye is not None and bye.raw.startswith(b"BYE "):
+        c.send(answer(bye.raw, 200, "OK"))
+    uac = bg.wait()
+    T.ok(uac[0] == 0, "%s: the caller's scenario passes" % label, uac[1])
+    c.close()
+    media.close()
+    no_leaks(d, label)
 
 
 def invite_raw(d, c, callee, extra="", auth=None, from_user="alice"):

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/* What the proxy sends: forwarded requests and responses, its ACK and CANCEL. */
+#include <string.h>
+
+#include "sip_build.h"
+#include "tap.h"
+
+static const char invite[] =
+	"INVITE sip:bob@ksip.test SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKaaa\r\n"
+	"Route: <sip:198.51.100.1;lr>, <sip:203.0.113.9;lr>\r\n"
+	"Max-Forwards: 12\r\n"
+	"From: <sip:alice@ksip.test>;tag=1\r\n"
+	"To: <sip:bob@ksip.test>\r\n"
+	"Call-ID: c1\r\n"
+	"CSeq: 7 INVITE\r\n"
+	"Proxy-Authorization: Digest username=\"alice\", realm=\"ksip.test\", nonce=\"n\", uri=\"x\", response=\"r\"\r\n"
+	"Proxy-Authorization: Digest username=\"alice\", realm=\"other.test\", nonce=\"n\", uri=\"x\", response=\"r\"\r\n"
+	"Content-Type: application/sdp\r\n"
+	"l: 4\r\n"
+	"\r\n"
+	"v=0\n";
+
+static const char resp[] =
+	"SIP/2.0 486 Busy Here\r\n"
+	"Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKks1, SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKaaa\r\n"
+	"From: <sip:alice@ksip.test>;tag=1\r\n"
+	"To: <sip:bob@ksip.test>;tag=2\r\n"
+	"Call-ID: c1\r\n"
+	"CSeq: 7 INVITE\r\n"
+	"Content-Length: 0\r\n"
+	"\r\n";
+
+static bool has(const struct sip_out *o, const char *s)
+{
+	return memmem(o->buf, o->len, s, strlen(s)) != NULL;
+}
+
+int main(void)
+{
+	static struct sip_msg m, r, out;
+	static struct sip_out o;
+	struct fwd_request f = { 0 };
+	struct sip_span body = { "v=1\r\nnew\r\n", 10 };
+	struct sip_via via;
+
+	ok(sip_parse(&m, invite, sizeof(invite) - 1) == SIP_PARSE_OK, "the test INVITE parses");
+	f.ruri = (struct sip_span){ "sip:bob@192.0.2.7:5062", 22 };
+	f.via = "Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKks1;rport\r\n";
+	f.record_route = "Record-Route: <sip:198.51.100.1:5060;lr>\r\n";
+	f.routes_to_drop = 1;
+	f.realm = "ksip.test";
+	f.body = &body;
+	build_forward_request(&o, &m, &f);
+	ok(!o.overflow && sip_parse(&out, o.buf, o.len) == SIP_PARSE_OK, "the forwarded INVITE parses");
+	ok(o.len > 39 && !memcmp(o.buf, "INVITE sip:bob@192.0.2.7:5062 SIP/2.0\r\n", 39),
+	   "new Request-URI");
+	ok(top_via(&out, &via) && span_eq(via.branch, "z9hG4bKks1") && out.count[SIP_HDR_VIA] == 2,
+	   "our Via on top, the caller's kept");
+	ok(has(&o, "Record-Route: <sip:198.51.100.1:5060;lr>\r\n"), "Record-Route added");
+	ok(has(&o, "Route: <sip:203.0.113.9;lr>\r\n") && !has(&o, "198.51.100.1;lr>,"),
+	   "the Route entry naming us is gone, the next one stays");
+	ok(has(&o, "Max-Forwards: 11\r\n"), "Max-Forwards decremented");
+	ok(!has(&o, "realm=\"ksip.test\"") && has(&o, "realm=\"other.test\""),
+	   "our realm's credentials removed, another realm's kept");
+	ok(out.body.len == 10 && !memcmp(out.body.p, body.p, 10) && out.content_length == 10,
+	   "new body with a matching Content-Length");
+
+	f.routes_to_drop = 2;
+	f.body = NULL;
+	f.record_route = NULL;
+	f.ruri.len = 0;
+	build_forward_request(&o, &m, &f);
+	ok(sip_parse(&out, o.buf, o.len) == SIP_PARSE_OK && !out.count[SIP_HDR_ROUTE] &&
+	   out.body.len == 4 && has(&o, "INVITE sip:bob@ksip.test SIP/2.0"),
+	   "both Routes dropped, body and Request-URI kept");
+
+	ok(sip_parse(&r, resp, sizeof(resp) - 1) == SIP_PARSE_OK, "the test response parses");
+	build_forward_response(&o, &r, NULL);
+	ok(sip_parse(&out, o.buf, o.len) == SIP_PARSE_OK && top_via(&out, &via) &&
+	   span_eq(via.branch, "z9hG4bKaaa") && out.status == 486,
+	   "forwarded response: our Via removed from a comma list, status kept");
+
+	build_ack(&o, &m, &r);
+	ok(sip_parse(&out, o.buf, o.len) == SIP_PARSE_OK && out.method == SIP_ACK &&
+	   has(&o, "To: <sip:bob@ksip.test>;tag=2") && has(&o, "CSeq: 7 ACK") &&
+	   top_via(&out, &via) && span_eq(via.branch, "z9hG4bKaaa") && out.count[SIP_HDR_VIA] == 1 &&
+	   out.count[SIP_HDR_ROUTE] == 1,
+	   "ACK of a non-2xx: same branch, one Via, the answer's To tag, the Route set");
+	build_cancel(&o, &m);
+	ok(sip_parse(&out, o.buf, o.len) == SIP_PARSE_OK && out.method == SIP_CANCEL &&
+	   has(&o, "CSeq: 7 CANCEL") && !has(&o, ";tag=2"), "CANCEL: same CSeq number, To as sent");
+	ok(cseq_number(&m, NULL) == 7 && naddr_tag(&m, SIP_HDR_FROM).len == 1 &&
+	   !naddr_tag(&m, SIP_HDR_TO).len, "CSeq and tag helpers");
+	return tap_done();
+}

@@ -709,6 +709,9 @@ void proxy_branch_final(struct proxy *p, struct branch *b, int code, const struc
 	/* Every branch is done: the best answer goes upstream (487 after a CANCEL). */
 	if (t->cancelled && (t->best_code == 408 || !t->best.len)) {
 		stx_reply(p, t, 487, NULL, NULL);
+	} else if (t->best_code == 503) {
+		/* §16.7 step 6: a 503 would tell the caller that ksipd is overloaded. */
+		stx_reply(p, t, 500, "Next Hop Unavailable", NULL);
 	} else if (t->best.len) {
 		stx_send_final(p, t, t->best_code, t->best.p, t->best.len);
 		STAT_INC(p->st, responses_forwarded);

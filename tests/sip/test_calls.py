@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from ksiptest import Ksipd, SipClient, Tap, free_port, rand_token, run_sipp, SIPP_DIR
+from ksiptest import Ksipd, Response, SipClient, Tap, free_port, rand_token, run_sipp, SIPP_DIR
 
 T = Tap()
 RTP_MIN = 31000 + (os.getpid() % 50) * 200
@@ -344,6 +344,61 @@ def run_all(d):
     tcp_callee(d)
 
     proxy_edges(d)
+    response_classes(d)
+
+
+def response_classes(d):
+    """Every class of final answer from a callee, as the caller sees it (§16.7), and the ACKs."""
+    d.ctl("reg", "del", "bob", check=False)
+    bob = SipClient(d)
+    r, _ = bob.register("bob", PASSWORDS["bob"], ["<sip:bob@127.0.0.1:%d>" % bob.local[1]])
+    T.ok(r is not None and r.code == 200, "response classes: bob registers")
+    alice = SipClient(d)
+    alice.send(invite_raw(d, alice, "bob"))
+    ch = (final_of(alice) or Response(b"")).get("proxy-authenticate") or ""
+    for code, reason, want in ((302, "Moved Temporarily", 302), (404, "Not Found", 404),
+                               (486, "Busy Here", 486), (500, "Server Internal Error", 500),
+                               (503, "Service Unavailable", 500), (600, "Busy Everywhere", 600),
+                               (603, "Decline", 603)):
+        auth = alice.authorization(ch, "alice", PASSWORDS["alice"], method="INVITE",
+                                   uri="sip:bob@ksip.test", nc=next_nc())
+        alice.call_id = rand_token(16) + "@test"
+        alice.send(invite_raw(d, alice, "bob", auth=auth))
+        inv = bob.recv(3)
+        while inv is not None and not inv.raw.startswith(b"INVITE "):
+            inv = bob.recv(3)
+        if inv is None:
+            T.ok(False, "callee answers %d: bob gets the INVITE" % code)
+            continue
+        extra = "Contact: <sip:bob@192.0.2.99:5060>" if code < 400 else ""
+        bob.send(answer(inv.raw, code, reason, extra))
+        ack = bob.recv(3)
+        got = final_of(alice)
+        T.ok(got is not None and got.code == want,
+             "callee answers %d: the caller gets %d%s" % (code, want, " (§16.7: never a 503)" if code == 503 else ""),
+             got and got.raw)
+        T.ok(ack is not None and ack.raw.startswith(b"ACK ") and ";tag=tcpbob" in (ack.get("to") or ""),
+             "callee answers %d: ksipd ACKs it hop by hop, with the callee's To tag" % code, ack and ack.raw)
+        if code == 302:
+            T.ok(got is not None and "192.0.2.99" in (got.get("contact") or ""),
+                 "a redirect reaches the caller with its Contact", got and got.raw)
+    # OPTIONS to a user is proxied like MESSAGE.
+    auth = alice.authorization(ch, "alice", PASSWORDS["alice"], method="OPTIONS", uri="sip:bob@ksip.test",
+                               nc=next_nc())
+    req = alice.request("OPTIONS", "alice", ruri="sip:bob@ksip.test",
+                        extra="Proxy-Authorization: %s" % auth)
+    alice.send(req.replace(b"To: <sip:alice@ksip.test>", b"To: <sip:bob@ksip.test>"))
+    opt = bob.recv(3)
+    T.ok(opt is not None and opt.raw.startswith(b"OPTIONS sip:bob@127.0.0.1"),
+         "OPTIONS to a user reaches the user's contact", opt and opt.raw)
+    if opt is not None:
+        bob.send(answer(opt.raw, 200, "OK", "Allow: INVITE, ACK, BYE, OPTIONS"))
+    got = final_of(alice)
+    T.ok(got is not None and got.code == 200 and "INVITE" in (got.get("allow") or ""),
+         "and the user's own 200 comes back", got and got.raw)
+    alice.close()
+    bob.close()
+    no_leaks(d, "response classes")
 
 
 def answer(req, code, reason, extra=""):

@@ -456,6 +456,7 @@ authenticated:
 		f.routes_to_drop = ours;
 		f.realm = p->d->cfg.realm;
 		f.body = sdp_len > 0 ? &body : NULL;
+		f.src = &t->src;
 		build_forward_request(&p->out, m, &f);
 		if (p->out.overflow)
 			continue;
@@ -475,8 +476,8 @@ out:
 }
 
 /* In-dialog requests and pre-routed ones: follow the Route set, else the dialog or Request-URI. */
-static void route_onward(struct proxy *p, const struct sip_msg *m, struct stx *t,
-			 unsigned int ours, struct sip_span next_route, uint64_t lh)
+static void route_onward(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
+			 struct stx *t, unsigned int ours, struct sip_span next_route, uint64_t lh)
 {
 	struct sockaddr_storage dst;
 	enum ksip_transport tp = KSIP_UDP;
@@ -539,6 +540,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, struct stx *t
 	f.routes_to_drop = ours;
 	f.realm = p->d->cfg.realm;
 	f.body = sdp_len > 0 ? &body : NULL;
+	f.src = src;
 	build_forward_request(&p->out, m, &f);
 	free(sdp);
 	if (p->out.overflow) {
@@ -597,7 +599,7 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 			stx_ack(p, t);		/* ACK of our own non-2xx answer: hop by hop */
 			return;
 		}
-		route_onward(p, m, NULL, ours, next_route, lh);	/* ACK of a 2xx: end to end */
+		route_onward(p, m, src, NULL, ours, next_route, lh);	/* ACK of a 2xx: end to end */
 		return;
 	}
 	t = stx_find(p, key);
@@ -627,7 +629,7 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 		return;
 	}
 	if (naddr_tag(m, SIP_HDR_TO).len || next_route.len)
-		route_onward(p, m, t, ours, next_route, lh);
+		route_onward(p, m, src, t, ours, next_route, lh);
 	else
 		route_initial(p, m, t, ours, lh);
 }

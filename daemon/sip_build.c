@@ -84,7 +84,7 @@ static void finish_body(struct sip_out *o, struct sip_span body)
 void build_forward_request(struct sip_out *o, const struct sip_msg *m, const struct fwd_request *f)
 {
 	unsigned int drop = f->routes_to_drop;
-	bool mf_seen = false;
+	bool mf_seen = false, first_via = true;
 
 	o->len = 0;
 	o->overflow = false;
@@ -116,6 +116,21 @@ void build_forward_request(struct sip_out *o, const struct sip_msg *m, const str
 			else
 				header(o, h);
 			break;
+		case SIP_HDR_VIA: {
+			struct sip_span rest = h->value, elem;
+			struct sip_via via;
+			bool to_source;
+
+			/* The sender's Via records where it really is (RFC 3581 §4). */
+			if (first_via && f->src && sip_list_next(&rest, &elem) && sip_via_parse(elem, &via)) {
+				sip_write_received_via(o, elem, f->src, &via, &to_source);
+				list_header_tail(o, h, 1);
+			} else {
+				header(o, h);
+			}
+			first_via = false;
+			break;
+		}
 		case SIP_HDR_PROXY_AUTHORIZATION:
 			/* §22.3: credentials for our realm were consumed here. */
 			if (!for_realm(h->value, f->realm))

@@ -22,6 +22,7 @@ struct fwd_request {
 	unsigned int routes_to_drop;	/* leading Route entries that named us */
 	const char *realm;		/* drop Proxy-Authorization for this realm */
 	const struct sip_span *body;	/* replacement body, or NULL to keep */
+	const struct sip_source *src;	/* where it came from: received/rport on its Via, or NULL */
 };
 
 void build_forward_request(struct sip_out *o, const struct sip_msg *m, const struct fwd_request *f);

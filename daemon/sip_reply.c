@@ -101,8 +101,8 @@ static bool host_is_ip(struct sip_span host, const char *ip)
  * rport= the source port when the client asked for it (RFC 3581 §4, which
  * also requires received= in that case).
  */
-static void write_top_via(struct sip_out *o, struct sip_span value, const struct sip_source *src,
-			  struct sip_via *via, bool *to_source)
+void sip_write_received_via(struct sip_out *o, struct sip_span value, const struct sip_source *src,
+			    const struct sip_via *via, bool *to_source)
 {
 	char ip[INET6_ADDRSTRLEN];
 	unsigned int port;
@@ -227,7 +227,7 @@ void sip_reply_start(struct sip_out *o, const struct sip_msg *m, const struct si
 					out_str(o, "\r\n");
 					break;
 				}
-				write_top_via(o, elem, src, &via, &to_source);
+				sip_write_received_via(o, elem, src, &via, &to_source);
 				set_destination(o, src, &via, to_source);
 				if (span_trim(rest).len) {
 					struct sip_span more = span_trim(rest);

@@ -9,6 +9,8 @@
 #include "config.h"
 #include "sip_msg.h"
 
+struct sip_via;
+
 #define SIP_OUT_MAX 8192
 
 struct sip_source {
@@ -39,6 +41,13 @@ const char *sip_reason(int code);
  */
 void sip_reply_start(struct sip_out *o, const struct sip_msg *m, const struct sip_source *src,
 		     int code, const char *reason);
+/*
+ * "Via: VALUE\r\n" for the top Via element VALUE (parsed as VIA) of a request
+ * from SRC, with received= and rport= set as RFC 3581 §4 asks. *TO_SOURCE
+ * says whether responses go to the source port (rport was requested).
+ */
+void sip_write_received_via(struct sip_out *o, struct sip_span value, const struct sip_source *src,
+			    const struct sip_via *via, bool *to_source);
 /* Where responses to M go (§18.2.2 and RFC 3581), as sip_reply_start() sets o->dst. */
 void sip_response_destination(const struct sip_msg *m, const struct sip_source *src,
 			      struct sockaddr_storage *dst, socklen_t *dstlen);

@@ -589,6 +589,23 @@ def timeout_server():
         rc = d.stop()
         T.ok(rc == 0, "media time-out: ksipd exits cleanly", d.logtext()[-2000:])
         d.cleanup()
+    d = new_server(max_call_duration=2)
+    try:
+        port = free_port()
+        register_at(d, "bob", port)
+        uas = start_uas(d, "call_uas.xml", port)
+        time.sleep(0.3)
+        t0 = time.time()
+        uac = caller(d, "call_uac_wait_bye.xml", "bob")
+        both_ok("maximum duration", uac, finish(uas))
+        T.ok(1.5 < time.time() - t0 < 12, "maximum duration: the BYEs came after about 2 s (%.1f s)" %
+             (time.time() - t0))
+        T.ok(any(c["reason"] == "maximum call duration" for c in calls(d)),
+             "maximum duration: the call list says why", calls(d))
+        no_leaks(d, "maximum duration")
+    finally:
+        d.stop()
+        d.cleanup()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What the proxy sends: forwarded requests and responses, its ACK and CANCEL. */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "sip_build.h"
@@ -74,6 +75,31 @@ int main(void)
 	ok(sip_parse(&out, o.buf, o.len) == SIP_PARSE_OK && !out.count[SIP_HDR_ROUTE] &&
 	   out.body.len == 4 && has(&o, "INVITE sip:bob@ksip.test SIP/2.0"),
 	   "both Routes dropped, body and Request-URI kept");
+
+	{
+		static const char nat[] =
+			"MESSAGE sip:bob@ksip.test SIP/2.0\r\n"
+			"Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKn;rport, SIP/2.0/UDP 10.9.9.9;branch=z9hG4bKo\r\n"
+			"From: <sip:alice@ksip.test>;tag=1\r\nTo: <sip:bob@ksip.test>\r\nCall-ID: c2\r\n"
+			"CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n";
+		struct sip_source src = { .transport = KSIP_UDP };
+		struct sockaddr_in *a = (struct sockaddr_in *)&src.addr;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(40000);
+		inet_pton(AF_INET, "203.0.113.5", &a->sin_addr);
+		src.addrlen = sizeof(*a);
+		f = (struct fwd_request){ .via = "Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKks2\r\n",
+					  .src = &src };
+		static struct sip_msg nm;
+
+		ok(sip_parse(&nm, nat, sizeof(nat) - 1) == SIP_PARSE_OK, "a request from behind NAT parses");
+		build_forward_request(&o, &nm, &f);
+		ok(sip_parse(&out, o.buf, o.len) == SIP_PARSE_OK && out.count[SIP_HDR_VIA] == 3 &&
+		   has(&o, "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKn;received=203.0.113.5;rport=40000\r\n") &&
+		   has(&o, "Via: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bKo\r\n"),
+		   "its Via is forwarded with received= and rport= (RFC 3581), the next one untouched");
+	}
 
 	ok(sip_parse(&r, resp, sizeof(resp) - 1) == SIP_PARSE_OK, "the test response parses");
 	build_forward_response(&o, &r, NULL);

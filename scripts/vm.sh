@@ -42,7 +42,7 @@ for app in $("$R/bin/busybox" --list); do
 	[ -e "$R/bin/$app" ] || ln -s busybox "$R/bin/$app"
 done
 copy_bin() {	# copy_bin SRC DEST, with the shared libraries it needs
-	[ -x "$1" ] || die "missing $1 (run make tests)"
+	[ -e "$1" ] || die "missing $1 (run make tests)"
 	cp "$1" "$R$2"
 	for lib in $(ldd "$1" | grep -o '/[^ ]*\.so[^ ]*'); do
 		mkdir -p "$R$(dirname "$lib")"
@@ -56,6 +56,26 @@ copy_bin "$O/tests/udprelay" /bin/udprelay
 copy_bin /usr/bin/sipp /bin/sipp
 copy_bin "$O/ksipd" /bin/ksipd
 cp ksip.ko "$R/lib/modules/"
+# bench/rtp compares rtpengine's kernel module: build it against the same headers, bring its
+# daemon, iptables-legacy and the netfilter modules it needs (VM_RTPENGINE=1; big, so opt-in).
+if [ "${VM_RTPENGINE:-0}" = 1 ]; then
+	RS=$(ls -d /usr/src/rtpengine-* 2>/dev/null | sort -V | tail -1)
+	[ -n "$RS" ] || die "rtpengine-kernel-dkms is not installed"
+	rm -rf "$OUT/rtpengine-build" && cp -r "$RS" "$OUT/rtpengine-build"
+	make -s -C "/usr/src/linux-headers-$KV" M="$OUT/rtpengine-build" modules \
+		>"$OUT/rtpengine-build.log" 2>&1 || die "xt_RTPENGINE does not build against $KV"
+	cp "$OUT/rtpengine-build/xt_RTPENGINE.ko" "$R/lib/modules/"
+	for m in net/netfilter/x_tables net/ipv4/netfilter/ip_tables net/ipv4/netfilter/iptable_filter; do
+		cp "/lib/modules/$KV/kernel/$m.ko" "$R/lib/modules/"
+	done
+	copy_bin "$(readlink -f /usr/sbin/iptables-legacy)" /usr/sbin/iptables-legacy
+	mkdir -p "$R/usr/lib/x86_64-linux-gnu/xtables"
+	for x in libxt_RTPENGINE libxt_standard libxt_udp libipt_standard; do
+		f=/usr/lib/x86_64-linux-gnu/xtables/$x.so
+		[ -e "$f" ] && copy_bin "$f" "$f"
+	done
+	copy_bin /usr/bin/rtpengine /bin/rtpengine
+fi
 cp "/lib/modules/$KV/kernel/drivers/net/veth.ko" "$R/lib/modules/"
 cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
 cp tests/sipp/*.xml "$R/tests/sipp/"

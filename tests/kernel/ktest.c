@@ -61,17 +61,34 @@ static int bound_socket(const char *addr)
 	return fd;
 }
 
+/*
+ * Test datagrams look like RTP (version 2, PCMA, sequence, timestamp, SSRC
+ * "ksip") so that media relays which parse RTP, like rtpengine, take them;
+ * after the 12-byte header: our 32-bit sequence number and a pattern.
+ */
+#define PKT_MIN 16
+
 static void fill(char *p, size_t size, uint32_t seq)
 {
-	memcpy(p, &seq, sizeof(seq));
-	for (size_t i = sizeof(seq); i < size; i++)
+	uint32_t ts = htonl(seq * 160), ssrc = htonl(0x6b736970);
+	uint16_t s16 = htons((uint16_t)seq);
+
+	p[0] = (char)0x80;
+	p[1] = 8;
+	memcpy(p + 2, &s16, 2);
+	memcpy(p + 4, &ts, 4);
+	memcpy(p + 8, &ssrc, 4);
+	memcpy(p + 12, &seq, sizeof(seq));
+	for (size_t i = PKT_MIN; i < size; i++)
 		p[i] = (char)(seq * 7 + i);
 }
 
 static bool check(const char *p, size_t size, uint32_t *seq)
 {
-	memcpy(seq, p, sizeof(*seq));
-	for (size_t i = sizeof(*seq); i < size; i++)
+	if (size < PKT_MIN || (unsigned char)p[0] != 0x80 || p[1] != 8)
+		return false;
+	memcpy(seq, p + 12, sizeof(*seq));
+	for (size_t i = PKT_MIN; i < size; i++)
 		if (p[i] != (char)(*seq * 7 + i))
 			return false;
 	return true;
@@ -84,7 +101,7 @@ static int cmd_send(char **argv)
 	long count = atol(argv[2]), size = atol(argv[3]), pps = argv[4] ? atol(argv[4]) : 0;
 	static char buf[16384];
 
-	if (ksip_parse_endpoint(argv[1], false, &dst) || size < 4 || size > (long)sizeof(buf))
+	if (ksip_parse_endpoint(argv[1], false, &dst) || size < PKT_MIN || size > (long)sizeof(buf))
 		return 2;
 	struct timespec t0, now;
 	long sent = 0;
@@ -248,7 +265,7 @@ static int cmd_ping(char **argv)
 	long count = atol(argv[2]), size = atol(argv[3]), got = 0, bad = 0;
 	char buf[2048], from_s[64];
 
-	if (ksip_parse_endpoint(argv[1], false, &dst) || size < 4 || size > (long)sizeof(buf))
+	if (ksip_parse_endpoint(argv[1], false, &dst) || size < PKT_MIN || size > (long)sizeof(buf))
 		return 2;
 	for (long i = 0; i < count; i++) {
 		struct pollfd p = { fd, POLLIN, 0 };
@@ -270,6 +287,36 @@ static int cmd_ping(char **argv)
 			bad++;
 	}
 	printf("received %ld bad %ld\n", got, bad);
+	return 0;
+}
+
+/*
+ * ng ADDR MESSAGE: one request of rtpengine's ng control protocol (a cookie,
+ * a space, a bencoded dictionary) over UDP; prints the answer's dictionary.
+ * bench/rtp drives rtpengine's daemon with it to compare its kernel module.
+ */
+static int cmd_ng(char **argv)
+{
+	struct sockaddr_storage dst;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	char out[8192], in[8192];
+	struct pollfd p = { fd, POLLIN, 0 };
+	/* rtpengine caches answers by cookie: every request needs its own. */
+	int n = snprintf(out, sizeof(out), "k%08d %s", (int)getpid() % 100000000, argv[1]);
+	ssize_t r;
+
+	if (fd < 0 || ksip_parse_endpoint(argv[0], false, &dst) || n <= 0 || (size_t)n >= sizeof(out))
+		return 2;
+	sendto(fd, out, (size_t)n, 0, (struct sockaddr *)&dst, ksip_sockaddr_len(&dst));
+	if (poll(&p, 1, 5000) <= 0) {
+		fprintf(stderr, "ng: no answer\n");
+		return 1;
+	}
+	r = recv(fd, in, sizeof(in) - 1, 0);
+	if (r < 10)
+		return 1;
+	in[r] = 0;
+	printf("%s\n", in + 10);	/* after the cookie and its space */
 	return 0;
 }
 
@@ -664,6 +711,8 @@ int main(int argc, char **argv)
 		return cmd_ping(argv + 2);
 	if (argc >= 3 && !strcmp(argv[1], "soak"))
 		cmd_soak(argv + 2);
+	if (argc >= 4 && !strcmp(argv[1], "ng"))
+		return cmd_ng(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "tos"))
 		return cmd_tos(argv + 2);
 	if (argc >= 3 && !strcmp(argv[1], "events"))
@@ -674,6 +723,6 @@ int main(int argc, char **argv)
 		return cmd_bulk(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "nlbad"))
 		return cmd_nlbad(argv + 2);
-	fprintf(stderr, "usage: ktest send|recv|echo|asuser|bulk|nlbad ...\n");
+	fprintf(stderr, "usage: ktest send|recv|echo|asuser|bulk|nlbad|ng ...\n");
 	return 2;
 }

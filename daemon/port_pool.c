@@ -61,44 +61,48 @@ int port_pool_get(struct port_pool *p, uint16_t *rtp)
 	return r;
 }
 
-bool port_pool_reserve(struct port_pool *p, uint16_t rtp)
+/* The pair index of RTP, or -1 when RTP is not the even port of a pair in the range. */
+static long pair_index(const struct port_pool *p, uint16_t rtp)
 {
 	unsigned int i;
-	bool ok = false;
 
 	if (rtp < p->first || (rtp - p->first) % 2)
-		return false;
+		return -1;
 	i = (rtp - p->first) / 2u;
-	if (i >= p->npairs)
+	return i < p->npairs ? (long)i : -1;
+}
+
+/* Set the pair's bit to IN_USE if it is not already; true when it changed. */
+static bool pair_mark(struct port_pool *p, uint16_t rtp, bool in_use)
+{
+	long i = pair_index(p, rtp);
+	uint64_t bit;
+	bool changed = false;
+
+	if (i < 0)
 		return false;
+	bit = 1ULL << (i % 64);
 	pthread_mutex_lock(&p->lock);
-	if (!(p->used[i / 64] & (1ULL << (i % 64)))) {
-		p->used[i / 64] |= 1ULL << (i % 64);
-		p->in_use++;
-		ok = true;
+	if (!!(p->used[i / 64] & bit) != in_use) {
+		p->used[i / 64] ^= bit;
+		if (in_use)
+			p->in_use++;
+		else
+			p->in_use--;
+		changed = true;
 	}
 	pthread_mutex_unlock(&p->lock);
-	return ok;
+	return changed;
+}
+
+bool port_pool_reserve(struct port_pool *p, uint16_t rtp)
+{
+	return pair_mark(p, rtp, true);
 }
 
 bool port_pool_put(struct port_pool *p, uint16_t rtp)
 {
-	unsigned int i;
-	bool ok = false;
-
-	if (rtp < p->first || (rtp - p->first) % 2)
-		return false;
-	i = (rtp - p->first) / 2u;
-	if (i >= p->npairs)
-		return false;
-	pthread_mutex_lock(&p->lock);
-	if (p->used[i / 64] & (1ULL << (i % 64))) {
-		p->used[i / 64] &= ~(1ULL << (i % 64));
-		p->in_use--;
-		ok = true;
-	}
-	pthread_mutex_unlock(&p->lock);
-	return ok;
+	return pair_mark(p, rtp, false);
 }
 
 unsigned int port_pool_in_use(struct port_pool *p)

@@ -568,9 +568,9 @@ def drain(d):
          {k: s[k] for k in ("transactions", "branches", "calls_listed")})
 
 
-def timeout_server():
-    """Media time-out: no RTP for 2 s and ksipd hangs up with BYE to both sides."""
-    d = new_server(media_timeout=2)
+def hung_up_by_ksipd(label, reason, **conf):
+    """A call with no media that ksipd must end itself after about 2 s, with BYE to both legs."""
+    d = new_server(**conf)
     try:
         port = free_port()
         register_at(d, "bob", port)
@@ -578,34 +578,20 @@ def timeout_server():
         time.sleep(0.3)
         t0 = time.time()
         uac = caller(d, "call_uac_wait_bye.xml", "bob")
-        both_ok("media time-out", uac, finish(uas))
-        T.ok(1.5 < time.time() - t0 < 12, "media time-out: the BYEs came after about 2 s (%.1f s)" %
-             (time.time() - t0))
-        T.ok(any(c["reason"] == "media timeout" for c in calls(d)), "media time-out: the call list says why",
-             calls(d))
-        T.ok("media timeout" in d.logtext(), "media time-out: the log says why")
-        no_leaks(d, "media time-out")
+        both_ok(label, uac, finish(uas))
+        T.ok(1.5 < time.time() - t0 < 12, "%s: the BYEs came after about 2 s (%.1f s)" % (label, time.time() - t0))
+        T.ok(any(c["reason"] == reason for c in calls(d)), "%s: the call list says why" % label, calls(d))
+        T.ok(reason in d.logtext(), "%s: the log says why" % label)
+        no_leaks(d, label)
     finally:
         rc = d.stop()
-        T.ok(rc == 0, "media time-out: ksipd exits cleanly", d.logtext()[-2000:])
+        T.ok(rc == 0, "%s: ksipd exits cleanly" % label, d.logtext()[-2000:])
         d.cleanup()
-    d = new_server(max_call_duration=2)
-    try:
-        port = free_port()
-        register_at(d, "bob", port)
-        uas = start_uas(d, "call_uas.xml", port)
-        time.sleep(0.3)
-        t0 = time.time()
-        uac = caller(d, "call_uac_wait_bye.xml", "bob")
-        both_ok("maximum duration", uac, finish(uas))
-        T.ok(1.5 < time.time() - t0 < 12, "maximum duration: the BYEs came after about 2 s (%.1f s)" %
-             (time.time() - t0))
-        T.ok(any(c["reason"] == "maximum call duration" for c in calls(d)),
-             "maximum duration: the call list says why", calls(d))
-        no_leaks(d, "maximum duration")
-    finally:
-        d.stop()
-        d.cleanup()
+
+
+def timeout_server():
+    hung_up_by_ksipd("media time-out", "media timeout", media_timeout=2)
+    hung_up_by_ksipd("maximum duration", "maximum call duration", max_call_duration=2)
 
 
 if __name__ == "__main__":

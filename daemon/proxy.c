@@ -778,8 +778,10 @@ void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip
 	if (!m)
 		return;
 	p->now = now_ms();
+	/* Responses reach here unchecked by sip_core: everything below relies on these. */
 	if (sip_parse(m, buf, len) == SIP_PARSE_OK && m->count[SIP_HDR_CALL_ID] &&
-	    m->count[SIP_HDR_VIA] && m->count[SIP_HDR_CSEQ]) {
+	    m->count[SIP_HDR_VIA] && m->count[SIP_HDR_CSEQ] && m->count[SIP_HDR_FROM] &&
+	    m->count[SIP_HDR_TO]) {
 		if (m->is_request)
 			on_request(p, m, src);
 		else

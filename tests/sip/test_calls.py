@@ -364,16 +364,14 @@ def response_classes(d):
                                    uri="sip:bob@ksip.test", nc=next_nc())
         alice.call_id = rand_token(16) + "@test"
         alice.send(invite_raw(d, alice, "bob", auth=auth))
-        inv = bob.recv(3)
-        while inv is not None and not inv.raw.startswith(b"INVITE "):
-            inv = bob.recv(3)
+        inv = request_of(bob, "INVITE", alice.call_id)
         if inv is None:
             T.ok(False, "callee answers %d: bob gets the INVITE" % code)
             continue
         extra = "Contact: <sip:bob@192.0.2.99:5060>" if code < 400 else ""
         bob.send(answer(inv.raw, code, reason, extra))
-        ack = bob.recv(3)
-        got = final_of(alice)
+        ack = request_of(bob, "ACK", alice.call_id)
+        got = final_of(alice, call_id=alice.call_id)
         T.ok(got is not None and got.code == want,
              "callee answers %d: the caller gets %d%s" % (code, want, " (§16.7: never a 503)" if code == 503 else ""),
              got and got.raw)
@@ -382,18 +380,33 @@ def response_classes(d):
         if code == 302:
             T.ok(got is not None and "192.0.2.99" in (got.get("contact") or ""),
                  "a redirect reaches the caller with its Contact", got and got.raw)
+    # A callee's 200 without a To header is dropped (and the daemon lives); its 486 then ends the call.
+    auth = alice.authorization(ch, "alice", PASSWORDS["alice"], method="INVITE", uri="sip:bob@ksip.test",
+                               nc=next_nc())
+    alice.call_id = rand_token(16) + "@test"
+    alice.send(invite_raw(d, alice, "bob", auth=auth))
+    inv = request_of(bob, "INVITE", alice.call_id)
+    if inv is not None:
+        bad = b"\r\n".join(l for l in answer(inv.raw, 200, "OK").split(b"\r\n") if not l.startswith(b"To:"))
+        bob.send(bad)
+        time.sleep(0.3)
+        bob.send(answer(inv.raw, 486, "Busy Here"))
+    got = final_of(alice, call_id=alice.call_id)
+    T.ok(got is not None and got.code == 486 and d.proc.poll() is None,
+         "a 200 without To from the callee is ignored; the later 486 reaches the caller", got and got.raw)
     # OPTIONS to a user is proxied like MESSAGE.
     auth = alice.authorization(ch, "alice", PASSWORDS["alice"], method="OPTIONS", uri="sip:bob@ksip.test",
                                nc=next_nc())
+    alice.call_id = rand_token(16) + "@test"
     req = alice.request("OPTIONS", "alice", ruri="sip:bob@ksip.test",
                         extra="Proxy-Authorization: %s" % auth)
     alice.send(req.replace(b"To: <sip:alice@ksip.test>", b"To: <sip:bob@ksip.test>"))
-    opt = bob.recv(3)
+    opt = request_of(bob, "OPTIONS", alice.call_id)
     T.ok(opt is not None and opt.raw.startswith(b"OPTIONS sip:bob@127.0.0.1"),
          "OPTIONS to a user reaches the user's contact", opt and opt.raw)
     if opt is not None:
         bob.send(answer(opt.raw, 200, "OK", "Allow: INVITE, ACK, BYE, OPTIONS"))
-    got = final_of(alice)
+    got = final_of(alice, call_id=alice.call_id)
     T.ok(got is not None and got.code == 200 and "INVITE" in (got.get("allow") or ""),
          "and the user's own 200 comes back", got and got.raw)
     alice.close()
@@ -479,13 +492,26 @@ def next_nc():
     return NC[0]
 
 
-def final_of(c, timeout=3):
+def final_of(c, timeout=3, call_id=None):
+    """The next final response (of CALL_ID: earlier transactions may still retransmit)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         r = c.recv(deadline - time.time())
         if r is None:
             return None
-        if r.code >= 200:
+        if r.code >= 200 and (call_id is None or r.get("call-id") == call_id):
+            return r
+    return None
+
+
+def request_of(c, method, call_id, timeout=3):
+    """The next METHOD request of CALL_ID that reaches C."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = c.recv(deadline - time.time())
+        if r is None:
+            return None
+        if r.raw.startswith(method.encode() + b" ") and r.get("call-id") == call_id:
             return r
     return None
 

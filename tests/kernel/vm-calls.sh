@@ -55,6 +55,17 @@ start_call() {
 	uac_pid=$!
 }
 
+# media_through RX_NS RX RELAY_OUT TX_NS TX RELAY_IN COUNT SIZE: "received N bad M" at RX,
+# for COUNT datagrams TX sends to our port RELAY_IN, which must arrive from RELAY_OUT.
+media_through() {
+	in_ns "$1" $KT recv "$2" "$7" 3000 "$3" > /tmp/media_rx &
+	rx=$!
+	sleep 0.3
+	in_ns "$4" $KT send "$5" "$6" "$7" "$8" 2> /dev/null
+	wait $rx
+	cat /tmp/media_rx
+}
+
 start_ksipd
 ok $? "ksipd starts in the relay namespace"
 grep -q "media: forwarded in the kernel by ksip.ko" $K/ksipd.log
@@ -72,18 +83,10 @@ ok $? "alice calls bob: the call is confirmed" "$(tail -20 $K/ksipd.log)"
 a_port=$(call_field caller_port)
 b_port=$(call_field callee_port)
 is "$(call_field media)" kernel "the call's media is in the kernel"
-in_ns callee $KT recv 10.0.2.2:40000 200 3000 10.0.2.1:$b_port > /tmp/c1 &
-rpid=$!
-sleep 0.3
-in_ns caller $KT send 10.0.1.2:20000 10.0.1.1:$a_port 200 172
-wait $rpid
-is "$(cat /tmp/c1)" "received 200 bad 0" "200 RTP packets alice->bob arrive intact from the relay's bob-side port"
-in_ns caller $KT recv 10.0.1.2:20000 150 3000 10.0.1.1:$a_port > /tmp/c2 &
-rpid=$!
-sleep 0.3
-in_ns callee $KT send 10.0.2.2:40000 10.0.2.1:$b_port 150 160
-wait $rpid
-is "$(cat /tmp/c2)" "received 150 bad 0" "150 RTP packets bob->alice arrive intact from the relay's alice-side port"
+is "$(media_through callee 10.0.2.2:40000 10.0.2.1:$b_port caller 10.0.1.2:20000 10.0.1.1:$a_port 200 172)" \
+	"received 200 bad 0" "200 RTP packets alice->bob arrive intact from the relay's bob-side port"
+is "$(media_through caller 10.0.1.2:20000 10.0.1.1:$a_port callee 10.0.2.2:40000 10.0.2.1:$b_port 150 160)" \
+	"received 150 bad 0" "150 RTP packets bob->alice arrive intact from the relay's alice-side port"
 is "$(flow_field 10.0.1.1:$a_port packets)" 200 "the kernel flow from alice counts exactly 200 packets"
 is "$(flow_field 10.0.2.1:$b_port packets)" 150 "the kernel flow from bob counts exactly 150 packets"
 is "$(($(kstat forwarded) - fwd0))" 350 "ksip.ko forwarded all 350: none went through ksipd"
@@ -106,12 +109,8 @@ a_port=$(call_field caller_port)
 b_port=$(call_field callee_port)
 relay kill -9 "$(cat $K/pid)"
 sleep 0.3
-in_ns callee $KT recv 10.0.2.2:40000 50 3000 10.0.2.1:$b_port > /tmp/c3 &
-rpid=$!
-sleep 0.3
-in_ns caller $KT send 10.0.1.2:20000 10.0.1.1:$a_port 50 172
-wait $rpid
-is "$(cat /tmp/c3)" "received 50 bad 0" "with ksipd killed, the kernel still forwards the call's media"
+is "$(media_through callee 10.0.2.2:40000 10.0.2.1:$b_port caller 10.0.1.2:20000 10.0.1.1:$a_port 50 172)" \
+	"received 50 bad 0" "with ksipd killed, the kernel still forwards the call's media"
 start_ksipd
 ok $? "ksipd starts again"
 grep -q "adopted 2 relay port pairs" $K/ksipd.log

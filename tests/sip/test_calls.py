@@ -137,37 +137,32 @@ def sipp_final(d):
     return None
 
 
+def one_way(src, dst, to_relay, from_relay, count, first, bad, what):
+    """COUNT packets from SRC to the relay port TO_RELAY must reach DST from FROM_RELAY, intact."""
+    ok = 0
+    for i in range(count):
+        payload = bytes([0x80, 8]) + (first + i).to_bytes(2, "big") + os.urandom(168)
+        src.sendto(payload, to_relay)
+        try:
+            data, came_from = dst.recvfrom(2048)
+        except socket.timeout:
+            bad.append("%s %d lost" % (what, i))
+            continue
+        if data == payload and came_from[:2] == from_relay:
+            ok += 1
+        else:
+            bad.append("%s %d from %s" % (what, i, came_from))
+    return ok
+
+
 def relay_media(d, call, family, a_sock, b_sock, count=20):
     """Send COUNT packets each way through the relay; check where and how they arrive."""
     r = call["relay"][0]
     a_relay = (r["caller_side"].strip("[]"), r["caller_port"])
     b_relay = (r["callee_side"].strip("[]"), r["callee_port"])
-    ok_ab = ok_ba = 0
     bad = []
-    for i in range(count):
-        payload = bytes([0x80, 8]) + i.to_bytes(2, "big") + os.urandom(168)
-        a_sock.sendto(payload, a_relay)
-        try:
-            data, src = b_sock.recvfrom(2048)
-        except socket.timeout:
-            bad.append("a->b %d lost" % i)
-            continue
-        if data == payload and src[:2] == b_relay:
-            ok_ab += 1
-        else:
-            bad.append("a->b %d from %s" % (i, src))
-    for i in range(count):
-        payload = bytes([0x80, 8]) + (1000 + i).to_bytes(2, "big") + os.urandom(168)
-        b_sock.sendto(payload, b_relay)
-        try:
-            data, src = a_sock.recvfrom(2048)
-        except socket.timeout:
-            bad.append("b->a %d lost" % i)
-            continue
-        if data == payload and src[:2] == a_relay:
-            ok_ba += 1
-        else:
-            bad.append("b->a %d from %s" % (i, src))
+    ok_ab = one_way(a_sock, b_sock, a_relay, b_relay, count, 0, bad, "a->b")
+    ok_ba = one_way(b_sock, a_sock, b_relay, a_relay, count, 1000, bad, "b->a")
     return ok_ab, ok_ba, bad
 
 

@@ -20,7 +20,13 @@
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 #define CALL_INDEX(h) ((uint32_t)((h) ^ ((h) >> 32)) & (PROXY_TAB_SIZE - 1))
 #define CALL_LINGER_MS 10000	/* an ended call stays in `ksipctl call list` this long */
-#define CALL_CHECK_MS 1000
+/* The media is looked at every quarter of media_timeout (at least every second). */
+static uint64_t check_interval(const struct proxy *p)
+{
+	uint64_t ms = (uint64_t)p->d->cfg.media_timeout * 250;
+
+	return ms < 1000 ? 1000 : ms;
+}
 
 const char *call_state_name(enum call_state s)
 {
@@ -94,6 +100,7 @@ static void free_call(struct proxy *p, struct call *c)
 {
 	unlink_call(p, c);
 	timer_cancel(&p->timers, &c->t_check);
+	timer_cancel(&p->timers, &c->t_limit);
 	timer_cancel(&p->timers, &c->t_free);
 	for (int i = 0; i < c->nstreams; i++)
 		media_close(p->media, c, &c->s[i]);
@@ -122,20 +129,20 @@ static bool media_on_hold(const struct call *c)
 	return false;
 }
 
+static void timer_limit(struct timer *t, void *ctx)
+{
+	call_hangup(ctx, container_of(t, struct call, t_limit), "maximum call duration");
+}
+
 static void timer_check(struct timer *t, void *ctx)
 {
 	struct proxy *p = ctx;
 	struct call *c = container_of(t, struct call, t_check);
 	uint32_t timeout = p->d->cfg.media_timeout;
 
-	if (c->state == CALL_ENDED)
+	if (c->state != CALL_CONFIRMED)
 		return;
-	if (c->state == CALL_CONFIRMED && p->d->cfg.max_call_duration &&
-	    p->now - c->answered_ms >= (uint64_t)p->d->cfg.max_call_duration * 1000) {
-		call_hangup(p, c, "maximum call duration");
-		return;
-	}
-	if (c->state == CALL_CONFIRMED && timeout && c->nstreams && !media_on_hold(c)) {
+	if (c->nstreams && !media_on_hold(c)) {
 		uint64_t idle = UINT64_MAX, last;
 
 		for (int i = 0; i < c->nstreams; i++) {
@@ -153,7 +160,7 @@ static void timer_check(struct timer *t, void *ctx)
 			return;
 		}
 	}
-	timer_arm(&p->timers, &c->t_check, p->now + CALL_CHECK_MS);
+	timer_arm(&p->timers, &c->t_check, p->now + check_interval(p));
 }
 
 struct call *call_new(struct proxy *p, const struct sip_msg *invite,
@@ -195,8 +202,8 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 		p->calls->prev = c;
 	p->calls = c;
 	timer_init(&c->t_check, timer_check);
+	timer_init(&c->t_limit, timer_limit);
 	timer_init(&c->t_free, timer_free);
-	timer_arm(&p->timers, &c->t_check, p->now + CALL_CHECK_MS);
 	STAT_INC(p->st, calls_created);
 	log_debug("call %" PRIu64 ": %s -> %s, Call-ID %s", c->id, c->caller_user, c->callee_user,
 		  c->callid);
@@ -302,6 +309,10 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 	c->sig_tp[LEG_CALLEE] = callee_tp;
 	c->state = CALL_CONFIRMED;
 	c->answered_ms = c->last_media_ms = p->now;
+	if (p->d->cfg.media_timeout)
+		timer_arm(&p->timers, &c->t_check, p->now + check_interval(p));
+	if (p->d->cfg.max_call_duration)
+		timer_arm(&p->timers, &c->t_limit, p->now + (uint64_t)p->d->cfg.max_call_duration * 1000);
 	STAT_INC(p->st, calls_answered);
 	log_info("call %" PRIu64 " answered: %s -> %s (media %s)", c->id, c->caller_user,
 		 c->callee_user, c->nstreams && !c->s[0].kernel ? "userspace" :
@@ -331,6 +342,7 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 	c->state = CALL_ENDED;
 	c->ended_ms = p->now;
 	timer_cancel(&p->timers, &c->t_check);
+	timer_cancel(&p->timers, &c->t_limit);
 	timer_arm(&p->timers, &c->t_free, p->now + CALL_LINGER_MS);
 	STAT_INC(p->st, calls_ended);
 	log_info("call %" PRIu64 " ended (%s -> %s): %s", c->id, c->caller_user, c->callee_user,

@@ -65,7 +65,8 @@ struct call {
 	struct stx *invite;		/* the initial INVITE while it is pending */
 	int nstreams;
 	struct media_stream s[SDP_MAX_MEDIA];
-	struct timer t_check;		/* media time-out and duration, once a second */
+	struct timer t_check;		/* media time-out: every quarter of it, once answered */
+	struct timer t_limit;		/* maximum duration, from the answer */
 	struct timer t_free;		/* ended calls stay listed for a while */
 };
 

@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -133,16 +132,17 @@ void netpath_host_str(const struct sockaddr_storage *ss, char *out, size_t len)
 /*
  * The host's addresses, refreshed at most every few seconds (interfaces
  * come and go; a Route check must not call getifaddrs() per request).
+ * One copy per thread: workers ask on every in-dialog request and must
+ * not meet on a lock for it.
  */
 #define LOCAL_MAX 64
 #define LOCAL_REFRESH_S 5
 
-static struct {
-	pthread_mutex_t lock;
+static __thread struct {
 	time_t loaded;
 	int n;
 	struct sockaddr_storage addr[LOCAL_MAX];
-} locals = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} locals;
 
 static void locals_refresh(time_t now)
 {
@@ -174,25 +174,28 @@ static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_stor
 		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
 }
 
+static bool in_locals(const struct sockaddr_storage *ss)
+{
+	for (int i = 0; i < locals.n; i++)
+		if (same_ip(&locals.addr[i], ss))
+			return true;
+	return false;
+}
+
 bool netpath_is_local(struct sip_span host)
 {
 	struct sockaddr_storage ss;
 	time_t now = time(NULL);
-	bool found = false;
 
 	if (!netpath_sockaddr(host, 0, &ss))
 		return false;
-	pthread_mutex_lock(&locals.lock);
-	for (int pass = 0; pass < 2 && !found; pass++) {
-		if (pass == 1 || now - locals.loaded >= LOCAL_REFRESH_S) {
-			/* A miss may mean a new address: look again, but at most once a second. */
-			if (pass == 1 && now == locals.loaded)
-				break;
-			locals_refresh(now);
-		}
-		for (int i = 0; i < locals.n && !found; i++)
-			found = same_ip(&locals.addr[i], &ss);
-	}
-	pthread_mutex_unlock(&locals.lock);
-	return found;
+	if (now - locals.loaded >= LOCAL_REFRESH_S)
+		locals_refresh(now);
+	if (in_locals(&ss))
+		return true;
+	/* A miss may mean a new address: look again, at most once a second. */
+	if (now == locals.loaded)
+		return false;
+	locals_refresh(now);
+	return in_locals(&ss);
 }

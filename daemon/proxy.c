@@ -771,23 +771,23 @@ static void on_response(struct proxy *p, const struct sip_msg *m)
 	STAT_INC(p->st, responses_forwarded);
 }
 
-void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip_source *src)
+void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src)
 {
-	struct sip_msg *m = malloc(sizeof(*m));
-
-	if (!m)
-		return;
 	p->now = now_ms();
 	/* Responses reach here unchecked by sip_core: everything below relies on these. */
-	if (sip_parse(m, buf, len) == SIP_PARSE_OK && m->count[SIP_HDR_CALL_ID] &&
-	    m->count[SIP_HDR_VIA] && m->count[SIP_HDR_CSEQ] && m->count[SIP_HDR_FROM] &&
-	    m->count[SIP_HDR_TO]) {
-		if (m->is_request)
-			on_request(p, m, src);
-		else
-			on_response(p, m);
-	}
-	free(m);
+	if (!m->count[SIP_HDR_CALL_ID] || !m->count[SIP_HDR_VIA] || !m->count[SIP_HDR_CSEQ] ||
+	    !m->count[SIP_HDR_FROM] || !m->count[SIP_HDR_TO])
+		return;
+	if (m->is_request)
+		on_request(p, m, src);
+	else
+		on_response(p, m);
+}
+
+void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip_source *src)
+{
+	if (sip_parse(&p->in, buf, len) == SIP_PARSE_OK)
+		proxy_handle_msg(p, &p->in, src);
 }
 
 int proxy_tick(struct proxy *p, int max)

@@ -45,6 +45,7 @@ struct proxy {
 	struct call *calls;		/* list of all calls, for ksipctl */
 	struct media *media;
 	struct sip_out out;		/* scratch for messages being built */
+	struct sip_msg in;		/* a handed-over message, parsed again here */
 };
 
 struct proxy *proxy_new(struct ksipd *d, int index, struct ksip_stats *st, int epfd);
@@ -60,6 +61,8 @@ int proxy_owner(const struct ksipd *d, const struct sip_msg *m);
 
 /* Handle one message; the caller holds p->lock. */
 void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip_source *src);
+/* The same for a message the caller parsed already (it stays valid during the call). */
+void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src);
 /* Fire due timers; returns ms until the next (at most MAX). Takes the lock. */
 int proxy_tick(struct proxy *p, int max);
 

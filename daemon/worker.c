@@ -189,8 +189,9 @@ void worker_to_proxy(struct worker *w, const struct sip_msg *m, const char *buf,
 	struct worker *o = w->d->workers[proxy_owner(w->d, m)];
 
 	if (o == w) {
+		/* Ours: no copy and no second parse. */
 		pthread_mutex_lock(&w->proxy->lock);
-		proxy_handle(w->proxy, buf, len, src);
+		proxy_handle_msg(w->proxy, m, src);
 		pthread_mutex_unlock(&w->proxy->lock);
 		return;
 	}

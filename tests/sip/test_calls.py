@@ -76,6 +76,22 @@ def caller(d, scenario, callee, family=socket.AF_INET, rtp=None, extra=(), trans
                     ipv6=family == socket.AF_INET6, extra=args, timeout=40, transport=transport)
 
 
+def bob_answers(d, uas_scenario, uas_extra=()):
+    """Register bob from a fresh port and start his SIPp there; returns the running callee."""
+    port = free_port()
+    register_at(d, "bob", port)
+    uas = start_uas(d, uas_scenario, port, extra=uas_extra)
+    time.sleep(0.3)
+    return uas
+
+
+def call_bob(d, uas_scenario, uac_scenario, uas_extra=(), uac_extra=(), transport="u1"):
+    """Bob answers with UAS_SCENARIO, alice calls with UAC_SCENARIO; (caller, callee) results."""
+    uas = bob_answers(d, uas_scenario, uas_extra)
+    uac = caller(d, uac_scenario, "bob", extra=uac_extra, transport=transport)
+    return uac, finish(uas)
+
+
 class Background(threading.Thread):
     """Run the SIPp caller while the test does other things (sends media, hangs up)."""
 
@@ -222,44 +238,30 @@ def run_all(d):
     basic_call(d, socket.AF_INET6, "basic call IPv6")
 
     # The callee hangs up.
-    port = free_port()
-    register_at(d, "bob", port)
-    uas = start_uas(d, "call_uas_bye.xml", port, extra=["-d", "500"])
-    time.sleep(0.3)
-    uac = caller(d, "call_uac_wait_bye.xml", "bob")
-    both_ok("BYE from the callee", uac, finish(uas))
+    both_ok("BYE from the callee", *call_bob(d, "call_uas_bye.xml", "call_uac_wait_bye.xml",
+                                             uas_extra=["-d", "500"]))
     T.ok(any(c["reason"] == "BYE from callee" for c in calls(d)),
          "BYE from the callee: the call list says so", calls(d))
     no_leaks(d, "BYE from the callee")
 
     # The caller gives up while it rings.
     before = d.stats()["cancels_received"]
-    port = free_port()
-    register_at(d, "bob", port)
-    uas = start_uas(d, "call_uas_ring.xml", port)
-    time.sleep(0.3)
-    uac = caller(d, "call_uac_cancel.xml", "bob", extra=["-d", "500"])
-    both_ok("CANCEL before answer", uac, finish(uas))
+    both_ok("CANCEL before answer", *call_bob(d, "call_uas_ring.xml", "call_uac_cancel.xml",
+                                              uac_extra=["-d", "500"]))
     T.ok(d.stats()["cancels_received"] == before + 1, "CANCEL before answer: one CANCEL taken")
     no_leaks(d, "CANCEL before answer")
 
     # The callee refuses: busy and decline pass through unchanged.
     for code in (486, 603):
-        port = free_port()
-        register_at(d, "bob", port)
-        uas = start_uas(d, "call_uas_busy.xml" if code == 486 else "call_uas_decline.xml", port)
-        time.sleep(0.3)
-        uac = caller(d, "call_uac_fail.xml", "bob", extra=["-trace_logs"])
-        both_ok("callee answers %d" % code, uac, finish(uas))
+        both_ok("callee answers %d" % code,
+                *call_bob(d, "call_uas_busy.xml" if code == 486 else "call_uas_decline.xml",
+                          "call_uac_fail.xml", uac_extra=["-trace_logs"]))
         got = sipp_final(d)
         T.ok(got == code, "callee answers %d: the caller gets %d" % (code, code), got)
         no_leaks(d, "callee answers %d" % code)
 
     # Nobody answers: Timer C (3 s here) cancels the branch; the caller gets 408.
-    port = free_port()
-    register_at(d, "bob", port)
-    uas = start_uas(d, "call_uas_ring.xml", port)
-    time.sleep(0.3)
+    uas = bob_answers(d, "call_uas_ring.xml")
     t0 = time.time()
     uac = caller(d, "call_uac_fail.xml", "bob", extra=["-trace_logs"])
     both_ok("no answer", uac, finish(uas))
@@ -294,28 +296,18 @@ def run_all(d):
     no_leaks(d, "forking")
 
     # Hold with a re-INVITE, then BYE.
-    port = free_port()
-    register_at(d, "bob", port)
-    uas = start_uas(d, "call_uas_reinvite.xml", port)
-    time.sleep(0.3)
-    uac = caller(d, "call_uac_reinvite.xml", "bob", extra=["-d", "300"])
-    both_ok("re-INVITE", uac, finish(uas))
+    both_ok("re-INVITE", *call_bob(d, "call_uas_reinvite.xml", "call_uac_reinvite.xml",
+                                   uac_extra=["-d", "300"]))
     no_leaks(d, "re-INVITE")
 
     # Instant message.
-    port = free_port()
-    register_at(d, "bob", port)
-    uas = start_uas(d, "message_uas.xml", port)
-    time.sleep(0.3)
+    uas = bob_answers(d, "message_uas.xml")
     uac = run_sipp(d, "message_uac.xml", [["alice", "[authentication username=alice password=%s]" %
                                            PASSWORDS["alice"], "bob"]], timeout=20)
     both_ok("MESSAGE", uac, finish(uas))
 
     # The operator hangs up: BYE to both sides.
-    port = free_port()
-    register_at(d, "bob", port)
-    uas = start_uas(d, "call_uas.xml", port)
-    time.sleep(0.3)
+    uas = bob_answers(d, "call_uas.xml")
     bg = Background(caller, d, "call_uac_wait_bye.xml", "bob")
     call = wait_call(d, "confirmed", "bob")
     hung = d.ctl("call", "hangup", str(call["id"]), check=False) if call else None
@@ -329,12 +321,8 @@ def run_all(d):
     no_leaks(d, "ksipctl call hangup")
 
     # TCP: a caller over TCP (SIPp), and a callee registered over TCP that answers on that connection.
-    port = free_port()
-    register_at(d, "bob", port)
-    uas = start_uas(d, "call_uas.xml", port)
-    time.sleep(0.3)
-    uac = caller(d, "call_uac.xml", "bob", extra=["-d", "300"], transport="t1")
-    both_ok("caller over TCP", uac, finish(uas))
+    both_ok("caller over TCP", *call_bob(d, "call_uas.xml", "call_uac.xml", uac_extra=["-d", "300"],
+                                         transport="t1"))
     no_leaks(d, "caller over TCP")
     tcp_callee(d)
 
@@ -593,10 +581,7 @@ def hung_up_by_ksipd(label, reason, **conf):
     """A call with no media that ksipd must end itself after about 2 s, with BYE to both legs."""
     d = new_server(**conf)
     try:
-        port = free_port()
-        register_at(d, "bob", port)
-        uas = start_uas(d, "call_uas.xml", port)
-        time.sleep(0.3)
+        uas = bob_answers(d, "call_uas.xml")
         t0 = time.time()
         uac = caller(d, "call_uac_wait_bye.xml", "bob")
         both_ok(label, uac, finish(uas))

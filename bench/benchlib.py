@@ -87,6 +87,15 @@ class Server:
             self.proc.kill()
 
 
+def wait_for(path, settle):
+    """Until a server's control socket appears (5 s at most), then SETTLE seconds more."""
+    for _ in range(100):
+        if os.path.exists(path):
+            break
+        time.sleep(0.05)
+    time.sleep(settle)
+
+
 def start_ksipd(d, conf_lines):
     """ksipd (release build) with CONF_LINES in D; returns (Popen, control socket)."""
     sock = os.path.join(d, "ksipd.sock")
@@ -95,11 +104,7 @@ def start_ksipd(d, conf_lines):
         f.write("control_socket = %s\n%s\n" % (sock, "\n".join(conf_lines)))
     log = open(os.path.join(d, "ksipd.log"), "w")
     proc = subprocess.Popen([os.path.join(ROOT, "build", "ksipd"), "--config", conf], stderr=log)
-    for _ in range(100):
-        if os.path.exists(sock):
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
+    wait_for(sock, settle=0.3)
     return proc, sock
 
 
@@ -116,11 +121,7 @@ def start_kamailio(d, template, subst):
     log = open(os.path.join(d, "kamailio.log"), "w")
     proc = subprocess.Popen(["kamailio", "-f", conf, "-DD", "-E", "-m", "2048", "-M", "64", "-Y", d],
                             stderr=log, stdout=log)
-    for _ in range(100):
-        if os.path.exists(ctl):
-            break
-        time.sleep(0.05)
-    time.sleep(0.5)
+    wait_for(ctl, settle=0.5)
     return proc, ctl
 
 

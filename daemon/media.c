@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,7 +271,6 @@ void media_readable(struct media *m, void *ref)
 /* --- flows left by a previous ksipd ---------------------------------- */
 
 struct adopted_ports {
-	pthread_mutex_t lock;
 	unsigned int n;
 	uint16_t port[];
 };
@@ -319,7 +317,6 @@ int media_adopt(struct ksipd *d)
 		ksip_genl_close(g);
 		return -1;
 	}
-	pthread_mutex_init(&ac.a->lock, NULL);
 	r = ksip_genl_flow_dump(g, adopt_one, &ac, err, sizeof(err));
 	ksip_genl_close(g);
 	if (r) {

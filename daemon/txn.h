@@ -64,7 +64,6 @@ struct branch {
 	char id[64];			/* our Via branch parameter */
 	struct stx *stx;		/* NULL for requests ksipd originates (BYE) */
 	struct branch *sibling;
-	struct call *call;		/* for originated requests */
 	enum sip_method method;
 	enum branch_state state;
 	struct sockaddr_storage dst;

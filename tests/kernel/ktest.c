@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Helper for the kernel tests inside the VM. Subcommands:
- *   send SRC DST COUNT SIZE [PPS]      send COUNT datagrams of SIZE bytes from SRC to DST;
+ *   send SRC DST COUNT SIZE [PPS [STREAMS [PORTS]]]
+ *                                      send COUNT datagrams of SIZE bytes from SRC to DST;
  *                                       payload = sequence number + a pattern; PPS paces
- *                                       them on a schedule; prints "sent N in S s"
+ *                                       them on a schedule (0: as fast as possible); STREAMS
+ *                                       spreads them over DST's port + 2i, or over the
+ *                                       comma-separated PORTS; with KTEST_TICK_MS, what is
+ *                                       due goes out every that many ms; "sent N in S s"
  *   recv BIND COUNT TIMEOUT_MS [FROM]  receive until COUNT or timeout; verify payloads
  *                                       (and the sender address when FROM is given);
  *                                       prints "received N bad M"; with KTEST_ELAPSED set,
- *                                       also "elapsed_ns T" from the first datagram to the last
+ *                                       also "elapsed_ns T" from the first datagram to the last;
+ *                                       with KTEST_NAP_MS, naps that long instead of polling
  *   sendfile SRC DST FILE...           send each FILE as one datagram
  *   echo BIND TIMEOUT_MS               send every datagram back to its sender until timeout
  *   ping SRC DST COUNT SIZE            send COUNT datagrams from SRC to DST, one at a time, each
@@ -67,6 +72,7 @@ static int bound_socket(const char *addr)
  * after the 12-byte header: our 32-bit sequence number and a pattern.
  */
 #define PKT_MIN 16
+#define PKT_MAX 16384	/* the largest datagram ktest sends */
 
 static void fill(char *p, size_t size, uint32_t seq)
 {
@@ -99,70 +105,91 @@ static int cmd_send(char **argv)
 	struct sockaddr_storage dst;
 	int fd = bound_socket(argv[0]);
 	long count = atol(argv[2]), size = atol(argv[3]), pps = argv[4] ? atol(argv[4]) : 0;
-	/* STREAMS > 1: packet i goes to DST's port + 2 * (i % STREAMS), like many RTP streams. */
+	/*
+	 * STREAMS > 1: packet i goes to stream i % STREAMS, like many RTP streams: DST's
+	 * port + 2 * stream, or the stream's entry in PORTS (a relay's allocated ports).
+	 */
 	long streams = argv[4] && argv[5] ? atol(argv[5]) : 1;
-	static char buf[16384];
+	static uint16_t ports[4096];
 
-	if (ksip_parse_endpoint(argv[1], false, &dst) || size < PKT_MIN || size > (long)sizeof(buf))
+	if (ksip_parse_endpoint(argv[1], false, &dst) || size < PKT_MIN || size > PKT_MAX ||
+	    streams < 1 || streams > (long)(sizeof(ports) / sizeof(ports[0])))
 		return 2;
+	for (long k = 0; k < streams; k++)
+		ports[k] = (uint16_t)(ksip_endpoint_port(&dst) + 2 * k);
+	if (argv[4] && argv[5] && argv[6]) {
+		char *p = argv[6];
+
+		for (long k = 0; k < streams; k++) {
+			char *end;
+			long v = strtol(p, &end, 10);
+
+			if (end == p || v < 1 || v > 65535 || (*end != ',' && *end))
+				return 2;
+			ports[k] = (uint16_t)v;
+			p = *end ? end + 1 : end;
+		}
+	}
 	struct timespec t0, now;
+	double tick = getenv("KTEST_TICK_MS") ? atof(getenv("KTEST_TICK_MS")) / 1000 : 0;
 	long sent = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!pps && size <= 2048) {
-		/* Unpaced: batches of 64 per system call, so the sender costs little per packet. */
-		static char bufs[64][2048];
+	for (long i = 0; i < count;) {
+		static char bufs[64][PKT_MAX];
+		static struct sockaddr_storage to[64];
 		struct mmsghdr mm[64];
 		struct iovec iv[64];
+		long upto = count;	/* packets [i, upto) may go now */
+		int k, r;
 
-		for (long i = 0; i < count;) {
-			int k = 0, r;
-
-			for (; k < 64 && i + k < count; k++) {
-				fill(bufs[k], (size_t)size, (uint32_t)(i + k));
-				iv[k] = (struct iovec){ bufs[k], (size_t)size };
-				mm[k].msg_hdr = (struct msghdr){ .msg_name = &dst,
-								 .msg_namelen = ksip_sockaddr_len(&dst),
-								 .msg_iov = &iv[k], .msg_iovlen = 1 };
-			}
-			r = sendmmsg(fd, mm, (unsigned int)k, 0);
-			if (r <= 0)
-				break;
-			sent += r;
-			i += r;
-		}
-		count = 0;	/* done: skip the paced loop below */
-	}
-	for (long i = 0; i < count; i++) {
-		struct sockaddr_storage to = dst;
-		uint16_t port = (uint16_t)(ksip_endpoint_port(&dst) + 2 * (streams > 1 ? i % streams : 0));
-
-		if (to.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&to)->sin6_port = htons(port);
-		else
-			((struct sockaddr_in *)&to)->sin_port = htons(port);
-		fill(buf, (size_t)size, (uint32_t)i);
-		if (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&to, ksip_sockaddr_len(&to)) == size)
-			sent++;
-		/* Pace on a schedule (packet i+1 is due at t0 + (i+1)/pps), sleeping when early. */
-		while (pps) {
-			double due, t;
+		if (pps) {
+			/*
+			 * Packet j is due at t0 + j/PPS, or with a tick (KTEST_TICK_MS, like
+			 * RTP's 20 ms packetization over many streams) at the first tick
+			 * boundary after that. Whatever is due goes out in sendmmsg batches,
+			 * so a sender that falls behind catches up instead of capping the
+			 * rate; when early, sleep, never spin: bench/rtp counts the VM's
+			 * CPU time, which spinning would fill.
+			 */
+			double t, wait;
 
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			t = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
-			due = (double)(i + 1) / (double)pps;
-			if (t >= due)
-				break;
-			/*
-			 * Sleep, never spin: bench/rtp's paced runs count the VM's busy
-			 * time, which a spinning sender would fill.
-			 */
-			{
-				struct timespec ts = { 0, (long)((due - t) * 1e9) };
+			if (tick > 0)
+				t = tick * (double)(long)(t / tick);
+			upto = (long)(t * (double)pps) + 1;
+			if (upto <= i) {
+				wait = tick > 0 ? t + tick : (double)i / (double)pps;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				wait -= (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+				if (wait > 0) {
+					struct timespec ts = { (time_t)wait,
+							       (long)((wait - (double)(time_t)wait) * 1e9) };
 
-				nanosleep(&ts, NULL);
+					nanosleep(&ts, NULL);
+				}
+				continue;
 			}
+			if (upto > count)
+				upto = count;
 		}
+		for (k = 0; k < 64 && i + k < upto; k++) {
+			to[k] = dst;
+			if (dst.ss_family == AF_INET6)
+				((struct sockaddr_in6 *)&to[k])->sin6_port = htons(ports[(i + k) % streams]);
+			else
+				((struct sockaddr_in *)&to[k])->sin_port = htons(ports[(i + k) % streams]);
+			fill(bufs[k], (size_t)size, (uint32_t)(i + k));
+			iv[k] = (struct iovec){ bufs[k], (size_t)size };
+			mm[k].msg_hdr = (struct msghdr){ .msg_name = &to[k],
+							 .msg_namelen = ksip_sockaddr_len(&to[k]),
+							 .msg_iov = &iv[k], .msg_iovlen = 1 };
+		}
+		r = sendmmsg(fd, mm, (unsigned int)k, 0);
+		if (r > 0)
+			sent += r;
+		i += r > 0 ? r : 1;	/* a datagram the stack refused is skipped, not retried */
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	fprintf(stderr, "sent %ld in %.3f s\n", sent,
@@ -198,6 +225,7 @@ static int cmd_recv(char **argv)
 {
 	int fd = bound_socket(argv[0]);
 	long count = atol(argv[1]), timeout = atol(argv[2]), got = 0, bad = 0;
+	long nap_ms = getenv("KTEST_NAP_MS") ? atol(getenv("KTEST_NAP_MS")) : 0, napped_ms = 0;
 	struct sockaddr_storage want;
 	bool check_from = argv[3] != NULL;
 	char from_s[64];
@@ -213,7 +241,12 @@ static int cmd_recv(char **argv)
 		struct pollfd p = { fd, POLLIN, 0 };
 		int k;
 
-		if (poll(&p, 1, (int)timeout) <= 0)
+		/*
+		 * With KTEST_NAP_MS, nap instead of blocking in poll(): datagrams queue up
+		 * and are read in batches, so a sink sharing a CPU with the sender is not
+		 * woken per datagram (bench/rtp).
+		 */
+		if (!nap_ms && poll(&p, 1, (int)timeout) <= 0)
 			break;
 		for (int j = 0; j < 32; j++) {
 			iv[j] = (struct iovec){ bufs[j], sizeof(bufs[j]) };
@@ -222,8 +255,18 @@ static int cmd_recv(char **argv)
 							 .msg_iov = &iv[j], .msg_iovlen = 1 };
 		}
 		k = recvmmsg(fd, mm, 32, MSG_DONTWAIT, NULL);
+		if (k <= 0 && nap_ms) {
+			struct timespec ts = { nap_ms / 1000, (nap_ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+			napped_ms += nap_ms;
+			if (napped_ms >= timeout)
+				break;
+			continue;
+		}
 		if (k <= 0)
 			continue;
+		napped_ms = 0;
 		clock_gettime(CLOCK_MONOTONIC, &last);
 		if (!first.tv_sec && !first.tv_nsec)
 			first = last;

@@ -65,7 +65,8 @@ if [ "${VM_RTPENGINE:-0}" = 1 ]; then
 	make -s -C "/usr/src/linux-headers-$KV" M="$OUT/rtpengine-build" modules \
 		>"$OUT/rtpengine-build.log" 2>&1 || die "xt_RTPENGINE does not build against $KV"
 	cp "$OUT/rtpengine-build/xt_RTPENGINE.ko" "$R/lib/modules/"
-	for m in net/netfilter/x_tables net/ipv4/netfilter/ip_tables net/ipv4/netfilter/iptable_filter; do
+	for m in net/netfilter/x_tables net/netfilter/xt_tcpudp net/ipv4/netfilter/ip_tables \
+		net/ipv4/netfilter/iptable_filter; do
 		cp "/lib/modules/$KV/kernel/$m.ko" "$R/lib/modules/"
 	done
 	copy_bin "$(readlink -f /usr/sbin/iptables-legacy)" /usr/sbin/iptables-legacy
@@ -87,7 +88,7 @@ echo "root:x:0:0:root:/:/bin/sh" > "$R/etc/passwd"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/initramfs.gz"
 
 rm -f "$OUT/console.log" "$OUT/results.txt"
-timeout "$TIMEOUT" qemu-system-x86_64 -m 1024 -smp "${VM_SMP:-2}" -nographic -no-reboot \
+timeout "$TIMEOUT" qemu-system-x86_64 -name ksip-vm,debug-threads=on -m 1024 -smp "${VM_SMP:-2}" -nographic -no-reboot \
 	-kernel "/boot/vmlinuz-$KV" -initrd "$OUT/initramfs.gz" \
 	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet loglevel=4" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/results.txt" \

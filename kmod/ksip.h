@@ -28,9 +28,10 @@ struct ksip_addr {
 };
 
 /*
- * A flow: 176 bytes in its own slab cache (see docs/kernel.md for the
+ * A flow: 184 bytes in its own slab cache (see docs/kernel.md for the
  * per-flow memory budget). PEER changes only when the reverse flow latches,
- * under PEER_LOCK; readers retry. The counters are atomics in the flow
+ * under PEER_LOCK; readers retry. DST caches the route to PEER
+ * (ksip_route.c). The counters are atomics in the flow
  * rather than per CPU: a flow's packets arrive on one CPU (RSS hashes the
  * 5-tuple), so they do not contend, and per-CPU copies would cost
  * 24 bytes per possible CPU for every flow.
@@ -47,6 +48,8 @@ struct ksip_flow {
 	u32 last_seen;			/* jiffies (low 32 bits), written locklessly */
 	u8 flags;
 	u8 dscp;
+	u32 dst_cookie;			/* IPv6: validates DST (rt6_get_cookie) */
+	struct dst_entry __rcu *dst;	/* the cached route, one reference */
 	atomic64_t packets;
 	atomic64_t bytes;
 	atomic64_t dropped;
@@ -106,7 +109,7 @@ static inline struct ksip_net *ksip_pernet(const struct net *net)
 /* ksip_flow.c */
 int ksip_flow_cache_init(void);
 void ksip_flow_cache_exit(void);
-void ksip_flow_get_peer(const struct ksip_flow *flow, struct ksip_addr *peer);
+unsigned int ksip_flow_get_peer(const struct ksip_flow *flow, struct ksip_addr *peer);
 int ksip_net_flows_init(struct ksip_net *kn);
 void ksip_net_flows_exit(struct ksip_net *kn);
 struct ksip_flow *ksip_flow_alloc(gfp_t gfp);
@@ -128,6 +131,12 @@ void ksip_net_read_stats(struct ksip_net *kn, u64 *c, u64 *guard);
 /* ksip_hook.c */
 int ksip_hooks_register(struct net *net);
 void ksip_hooks_unregister(struct net *net);
+
+/* ksip_route.c */
+struct dst_entry *ksip_route_get(struct net *net, struct ksip_flow *flow,
+				 const struct ksip_addr *peer, unsigned int peer_seq);
+void ksip_route_reset(struct ksip_flow *flow);
+void ksip_route_release(struct ksip_flow *flow);
 
 /* ksip_netlink.c */
 int ksip_genl_init(void);

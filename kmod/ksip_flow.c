@@ -41,7 +41,7 @@ int ksip_flow_cache_init(void)
 {
 	/* The per-flow memory budget (docs/kernel.md); lock debugging makes locks larger. */
 	if (!IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) && !IS_ENABLED(CONFIG_DEBUG_SPINLOCK))
-		BUILD_BUG_ON(sizeof(struct ksip_flow) > 176);
+		BUILD_BUG_ON(sizeof(struct ksip_flow) > 184);
 	ksip_flow_cache = KMEM_CACHE(ksip_flow, 0);
 	return ksip_flow_cache ? 0 : -ENOMEM;
 }
@@ -65,7 +65,10 @@ struct ksip_flow *ksip_flow_alloc(gfp_t gfp)
 
 static void ksip_flow_free_rcu(struct rcu_head *head)
 {
-	kmem_cache_free(ksip_flow_cache, container_of(head, struct ksip_flow, rcu));
+	struct ksip_flow *flow = container_of(head, struct ksip_flow, rcu);
+
+	ksip_route_release(flow);
+	kmem_cache_free(ksip_flow_cache, flow);
 	atomic_dec(&ksip_live_objects);
 }
 
@@ -75,7 +78,8 @@ void ksip_flow_free(struct ksip_flow *flow)
 	call_rcu(&flow->rcu, ksip_flow_free_rcu);
 }
 
-void ksip_flow_get_peer(const struct ksip_flow *flow, struct ksip_addr *peer)
+/* The peer, consistent; returns the sequence it was read under (see ksip_route_get). */
+unsigned int ksip_flow_get_peer(const struct ksip_flow *flow, struct ksip_addr *peer)
 {
 	unsigned int seq;
 
@@ -83,6 +87,7 @@ void ksip_flow_get_peer(const struct ksip_flow *flow, struct ksip_addr *peer)
 		seq = read_seqbegin(&flow->peer_lock);
 		*peer = flow->peer;
 	} while (read_seqretry(&flow->peer_lock, seq));
+	return seq;
 }
 
 int ksip_flow_insert(struct ksip_net *kn, struct ksip_flow *flow)

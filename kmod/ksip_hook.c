@@ -2,7 +2,7 @@
 /*
  * The fast path: a PRE_ROUTING hook that takes UDP packets addressed to a
  * flow's local address and port, rewrites addresses and ports, and sends
- * them on with a fresh route. Everything else continues untouched.
+ * them on by the flow's cached route. Everything else continues untouched.
  *
  * The hook runs before defragmentation and conntrack (see docs/kernel.md):
  * forwarded media never creates conntrack entries, and fragments, IP
@@ -18,10 +18,8 @@
 #include <net/checksum.h>
 #include <net/dsfield.h>
 #include <net/ip.h>
-#include <net/ip6_route.h>
 #include <net/ipv6.h>
 #include <net/netfilter/nf_conntrack.h>
-#include <net/route.h>
 
 #include "ksip.h"
 #include <uapi/linux/ksip.h>
@@ -79,6 +77,7 @@ static bool ksip_latch(struct ksip_net *kn, struct ksip_flow *flow, const struct
 		write_seqlock(&reverse->peer_lock);
 		reverse->peer = *src;
 		write_sequnlock(&reverse->peer_lock);
+		ksip_route_reset(reverse);
 	}
 	ksip_genl_event(kn, KSIP_EVENT_LATCHED, flow);
 	return true;
@@ -94,14 +93,17 @@ static bool ksip_source_ok(struct ksip_net *kn, struct ksip_flow *flow, const st
 	return true;
 }
 
-/* Hand the rewritten packet its route, and count it as forwarded. */
+/*
+ * Hand the rewritten packet its route (the flow's cached one, without a
+ * reference: the stack takes one if it queues the packet), and count it.
+ */
 static void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
 			      struct dst_entry *dst, unsigned int payload)
 {
 	ksip_flow_count(flow, false, payload);
 	ksip_net_count(kn, KSIP_NC_FORWARDED, payload);
 	skb_dst_drop(skb);
-	skb_dst_set(skb, dst);
+	skb_dst_set_noref(skb, dst);
 	skb_clear_tstamp(skb);
 	nf_reset_ct(skb);
 #if IS_ENABLED(CONFIG_NF_CONNTRACK)
@@ -119,26 +121,19 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 	struct iphdr *iph;
 	__be32 daddr;
 	struct udphdr *uh;
-	struct rtable *rt;
-	struct flowi4 fl4;
-	unsigned int payload;
+	struct dst_entry *dst;
+	unsigned int payload, seq;
 
 	if (skb_ensure_writable(skb, ihl + sizeof(*uh)))
 		return NF_DROP;
-	ksip_flow_get_peer(flow, &peer);
+	seq = ksip_flow_get_peer(flow, &peer);
 	daddr = peer.ip.s6_addr32[3];
 	iph = ip_hdr(skb);
 	uh = (struct udphdr *)(skb_network_header(skb) + ihl);
 	payload = ntohs(uh->len) - sizeof(*uh);
 
-	memset(&fl4, 0, sizeof(fl4));
-	fl4.daddr = daddr;
-	fl4.saddr = saddr;
-	fl4.flowi4_proto = IPPROTO_UDP;
-	fl4.flowi4_tos = RT_TOS(iph->tos);
-	fl4.flowi4_mark = skb->mark;
-	rt = ip_route_output_key(state->net, &fl4);
-	if (IS_ERR(rt)) {
+	dst = ksip_route_get(state->net, flow, &peer, seq);
+	if (!dst) {
 		ksip_net_count(kn, KSIP_NC_NO_ROUTE, 0);
 		return NF_DROP;
 	}
@@ -159,7 +154,7 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 		ipv4_change_dsfield(iph, INET_ECN_MASK, flow->dscp << 2);
 	/* The IP header checksum is recomputed by ip_local_out(). */
 
-	ksip_prepare_xmit(kn, flow, skb, &rt->dst, payload);
+	ksip_prepare_xmit(kn, flow, skb, dst, payload);
 	ip_local_out(state->net, NULL, skb);
 	return NF_STOLEN;
 }
@@ -172,24 +167,17 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 	struct dst_entry *dst;
 	struct ipv6hdr *ip6h;
 	struct udphdr *uh;
-	struct flowi6 fl6;
-	unsigned int payload;
+	unsigned int payload, seq;
 
 	if (skb_ensure_writable(skb, hlen + sizeof(*uh)))
 		return NF_DROP;
-	ksip_flow_get_peer(flow, &peer);
+	seq = ksip_flow_get_peer(flow, &peer);
 	ip6h = ipv6_hdr(skb);
 	uh = (struct udphdr *)(skb_network_header(skb) + hlen);
 	payload = ntohs(uh->len) - sizeof(*uh);
 
-	memset(&fl6, 0, sizeof(fl6));
-	fl6.daddr = peer.ip;
-	fl6.saddr = flow->source.ip;
-	fl6.flowi6_proto = IPPROTO_UDP;
-	fl6.flowi6_mark = skb->mark;
-	dst = ip6_route_output(state->net, NULL, &fl6);
-	if (dst->error) {
-		dst_release(dst);
+	dst = ksip_route_get(state->net, flow, &peer, seq);
+	if (!dst) {
 		ksip_net_count(kn, KSIP_NC_NO_ROUTE, 0);
 		return NF_DROP;
 	}

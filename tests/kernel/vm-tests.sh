@@ -87,6 +87,44 @@ wait
 is "$(cat /tmp/r3)" "received 100 bad 0" "IPv6: 100 packets arrive intact with rewritten addresses"
 is "$(flow_field [fd01::1]:31000 packets)" 100 "IPv6 flow counts 100"
 
+# --- the per-flow route cache follows routing changes ----------------------------------
+# A flow keeps its route; adding, changing or removing a route must still take effect on the
+# next packet (a stale cached route would keep forwarding, or keep dropping).
+relay $CTL flow add 10.0.1.1:37000 from 10.0.2.1:37002 to 10.0.9.2:47000
+nr0=$(kstat no_route)
+in_ns caller $KT send 10.0.1.2:27000 10.0.1.1:37000 5 100 2> /dev/null
+is "$(($(kstat no_route) - nr0))" 5 "route cache: no route to the peer yet, 5 dropped and counted"
+in_ns callee $IP addr add 10.0.9.2/24 dev b0
+relay $IP route add 10.0.9.0/24 dev b1
+in_ns callee $KT recv 10.0.9.2:47000 5 2000 10.0.2.1:37002 > /tmp/rc1 &
+sleep 0.3
+in_ns caller $KT send 10.0.1.2:27000 10.0.1.1:37000 5 100 2> /dev/null
+wait
+is "$(cat /tmp/rc1)" "received 5 bad 0" "route cache: a route added later is used at once"
+relay $IP route del 10.0.9.0/24 dev b1
+nr0=$(kstat no_route)
+in_ns callee $KT recv 10.0.9.2:47000 5 1500 > /tmp/rc2 &
+sleep 0.3
+in_ns caller $KT send 10.0.1.2:27000 10.0.1.1:37000 5 100 2> /dev/null
+wait
+is "$(cat /tmp/rc2)/$(($(kstat no_route) - nr0))" "received 0 bad 0/5" \
+	"route cache: a removed route is not used from the cache"
+relay $IP -6 route add fd09::/64 dev b1
+in_ns callee $IP addr add fd09::2/64 dev b0 nodad
+relay $CTL flow add [fd01::1]:37000 from [fd02::1]:37002 to [fd09::2]:47000
+in_ns callee $KT recv [fd09::2]:47000 5 2000 > /tmp/rc3 &
+sleep 0.3
+in_ns caller $KT send [fd01::2]:27000 [fd01::1]:37000 5 100 2> /dev/null
+wait
+relay $IP -6 route del fd09::/64 dev b1
+nr0=$(kstat no_route)
+in_ns caller $KT send [fd01::2]:27000 [fd01::1]:37000 5 100 2> /dev/null
+is "$(cat /tmp/rc3)/$(($(kstat no_route) - nr0))" "received 5 bad 0/5" \
+	"route cache, IPv6: forwarded by the cached route, dropped once the route is gone"
+relay $CTL flow del 10.0.1.1:37000
+relay $CTL flow del [fd01::1]:37000
+in_ns callee $IP addr del 10.0.9.2/24 dev b0
+
 # --- fragments go to the normal stack ---------------------------------------------------
 relay $CTL flow add 10.0.1.1:36000 from 10.0.2.1:36002 to 10.0.2.2:46000
 in_ns relay $KT recv 10.0.1.1:36000 5 2000 > /tmp/frag_local &

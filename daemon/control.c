@@ -18,11 +18,13 @@
 #include "call.h"
 #include "digest.h"
 #include "ksip/ctl_proto.h"
+#include "ksip/genl.h"
 #include "port_pool.h"
 #include "proxy.h"
 #include "location.h"
 #include "ksip/endpoint.h"
 #include "log.h"
+#include "media.h"
 #include "netpath.h"
 #include "stats.h"
 #include "store.h"
@@ -318,66 +320,169 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 				   (unsigned long long)t.responses_sent[i]);
 }
 
-static void list_call(struct proxy *p, struct call *k, bool json, struct answer *a, int *n)
-{
-	uint64_t pk[2];
-	const char *media = !k->nstreams ? "none" : k->s[0].kernel ? "kernel" : "userspace";
-	uint64_t ref = k->state == CALL_ENDED ? k->ended_ms : p->now;
-	unsigned long dur = k->answered_ms && ref > k->answered_ms ?
-			    (unsigned long)((ref - k->answered_ms) / 1000) : 0;
+/*
+ * What `call list` shows of one call, copied under its worker's lock. The
+ * packet counters of kernel flows are read after the lock is released (one
+ * netlink GET per flow on the control thread's own socket), so listing many
+ * calls never holds up a worker's call processing.
+ */
+struct call_row {
+	uint64_t id;
+	enum call_state state;
+	char caller[64], callee[64], reason[96];
+	char *callid;
+	const char *media;
+	unsigned long duration;
+	int nstreams;
+	struct {
+		struct sockaddr_storage ip[2];
+		uint16_t port[2];
+		bool open;
+	} s[SDP_MAX_MEDIA];
+	uint64_t pk[2];			/* packets from each leg */
+	int nflows;			/* kernel flows still to be read into PK */
+	struct sockaddr_storage flow[2 * SDP_MAX_MEDIA];
+	int flow_leg[2 * SDP_MAX_MEDIA];
+};
 
-	call_packets(p, k, pk);
+/* Under the worker's lock: copy call K into ROW. */
+static void snapshot_call(struct proxy *p, struct call *k, struct call_row *row)
+{
+	uint64_t ref = k->state == CALL_ENDED ? k->ended_ms : p->now;
+
+	memset(row, 0, sizeof(*row));
+	row->id = k->id;
+	row->state = k->state;
+	snprintf(row->caller, sizeof(row->caller), "%s", k->caller_user);
+	snprintf(row->callee, sizeof(row->callee), "%s", k->callee_user);
+	snprintf(row->reason, sizeof(row->reason), "%s", k->reason);
+	row->callid = strdup(k->callid ? k->callid : "");
+	row->media = !k->nstreams ? "none" : k->s[0].kernel ? "kernel" : "userspace";
+	row->duration = k->answered_ms && ref > k->answered_ms ?
+			(unsigned long)((ref - k->answered_ms) / 1000) : 0;
+	row->nstreams = k->nstreams;
+	if (k->state == CALL_ENDED) {
+		row->pk[0] = k->final_packets[0];
+		row->pk[1] = k->final_packets[1];
+	}
+	for (int i = 0; i < k->nstreams; i++) {
+		struct media_stream *s = &k->s[i];
+
+		for (int leg = 0; leg < 2; leg++) {
+			row->s[i].ip[leg] = s->relay_ip[leg];
+			row->s[i].port[leg] = s->relay_port[leg];
+		}
+		row->s[i].open = s->open;
+		if (k->state == CALL_ENDED || !s->open)
+			continue;
+		if (!s->kernel) {
+			uint64_t pk[2], idle;
+
+			media_counters(p->media, k, s, pk, &idle);	/* the relay's own counters */
+			row->pk[0] += pk[0];
+			row->pk[1] += pk[1];
+			continue;
+		}
+		for (int leg = 0; leg < 2; leg++) {
+			if (!s->flow_up[leg])
+				continue;
+			media_flow_local(s, leg, 0, &row->flow[row->nflows]);
+			row->flow_leg[row->nflows++] = leg;
+		}
+	}
+}
+
+/* Outside any lock: add the kernel flows' packet counters. */
+static void read_kernel_counters(struct call_row *row, struct ksip_genl **g)
+{
+	char err[KSIP_GENL_ERRLEN];
+
+	for (int i = 0; i < row->nflows; i++) {
+		struct ksip_flow_spec f;
+
+		if (!*g)
+			*g = ksip_genl_open(err, sizeof(err));
+		if (!*g)
+			return;
+		if (!ksip_genl_flow_get(*g, &row->flow[i], &f, err, sizeof(err)))
+			row->pk[row->flow_leg[i]] += f.packets;
+	}
+}
+
+static void list_call(const struct call_row *r, bool json, struct answer *a, int *n)
+{
 	if (!json) {
 		ans_printf(a, "%-10llu %-9s %-14s %-14s %-9s %6lus %10llu %10llu  %s\n",
-			   (unsigned long long)k->id, call_state_name(k->state), k->caller_user,
-			   k->callee_user, media, dur, (unsigned long long)pk[0],
-			   (unsigned long long)pk[1], k->reason);
+			   (unsigned long long)r->id, call_state_name(r->state), r->caller, r->callee,
+			   r->media, r->duration, (unsigned long long)r->pk[0],
+			   (unsigned long long)r->pk[1], r->reason);
 		return;
 	}
 	ans_printf(a, "%s{\"id\":%llu,\"state\":\"%s\",\"caller\":\"", (*n)++ ? "," : "",
-		   (unsigned long long)k->id, call_state_name(k->state));
-	ans_json_str(a, k->caller_user);
+		   (unsigned long long)r->id, call_state_name(r->state));
+	ans_json_str(a, r->caller);
 	ans_printf(a, "\",\"callee\":\"");
-	ans_json_str(a, k->callee_user);
+	ans_json_str(a, r->callee);
 	ans_printf(a, "\",\"call_id\":\"");
-	ans_json_str(a, k->callid);
+	ans_json_str(a, r->callid ? r->callid : "");
 	ans_printf(a, "\",\"media\":\"%s\",\"streams\":%d,\"duration\":%lu,"
 		   "\"packets_from_caller\":%llu,\"packets_from_callee\":%llu,\"reason\":\"",
-		   media, k->nstreams, dur, (unsigned long long)pk[0], (unsigned long long)pk[1]);
-	ans_json_str(a, k->reason);
+		   r->media, r->nstreams, r->duration, (unsigned long long)r->pk[0],
+		   (unsigned long long)r->pk[1]);
+	ans_json_str(a, r->reason);
 	ans_printf(a, "\",\"relay\":[");
-	for (int i = 0; i < k->nstreams; i++) {
-		const struct media_stream *s = &k->s[i];
+	for (int i = 0; i < r->nstreams; i++) {
 		char ip[2][64];
 
 		for (int leg = 0; leg < 2; leg++)
-			netpath_host_str(&s->relay_ip[leg], ip[leg], sizeof(ip[leg]));
+			netpath_host_str(&r->s[i].ip[leg], ip[leg], sizeof(ip[leg]));
 		ans_printf(a, "%s{\"caller_side\":\"%s\",\"caller_port\":%u,\"callee_side\":\"%s\","
-			   "\"callee_port\":%u,\"open\":%s}", i ? "," : "", ip[0], s->relay_port[0],
-			   ip[1], s->relay_port[1], s->open ? "true" : "false");
+			   "\"callee_port\":%u,\"open\":%s}", i ? "," : "", ip[0], r->s[i].port[0],
+			   ip[1], r->s[i].port[1], r->s[i].open ? "true" : "false");
 	}
 	ans_printf(a, "]}");
 }
 
 static void cmd_call_list(struct control *c, bool json, struct answer *a)
 {
+	struct call_row *rows = NULL;
+	struct ksip_genl *g = NULL;
+	size_t nrows = 0, cap = 0;
 	int n = 0;
 
-	ans_printf(a, "ok\n%s", json ? "[" : "");
-	if (!json)
-		ans_printf(a, "%-10s %-9s %-14s %-14s %-9s %7s %10s %10s  %s\n", "ID", "STATE",
-			   "CALLER", "CALLEE", "MEDIA", "TALK", "PKTS_A", "PKTS_B", "REASON");
 	for (int i = 0; i < c->d->nworkers; i++) {
 		struct proxy *p = c->d->workers[i]->proxy;
 
 		pthread_mutex_lock(&p->lock);
 		p->now = now_ms();
-		for (struct call *k = p->calls; k; k = k->next)
-			list_call(p, k, json, a, &n);
+		for (struct call *k = p->calls; k; k = k->next) {
+			if (nrows == cap) {
+				size_t ncap = cap ? 2 * cap : 64;
+				struct call_row *nr = realloc(rows, ncap * sizeof(*rows));
+
+				if (!nr)
+					break;
+				rows = nr;
+				cap = ncap;
+			}
+			snapshot_call(p, k, &rows[nrows++]);
+		}
 		pthread_mutex_unlock(&p->lock);
+	}
+	ans_printf(a, "ok\n%s", json ? "[" : "");
+	if (!json)
+		ans_printf(a, "%-10s %-9s %-14s %-14s %-9s %7s %10s %10s  %s\n", "ID", "STATE",
+			   "CALLER", "CALLEE", "MEDIA", "TALK", "PKTS_A", "PKTS_B", "REASON");
+	for (size_t i = 0; i < nrows; i++) {
+		read_kernel_counters(&rows[i], &g);
+		list_call(&rows[i], json, a, &n);
+		free(rows[i].callid);
 	}
 	if (json)
 		ans_printf(a, "]\n");
+	if (g)
+		ksip_genl_close(g);
+	free(rows);
 }
 
 static void cmd_call_hangup(struct control *c, const char *id_s, struct answer *a)

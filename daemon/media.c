@@ -134,7 +134,7 @@ int media_open(struct media *m, struct call *c, struct media_stream *s)
 }
 
 /* The kernel flow whose local side faces LEG: packets from LEG go to the other leg. */
-static void flow_local(const struct media_stream *s, int leg, int k, struct sockaddr_storage *a)
+void media_flow_local(const struct media_stream *s, int leg, int k, struct sockaddr_storage *a)
 {
 	*a = s->relay_ip[leg];
 	set_port(a, (uint16_t)(s->relay_port[leg] + k));
@@ -149,7 +149,7 @@ static void kernel_flow_del(struct media *m, struct media_stream *s, int leg)
 	for (int k = 0; k < 2; k++) {
 		struct sockaddr_storage local;
 
-		flow_local(s, leg, k, &local);
+		media_flow_local(s, leg, k, &local);
 		if (ksip_genl_flow_del(m->genl, &local, err, sizeof(err)) && errno != ENOENT)
 			log_debug("flow del: %s", err);
 	}
@@ -166,8 +166,8 @@ static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 		struct ksip_flow_spec f = { 0 };
 		int r;
 
-		flow_local(s, leg, k, &f.local);
-		flow_local(s, to, k, &f.source);
+		media_flow_local(s, leg, k, &f.local);
+		media_flow_local(s, to, k, &f.source);
 		f.peer = s->remote[to];
 		if (k)
 			set_port(&f.peer, s->remote_rtcp[to]);
@@ -245,7 +245,7 @@ void media_counters(struct media *m, struct call *c, struct media_stream *s, uin
 			struct sockaddr_storage local;
 			char err[KSIP_GENL_ERRLEN];
 
-			flow_local(s, leg, k, &local);
+			media_flow_local(s, leg, k, &local);
 			if (ksip_genl_flow_get(m->genl, &local, &f, err, sizeof(err))) {
 				/* Gone (idled out in the kernel while the call lives): put it back. */
 				if (errno == ENOENT || errno == 0) {

@@ -55,17 +55,6 @@ start_call() {
 	uac_pid=$!
 }
 
-# media_through RX_NS RX RELAY_OUT TX_NS TX RELAY_IN COUNT SIZE: "received N bad M" at RX,
-# for COUNT datagrams TX sends to our port RELAY_IN, which must arrive from RELAY_OUT.
-media_through() {
-	in_ns "$1" $KT recv "$2" "$7" 3000 "$3" > /tmp/media_rx &
-	rx=$!
-	sleep 0.3
-	in_ns "$4" $KT send "$5" "$6" "$7" "$8" 2> /dev/null
-	wait $rx
-	cat /tmp/media_rx
-}
-
 start_ksipd
 ok $? "ksipd starts in the relay namespace"
 grep -q "media: forwarded in the kernel by ksip.ko" $K/ksipd.log

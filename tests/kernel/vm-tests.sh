@@ -30,6 +30,17 @@ flow_field() {
 		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
 }
 kstat() { in_ns "${2:-relay}" $CTL --json kstats | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+# media_through RX_NS RX RELAY_OUT TX_NS TX RELAY_IN COUNT SIZE: "received N bad M" at RX,
+# for COUNT datagrams TX sends to the relay's RELAY_IN, which must arrive from RELAY_OUT
+# (any source if RELAY_OUT is empty).
+media_through() {
+	in_ns "$1" $KT recv "$2" "$7" 3000 ${3:+"$3"} > /tmp/media_rx &
+	rx=$!
+	sleep 0.3
+	in_ns "$4" $KT send "$5" "$6" "$7" "$8" 2> /dev/null
+	wait $rx
+	cat /tmp/media_rx
+}
 
 echo "TAP version 13"
 insmod /lib/modules/veth.ko
@@ -96,30 +107,20 @@ in_ns caller $KT send 10.0.1.2:27000 10.0.1.1:37000 5 100 2> /dev/null
 is "$(($(kstat no_route) - nr0))" 5 "route cache: no route to the peer yet, 5 dropped and counted"
 in_ns callee $IP addr add 10.0.9.2/24 dev b0
 relay $IP route add 10.0.9.0/24 dev b1
-in_ns callee $KT recv 10.0.9.2:47000 5 2000 10.0.2.1:37002 > /tmp/rc1 &
-sleep 0.3
-in_ns caller $KT send 10.0.1.2:27000 10.0.1.1:37000 5 100 2> /dev/null
-wait
-is "$(cat /tmp/rc1)" "received 5 bad 0" "route cache: a route added later is used at once"
+is "$(media_through callee 10.0.9.2:47000 10.0.2.1:37002 caller 10.0.1.2:27000 10.0.1.1:37000 5 100)" \
+	"received 5 bad 0" "route cache: a route added later is used at once"
 relay $IP route del 10.0.9.0/24 dev b1
 nr0=$(kstat no_route)
-in_ns callee $KT recv 10.0.9.2:47000 5 1500 > /tmp/rc2 &
-sleep 0.3
-in_ns caller $KT send 10.0.1.2:27000 10.0.1.1:37000 5 100 2> /dev/null
-wait
-is "$(cat /tmp/rc2)/$(($(kstat no_route) - nr0))" "received 0 bad 0/5" \
-	"route cache: a removed route is not used from the cache"
+is "$(media_through callee 10.0.9.2:47000 "" caller 10.0.1.2:27000 10.0.1.1:37000 5 100)/$(($(kstat no_route) - nr0))" \
+	"received 0 bad 0/5" "route cache: a removed route is not used from the cache"
 relay $IP -6 route add fd09::/64 dev b1
 in_ns callee $IP addr add fd09::2/64 dev b0 nodad
 relay $CTL flow add [fd01::1]:37000 from [fd02::1]:37002 to [fd09::2]:47000
-in_ns callee $KT recv [fd09::2]:47000 5 2000 > /tmp/rc3 &
-sleep 0.3
-in_ns caller $KT send [fd01::2]:27000 [fd01::1]:37000 5 100 2> /dev/null
-wait
+rx=$(media_through callee [fd09::2]:47000 [fd02::1]:37002 caller [fd01::2]:27000 [fd01::1]:37000 5 100)
 relay $IP -6 route del fd09::/64 dev b1
 nr0=$(kstat no_route)
 in_ns caller $KT send [fd01::2]:27000 [fd01::1]:37000 5 100 2> /dev/null
-is "$(cat /tmp/rc3)/$(($(kstat no_route) - nr0))" "received 5 bad 0/5" \
+is "$rx/$(($(kstat no_route) - nr0))" "received 5 bad 0/5" \
 	"route cache, IPv6: forwarded by the cached route, dropped once the route is gone"
 relay $CTL flow del 10.0.1.1:37000
 relay $CTL flow del [fd01::1]:37000

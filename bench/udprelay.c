@@ -20,14 +20,6 @@
 #define BATCH 64
 #define MAX_STREAMS 4096
 
-static void set_port(struct sockaddr_storage *ss, unsigned int port)
-{
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-}
-
 /* Forward what is queued on IN to PEER through OUT, a batch at a time. */
 static void relay(int in, int out, struct sockaddr_storage *peer)
 {
@@ -55,7 +47,6 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_storage listen_at, source, peer;
 	int streams = argc == 5 ? atoi(argv[4]) : 1, ep = epoll_create1(0), rcvbuf = 64 << 20;
-	static int out_fd[MAX_STREAMS];
 	struct epoll_event ev[64];
 
 	if ((argc != 4 && argc != 5) || streams < 1 || streams > MAX_STREAMS ||
@@ -67,27 +58,26 @@ int main(int argc, char **argv)
 	for (int i = 0; i < streams; i++) {
 		struct sockaddr_storage l = listen_at, s = source;
 		int in = socket(l.ss_family, SOCK_DGRAM, 0), out = socket(s.ss_family, SOCK_DGRAM, 0);
-		struct epoll_event e = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+		struct epoll_event e = { .events = EPOLLIN };
 
-		set_port(&l, ksip_endpoint_port(&listen_at) + 2u * (unsigned int)i);
-		set_port(&s, ksip_endpoint_port(&source) + 2u * (unsigned int)i);
+		ksip_endpoint_set_port(&l, (uint16_t)(ksip_endpoint_port(&listen_at) + 2 * i));
+		ksip_endpoint_set_port(&s, (uint16_t)(ksip_endpoint_port(&source) + 2 * i));
 		/* Past rmem_max when root (the VM), else as large as allowed. */
 		if (setsockopt(in, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
 			setsockopt(in, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		/* The event carries both sockets' numbers: no lookup per wake-up. */
+		e.data.u64 = ((uint64_t)in << 32) | (uint32_t)out;
 		if (bind(in, (struct sockaddr *)&l, ksip_sockaddr_len(&l)) ||
 		    bind(out, (struct sockaddr *)&s, ksip_sockaddr_len(&s)) ||
 		    epoll_ctl(ep, EPOLL_CTL_ADD, in, &e)) {
 			perror("udprelay: bind");
 			return 1;
 		}
-		out_fd[i] = out;
-		e.data.u64 = ((uint64_t)in << 32) | (uint32_t)i;
-		epoll_ctl(ep, EPOLL_CTL_MOD, in, &e);
 	}
 	for (;;) {
 		int n = epoll_wait(ep, ev, 64, -1);
 
 		for (int i = 0; i < n; i++)
-			relay((int)(ev[i].data.u64 >> 32), out_fd[(uint32_t)ev[i].data.u64], &peer);
+			relay((int)(ev[i].data.u64 >> 32), (int)(uint32_t)ev[i].data.u64, &peer);
 	}
 }

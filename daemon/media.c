@@ -86,14 +86,6 @@ void media_free(struct media *m)
 	free(m);
 }
 
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-}
-
 /* Pairs tried before giving up: another program may hold a port of the range. */
 #define OPEN_TRIES 8
 
@@ -137,7 +129,7 @@ int media_open(struct media *m, struct call *c, struct media_stream *s)
 void media_flow_local(const struct media_stream *s, int leg, int k, struct sockaddr_storage *a)
 {
 	*a = s->relay_ip[leg];
-	set_port(a, (uint16_t)(s->relay_port[leg] + k));
+	ksip_endpoint_set_port(a, (uint16_t)(s->relay_port[leg] + k));
 }
 
 static void kernel_flow_del(struct media *m, struct media_stream *s, int leg)
@@ -170,7 +162,7 @@ static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 		media_flow_local(s, to, k, &f.source);
 		f.peer = s->remote[to];
 		if (k)
-			set_port(&f.peer, s->remote_rtcp[to]);
+			ksip_endpoint_set_port(&f.peer, s->remote_rtcp[to]);
 		f.flags = KSIP_FLOW_F_LATCH;
 		f.timeout = m->d->cfg.kernel_flow_timeout;
 		r = ksip_genl_flow_add(m->genl, &f, err, sizeof(err));

@@ -12,6 +12,7 @@
 
 #include "call.h"
 #include "evloop.h"
+#include "ksip/endpoint.h"
 
 #define RELAY_BATCH 16
 #define RELAY_MTU 2048
@@ -35,14 +36,6 @@ struct media_relay {
 static socklen_t sa_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -74,7 +67,7 @@ struct media_relay *relay_open(const struct media_stream *s, int epfd)
 			int fd;
 
 			rs->ref.fd = -1;
-			set_port(&a, (uint16_t)(s->relay_port[leg] + k));
+			ksip_endpoint_set_port(&a, (uint16_t)(s->relay_port[leg] + k));
 			fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 			if (fd < 0)
 				goto fail;
@@ -128,7 +121,7 @@ static bool destination(const struct media_relay *r, int leg, int k, struct sock
 		return false;
 	*dst = s->remote[to];
 	if (k)
-		set_port(dst, s->remote_rtcp[to]);
+		ksip_endpoint_set_port(dst, s->remote_rtcp[to]);
 	return true;
 }
 

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ksip/endpoint.h"
+
 /*
  * A small per-thread cache: a call asks the same question for the same few
  * peers several times (Via, Record-Route, SDP), and each answer costs four
@@ -66,12 +68,8 @@ static int route_lookup(const struct sockaddr_storage *dst, struct sockaddr_stor
 	int fd, r;
 
 	/* A connected UDP socket asks the routing table without sending anything. */
-	if (d.ss_family == AF_INET6) {
-		if (!((struct sockaddr_in6 *)&d)->sin6_port)
-			((struct sockaddr_in6 *)&d)->sin6_port = htons(9);
-	} else if (!((struct sockaddr_in *)&d)->sin_port) {
-		((struct sockaddr_in *)&d)->sin_port = htons(9);
-	}
+	if (!ksip_endpoint_port(&d))
+		ksip_endpoint_set_port(&d, 9);
 	fd = socket(d.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -83,10 +81,7 @@ static int route_lookup(const struct sockaddr_storage *dst, struct sockaddr_stor
 	close(fd);
 	if (r)
 		return -1;
-	if (local->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)local)->sin6_port = 0;
-	else
-		((struct sockaddr_in *)local)->sin_port = 0;
+	ksip_endpoint_set_port(local, 0);
 	return 0;
 }
 

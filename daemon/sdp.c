@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ksip/endpoint.h"
+
 /* The next line of REST (CRLF or bare LF), without its terminator. */
 static bool next_line(struct sip_span *rest, struct sip_span *line)
 {
@@ -67,14 +69,6 @@ static bool parse_conn(struct sip_span v, struct sockaddr_storage *ss)
 		return inet_pton(AF_INET6, buf, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1;
 	}
 	return false;
-}
-
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
 }
 
 static bool parse_dir(struct sip_span v, enum sdp_dir *dir)
@@ -204,7 +198,7 @@ int sdp_parse(struct sip_span body, struct sdp_session *s, const char **why)
 			*why = "Media stream without a c= address";
 			return -1;
 		}
-		set_port(&mm->addr, mm->port);
+		ksip_endpoint_set_port(&mm->addr, mm->port);
 	}
 	return 0;
 }

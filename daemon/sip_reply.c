@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "ksip/endpoint.h"
 #include "sip_hdr.h"
 
 void out_add(struct sip_out *o, const char *p, size_t n)
@@ -153,10 +154,7 @@ static void set_destination(struct sip_out *o, const struct sip_source *src,
 	o->dstlen = src->addrlen;
 	if (to_source || src->transport != KSIP_UDP)
 		return;
-	if (o->dst.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&o->dst)->sin6_port = htons(port);
-	else
-		((struct sockaddr_in *)&o->dst)->sin_port = htons(port);
+	ksip_endpoint_set_port(&o->dst, port);
 }
 
 void sip_response_destination(const struct sip_msg *m, const struct sip_source *src,

@@ -14,5 +14,6 @@ void ksip_format_endpoint(const struct sockaddr_storage *ss, char *out, size_t l
 socklen_t ksip_sockaddr_len(const struct sockaddr_storage *ss);
 
 uint16_t ksip_endpoint_port(const struct sockaddr_storage *ss);
+void ksip_endpoint_set_port(struct sockaddr_storage *ss, uint16_t port);
 
 #endif

@@ -104,8 +104,8 @@ ramp() {
 	done
 }
 
-# The relays, all installed at once; plain forwarding is switched on only for its own runs
-# (ip_forward in the relay namespace changes nothing for the others: their packets are local).
+# The relays, all installed at once. IP forwarding stays on in the relay namespace throughout:
+# it changes nothing for the other modes, whose packets are addressed to the relay itself.
 echo "# $STREAMS streams; slopes at $RATES packets/s, $SECS s per run, $REPS reps, sent every $TICK_MS ms"
 in_ns relay sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
 for i in $(seq 0 $((STREAMS - 1))); do
@@ -121,9 +121,9 @@ for m in direct plain ksip user; do ramp $m; done
 kill $relay_pid
 
 # rtpengine's kernel module: xt_RTPENGINE behind an iptables rule, its daemon creating one call
-# per stream over ng. Loading iptables' filter table puts hooks on the relay's INPUT and FORWARD
-# paths, which ksip.ko (at PRE_ROUTING) does not see but the others would: so rtpengine gets a
-# phase of its own, taking turns with ksip.ko again.
+# per stream over ng. Loading iptables' filter table puts hooks on the relay's INPUT, FORWARD and
+# OUTPUT paths, which every mode would then pay (ksip.ko on its output): so rtpengine gets a
+# phase of its own, taking turns with ksip.ko again under the same conditions.
 if [ -x /bin/rtpengine ] && [ -f /lib/modules/xt_RTPENGINE.ko ]; then
 	for m in x_tables xt_tcpudp ip_tables iptable_filter xt_RTPENGINE; do insmod /lib/modules/$m.ko; done
 	in_ns relay taskset 2 /bin/rtpengine --config-file=none --table=0 --no-fallback --foreground \

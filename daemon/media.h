@@ -30,9 +30,9 @@ int media_open(struct media *m, struct call *c, struct media_stream *s);
 void media_update(struct media *m, struct call *c, struct media_stream *s);
 /* Stop forwarding and release the ports. */
 void media_close(struct media *m, struct call *c, struct media_stream *s);
-/* Packets from each leg, and ms since the last packet in either direction. */
 /* The local address of LEG's kernel flow: K = 0 for RTP, 1 for RTCP. */
 void media_flow_local(const struct media_stream *s, int leg, int k, struct sockaddr_storage *a);
+/* Packets from each leg, and ms since the last packet in either direction. */
 void media_counters(struct media *m, struct call *c, struct media_stream *s, uint64_t pkts[2],
 		    uint64_t *idle_ms);
 /* Free relays closed since the last call: after each epoll batch, under the proxy lock. */

@@ -168,6 +168,19 @@ in_ns caller $KT send 10.0.1.2:23457 10.0.1.1:33000 10 80
 wait
 is "$(cat /tmp/r6)" "received 0 bad 0" "after latching, another source is dropped"
 is "$(kstat latched)" 2 "two flows latched"
+# Latching moves the reverse flow's peer to another leg: the route it had cached (towards the
+# callee, over b1) must not be used for the new peer (the caller, over a1).
+relay $CTL flow add 10.0.1.1:33100 from 10.0.2.1:33102 to 10.0.2.2:43100 latch
+relay $CTL flow add 10.0.2.1:33102 from 10.0.1.1:33100 to 10.0.2.2:44100
+is "$(media_through callee 10.0.2.2:44100 10.0.1.1:33100 callee 10.0.2.2:43100 10.0.2.1:33102 3 80)" \
+	"received 3 bad 0" "route cache: the reverse flow forwards to its first peer, over b1"
+in_ns callee $KT echo 10.0.2.2:43100 3000 &
+sleep 0.3
+in_ns caller $KT ping 10.0.1.2:23500 10.0.1.1:33100 20 80 > /tmp/r5b
+wait
+is "$(cat /tmp/r5b)" "received 20 bad 0" "route cache: after latching, the reverse flow routes to the new peer"
+relay $CTL flow del 10.0.1.1:33100
+relay $CTL flow del 10.0.2.1:33102
 
 # --- idle timeout and DSCP -----------------------------------------------------------
 relay $CTL flow add 10.0.1.1:35000 from 10.0.2.1:35002 to 10.0.2.2:45000 timeout 2 dscp 46

@@ -46,6 +46,18 @@ in_ns callee $IP route add 10.0.1.0/24 via 10.0.2.1
 # A tick's burst (up to 2,560 packets at the ramp's top rate) must fit the per-CPU backlog that
 # RPS queues into; 10,000 is a common setting on media relays. Same for every mode.
 echo 10000 > /proc/sys/net/core/netdev_max_backlog
+# What the caller sends reaches the relay's CPU a tick's worth at a time, as from a NIC that
+# coalesces interrupts: netem holds the caller's datagrams until its next TICK_MS slot. Without
+# it the sender hands them over one by one, and a relay that finishes each before the next
+# arrives goes idle and is woken by an IPI per packet while a slower one is woken once per
+# batch: the faster relay would be charged more per packet for being fast. (Measured: 0.55
+# against 0.11 wake-ups per packet for ksip.ko and rtpengine's module at 8,000 packets/s.)
+# The RESULT lines count vCPU 1's wake-ups (function-call IPIs) so that stays visible.
+insmod /lib/modules/sch_netem.ko
+for dev in a0 d0; do
+	in_ns caller /usr/sbin/tc qdisc add dev $dev root netem slot ${TICK_MS}ms ${TICK_MS}ms limit 100000
+done
+cpu1_ipis() { awk '$1 == "CAL:" { print $3 }' /proc/interrupts; }
 
 # paced KEY RATE SECS DST SRC STREAMS [PORTS]: RATE*SECS datagrams of 172 bytes (G.711-sized
 # RTP) spread over STREAMS destination ports, between two MARK lines; KEY names the run. What
@@ -60,12 +72,14 @@ paced() {
 	sink=$!
 	sleep 0.5
 	echo "MARK begin $1"
+	i0=$(cpu1_ipis)
 	sleep 0.2
 	KTEST_TICK_MS=$TICK_MS in_ns caller $KT send "$5" "$4" $n 172 "$2" "$6" ${7:+"$7"} 2> /tmp/psend
 	sleep 0.2
+	i1=$(cpu1_ipis)
 	echo "MARK end $1"
 	wait $sink
-	echo "RESULT $1 sent=$n received=$(cut -d' ' -f2 /tmp/precv) secs=$(cut -d' ' -f4 /tmp/psend)"
+	echo "RESULT $1 sent=$n received=$(cut -d' ' -f2 /tmp/precv) secs=$(cut -d' ' -f4 /tmp/psend) ipis=$((i1 - i0))"
 }
 
 # Each mode is a name and the sender's arguments (destination, source, streams[, ports]).
@@ -104,6 +118,42 @@ ramp() {
 	done
 }
 
+# profile MODE (bench/rtp --profile): instead of measuring, perf samples vCPU 1 from inside
+# the guest during a 3 s run at 8,000 packets/s; prints the commonest call stacks, the sampled
+# function first and then up to seven of its callers, leaving out the idle loop's samples.
+profile() {
+	/bin/perf record -q -e cpu-clock -F 4000 -C 1 -g -o /tmp/p.data -- sleep 4 2> /dev/null &
+	pp=$!
+	sleep 0.3
+	paced "profile=$1" 8000 3 $(mode_args $1)
+	wait $pp
+	/bin/perf script -i /tmp/p.data -F ip,sym 2> /dev/null | awk -v m="$1" '
+		/^$/ {
+			if (n && st[1] != "native_safe_halt") {
+				k = st[1]
+				for (i = 2; i <= n && i <= 8; i++)
+					k = k " < " st[i]
+				c[k]++
+			}
+			n = 0
+			next
+		}
+		{ st[++n] = $2 }
+		END { for (k in c) if (c[k] >= 5) print "PROFILE", m, c[k], k }' | sort -k3,3nr | head -25
+}
+
+# measure PHASE MODE...: the slopes of each mode and then the loss ramp of each, or profiles.
+measure() {
+	phase=$1
+	shift
+	if [ "${PROFILE:-0}" = 1 ]; then
+		for m in "$@"; do profile $m; done
+		return
+	fi
+	slopes $phase "$@"
+	for m in "$@"; do [ "$m" = ksip-b ] || [ "$m" = ksip100k ] || ramp $m; done
+}
+
 # The relays, all installed at once. IP forwarding stays on in the relay namespace throughout:
 # it changes nothing for the other modes, whose packets are addressed to the relay itself.
 echo "# $STREAMS streams; slopes at $RATES packets/s, $SECS s per run, $REPS reps, sent every $TICK_MS ms"
@@ -116,8 +166,7 @@ in_ns relay taskset 2 /bin/udprelay 10.0.1.1:37000 10.0.2.1:41000 10.0.2.2:40000
 relay_pid=$!
 sleep 0.5
 
-slopes 1 direct plain ksip user
-for m in direct plain ksip user; do ramp $m; done
+measure 1 direct plain ksip user
 kill $relay_pid
 
 # rtpengine's kernel module: xt_RTPENGINE behind an iptables rule, its daemon creating one call
@@ -133,7 +182,11 @@ if [ -x /bin/rtpengine ] && [ -f /lib/modules/xt_RTPENGINE.ko ]; then
 	rtpe_pid=$!
 	in_ns relay /usr/sbin/iptables-legacy -I INPUT -p udp --dport 32000:32999 -j RTPENGINE --id 0 ||
 		echo "# rtpengine: the iptables rule could not be added: its packets go to the daemon"
-	sleep 2
+	# Its start-up under TCG takes a few seconds; wait until ng answers a ping (5 s per try).
+	for try in 1 2 3 4 5 6; do
+		in_ns relay $KT ng 127.0.0.1:2223 "d7:command4:pinge" 2> /dev/null | grep -q pong && break
+		sleep 1
+	done
 	b() { printf '%d:%s' ${#1} "$1"; }	# a bencoded string (not for ones ending in a newline:
 						# $(...) would strip it after the length was counted)
 	cr=$(printf '\r')
@@ -167,8 +220,7 @@ if [ -x /bin/rtpengine ] && [ -f /lib/modules/xt_RTPENGINE.ko ]; then
 		sleep 3.5
 	done
 	echo "RESULT rtpengine_kernel_streams=$(grep -c "^local" /proc/rtpengine/0/list 2>/dev/null || echo 0) expected=$((2 * STREAMS))"
-	slopes 2 ksip-b rtpengine
-	ramp rtpengine
+	measure 2 ksip-b rtpengine
 	echo "# rtpengine's first kernel stream after the runs:"
 	grep -m1 -A3 "^local" /proc/rtpengine/0/list | sed 's/^/#   /'
 	grep -i "error" /tmp/rtpengine.log | grep -v "receive queue" | head -6 | sed 's/^/# log: /'
@@ -179,16 +231,31 @@ else
 	echo "# rtpengine: not in this VM image"
 fi
 
-# Lookup cost and memory with 100,000 more flows installed.
+# Lookup cost and memory with 100,000 more flows installed, without idle timeouts: the idle
+# scan, which walks timed flows once a second, then stays off and the slopes see the lookup.
 m0=$(awk '/^(Slab|Percpu):/ { s += $2 } END { print s }' /proc/meminfo)
-in_ns relay $KT bulk 100000 1000 > /tmp/bulk
+in_ns relay $KT bulk 100000 1000 > /tmp/bulk	# ports from 1000, no timeout
 sleep 3	# let the hash table's old bucket arrays and netlink buffers be freed (RCU)
 m1=$(awk '/^(Slab|Percpu):/ { s += $2 } END { print s }' /proc/meminfo)
 echo "RESULT memory flows=$(sed 's/added //' /tmp/bulk) kbytes=$((m1 - m0))"
 # The flow cache may be merged with another of the same size, so read its layout, not its totals.
 S=/sys/kernel/slab/ksip_flow
 echo "RESULT slab objsize=$(cat $S/object_size) per_slab=$(cat $S/objs_per_slab) order=$(cat $S/order)"
-slopes 3 ksip100k
+measure 3 ksip100k
+# The idle scan's own cost: both vCPUs' time over IDLE_SECS without traffic, with the 100,000
+# extra flows untimed and then timed (1,000 s, so none expires).
+idle_cpu() {
+	echo "MARK begin idle=$1"
+	sleep "${IDLE_SECS:-5}"
+	echo "MARK end idle=$1"
+	echo "RESULT idle=$1 secs=${IDLE_SECS:-5}"
+}
+if [ "${PROFILE:-0}" != 1 ]; then
+	idle_cpu untimed
+	in_ns relay $CTL flow flush
+	in_ns relay $KT bulk 100000 1000 1000 > /dev/null	# ports from 1000, timeout 1000 s
+	idle_cpu timed
+fi
 in_ns relay $CTL flow flush
 rmmod ksip
 dmesg | grep "ksip: unloaded"

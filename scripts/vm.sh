@@ -77,6 +77,13 @@ if [ "${VM_RTPENGINE:-0}" = 1 ]; then
 	done
 	copy_bin /usr/bin/rtpengine /bin/rtpengine
 fi
+# bench/rtp batches the caller's packets with netem (VM_BENCH=1).
+if [ "${VM_BENCH:-0}" = 1 ]; then
+	copy_bin /usr/sbin/tc /usr/sbin/tc
+	cp "/lib/modules/$KV/kernel/net/sched/sch_netem.ko" "$R/lib/modules/"
+fi
+# perf, to profile the guest's kernel from inside it (VM_PERF=1; see docs/benchmarks.md).
+[ "${VM_PERF:-0}" = 1 ] && copy_bin "$(readlink -f /usr/bin/perf)" /bin/perf
 cp "/lib/modules/$KV/kernel/drivers/net/veth.ko" "$R/lib/modules/"
 cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
 cp tests/sipp/*.xml "$R/tests/sipp/"

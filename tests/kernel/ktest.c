@@ -55,9 +55,15 @@ static int bound_socket(const char *addr)
 	}
 	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Root in the VM: past rmem_max, so bursts are not lost in the sink. */
+	/*
+	 * Root in the VM: past rmem_max, so bursts are not lost in the sink, and
+	 * past wmem_max, so a sender whose datagrams bench/rtp holds in a qdisc
+	 * until the next 20 ms slot does not block.
+	 */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, ksip_sockaddr_len(&ss))) {
 		perror(addr);
 		exit(2);

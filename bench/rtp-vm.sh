@@ -142,16 +142,15 @@ profile() {
 		END { for (k in c) if (c[k] >= 5) print "PROFILE", m, c[k], k }' | sort -k3,3nr | head -25
 }
 
-# measure PHASE MODE...: the slopes of each mode and then the loss ramp of each, or profiles.
+# measure PHASE "MODES" ["RAMPED"]: the slopes of MODES, then the loss ramp of each of RAMPED;
+# with --profile, a profile of each of MODES instead.
 measure() {
-	phase=$1
-	shift
 	if [ "${PROFILE:-0}" = 1 ]; then
-		for m in "$@"; do profile $m; done
+		for m in $2; do profile $m; done
 		return
 	fi
-	slopes $phase "$@"
-	for m in "$@"; do [ "$m" = ksip-b ] || [ "$m" = ksip100k ] || ramp $m; done
+	slopes $1 $2
+	for m in ${3:-}; do ramp $m; done
 }
 
 # The relays, all installed at once. IP forwarding stays on in the relay namespace throughout:
@@ -166,7 +165,7 @@ in_ns relay taskset 2 /bin/udprelay 10.0.1.1:37000 10.0.2.1:41000 10.0.2.2:40000
 relay_pid=$!
 sleep 0.5
 
-measure 1 direct plain ksip user
+measure 1 "direct plain ksip user" "direct plain ksip user"
 kill $relay_pid
 
 # rtpengine's kernel module: xt_RTPENGINE behind an iptables rule, its daemon creating one call
@@ -220,7 +219,7 @@ if [ -x /bin/rtpengine ] && [ -f /lib/modules/xt_RTPENGINE.ko ]; then
 		sleep 3.5
 	done
 	echo "RESULT rtpengine_kernel_streams=$(grep -c "^local" /proc/rtpengine/0/list 2>/dev/null || echo 0) expected=$((2 * STREAMS))"
-	measure 2 ksip-b rtpengine
+	measure 2 "ksip-b rtpengine" rtpengine
 	echo "# rtpengine's first kernel stream after the runs:"
 	grep -m1 -A3 "^local" /proc/rtpengine/0/list | sed 's/^/#   /'
 	grep -i "error" /tmp/rtpengine.log | grep -v "receive queue" | head -6 | sed 's/^/# log: /'

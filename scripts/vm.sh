@@ -4,6 +4,9 @@
 #
 #   scripts/vm.sh SCRIPT OUTDIR [TIMEOUT]        (VM_SMP: vCPUs, default 2)
 #
+# bench/rtp adds VM_BENCH=1 (tc, sch_netem), VM_RTPENGINE=1 (rtpengine's
+# module, daemon and iptables) and, for --profile, VM_PERF=1 (perf).
+#
 # Builds ksip.ko (W=1; a warning fails), packs busybox, ksip.ko, veth.ko,
 # iproute2, ksipctl, ktest, udprelay, SIPp and tests/kernel/sip/ into an
 # initramfs, boots it with panic_on_warn, and leaves OUTDIR/console.log (the

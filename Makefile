@@ -16,7 +16,11 @@ LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) -pthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c lib/endpoint.c \
+# The daemon's layers (daemon/*/), then the top-level files but main.c: tests/check-layers.sh
+# says which may include which.
+DAEMON_LAYERS := base sip store transport txn media registrar proxy
+CORE_SRCS := $(foreach l,$(DAEMON_LAYERS),$(wildcard daemon/$(l)/*.c)) \
+	     $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c lib/endpoint.c \
 	     lib/ksip_genl.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(O)/obj/%.o)
 SAN_OBJS  := $(CORE_SRCS:%.c=$(O)/san/%.o)
@@ -71,7 +75,7 @@ $(O)/tests/san/%: tests/unit/%.c $(O)/libksipcore-san.a tests/lib/tap.h
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(O)/libksipcore-san.a $(LDLIBS)
 
 # libFuzzer needs clang; the parser has no dependencies beyond libc.
-FUZZ_DEPS := daemon/sip_msg.c daemon/sip_hdr.c daemon/digest.c daemon/sip_reply.c daemon/sdp.c daemon/sip_build.c \
+FUZZ_DEPS := $(wildcard daemon/sip/*.c) daemon/base/hash.c \
 	     kmod/ksip_sipframe.c lib/endpoint.c
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)

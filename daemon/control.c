@@ -15,21 +15,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "call.h"
-#include "digest.h"
+#include "proxy/call.h"
+#include "sip/digest.h"
 #include "ksip/ctl_proto.h"
 #include "ksip/genl.h"
-#include "port_pool.h"
-#include "proxy.h"
-#include "location.h"
+#include "media/port_pool.h"
+#include "proxy/proxy.h"
+#include "store/location.h"
 #include "ksip/endpoint.h"
-#include "log.h"
-#include "media.h"
-#include "netpath.h"
-#include "stats.h"
-#include "store.h"
-#include "users.h"
-#include "worker.h"
+#include "base/log.h"
+#include "media/media.h"
+#include "transport/netpath.h"
+#include "base/stats.h"
+#include "store/store.h"
+#include "store/users.h"
+#include "transport/worker.h"
 
 #define MAX_FIELDS 8
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "config.h"
+#include "base/config.h"
 
 struct user_table;
 struct location;

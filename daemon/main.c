@@ -9,16 +9,16 @@
 #include <unistd.h>
 
 #include "control.h"
-#include "digest.h"
+#include "sip/digest.h"
 #include "ksipd.h"
-#include "location.h"
+#include "store/location.h"
 #include "ksip/genl.h"
-#include "log.h"
-#include "media.h"
-#include "port_pool.h"
-#include "store.h"
-#include "users.h"
-#include "worker.h"
+#include "base/log.h"
+#include "media/media.h"
+#include "media/port_pool.h"
+#include "store/store.h"
+#include "store/users.h"
+#include "transport/worker.h"
 
 static void usage(FILE *f)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sdp.h"
+#include "sip/sdp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

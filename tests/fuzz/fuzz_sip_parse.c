@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
-#include "sip_hdr.h"
-#include "sip_msg.h"
-#include "sip_reply.h"
+#include "sip/digest.h"
+#include "sip/hdr.h"
+#include "sip/msg.h"
+#include "sip/reply.h"
 
 static void exercise_values(const struct sip_msg *m)
 {

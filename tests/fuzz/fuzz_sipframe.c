@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ksip_sipframe.h"
-#include "sip_msg.h"
+#include "sip/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,7 +2,7 @@
 /* Digest known-answer tests (RFC 2617 §3.5, RFC 7616 §3.9.1) and nonce checks. */
 #include <string.h>
 
-#include "digest.h"
+#include "sip/digest.h"
 #include "tap.h"
 
 #define S(x) ((struct sip_span){ x, sizeof(x) - 1 })

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "sip_hdr.h"
-#include "sip_msg.h"
+#include "sip/hdr.h"
+#include "sip/msg.h"
 #include "tap.h"
 
 static struct sip_msg m;

@@ -2,7 +2,7 @@
 /* Relay port pairs: bounds, exhaustion, exact release, no quick reuse. */
 #include <stdbool.h>
 
-#include "port_pool.h"
+#include "media/port_pool.h"
 #include "tap.h"
 
 int main(void)

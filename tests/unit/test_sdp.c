@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ksip/endpoint.h"
-#include "sdp.h"
+#include "sip/sdp.h"
 #include "tap.h"
 
 static struct sdp_session s;

@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "sip_build.h"
+#include "sip/build.h"
 #include "tap.h"
 
 static const char invite[] =

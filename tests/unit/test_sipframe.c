@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "ksip_sipframe.h"
-#include "sip_msg.h"
+#include "sip/msg.h"
 #include "tap.h"
 
 static enum ksip_frame_verdict check(const char *s)

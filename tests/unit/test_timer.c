@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "tap.h"
-#include "timer.h"
+#include "base/timer.h"
 
 #define N 1000
 

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Counters. Each worker owns one struct and is its only writer, so an
+ * increment is a plain relaxed load/store on a private cache line; readers
+ * (ksipctl stats) sum the workers with relaxed loads.
+ */
+#ifndef KSIP_STATS_H
+#define KSIP_STATS_H
+
+#include <stdint.h>
+
+/* Room for every enum sip_method (dispatch.c checks it: base cannot see sip/). */
+#define KSIP_STATS_METHODS 16
+
+struct ksip_stats {
+	uint64_t requests[KSIP_STATS_METHODS];	/* by enum sip_method */
+	uint64_t responses_sent[700];	/* by status code */
+	uint64_t responses_received;
+	uint64_t parse_errors;		/* understood as SIP, rejected with 4xx/5xx */
+	uint64_t garbage;		/* not SIP: dropped silently */
+	uint64_t auth_challenges;
+	uint64_t auth_failures;		/* wrong password, unknown user, bad nonce */
+	uint64_t auth_stale;
+	uint64_t auth_replays;		/* nonce-count not increasing */
+	uint64_t retransmissions;	/* absorbed by the transaction cache */
+	uint64_t keepalives;
+	uint64_t tcp_accepted;
+	uint64_t tcp_closed;
+	uint64_t tcp_errors;
+
+	/* proxy: created/freed pairs give what is alive (ksipctl stats shows both) */
+	uint64_t stx_created, stx_freed;
+	uint64_t branches_created, branches_freed;
+	uint64_t retransmissions_sent;
+	uint64_t cancels_received, cancels_sent;
+	uint64_t responses_forwarded, responses_stray;
+	uint64_t targets_skipped;	/* contacts we cannot reach (TCP bindings) */
+	uint64_t send_errors;
+	uint64_t handoffs;		/* messages passed to the worker owning the Call-ID */
+	uint64_t calls_created, calls_answered, calls_ended, calls_freed;
+	uint64_t relay_streams_opened, relay_streams_closed;
+	uint64_t kernel_flows_installed, kernel_flows_removed;
+} __attribute__((aligned(64)));
+
+#define STAT_ADD(st, field, n) \
+	__atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) + (n), \
+			 __ATOMIC_RELAXED)
+#define STAT_INC(st, field) STAT_ADD(st, field, 1)
+
+/* out += in, reading in with relaxed loads. */
+void stats_accumulate(struct ksip_stats *out, const struct ksip_stats *in);
+
+#endif

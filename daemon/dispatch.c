@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "proxy/proxy.h"
+#include "registrar/registrar.h"
+#include "sip/hdr.h"
+#include "transport/worker.h"
+
+_Static_assert(SIP_METHOD__COUNT <= KSIP_STATS_METHODS, "stats count every method");
+
+/* Option tags we implement; anything else in Require gets 420. None yet. */
+static bool option_supported(struct sip_span tag)
+{
+	(void)tag;
+	return false;
+}
+
+/*
+ * RFC 3261 §8.2.2.3: collect unsupported Require tags into O as an
+ * Unsupported header. Returns true if there was one.
+ */
+static bool unsupported_required_in(const struct sip_msg *m, enum sip_hdr_id id, char *list,
+				    size_t len)
+{
+	struct sip_hdr_iter it;
+	struct sip_span tag;
+	size_t o = 0;
+
+	list[0] = 0;
+	sip_hdr_iter_init(&it, m, id);
+	while (sip_hdr_iter_next(&it, &tag)) {
+		if (option_supported(tag))
+			continue;
+		if (o + tag.len + 3 < len)
+			o += (size_t)snprintf(list + o, len - o, "%s" SPAN_FMT, o ? ", " : "",
+					      SPAN_ARG(tag));
+	}
+	return o > 0;
+}
+
+static bool unsupported_required(const struct sip_msg *m, char *list, size_t len)
+{
+	return unsupported_required_in(m, SIP_HDR_REQUIRE, list, len);
+}
+
+/*
+ * The mandatory headers of §8.1.1 that we need to answer at all, each
+ * once (Via may repeat), and a CSeq that names the request's method.
+ * Returns NULL when fine, or the reason phrase for a 400.
+ */
+static const char *check_mandatory(const struct sip_msg *m, struct sip_via *top_via)
+{
+	static const struct { enum sip_hdr_id id; const char *missing, *dup; } need[] = {
+		{ SIP_HDR_FROM, "Missing From header", "Duplicate From header" },
+		{ SIP_HDR_TO, "Missing To header", "Duplicate To header" },
+		{ SIP_HDR_CALL_ID, "Missing Call-ID header", "Duplicate Call-ID header" },
+		{ SIP_HDR_CSEQ, "Missing CSeq header", "Duplicate CSeq header" },
+	};
+	struct sip_cseq cs;
+	struct sip_naddr na;
+	struct sip_span rest, elem;
+
+	rest = sip_hdr_first(m, SIP_HDR_VIA)->value;
+	if (!sip_list_next(&rest, &elem) || !sip_via_parse(elem, top_via))
+		return "Malformed Via header";
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (!m->count[need[i].id])
+			return need[i].missing;
+		if (m->count[need[i].id] > 1)
+			return need[i].dup;
+	}
+	if (!sip_hdr_first(m, SIP_HDR_CALL_ID)->value.len)
+		return "Empty Call-ID header";
+	if (!sip_cseq_parse(sip_hdr_first(m, SIP_HDR_CSEQ)->value, &cs))
+		return "Malformed CSeq header";
+	if (cs.method.len != m->method_name.len ||
+	    memcmp(cs.method.p, m->method_name.p, cs.method.len))
+		return "CSeq method does not match the request";
+	if (!sip_naddr_parse(sip_hdr_first(m, SIP_HDR_FROM)->value, &na))
+		return "Malformed From header";
+	if (!sip_naddr_parse(sip_hdr_first(m, SIP_HDR_TO)->value, &na))
+		return "Malformed To header";
+	if (m->count[SIP_HDR_MAX_FORWARDS]) {
+		uint32_t mf;
+
+		if (!span_to_u32(sip_hdr_first(m, SIP_HDR_MAX_FORWARDS)->value, 255, &mf))
+			return "Malformed Max-Forwards header";
+	}
+	return NULL;
+}
+
+static void answer_options(const struct sip_msg *m, const struct sip_source *src,
+			   struct sip_out *o)
+{
+	sip_reply_start(o, m, src, 200, NULL);
+	out_str(o, "Allow: " KSIP_ALLOW "\r\nAccept: application/sdp\r\n");
+	sip_reply_finish(o);
+}
+
+static bool is_known_method(enum sip_method me)
+{
+	return me != SIP_METHOD_UNKNOWN;
+}
+
+bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct sip_source *src,
+		 struct sip_out *o)
+{
+	struct sip_msg m;
+	struct sip_via top_via;
+	enum sip_parse_result r;
+	const char *why;
+	char unsupported[256];
+
+	o->len = 0;
+	r = sip_parse(&m, buf, len);
+	if (r == SIP_E_GARBAGE) {
+		STAT_INC(c->st, garbage);
+		return false;
+	}
+	if (!m.is_request) {
+		/* Responses belong to the proxy's client transactions. */
+		if (r == SIP_PARSE_OK && m.count[SIP_HDR_CALL_ID] && m.count[SIP_HDR_VIA] && c->w)
+			worker_to_proxy(c->w, &m, buf, m.len, src);
+		else
+			STAT_INC(c->st, responses_received);
+		return false;
+	}
+	STAT_INC(c->st, requests[m.method]);
+	/* Without a usable Via there is no way to address an answer: drop. */
+	if (!m.count[SIP_HDR_VIA] || (r != SIP_PARSE_OK && r != SIP_E_VERSION &&
+				      r != SIP_E_BODY_SHORT && r != SIP_E_CONTENT_LENGTH &&
+				      r != SIP_E_HEADER)) {
+		STAT_INC(c->st, parse_errors);
+		return false;
+	}
+	why = check_mandatory(&m, &top_via);
+	if (why && !strcmp(why, "Malformed Via header")) {
+		STAT_INC(c->st, parse_errors);
+		return false;
+	}
+	if (m.method == SIP_ACK) {
+		/* ACK is never answered; the proxy absorbs it or passes it on. */
+		if (r == SIP_PARSE_OK && !why && c->w)
+			worker_to_proxy(c->w, &m, buf, m.len, src);
+		return false;
+	}
+	if (r == SIP_E_VERSION) {
+		STAT_INC(c->st, parse_errors);
+		sip_reply_simple(o, &m, src, 505, NULL);
+		goto sent;
+	}
+	if (r != SIP_PARSE_OK || why) {
+		STAT_INC(c->st, parse_errors);
+		sip_reply_simple(o, &m, src, 400, why ? why : m.error);
+		goto sent;
+	}
+	if (proxy_wants(&m) && c->w) {
+		/* §16.3 step 5: a proxy checks Proxy-Require; Require is for the UAS. */
+		if (m.method != SIP_CANCEL &&
+		    unsupported_required_in(&m, SIP_HDR_PROXY_REQUIRE, unsupported,
+					    sizeof(unsupported))) {
+			sip_reply_start(o, &m, src, 420, NULL);
+			out_printf(o, "Unsupported: %s\r\n", unsupported);
+			sip_reply_finish(o);
+			goto sent;
+		}
+		worker_to_proxy(c->w, &m, buf, m.len, src);
+		return false;
+	}
+	if (m.method != SIP_CANCEL && unsupported_required(&m, unsupported, sizeof(unsupported))) {
+		sip_reply_start(o, &m, src, 420, NULL);
+		out_printf(o, "Unsupported: %s\r\n", unsupported);
+		sip_reply_finish(o);
+		goto sent;
+	}
+
+	switch (m.method) {
+	case SIP_REGISTER:
+		registrar_handle(c, &m, src, o);
+		break;
+	case SIP_OPTIONS:
+		answer_options(&m, src, o);
+		break;
+	default:
+		/* §8.2.1: 405 for a method we know but do not serve, 501 for one we don't know. */
+		sip_reply_start(o, &m, src, is_known_method(m.method) ? 405 : 501, NULL);
+		out_str(o, "Allow: " KSIP_ALLOW_LOCAL "\r\n");
+		sip_reply_finish(o);
+		break;
+	}
+sent:
+	if (o->overflow) {
+		log_warn("response to " SPAN_FMT " did not fit in %d bytes", SPAN_ARG(m.method_name),
+			 SIP_OUT_MAX);
+		sip_reply_simple(o, &m, src, 500, "Response Too Large");
+	}
+	if (o->len >= 12) {
+		int code = (o->buf[8] - '0') * 100 + (o->buf[9] - '0') * 10 + (o->buf[10] - '0');
+
+		if (code >= 100 && code < 700)
+			STAT_INC(c->st, responses_sent[code]);
+	}
+	return o->len > 0;
+}

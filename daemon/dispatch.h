@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Transport-independent request handling: parse, validate, dispatch to the
+ * registrar or answer directly. Called by the UDP and TCP loops.
+ */
+#ifndef KSIP_SIP_CORE_H
+#define KSIP_SIP_CORE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "ksipd.h"
+#include "sip/msg.h"
+#include "sip/reply.h"
+#include "base/stats.h"
+
+struct txn_cache;
+struct worker;
+
+struct sip_ctx {
+	struct ksipd *d;
+	struct ksip_stats *st;
+	struct txn_cache *txc;
+	time_t now;
+	struct worker *w;
+};
+
+/* Handle one message; returns true when O holds a response to send. */
+bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct sip_source *src,
+		 struct sip_out *o);
+
+/* What the server itself answers (Allow of a 405 to a request addressed to it). */
+#define KSIP_ALLOW_LOCAL "REGISTER, OPTIONS"
+/* What phones can send through it (Allow of the OPTIONS answer). */
+#define KSIP_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, REGISTER, INFO, UPDATE, PRACK, " \
+	"SUBSCRIBE, NOTIFY, REFER"
+
+#endif

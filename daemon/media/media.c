@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "media/media.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/call.h"
+#include "ksip/genl.h"
+#include "uapi/linux/ksip.h"
+#include "base/log.h"
+#include "media/user.h"
+#include "media/port_pool.h"
+#include "proxy/proxy.h"
+#include "base/timer.h"
+
+struct media {
+	struct ksipd *d;
+	struct proxy *p;
+	int epfd;
+	struct ksip_genl *genl;		/* this worker's netlink socket, NULL in userspace mode */
+	struct media_relay **dead;	/* closed relays, freed by media_reap() */
+	unsigned int ndead, dead_cap;
+};
+
+struct media *media_new(struct ksipd *d, struct proxy *p, int epfd)
+{
+	struct media *m = calloc(1, sizeof(*m));
+	char err[KSIP_GENL_ERRLEN];
+
+	if (!m)
+		return NULL;
+	m->d = d;
+	m->p = p;
+	m->epfd = epfd;
+	if (d->media_kernel) {
+		m->genl = ksip_genl_open(err, sizeof(err));
+		if (!m->genl) {
+			log_err("worker %d: %s", p->index, err);
+			free(m);
+			return NULL;
+		}
+	}
+	return m;
+}
+
+void media_reap(struct media *m)
+{
+	for (unsigned int i = 0; i < m->ndead; i++)
+		relay_free(m->dead[i]);
+	m->ndead = 0;
+}
+
+static void bury(struct media *m, struct media_relay *r)
+{
+	relay_close(r, m->epfd);
+	if (m->ndead == m->dead_cap) {
+		unsigned int cap = m->dead_cap ? m->dead_cap * 2 : 64;
+		struct media_relay **v = realloc(m->dead, cap * sizeof(*v));
+
+		if (!v)
+			return;	/* leak one relay rather than risk a use after free */
+		m->dead = v;
+		m->dead_cap = cap;
+	}
+	m->dead[m->ndead++] = r;
+}
+
+void media_detach_kernel(struct media *m)
+{
+	if (m && m->genl) {
+		ksip_genl_close(m->genl);
+		m->genl = NULL;
+	}
+}
+
+void media_free(struct media *m)
+{
+	if (!m)
+		return;
+	media_reap(m);
+	free(m->dead);
+	if (m->genl)
+		ksip_genl_close(m->genl);
+	free(m);
+}
+
+/* Pairs tried before giving up: another program may hold a port of the range. */
+#define OPEN_TRIES 8
+
+static int open_once(struct media *m, struct media_stream *s)
+{
+	if (port_pool_get(m->d->ports, &s->relay_port[0]))
+		return -1;
+	if (port_pool_get(m->d->ports, &s->relay_port[1])) {
+		port_pool_put(m->d->ports, s->relay_port[0]);
+		return -1;
+	}
+	if (s->kernel)
+		return 0;
+	s->relay = relay_open(s, m->epfd);
+	if (s->relay)
+		return 0;
+	port_pool_put(m->d->ports, s->relay_port[0]);
+	port_pool_put(m->d->ports, s->relay_port[1]);
+	return 1;	/* a port was taken by someone else: the next pair may do */
+}
+
+int media_open(struct media *m, struct call *c, struct media_stream *s)
+{
+	int r = 1;
+
+	memset(s, 0, sizeof(*s));
+	s->relay_ip[0] = c->relay_ip[0];
+	s->relay_ip[1] = c->relay_ip[1];
+	/* ksip.ko forwards within one address family; a v4<->v6 call stays in userspace. */
+	s->kernel = m->genl && s->relay_ip[0].ss_family == s->relay_ip[1].ss_family;
+	for (int i = 0; i < OPEN_TRIES && r > 0; i++)
+		r = open_once(m, s);
+	if (r)
+		return -1;
+	s->open = true;
+	STAT_INC(m->p->st, relay_streams_opened);
+	return 0;
+}
+
+/* The kernel flow whose local side faces LEG: packets from LEG go to the other leg. */
+void media_flow_local(const struct media_stream *s, int leg, int k, struct sockaddr_storage *a)
+{
+	*a = s->relay_ip[leg];
+	ksip_endpoint_set_port(a, (uint16_t)(s->relay_port[leg] + k));
+}
+
+static void kernel_flow_del(struct media *m, struct media_stream *s, int leg)
+{
+	char err[KSIP_GENL_ERRLEN];
+
+	if (!s->flow_up[leg])
+		return;
+	for (int k = 0; k < 2; k++) {
+		struct sockaddr_storage local;
+
+		media_flow_local(s, leg, k, &local);
+		if (ksip_genl_flow_del(m->genl, &local, err, sizeof(err)) && errno != ENOENT)
+			log_debug("flow del: %s", err);
+	}
+	s->flow_up[leg] = false;
+	STAT_INC(m->p->st, kernel_flows_removed);
+}
+
+static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
+{
+	int to = !leg;
+	char err[KSIP_GENL_ERRLEN];
+
+	for (int k = 0; k < 2; k++) {
+		struct ksip_flow_spec f = { 0 };
+		int r;
+
+		media_flow_local(s, leg, k, &f.local);
+		media_flow_local(s, to, k, &f.source);
+		f.peer = s->remote[to];
+		if (k)
+			ksip_endpoint_set_port(&f.peer, s->remote_rtcp[to]);
+		f.flags = KSIP_FLOW_F_LATCH;
+		f.timeout = m->d->cfg.kernel_flow_timeout;
+		r = ksip_genl_flow_add(m->genl, &f, err, sizeof(err));
+		if (r) {
+			log_warn("kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
+			if (k)
+				kernel_flow_del(m, s, leg);
+			return r;
+		}
+		s->flow_up[leg] = true;
+	}
+	STAT_INC(m->p->st, kernel_flows_installed);
+	return 0;
+}
+
+void media_update(struct media *m, struct call *c, struct media_stream *s)
+{
+	(void)c;
+	if (!s->open || !s->kernel)
+		return;		/* userspace reads the addresses from the stream as packets come */
+	for (int leg = 0; leg < 2; leg++) {
+		if (!s->remote_known[!leg])
+			continue;
+		/* The peer may have moved (re-INVITE): replace the flow. */
+		kernel_flow_del(m, s, leg);
+		kernel_flow_add(m, s, leg);
+	}
+}
+
+void media_close(struct media *m, struct call *c, struct media_stream *s)
+{
+	(void)c;
+	if (!s->open)
+		return;
+	if (s->kernel) {
+		/* Detached at shutdown: the flows keep forwarding for the next ksipd to adopt. */
+		if (m->genl) {
+			kernel_flow_del(m, s, 0);
+			kernel_flow_del(m, s, 1);
+		}
+	} else {
+		bury(m, s->relay);
+		s->relay = NULL;
+	}
+	port_pool_put(m->d->ports, s->relay_port[0]);
+	port_pool_put(m->d->ports, s->relay_port[1]);
+	s->open = false;
+	STAT_INC(m->p->st, relay_streams_closed);
+}
+
+void media_counters(struct media *m, struct call *c, struct media_stream *s, uint64_t pkts[2],
+		    uint64_t *idle_ms)
+{
+	uint64_t now = now_ms();
+
+	(void)c;
+	pkts[0] = pkts[1] = 0;
+	*idle_ms = UINT64_MAX;
+	if (!s->open)
+		return;
+	if (!s->kernel) {
+		uint64_t last;
+
+		relay_counters(s->relay, pkts, &last);
+		if (last)
+			*idle_ms = now - last;
+		return;
+	}
+	for (int leg = 0; leg < 2; leg++) {
+		for (int k = 0; k < 2 && s->flow_up[leg] && m->genl; k++) {
+			struct ksip_flow_spec f;
+			struct sockaddr_storage local;
+			char err[KSIP_GENL_ERRLEN];
+
+			media_flow_local(s, leg, k, &local);
+			if (ksip_genl_flow_get(m->genl, &local, &f, err, sizeof(err))) {
+				/* Gone (idled out in the kernel while the call lives): put it back. */
+				if (errno == ENOENT || errno == 0) {
+					s->flow_up[leg] = false;
+					kernel_flow_add(m, s, leg);
+				}
+				break;
+			}
+			if (!k)
+				pkts[leg] += f.packets;
+			if (f.packets && f.idle_ms < *idle_ms)
+				*idle_ms = f.idle_ms;
+		}
+	}
+}
+
+void media_readable(struct media *m, void *ref)
+{
+	(void)m;
+	relay_readable(ref, now_ms());
+}
+
+/* --- flows left by a previous ksipd ---------------------------------- */
+
+struct adopted_ports {
+	unsigned int n;
+	uint16_t port[];
+};
+
+struct adopt_ctx {
+	struct ksipd *d;
+	struct adopted_ports *a;
+	unsigned int cap;
+};
+
+static uint16_t local_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port :
+						 ((const struct sockaddr_in *)ss)->sin_port);
+}
+
+static void adopt_one(void *ctx, const struct ksip_flow_spec *f)
+{
+	struct adopt_ctx *ac = ctx;
+	uint16_t port = local_port(&f->local) & (uint16_t)~1u;
+
+	if (port < ac->d->cfg.rtp_port_min || port > ac->d->cfg.rtp_port_max || ac->a->n >= ac->cap)
+		return;
+	/* RTP and RTCP flows share a pair: reserve it once. */
+	if (port_pool_reserve(ac->d->ports, port))
+		ac->a->port[ac->a->n++] = port;
+}
+
+int media_adopt(struct ksipd *d)
+{
+	struct ksip_genl *g;
+	struct adopt_ctx ac = { d, NULL, 0 };
+	char err[KSIP_GENL_ERRLEN];
+	int r;
+
+	if (!d->media_kernel)
+		return 0;
+	g = ksip_genl_open(err, sizeof(err));
+	if (!g)
+		return -1;
+	ac.cap = port_pool_size(d->ports);
+	ac.a = calloc(1, sizeof(*ac.a) + ac.cap * sizeof(uint16_t));
+	if (!ac.a) {
+		ksip_genl_close(g);
+		return -1;
+	}
+	r = ksip_genl_flow_dump(g, adopt_one, &ac, err, sizeof(err));
+	ksip_genl_close(g);
+	if (r) {
+		log_warn("cannot list kernel flows: %s", err);
+		free(ac.a);
+		return -1;
+	}
+	d->adopted = ac.a;
+	if (ac.a->n)
+		log_info("adopted %u relay port pairs whose kernel flows are still forwarding; "
+			 "they are released when the flows idle out", ac.a->n);
+	return (int)ac.a->n;
+}
+
+/* Which pairs still have a kernel flow: one bit per port. */
+static void pair_seen(void *ctx, const struct ksip_flow_spec *f)
+{
+	uint64_t *seen = ctx;
+	uint16_t port = local_port(&f->local) & (uint16_t)~1u;
+
+	seen[port / 64] |= 1ULL << (port % 64);
+}
+
+void media_adopt_sweep(struct ksipd *d)
+{
+	struct adopted_ports *a = d->adopted;
+	struct ksip_genl *g;
+	char err[KSIP_GENL_ERRLEN];
+	uint64_t *seen;
+
+	if (!a || !a->n)
+		return;
+	g = ksip_genl_open(err, sizeof(err));
+	seen = calloc(65536 / 64, sizeof(uint64_t));
+	if (g && seen && !ksip_genl_flow_dump(g, pair_seen, seen, err, sizeof(err))) {
+		for (unsigned int i = 0; i < a->n;) {
+			uint16_t port = a->port[i];
+
+			if (seen[port / 64] & (1ULL << (port % 64))) {
+				i++;
+				continue;
+			}
+			port_pool_put(d->ports, port);
+			log_info("adopted relay ports %u-%u released: their flows idled out", port,
+				 port + 1);
+			a->port[i] = a->port[--a->n];
+		}
+	}
+	free(seen);
+	if (g)
+		ksip_genl_close(g);
+}

@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "proxy/call.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hash.h"
+#include "base/log.h"
+#include "media/media.h"
+#include "transport/netpath.h"
+#include "proxy/proxy.h"
+#include "sip/build.h"
+#include "sip/hdr.h"
+#include "txn/txn.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define CALL_INDEX(h) ((uint32_t)((h) ^ ((h) >> 32)) & (PROXY_TAB_SIZE - 1))
+#define CALL_LINGER_MS 10000	/* an ended call stays in `ksipctl call list` this long */
+/* The media is looked at every quarter of media_timeout (at least every second). */
+static uint64_t check_interval(const struct proxy *p)
+{
+	uint64_t ms = (uint64_t)p->d->cfg.media_timeout * 250;
+
+	return ms < 1000 ? 1000 : ms;
+}
+
+const char *call_state_name(enum call_state s)
+{
+	static const char *const names[] = { "trying", "early", "confirmed", "ended" };
+
+	return names[s];
+}
+
+static uint64_t call_hash(struct sip_span callid, struct sip_span tag)
+{
+	return hash_bytes_seed(hash_bytes(callid.p, callid.len), tag.p, tag.len);
+}
+
+static char *span_dup(struct sip_span s)
+{
+	char *p = malloc(s.len + 1);
+
+	if (p) {
+		memcpy(p, s.p, s.len);
+		p[s.len] = 0;
+	}
+	return p;
+}
+
+static void span_copy(char *dst, size_t cap, struct sip_span s)
+{
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
+
+	memcpy(dst, s.p, n);
+	dst[n] = 0;
+}
+
+static struct sip_span contact_uri(const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_hdr_first(m, SIP_HDR_CONTACT);
+	struct sip_span rest, elem;
+	struct sip_naddr na;
+
+	if (h) {
+		rest = h->value;
+		if (sip_list_next(&rest, &elem) && sip_naddr_parse(elem, &na))
+			return na.uri;
+	}
+	return (struct sip_span){ "", 0 };
+}
+
+static struct sip_span uri_user(struct sip_span uri_s)
+{
+	struct sip_uri u;
+
+	return sip_uri_parse(uri_s, &u) ? u.user : (struct sip_span){ "", 0 };
+}
+
+static void unlink_call(struct proxy *p, struct call *c)
+{
+	struct call **pp = &p->call_tab[CALL_INDEX(c->hash)];
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+static void free_call(struct proxy *p, struct call *c)
+{
+	unlink_call(p, c);
+	timer_cancel(&p->timers, &c->t_check);
+	timer_cancel(&p->timers, &c->t_limit);
+	timer_cancel(&p->timers, &c->t_free);
+	for (int i = 0; i < c->nstreams; i++)
+		media_close(p->media, c, &c->s[i]);
+	if (c->invite)
+		c->invite->call = NULL;
+	free(c->callid);
+	free(c->caller_from);
+	free(c->callee_to);
+	free(c->contact[0]);
+	free(c->contact[1]);
+	free(c);
+	STAT_INC(p->st, calls_freed);
+}
+
+static void timer_free(struct timer *t, void *ctx)
+{
+	free_call(ctx, container_of(t, struct call, t_free));
+}
+
+static bool media_on_hold(const struct call *c)
+{
+	for (int i = 0; i < c->nstreams; i++)
+		for (int leg = 0; leg < 2; leg++)
+			if (c->s[i].open && c->s[i].dir[leg] != SDP_SENDRECV)
+				return true;
+	return false;
+}
+
+static void timer_limit(struct timer *t, void *ctx)
+{
+	call_hangup(ctx, container_of(t, struct call, t_limit), "maximum call duration");
+}
+
+static void timer_check(struct timer *t, void *ctx)
+{
+	struct proxy *p = ctx;
+	struct call *c = container_of(t, struct call, t_check);
+	uint32_t timeout = p->d->cfg.media_timeout;
+
+	if (c->state != CALL_CONFIRMED)
+		return;
+	if (c->nstreams && !media_on_hold(c)) {
+		uint64_t idle = UINT64_MAX, last;
+
+		for (int i = 0; i < c->nstreams; i++) {
+			uint64_t pk[2], id;
+
+			media_counters(p->media, c, &c->s[i], pk, &id);
+			if (id < idle)
+				idle = id;
+		}
+		last = idle == UINT64_MAX ? 0 : p->now - idle;
+		if (last > c->last_media_ms)
+			c->last_media_ms = last;
+		if (p->now - c->last_media_ms >= (uint64_t)timeout * 1000) {
+			call_hangup(p, c, "media timeout");
+			return;
+		}
+	}
+	timer_arm(&p->timers, &c->t_check, p->now + check_interval(p));
+}
+
+struct call *call_new(struct proxy *p, const struct sip_msg *invite,
+		      const struct sockaddr_storage *caller_sig, enum ksip_transport caller_tp,
+		      const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	const struct sip_hdr *cid = sip_hdr_first(invite, SIP_HDR_CALL_ID);
+	const struct sip_hdr *from = sip_hdr_first(invite, SIP_HDR_FROM);
+	struct sip_naddr na;
+	struct sip_span tag = naddr_tag(invite, SIP_HDR_FROM);
+
+	if (!c)
+		return NULL;
+	c->callid = span_dup(cid->value);
+	c->caller_from = span_dup(from->value);
+	c->contact[LEG_CALLER] = span_dup(contact_uri(invite));
+	if (!c->callid || !c->caller_from || !c->contact[LEG_CALLER])
+		goto fail;
+	span_copy(c->caller_tag, sizeof(c->caller_tag), tag);
+	if (sip_naddr_parse(from->value, &na))
+		span_copy(c->caller_user, sizeof(c->caller_user), uri_user(na.uri));
+	span_copy(c->callee_user, sizeof(c->callee_user), uri_user(invite->ruri));
+	c->sig[LEG_CALLER] = *caller_sig;
+	c->sig[LEG_CALLEE] = *callee_sig;
+	c->sig_tp[LEG_CALLER] = caller_tp;
+	c->sig_tp[LEG_CALLEE] = callee_tp;
+	if (netpath_local_toward(caller_sig, &c->relay_ip[LEG_CALLER]) ||
+	    netpath_local_toward(callee_sig, &c->relay_ip[LEG_CALLEE]))
+		goto fail;
+	c->cseq[LEG_CALLER] = cseq_number(invite, NULL);
+	c->created = time(NULL);
+	c->id = (++p->seq << 6) | (uint64_t)p->index;
+	c->hash = call_hash(cid->value, tag);
+	c->hnext = p->call_tab[CALL_INDEX(c->hash)];
+	p->call_tab[CALL_INDEX(c->hash)] = c;
+	c->next = p->calls;
+	if (p->calls)
+		p->calls->prev = c;
+	p->calls = c;
+	timer_init(&c->t_check, timer_check);
+	timer_init(&c->t_limit, timer_limit);
+	timer_init(&c->t_free, timer_free);
+	STAT_INC(p->st, calls_created);
+	log_debug("call %" PRIu64 ": %s -> %s, Call-ID %s", c->id, c->caller_user, c->callee_user,
+		  c->callid);
+	return c;
+fail:
+	free(c->callid);
+	free(c->caller_from);
+	free(c->contact[LEG_CALLER]);
+	free(c);
+	return NULL;
+}
+
+static struct call *lookup(struct proxy *p, struct sip_span callid, struct sip_span tag)
+{
+	uint64_t h = call_hash(callid, tag);
+
+	for (struct call *c = p->call_tab[CALL_INDEX(h)]; c; c = c->hnext)
+		if (c->hash == h && strlen(c->caller_tag) == tag.len &&
+		    !memcmp(c->caller_tag, tag.p, tag.len) && strlen(c->callid) == callid.len &&
+		    !memcmp(c->callid, callid.p, callid.len))
+			return c;
+	return NULL;
+}
+
+struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from)
+{
+	struct sip_span callid = sip_hdr_first(m, SIP_HDR_CALL_ID)->value;
+	struct call *c = lookup(p, callid, naddr_tag(m, SIP_HDR_FROM));
+
+	if (c) {
+		*from = LEG_CALLER;
+		return c;
+	}
+	c = lookup(p, callid, naddr_tag(m, SIP_HDR_TO));
+	*from = LEG_CALLEE;
+	return c;
+}
+
+long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
+	      char *out, size_t cap)
+{
+	struct sdp_session sess;
+	struct sdp_relay relay;
+	enum leg to = other_leg(from);
+	const char *why;
+	long n;
+
+	if (c->state == CALL_ENDED)
+		return 0;
+	if (sdp_parse(m->body, &sess, &why)) {
+		log_info("call %" PRIu64 ": unusable SDP from the %s: %s", c->id,
+			 from == LEG_CALLER ? "caller" : "callee", why);
+		return -1;
+	}
+	memset(&relay, 0, sizeof(relay));
+	relay.addr = c->relay_ip[to];
+	for (int i = 0; i < sess.nmedia; i++) {
+		const struct sdp_media *md = &sess.media[i];
+		struct media_stream *s = &c->s[i];
+
+		if (i >= c->nstreams) {
+			if (media_open(p->media, c, s)) {
+				log_warn("call %" PRIu64 ": no free relay port pair", c->id);
+				return -1;
+			}
+			c->nstreams = i + 1;
+		}
+		relay.rtp_port[i] = s->relay_port[to];
+		s->dir[from] = md->dir;
+		if (!md->port || !md->has_addr) {
+			s->remote_known[from] = false;	/* stream refused or disabled */
+			continue;
+		}
+		s->remote[from] = md->addr;
+		s->remote_rtcp[from] = md->rtcp_mux ? md->port : md->rtcp_port;
+		s->remote_known[from] = true;
+		media_update(p->media, c, s);
+	}
+	n = sdp_rewrite(m->body, &sess, &relay, out, cap);
+	if (n < 0)
+		log_warn("call %" PRIu64 ": rewritten SDP does not fit", c->id);
+	return n;
+}
+
+void call_early(struct proxy *p, struct call *c, const struct sip_msg *resp)
+{
+	(void)p;
+	if (c->state == CALL_TRYING && naddr_tag(resp, SIP_HDR_TO).len)
+		c->state = CALL_EARLY;
+}
+
+void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
+		   const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp)
+{
+	if (c->state == CALL_ENDED || c->state == CALL_CONFIRMED)
+		return;
+	span_copy(c->callee_tag, sizeof(c->callee_tag), naddr_tag(resp, SIP_HDR_TO));
+	free(c->callee_to);
+	free(c->contact[LEG_CALLEE]);
+	c->callee_to = span_dup(sip_hdr_first(resp, SIP_HDR_TO)->value);
+	c->contact[LEG_CALLEE] = span_dup(contact_uri(resp));
+	c->sig[LEG_CALLEE] = *callee_sig;
+	c->sig_tp[LEG_CALLEE] = callee_tp;
+	c->state = CALL_CONFIRMED;
+	c->answered_ms = c->last_media_ms = p->now;
+	if (p->d->cfg.media_timeout)
+		timer_arm(&p->timers, &c->t_check, p->now + check_interval(p));
+	if (p->d->cfg.max_call_duration)
+		timer_arm(&p->timers, &c->t_limit, p->now + (uint64_t)p->d->cfg.max_call_duration * 1000);
+	STAT_INC(p->st, calls_answered);
+	log_info("call %" PRIu64 " answered: %s -> %s (media %s)", c->id, c->caller_user,
+		 c->callee_user, c->nstreams && !c->s[0].kernel ? "userspace" :
+		 c->nstreams ? "kernel" : "none");
+}
+
+void call_request_seen(struct call *c, enum leg from, const struct sip_msg *m)
+{
+	uint32_t n = cseq_number(m, NULL);
+
+	if (n > c->cseq[from])
+		c->cseq[from] = n;
+}
+
+void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->state == CALL_ENDED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+	call_packets(p, c, c->final_packets);
+	for (int i = 0; i < c->nstreams; i++)
+		media_close(p->media, c, &c->s[i]);
+	c->state = CALL_ENDED;
+	c->ended_ms = p->now;
+	timer_cancel(&p->timers, &c->t_check);
+	timer_cancel(&p->timers, &c->t_limit);
+	timer_arm(&p->timers, &c->t_free, p->now + CALL_LINGER_MS);
+	STAT_INC(p->st, calls_ended);
+	log_info("call %" PRIu64 " ended (%s -> %s): %s", c->id, c->caller_user, c->callee_user,
+		 c->reason);
+}
+
+/* A BYE from us to leg TO, inside the dialog (§15.1.1). */
+static void send_bye(struct proxy *p, struct call *c, enum leg to, const char *reason)
+{
+	enum leg from = other_leg(to);
+	const char *from_hdr = to == LEG_CALLEE ? c->caller_from : c->callee_to;
+	const char *to_hdr = to == LEG_CALLEE ? c->callee_to : c->caller_from;
+	char via[256], branch[64];
+	struct sip_out *o = &p->out;
+
+	if (!from_hdr || !to_hdr || !c->contact[to] || !c->contact[to][0])
+		return;
+	proxy_branch_id(p, c->hash, branch, sizeof(branch));
+	if (proxy_via(p, &c->sig[to], c->sig_tp[to], branch, via, sizeof(via)))
+		return;
+	o->len = 0;
+	o->overflow = false;
+	out_printf(o, "BYE %s SIP/2.0\r\n%sMax-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n"
+		   "Call-ID: %s\r\nCSeq: %u BYE\r\nReason: SIP;cause=200;text=\"%s\"\r\n"
+		   "Server: ksip\r\nContent-Length: 0\r\n\r\n",
+		   c->contact[to], via, from_hdr, to_hdr, c->callid, ++c->cseq[from], reason);
+	if (!o->overflow)
+		branch_send(p, NULL, SIP_BYE, branch, &c->sig[to], c->sig_tp[to], o->buf, o->len);
+}
+
+void call_hangup(struct proxy *p, struct call *c, const char *reason)
+{
+	if (c->state == CALL_ENDED)
+		return;
+	if (c->state == CALL_CONFIRMED) {
+		send_bye(p, c, LEG_CALLEE, reason);
+		send_bye(p, c, LEG_CALLER, reason);
+	} else if (c->invite) {
+		/* Not answered yet: cancel the branches; the caller gets 487. */
+		c->invite->cancelled = true;
+		for (struct branch *b = c->invite->branches; b; b = b->sibling)
+			branch_cancel(p, b);
+	}
+	call_end(p, c, "%s", reason);
+}
+
+struct call *call_by_id(struct proxy *p, uint64_t id)
+{
+	for (struct call *c = p->calls; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+void call_packets(struct proxy *p, struct call *c, uint64_t pkts[2])
+{
+	if (c->state == CALL_ENDED) {
+		pkts[0] = c->final_packets[0];
+		pkts[1] = c->final_packets[1];
+		return;
+	}
+	pkts[0] = pkts[1] = 0;
+	for (int i = 0; i < c->nstreams; i++) {
+		uint64_t pk[2], idle;
+
+		media_counters(p->media, c, &c->s[i], pk, &idle);
+		pkts[0] += pk[0];
+		pkts[1] += pk[1];
+	}
+}
+
+void call_free_all(struct proxy *p)
+{
+	while (p->calls)
+		free_call(p, p->calls);
+}

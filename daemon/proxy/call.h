@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Calls: the dialog an INVITE creates (early -> confirmed -> ended) and
+ * the media anchored for it. One state machine per call: the proxy reports
+ * what it forwards (offers and answers from either leg, the answer, BYE,
+ * failure) and the call decides what the relay does. Each leg sees only
+ * relay addresses; each m= line gets a relay port pair per leg.
+ */
+#ifndef KSIP_CALL_H
+#define KSIP_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "base/config.h"
+#include "sip/sdp.h"
+#include "sip/msg.h"
+#include "base/timer.h"
+
+struct proxy;
+struct stx;
+
+enum call_state { CALL_TRYING, CALL_EARLY, CALL_CONFIRMED, CALL_ENDED };
+enum leg { LEG_CALLER, LEG_CALLEE };
+
+static inline enum leg other_leg(enum leg l)
+{
+	return l == LEG_CALLER ? LEG_CALLEE : LEG_CALLER;
+}
+
+struct media_stream {
+	bool open;			/* relay ports allocated */
+	bool kernel;			/* forwarded by ksip.ko rather than ksipd */
+	struct sockaddr_storage relay_ip[2];	/* our address facing each leg */
+	uint16_t relay_port[2];		/* RTP port offered to each leg (RTCP is +1) */
+	struct sockaddr_storage remote[2];	/* where each leg's phone wants RTP */
+	uint16_t remote_rtcp[2];
+	bool remote_known[2];
+	enum sdp_dir dir[2];
+	struct media_relay *relay;	/* userspace relay sockets, when not in the kernel */
+	bool flow_up[2];		/* kernel flow whose local side is relay_port[leg] */
+};
+
+struct call {
+	struct call *hnext;
+	struct call *next, *prev;	/* all calls of the worker */
+	uint64_t hash;
+	uint64_t id;
+	enum call_state state;
+	char *callid;
+	char caller_tag[64], callee_tag[64];
+	char caller_user[64], callee_user[64];
+	char *caller_from, *callee_to;	/* header values with tags, for BYEs we send */
+	char *contact[2];		/* each leg's Contact URI */
+	struct sockaddr_storage sig[2];	/* each leg's signalling address */
+	enum ksip_transport sig_tp[2];	/* and how it talks to us */
+	struct sockaddr_storage relay_ip[2];	/* our address facing each leg */
+	uint32_t cseq[2];		/* highest CSeq seen from each leg */
+	time_t created;
+	uint64_t answered_ms, ended_ms, last_media_ms;
+	uint64_t final_packets[2];	/* counters at the end, when the media is gone */
+	char reason[96];
+	struct stx *invite;		/* the initial INVITE while it is pending */
+	int nstreams;
+	struct media_stream s[SDP_MAX_MEDIA];
+	struct timer t_check;		/* media time-out: every quarter of it, once answered */
+	struct timer t_limit;		/* maximum duration, from the answer */
+	struct timer t_free;		/* ended calls stay listed for a while */
+};
+
+struct call *call_new(struct proxy *p, const struct sip_msg *invite,
+		      const struct sockaddr_storage *caller_sig, enum ksip_transport caller_tp,
+		      const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);
+/* The call of an in-dialog message, and which leg sent it. */
+struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from);
+
+/*
+ * SDP from leg FROM, about to be forwarded to the other leg: learn where
+ * FROM wants media, open relay ports, and write the body the other leg
+ * should see into OUT. Returns its length, 0 when the message carries no
+ * SDP, or -1 when the SDP is unusable or no relay port is free.
+ */
+long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
+	      char *out, size_t cap);
+
+void call_early(struct proxy *p, struct call *c, const struct sip_msg *resp);
+void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
+		   const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);
+void call_request_seen(struct call *c, enum leg from, const struct sip_msg *m);
+/* The call is over: release its media now; it stays listed briefly. */
+void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Hang up a confirmed call: BYE to both legs, then end it. */
+void call_hangup(struct proxy *p, struct call *c, const char *reason);
+struct call *call_by_id(struct proxy *p, uint64_t id);
+
+void call_free_all(struct proxy *p);
+
+const char *call_state_name(enum call_state s);
+/* Packets relayed from each leg, summed over streams. */
+void call_packets(struct proxy *p, struct call *c, uint64_t pkts[2]);
+
+#endif

@@ -1,0 +1,797 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "proxy/proxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "registrar/auth.h"
+#include "proxy/call.h"
+#include "transport/conn_map.h"
+#include "base/hash.h"
+#include "store/location.h"
+#include "base/log.h"
+#include "media/media.h"
+#include "transport/netpath.h"
+#include "sip/build.h"
+#include "sip/hdr.h"
+#include "txn/txn.h"
+#include "store/users.h"
+#include "transport/worker.h"
+
+#define MAX_TARGETS 16
+#define BRANCH_PREFIX "z9hG4bKks"
+
+struct proxy *proxy_new(struct ksipd *d, int index, struct ksip_stats *st, int epfd)
+{
+	struct proxy *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->d = d;
+	p->index = index;
+	p->st = st;
+	p->udp_fd[0] = p->udp_fd[1] = -1;
+	pthread_mutex_init(&p->lock, NULL);
+	p->media = media_new(d, p, epfd);
+	if (!p->media) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void proxy_free(struct proxy *p)
+{
+	if (!p)
+		return;
+	media_detach_kernel(p->media);
+	call_free_all(p);
+	txn_free_all(p);
+	media_free(p->media);
+	timer_heap_free(&p->timers);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+void proxy_set_socket(struct proxy *p, int family, int fd, uint16_t port)
+{
+	int i = family == AF_INET6;
+
+	if (p->udp_fd[i] < 0) {
+		p->udp_fd[i] = fd;
+		p->udp_port[i] = port;
+	}
+}
+
+bool proxy_wants(const struct sip_msg *m)
+{
+	struct sip_uri u;
+
+	if (!m->is_request)
+		return true;
+	if (m->method == SIP_REGISTER)
+		return false;
+	/*
+	 * A request to the server itself (no user part, no Route, outside a
+	 * dialog) is ours to answer: OPTIONS 200, anything else 405 or 501.
+	 */
+	if (sip_uri_parse(m->ruri, &u) && !u.user.len && !m->count[SIP_HDR_ROUTE] &&
+	    !naddr_tag(m, SIP_HDR_TO).len && m->method != SIP_ACK && m->method != SIP_CANCEL)
+		return false;
+	return true;
+}
+
+int proxy_owner(const struct ksipd *d, const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_hdr_first(m, SIP_HDR_CALL_ID);
+
+	if (!h || d->nworkers <= 1)
+		return 0;
+	return (int)(hash_bytes(h->value.p, h->value.len) % (uint64_t)d->nworkers);
+}
+
+void proxy_set_tcp_port(struct proxy *p, int family, uint16_t port)
+{
+	if (!p->tcp_port[family == AF_INET6])
+		p->tcp_port[family == AF_INET6] = port;
+}
+
+void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+		const char *buf, size_t len)
+{
+	int fd = p->udp_fd[dst->ss_family == AF_INET6];
+	socklen_t sl = dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						    sizeof(struct sockaddr_in);
+
+	if (tp == KSIP_TCP) {
+		/* The phone's own connection; ksipd does not open connections to phones. */
+		if (!worker_tcp_send(p->d, dst, buf, len))
+			STAT_INC(p->st, send_errors);
+		return;
+	}
+	if (fd < 0 || sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)dst, sl) < 0)
+		STAT_INC(p->st, send_errors);
+}
+
+/* Keyed with the process's MAC key, so only ksipd can make a Via that ksipd trusts. */
+static uint64_t branch_mac(const char *id, size_t len)
+{
+	return hash_mac(0, id, len);
+}
+
+void proxy_branch_id(struct proxy *p, uint64_t loophash, char *out, size_t len)
+{
+	int n = snprintf(out, len, BRANCH_PREFIX "%016" PRIx64 ".%x.%" PRIx64, loophash, p->index,
+			 ++p->seq);
+
+	if (n > 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, ".%016" PRIx64, branch_mac(out, (size_t)n));
+}
+
+/*
+ * Is the top Via one that ksipd wrote (its MAC checks)? Then the request
+ * passed our checks already and is spiralling back to us through another
+ * element (§16.3 step 4): it is not challenged again, since the
+ * credentials were consumed on the first pass.
+ */
+static bool top_via_is_ours(const struct sip_msg *m)
+{
+	struct sip_via v;
+	const char *dot;
+	char mac[17];
+
+	if (!top_via(m, &v) || v.branch.len < sizeof(BRANCH_PREFIX) + 17 ||
+	    memcmp(v.branch.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1))
+		return false;
+	dot = v.branch.p + v.branch.len - 17;
+	if (*dot != '.')
+		return false;
+	snprintf(mac, sizeof(mac), "%016" PRIx64, branch_mac(v.branch.p, (size_t)(dot - v.branch.p)));
+	return !memcmp(dot + 1, mac, 16) && netpath_is_local(v.host);
+}
+
+int proxy_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+	      const char *branch, char *out, size_t len)
+{
+	int fam;
+
+	struct sockaddr_storage local;
+	char host[INET6_ADDRSTRLEN + 2];
+
+	if (netpath_local_toward(dst, &local))
+		return -1;
+	netpath_host_str(&local, host, sizeof(host));
+	fam = local.ss_family == AF_INET6;
+	snprintf(out, len, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n", tp == KSIP_TCP ? "TCP" : "UDP",
+		 host, tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam], branch);
+	return 0;
+}
+
+/* --- helpers ------------------------------------------------------------ */
+
+static void reply_stateless(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
+			    int code, const char *reason)
+{
+	sip_reply_simple(&p->out, m, src, code, reason);
+	if (!p->out.overflow) {
+		proxy_send(p, &p->out.dst, src->transport, p->out.buf, p->out.len);
+		STAT_INC(p->st, responses_sent[code]);
+	}
+}
+
+/* §16.6 step 8: what makes a request "the same" when it comes back to us. */
+static uint64_t loop_hash(const struct sip_msg *m)
+{
+	const struct sip_hdr *cid = sip_hdr_first(m, SIP_HDR_CALL_ID);
+	struct sip_span ft = naddr_tag(m, SIP_HDR_FROM), tt = naddr_tag(m, SIP_HDR_TO);
+	uint64_t h = hash_bytes(m->ruri.p, m->ruri.len);
+	uint32_t cseq = cseq_number(m, NULL);
+
+	h = hash_bytes_seed(h, ft.p, ft.len);
+	h = hash_bytes_seed(h, tt.p, tt.len);
+	h = hash_bytes_seed(h, cid->value.p, cid->value.len);
+	return hash_bytes_seed(h, &cseq, sizeof(cseq));
+}
+
+/* A Via of ours with the same loop hash: the request came back unchanged (482). */
+static bool looped(const struct sip_msg *m, uint64_t lh)
+{
+	struct sip_hdr_iter it;
+	struct sip_span elem;
+	char want[32];
+
+	snprintf(want, sizeof(want), BRANCH_PREFIX "%016" PRIx64 ".", lh);
+	sip_hdr_iter_init(&it, m, SIP_HDR_VIA);
+	while (sip_hdr_iter_next(&it, &elem)) {
+		struct sip_via v;
+
+		if (sip_via_parse(elem, &v) && v.branch.len > strlen(want) &&
+		    !memcmp(v.branch.p, want, strlen(want)) && netpath_is_local(v.host))
+			return true;
+	}
+	return false;
+}
+
+static bool uri_is_us(struct proxy *p, struct sip_span uri_s)
+{
+	struct sip_uri u;
+	uint32_t port;
+
+	if (!sip_uri_parse(uri_s, &u) || !netpath_is_local(u.host))
+		return false;
+	port = u.port ? u.port : 5060;
+	return port == p->udp_port[0] || port == p->udp_port[1] || port == p->tcp_port[0] ||
+	       port == p->tcp_port[1];
+}
+
+/* How many leading Route entries name us (§16.4), and the first that doesn't. */
+static unsigned int our_routes(struct proxy *p, const struct sip_msg *m, struct sip_span *next)
+{
+	struct sip_hdr_iter it;
+	struct sip_span elem;
+	unsigned int n = 0;
+
+	next->len = 0;
+	sip_hdr_iter_init(&it, m, SIP_HDR_ROUTE);
+	while (sip_hdr_iter_next(&it, &elem)) {
+		struct sip_naddr na;
+
+		if (!sip_naddr_parse(elem, &na))
+			break;
+		if (!uri_is_us(p, na.uri)) {
+			*next = na.uri;
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* Where a SIP URI points (IP literals only: ksip does not resolve names). */
+static bool uri_dest(struct sip_span uri_s, struct sockaddr_storage *dst, enum ksip_transport *tp)
+{
+	struct sip_uri u;
+	struct sip_span v;
+
+	if (!sip_uri_parse(uri_s, &u))
+		return false;
+	*tp = sip_param_find(u.params, "transport", &v) && span_ieq(v, "tcp") ? KSIP_TCP : KSIP_UDP;
+	/* A maddr parameter overrides the host (§19.1.1). */
+	if (sip_param_find(u.params, "maddr", &v) && v.len)
+		u.host = v;
+	return netpath_sockaddr(u.host, u.port ? u.port : 5060, dst);
+}
+
+static bool has_sdp(const struct sip_msg *m)
+{
+	const struct sip_hdr *ct = sip_hdr_first(m, SIP_HDR_CONTENT_TYPE);
+
+	return m->body.len && ct && ct->value.len >= 15 &&
+	       !strncasecmp(ct->value.p, "application/sdp", 15);
+}
+
+/* "<sip:ADDR:PORT;lr>" (with ;transport=tcp) as a leg reaches us. */
+static void rr_uri(struct proxy *p, const struct sockaddr_storage *local, enum ksip_transport tp,
+		   char *out, size_t len)
+{
+	char h[INET6_ADDRSTRLEN + 2];
+	int fam = local->ss_family == AF_INET6;
+
+	netpath_host_str(local, h, sizeof(h));
+	snprintf(out, len, "<sip:%s:%u;%slr>", h, tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam],
+		 tp == KSIP_TCP ? "transport=tcp;" : "");
+}
+
+static void record_route(struct proxy *p, const struct sockaddr_storage *caller,
+			 enum ksip_transport caller_tp, const struct sockaddr_storage *callee,
+			 enum ksip_transport callee_tp, char *out, size_t len)
+{
+	struct sockaddr_storage a, b;
+	char ua[96], ub[96];
+
+	out[0] = 0;
+	if (netpath_local_toward(callee, &b) || netpath_local_toward(caller, &a))
+		return;
+	rr_uri(p, &a, caller_tp, ua, sizeof(ua));
+	rr_uri(p, &b, callee_tp, ub, sizeof(ub));
+	if (!strcmp(ua, ub)) {
+		snprintf(out, len, "Record-Route: %s\r\n", ub);
+		return;
+	}
+	/*
+	 * Two interfaces, families or transports: the callee must reach us one
+	 * way and the caller the other, so record both (the callee reads the
+	 * list top down, the caller bottom up).
+	 */
+	snprintf(out, len, "Record-Route: %s, %s\r\n", ub, ua);
+}
+
+/* --- requests ----------------------------------------------------------- */
+
+struct target {
+	char uri[256];
+	struct sockaddr_storage dst;
+	enum ksip_transport transport;
+};
+
+struct targets {
+	int n;
+	struct target t[MAX_TARGETS];
+};
+
+static void collect_target(void *ctx, const struct binding_view *b)
+{
+	struct targets *ts = ctx;
+	struct target *t;
+
+	if (ts->n >= MAX_TARGETS)
+		return;
+	t = &ts->t[ts->n];
+	if ((size_t)snprintf(t->uri, sizeof(t->uri), "%s", b->contact) >= sizeof(t->uri))
+		return;
+	/* Where the REGISTER came from: reaches phones behind NAT (like fix_nated_register). */
+	t->dst = b->source;
+	t->transport = b->transport;
+	ts->n++;
+}
+
+static void reply_challenge(struct proxy *p, struct stx *t, bool stale)
+{
+	struct sip_out *extra = malloc(sizeof(*extra));
+
+	if (!extra)
+		return;
+	extra->len = 0;
+	extra->overflow = false;
+	auth_add_challenge(p->d, extra, true, stale, time(NULL));
+	out_add(extra, "", 1);
+	if (!extra->overflow)
+		stx_reply(p, t, 407, NULL, extra->buf);
+	free(extra);
+}
+
+/* Initial INVITE, MESSAGE, OPTIONS, ...: authenticate, find the callee's contacts, fork. */
+static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *t,
+			  unsigned int ours, uint64_t lh)
+{
+	struct auth_outcome ao;
+	struct sip_uri ru, fu;
+	struct sip_naddr from;
+	struct targets *ts;
+	struct call *c = NULL;
+	char user[128], via[256], rr[256], branch[64];
+	char *sdp = NULL;
+	long sdp_len = 0;
+	int sent = 0;
+
+	if (!sip_uri_parse(m->ruri, &ru) || (ru.scheme != SIP_SCHEME_SIP && ru.scheme != SIP_SCHEME_SIPS)) {
+		stx_reply(p, t, 416, NULL, NULL);
+		return;
+	}
+	if (top_via_is_ours(m))
+		goto authenticated;
+	auth_check(p->d, p->st, m, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
+	if (ao.result == AUTH_MALFORMED) {
+		stx_reply(p, t, 400, ao.why, NULL);
+		return;
+	}
+	if (ao.result != AUTH_OK) {
+		reply_challenge(p, t, ao.result == AUTH_STALE);
+		return;
+	}
+	/* The authenticated user must be the one the request claims to come from. */
+	if (!sip_naddr_parse(sip_hdr_first(m, SIP_HDR_FROM)->value, &from) ||
+	    !sip_uri_parse(from.uri, &fu) || fu.user.len != strlen(ao.user) ||
+	    memcmp(fu.user.p, ao.user, fu.user.len)) {
+		stx_reply(p, t, 403, "Forbidden auth ID", NULL);
+		return;
+	}
+authenticated:
+	if (!ru.user.len || ru.user.len >= sizeof(user)) {
+		stx_reply(p, t, 404, NULL, NULL);
+		return;
+	}
+	memcpy(user, ru.user.p, ru.user.len);
+	user[ru.user.len] = 0;
+	if (!users_exists(p->d->users, user)) {
+		stx_reply(p, t, 404, NULL, NULL);
+		return;
+	}
+	ts = calloc(1, sizeof(*ts));
+	if (!ts) {
+		stx_reply(p, t, 500, NULL, NULL);
+		return;
+	}
+	location_lookup(p->d->loc, user, time(NULL), collect_target, ts);
+	if (!ts->n) {
+		stx_reply(p, t, 480, NULL, NULL);
+		goto out;
+	}
+	if (m->method == SIP_INVITE) {
+		c = call_new(p, m, &t->src.addr, t->src.transport, &ts->t[0].dst, ts->t[0].transport);
+		if (!c) {
+			stx_reply(p, t, 500, "Cannot create call", NULL);
+			goto out;
+		}
+		c->invite = t;
+		t->call = c;
+		if (has_sdp(m)) {
+			sdp = malloc(SIP_OUT_MAX);
+			sdp_len = sdp ? call_sdp(p, c, LEG_CALLER, m, sdp, SIP_OUT_MAX) : -1;
+			if (sdp_len < 0) {
+				stx_reply(p, t, sdp ? 488 : 500, sdp ? "Unusable SDP or no relay ports" :
+					  NULL, NULL);
+				goto out;
+			}
+		}
+	}
+	for (int i = 0; i < ts->n; i++) {
+		struct fwd_request f = { 0 };
+		struct sip_span body = { sdp, (uint32_t)sdp_len };
+
+		proxy_branch_id(p, lh, branch, sizeof(branch));
+		if (proxy_via(p, &ts->t[i].dst, ts->t[i].transport, branch, via, sizeof(via)))
+			continue;
+		if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
+			record_route(p, &t->src.addr, t->src.transport, &ts->t[i].dst,
+				     ts->t[i].transport, rr, sizeof(rr));
+		else
+			rr[0] = 0;
+		f.ruri = (struct sip_span){ ts->t[i].uri, (uint32_t)strlen(ts->t[i].uri) };
+		f.via = via;
+		f.record_route = rr[0] ? rr : NULL;
+		f.routes_to_drop = ours;
+		f.realm = p->d->cfg.realm;
+		f.body = sdp_len > 0 ? &body : NULL;
+		f.src = &t->src;
+		build_forward_request(&p->out, m, &f);
+		if (p->out.overflow)
+			continue;
+		if (ts->t[i].transport == KSIP_TCP && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
+			STAT_INC(p->st, targets_skipped);	/* its connection is gone */
+			continue;
+		}
+		if (branch_send(p, t, m->method, branch, &ts->t[i].dst, ts->t[i].transport,
+				p->out.buf, p->out.len))
+			sent++;
+	}
+	if (!sent)
+		stx_reply(p, t, 480, "No reachable contact", NULL);
+out:
+	free(sdp);
+	free(ts);
+}
+
+/* In-dialog requests and pre-routed ones: follow the Route set, else the dialog or Request-URI. */
+static void route_onward(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
+			 struct stx *t, unsigned int ours, struct sip_span next_route, uint64_t lh)
+{
+	struct sockaddr_storage dst;
+	enum ksip_transport tp = KSIP_UDP;
+	struct fwd_request f = { 0 };
+	struct call *c;
+	enum leg from = LEG_CALLER;
+	char via[256], branch[64];
+	char *sdp = NULL;
+	long sdp_len = 0;
+	struct sip_span body;
+	bool have_dst = false;
+
+	c = call_find(p, m, &from);
+	if (next_route.len) {
+		have_dst = uri_dest(next_route, &dst, &tp);
+	} else if (c) {
+		/* NAT-proof: where that leg really is, the way it talks to us. */
+		dst = c->sig[other_leg(from)];
+		tp = c->sig_tp[other_leg(from)];
+		have_dst = true;
+	} else if (!uri_is_us(p, m->ruri)) {
+		have_dst = uri_dest(m->ruri, &dst, &tp);
+	}
+	if (!have_dst) {
+		if (t)
+			stx_reply(p, t, 404, "No route", NULL);
+		return;
+	}
+	if (c) {
+		call_request_seen(c, from, m);
+		if (has_sdp(m)) {
+			sdp = malloc(SIP_OUT_MAX);
+			sdp_len = sdp ? call_sdp(p, c, from, m, sdp, SIP_OUT_MAX) : -1;
+			if (sdp_len < 0) {
+				if (t)
+					stx_reply(p, t, 488, NULL, NULL);
+				free(sdp);
+				return;
+			}
+		}
+	}
+	if (t) {
+		proxy_branch_id(p, lh, branch, sizeof(branch));
+	} else {
+		/* A stateless ACK: the same branch for every retransmission (§16.11). */
+		struct sip_via v;
+
+		top_via(m, &v);
+		snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016" PRIx64 ".a",
+			 hash_bytes_seed(lh, v.branch.p, v.branch.len));
+	}
+	if (proxy_via(p, &dst, tp, branch, via, sizeof(via))) {
+		if (t)
+			stx_reply(p, t, 503, "No route to next hop", NULL);
+		free(sdp);
+		return;
+	}
+	body = (struct sip_span){ sdp, (uint32_t)sdp_len };
+	f.via = via;
+	f.routes_to_drop = ours;
+	f.realm = p->d->cfg.realm;
+	f.body = sdp_len > 0 ? &body : NULL;
+	f.src = src;
+	build_forward_request(&p->out, m, &f);
+	free(sdp);
+	if (p->out.overflow) {
+		if (t)
+			stx_reply(p, t, 513, NULL, NULL);
+		return;
+	}
+	if (t)
+		branch_send(p, t, m->method, branch, &dst, tp, p->out.buf, p->out.len);
+	else
+		proxy_send(p, &dst, tp, p->out.buf, p->out.len);
+	if (c && m->method == SIP_BYE && c->state != CALL_ENDED)
+		call_end(p, c, "BYE from %s", from == LEG_CALLER ? "caller" : "callee");
+}
+
+static void handle_cancel(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
+			  const char *key)
+{
+	struct stx *t = stx_find(p, key);
+
+	/* §16.10: answer the CANCEL ourselves, then cancel every pending branch. */
+	if (!t || t->method != SIP_INVITE) {
+		reply_stateless(p, m, src, 481, NULL);
+		return;
+	}
+	reply_stateless(p, m, src, 200, NULL);
+	if (t->state != STX_PROCEEDING || t->cancelled)
+		return;
+	t->cancelled = true;
+	STAT_INC(p->st, cancels_received);
+	for (struct branch *b = t->branches; b; b = b->sibling)
+		branch_cancel(p, b);
+}
+
+static void on_request(struct proxy *p, const struct sip_msg *m, const struct sip_source *src)
+{
+	enum sip_method km = m->method == SIP_ACK || m->method == SIP_CANCEL ? SIP_INVITE : m->method;
+	struct sip_span next_route;
+	struct stx *t;
+	char key[512];
+	unsigned int ours;
+	uint64_t lh;
+	uint32_t mf;
+
+	if (stx_key(m, km, key, sizeof(key)))
+		return;
+	if (m->method == SIP_CANCEL) {
+		handle_cancel(p, m, src, key);
+		return;
+	}
+	lh = loop_hash(m);
+	ours = our_routes(p, m, &next_route);
+	if (m->method == SIP_ACK) {
+		t = stx_find(p, key);
+		if (t && t->state != STX_ACCEPTED) {
+			stx_ack(p, t);		/* ACK of our own non-2xx answer: hop by hop */
+			return;
+		}
+		route_onward(p, m, src, NULL, ours, next_route, lh);	/* ACK of a 2xx: end to end */
+		return;
+	}
+	t = stx_find(p, key);
+	if (t) {
+		stx_retransmission(p, t);
+		return;
+	}
+	t = stx_new(p, m, src, key);
+	if (!t) {
+		reply_stateless(p, m, src, 503, "Out of memory");
+		return;
+	}
+	if (m->method == SIP_INVITE)
+		stx_reply(p, t, 100, NULL, NULL);
+	if (m->count[SIP_HDR_MAX_FORWARDS] &&
+	    span_to_u32(sip_hdr_first(m, SIP_HDR_MAX_FORWARDS)->value, 255, &mf) && mf == 0) {
+		stx_reply(p, t, 483, NULL, NULL);
+		return;
+	}
+	if (m->nhdrs > SIP_FORWARD_MAX_HEADERS) {
+		/* We add Via, Record-Route and Max-Forwards: stay within what we accept ourselves. */
+		stx_reply(p, t, 513, "Too Many Headers To Forward", NULL);
+		return;
+	}
+	if (looped(m, lh)) {
+		stx_reply(p, t, 482, NULL, NULL);
+		return;
+	}
+	if (naddr_tag(m, SIP_HDR_TO).len || next_route.len)
+		route_onward(p, m, src, t, ours, next_route, lh);
+	else
+		route_initial(p, m, t, ours, lh);
+}
+
+/* --- responses ---------------------------------------------------------- */
+
+/* The response as the caller gets it: our Via gone, SDP pointing at the relay. */
+static bool prepare_upstream(struct proxy *p, struct stx *t, const struct sip_msg *m)
+{
+	struct call *c = t ? t->call : NULL;
+	char *sdp = NULL;
+	long sdp_len = 0;
+	struct sip_span body;
+
+	if (c && t->method == SIP_INVITE && has_sdp(m)) {
+		sdp = malloc(SIP_OUT_MAX);
+		sdp_len = sdp ? call_sdp(p, c, LEG_CALLEE, m, sdp, SIP_OUT_MAX) : -1;
+	}
+	body = (struct sip_span){ sdp, (uint32_t)(sdp_len > 0 ? sdp_len : 0) };
+	build_forward_response(&p->out, m, sdp_len > 0 ? &body : NULL);
+	free(sdp);
+	return !p->out.overflow;
+}
+
+static int response_class_rank(int code)
+{
+	/* §16.7 step 6: 6xx first, then the lowest class; 5xx last. */
+	if (code >= 600)
+		return 0;
+	return code / 100;
+}
+
+void proxy_branch_final(struct proxy *p, struct branch *b, int code, const struct sip_msg *m)
+{
+	struct stx *t = b->stx;
+
+	if (!t)
+		return;		/* a request ksipd originated (BYE of a hang-up): nothing to pass on */
+	if (b->timer_c_fired && code == 487) {
+		/* Our own CANCEL after Timer C: to the caller this is a time-out, not a cancel. */
+		code = 408;
+		m = NULL;
+	}
+	if (t->pending)
+		t->pending--;
+	if (code < 300) {
+		if (!m || !prepare_upstream(p, t, m))
+			return;
+		if (t->call && t->method == SIP_INVITE && t->state == STX_PROCEEDING)
+			call_answered(p, t->call, m, &b->dst, b->transport);
+		stx_send_final(p, t, code, p->out.buf, p->out.len);
+		STAT_INC(p->st, responses_forwarded);
+		/* §16.7 step 10: a 2xx to INVITE cancels every other branch. */
+		for (struct branch *o = t->branches; o; o = o->sibling)
+			if (o != b)
+				branch_cancel(p, o);
+		return;
+	}
+	if (t->state != STX_PROCEEDING)
+		return;
+	if (!t->best_code || response_class_rank(code) < response_class_rank(t->best_code)) {
+		t->best_code = code;
+		free(t->best.p);
+		t->best.p = NULL;
+		t->best.len = 0;
+		if (m && prepare_upstream(p, t, m)) {
+			t->best.p = malloc(p->out.len);
+			if (t->best.p) {
+				memcpy(t->best.p, p->out.buf, p->out.len);
+				t->best.len = (uint32_t)p->out.len;
+			}
+		}
+	}
+	if (code >= 600)
+		for (struct branch *o = t->branches; o; o = o->sibling)
+			branch_cancel(p, o);
+	if (t->pending)
+		return;
+	/* Every branch is done: the best answer goes upstream (487 after a CANCEL). */
+	if (t->cancelled && (t->best_code == 408 || !t->best.len)) {
+		stx_reply(p, t, 487, NULL, NULL);
+	} else if (t->best_code == 503) {
+		/* §16.7 step 6: a 503 would tell the caller that ksipd is overloaded. */
+		stx_reply(p, t, 500, "Next Hop Unavailable", NULL);
+	} else if (t->best.len) {
+		stx_send_final(p, t, t->best_code, t->best.p, t->best.len);
+		STAT_INC(p->st, responses_forwarded);
+	} else {
+		stx_reply(p, t, t->best_code, NULL, NULL);
+	}
+	if (t->call)
+		call_end(p, t->call, "failed: %d", t->last_code);
+}
+
+void proxy_stx_freed(struct proxy *p, struct stx *t)
+{
+	(void)p;
+	if (t->call && t->call->invite == t)
+		t->call->invite = NULL;
+}
+
+static void on_response(struct proxy *p, const struct sip_msg *m)
+{
+	struct sip_via via;
+	struct sip_span method;
+	struct branch *b;
+	char id[64];
+
+	STAT_INC(p->st, responses_received);
+	if (!top_via(m, &via) || via.branch.len >= sizeof(id) || m->status < 100) {
+		STAT_INC(p->st, responses_stray);
+		return;
+	}
+	memcpy(id, via.branch.p, via.branch.len);
+	id[via.branch.len] = 0;
+	b = branch_find(p, id);
+	if (!b) {
+		STAT_INC(p->st, responses_stray);
+		return;
+	}
+	cseq_number(m, &method);
+	if (span_eq(method, "CANCEL")) {
+		if (b->method == SIP_INVITE)
+			branch_cancel_answered(p, b);
+		return;
+	}
+	if (!branch_response(p, b, m) || !b->stx)
+		return;
+	/* A provisional (101-199) or a retransmitted 2xx: pass it on. */
+	if (!prepare_upstream(p, b->stx, m))
+		return;
+	if (m->status < 200) {
+		if (b->stx->call && b->stx->method == SIP_INVITE)
+			call_early(p, b->stx->call, m);
+		stx_send_provisional(p, b->stx, p->out.buf, p->out.len);
+	} else {
+		proxy_send(p, &b->stx->reply_dst, b->stx->src.transport, p->out.buf, p->out.len);
+	}
+	STAT_INC(p->st, responses_forwarded);
+}
+
+void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src)
+{
+	p->now = now_ms();
+	/* Responses reach here unchecked by sip_core: everything below relies on these. */
+	if (!m->count[SIP_HDR_CALL_ID] || !m->count[SIP_HDR_VIA] || !m->count[SIP_HDR_CSEQ] ||
+	    !m->count[SIP_HDR_FROM] || !m->count[SIP_HDR_TO])
+		return;
+	if (m->is_request)
+		on_request(p, m, src);
+	else
+		on_response(p, m);
+}
+
+void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip_source *src)
+{
+	if (sip_parse(&p->in, buf, len) == SIP_PARSE_OK)
+		proxy_handle_msg(p, &p->in, src);
+}
+
+int proxy_tick(struct proxy *p, int max)
+{
+	int wait;
+
+	pthread_mutex_lock(&p->lock);
+	p->now = now_ms();
+	timer_run(&p->timers, p->now, p);
+	wait = timer_wait_ms(&p->timers, now_ms(), max);
+	pthread_mutex_unlock(&p->lock);
+	return wait;
+}

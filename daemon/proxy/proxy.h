@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The stateful proxy (RFC 3261 §16): every message of a call is handled by
+ * the worker that owns its Call-ID (hash of Call-ID modulo workers), so a
+ * call's transactions, dialog and media live on one thread without locks
+ * on the hot path. A worker that receives another worker's message passes
+ * it on through that worker's inbox. The lock below is taken by the owner
+ * while it works and by the control thread to read or hang up calls.
+ */
+#ifndef KSIP_PROXY_H
+#define KSIP_PROXY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ksipd.h"
+#include "sip/msg.h"
+#include "sip/reply.h"
+#include "base/stats.h"
+#include "base/timer.h"
+
+struct stx;
+struct branch;
+struct call;
+struct media;
+
+#define PROXY_TAB_BITS 14
+#define PROXY_TAB_SIZE (1u << PROXY_TAB_BITS)
+
+struct proxy {
+	struct ksipd *d;
+	int index;			/* worker index: owns Call-IDs hashing here */
+	pthread_mutex_t lock;
+	struct ksip_stats *st;
+	struct timer_heap timers;
+	uint64_t now;			/* ms, refreshed per event */
+	uint64_t seq;			/* branch and call identifiers */
+	int udp_fd[2];			/* send sockets: [0] IPv4, [1] IPv6 (-1 when none) */
+	uint16_t udp_port[2];
+	uint16_t tcp_port[2];		/* our TCP listen port per family (0: none) */
+	struct stx *stx_tab[PROXY_TAB_SIZE];
+	struct branch *br_tab[PROXY_TAB_SIZE];
+	struct call *call_tab[PROXY_TAB_SIZE];
+	struct call *calls;		/* list of all calls, for ksipctl */
+	struct media *media;
+	struct sip_out out;		/* scratch for messages being built */
+	struct sip_msg in;		/* a handed-over message, parsed again here */
+};
+
+struct proxy *proxy_new(struct ksipd *d, int index, struct ksip_stats *st, int epfd);
+void proxy_free(struct proxy *p);
+/* Our UDP socket for FAMILY (the worker's listening socket). */
+void proxy_set_socket(struct proxy *p, int family, int fd, uint16_t port);
+void proxy_set_tcp_port(struct proxy *p, int family, uint16_t port);
+
+/* Does this message belong to the proxy (rather than the registrar or a local answer)? */
+bool proxy_wants(const struct sip_msg *m);
+/* Which worker owns M's Call-ID. */
+int proxy_owner(const struct ksipd *d, const struct sip_msg *m);
+
+/* Handle one message; the caller holds p->lock. */
+void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip_source *src);
+/* The same for a message the caller parsed already (it stays valid during the call). */
+void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src);
+/* Fire due timers; returns ms until the next (at most MAX). Takes the lock. */
+int proxy_tick(struct proxy *p, int max);
+
+/* Send one message to DST: over UDP, or on the TCP connection DST opened. */
+void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+		const char *buf, size_t len);
+
+/* Called by the transaction layer. */
+void proxy_branch_final(struct proxy *p, struct branch *b, int code, const struct sip_msg *m);
+void proxy_stx_freed(struct proxy *p, struct stx *t);
+
+/* Our Via sent-by and branch for a request towards DST; -1 when unroutable. */
+int proxy_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+	      const char *branch, char *out, size_t len);
+/* A fresh branch id carrying LOOPHASH (§16.6 step 8). */
+void proxy_branch_id(struct proxy *p, uint64_t loophash, char *out, size_t len);
+
+#endif

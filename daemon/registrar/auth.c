@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "registrar/auth.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sip/digest.h"
+#include "base/log.h"
+#include "store/users.h"
+
+_Static_assert(DIGEST_MD5 == (int)KSIP_AUTH_MD5 && DIGEST_SHA256 == (int)KSIP_AUTH_SHA256,
+	       "configured algorithms are digest algorithms");
+
+void auth_add_challenge(struct ksipd *d, struct sip_out *o, bool proxy, bool stale, time_t now)
+{
+	char nonce[NONCE_HEX_LEN + 1];
+
+	nonce_make(d->nonce, now, nonce);
+	for (int i = 0; i < d->cfg.n_auth_algs; i++)
+		out_printf(o, "%s: Digest realm=\"%s\", nonce=\"%s\", qop=\"auth\", algorithm=%s%s\r\n",
+			   proxy ? "Proxy-Authenticate" : "WWW-Authenticate", d->cfg.realm, nonce,
+			   digest_alg_name((enum digest_alg)d->cfg.auth_algs[i]),
+			   stale ? ", stale=true" : "");
+}
+
+/*
+ * At most AUTH_LOG_BURST failure lines per second per worker: a guessing
+ * flood must not become a write() per request. auth_failures still counts
+ * every one; the number left out is logged with the next line that is not.
+ */
+#define AUTH_LOG_BURST 10
+
+static __thread struct {
+	time_t second;
+	unsigned int logged;
+	unsigned long suppressed;
+} auth_log;
+
+static void log_auth_failure(time_t now, const char *user, const char *why, const char *nc)
+{
+	if (auth_log.second != now) {
+		auth_log.second = now;
+		auth_log.logged = 0;
+	}
+	if (auth_log.logged >= AUTH_LOG_BURST) {
+		auth_log.suppressed++;
+		return;
+	}
+	auth_log.logged++;
+	if (auth_log.suppressed)
+		log_info("%lu more auth failures were not logged", auth_log.suppressed);
+	auth_log.suppressed = 0;
+	log_info("auth failed for '%s' (%s%s%s)", user, why, nc ? ", nc " : "", nc ? nc : "");
+}
+
+static bool algorithm_offered(const struct ksipd *d, enum digest_alg alg)
+{
+	for (int i = 0; i < d->cfg.n_auth_algs; i++)
+		if (d->cfg.auth_algs[i] == (int)alg)
+			return true;
+	return false;
+}
+
+/*
+ * Pick the credentials meant for our realm. A request may carry several
+ * (one per realm it has met); those for other realms are not ours to judge.
+ */
+static int find_credentials(struct ksipd *d, const struct sip_msg *m, enum sip_hdr_id id,
+			    struct digest_creds *c, const char **why)
+{
+	for (int i = m->first[id]; i >= 0 && i < m->nhdrs; i++) {
+		if (m->hdrs[i].id != id)
+			continue;
+		if (digest_parse_credentials(m->hdrs[i].value, c, why) < 0) {
+			/* Malformed: it is ours to reject only if it names our realm. */
+			if (memmem(m->hdrs[i].value.p, m->hdrs[i].value.len, d->cfg.realm,
+				   strlen(d->cfg.realm)))
+				return -1;
+			continue;
+		}
+		/* Only algorithms we offer: an operator who disabled MD5 means it. */
+		if (!strcmp(c->realm, d->cfg.realm) && algorithm_offered(d, c->alg))
+			return 1;
+	}
+	return 0;
+}
+
+void auth_check(struct ksipd *d, struct ksip_stats *st, const struct sip_msg *m,
+		enum sip_hdr_id cred_hdr, time_t now, struct auth_outcome *out)
+{
+	struct digest_creds c;
+	uint8_t ha1[DIGEST_MAX_LEN];
+	char expected[DIGEST_HEX_MAX], method[32];
+	enum nonce_state ns;
+	uint64_t nonce_id = 0;
+	bool known, match;
+	int found;
+
+	out->user[0] = 0;
+	out->why = NULL;
+	found = find_credentials(d, m, cred_hdr, &c, &out->why);
+	if (found < 0) {
+		out->result = AUTH_MALFORMED;
+		return;
+	}
+	if (!found) {
+		STAT_INC(st, auth_challenges);
+		out->result = AUTH_CHALLENGE;
+		return;
+	}
+
+	ns = nonce_check(d->nonce, c.nonce, now, d->cfg.nonce_lifetime, &nonce_id);
+	/*
+	 * An unknown user is checked against a fixed dummy HA1 so that the
+	 * answer and the work done are the same as for a wrong password.
+	 */
+	known = users_get_ha1(d->users, c.username, c.alg, ha1);
+	if (!known)
+		memset(ha1, 0x5a, sizeof(ha1));
+	snprintf(method, sizeof(method), SPAN_FMT, SPAN_ARG(m->method_name));
+	digest_response(c.alg, ha1, &c, method, expected);
+	match = digest_hex_equal(expected, c.response) && known && ns != NONCE_INVALID;
+
+	if (!match) {
+		STAT_INC(st, auth_failures);
+		log_auth_failure(now, c.username,
+				 ns == NONCE_INVALID ? "foreign nonce" : "bad credentials", NULL);
+		out->result = AUTH_CHALLENGE;
+		return;
+	}
+	if (ns == NONCE_STALE) {
+		STAT_INC(st, auth_stale);
+		out->result = AUTH_STALE;
+		return;
+	}
+	/* We only offer qop=auth; without it there is no nonce-count to protect us. */
+	if (!c.qop[0] || !users_nc_advance(d->users, c.username, nonce_id, c.nc_value)) {
+		STAT_INC(st, auth_replays);
+		STAT_INC(st, auth_failures);
+		log_auth_failure(now, c.username, "replayed nonce-count", c.nc);
+		out->result = AUTH_CHALLENGE;
+		return;
+	}
+	snprintf(out->user, sizeof(out->user), "%s", c.username);
+	out->result = AUTH_OK;
+}

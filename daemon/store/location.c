@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "store/location.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hash.h"
+#include "store/store.h"
+
+#define LOC_SHARDS 64
+#define LOC_INITIAL_BUCKETS 256
+
+/*
+ * One allocation per binding: the fixed part below, then the contact URI
+ * and the Call-ID, each NUL-terminated. The source address is kept in a
+ * packed form (16 bytes of address, family, port) rather than a 128-byte
+ * sockaddr_storage.
+ */
+struct binding {
+	struct binding *next;
+	uint32_t expires;	/* absolute, seconds since the epoch */
+	uint32_t cseq;
+	uint16_t q;
+	uint8_t transport;
+	uint8_t src_family;
+	uint16_t src_port;	/* network order */
+	uint16_t contact_len;
+	uint16_t callid_len;
+	uint8_t src_addr[16];
+	char data[];
+};
+
+struct aor {
+	struct aor *next;
+	struct binding *bindings;
+	uint32_t hash;
+	uint16_t nbindings;
+	char name[];
+};
+
+struct loc_shard {
+	pthread_mutex_t lock;
+	struct aor **buckets;
+	uint32_t nbuckets;
+	uint32_t naors;
+	uint64_t nbindings;
+	uint64_t bytes;
+} __attribute__((aligned(64)));
+
+struct location {
+	struct loc_shard shard[LOC_SHARDS];
+};
+
+static const char *b_contact(const struct binding *b)
+{
+	return b->data;
+}
+
+static const char *b_callid(const struct binding *b)
+{
+	return b->data + b->contact_len + 1;
+}
+
+static size_t b_size(const struct binding *b)
+{
+	return sizeof(*b) + b->contact_len + 1u + b->callid_len + 1u;
+}
+
+struct location *location_new(void)
+{
+	struct location *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	for (int i = 0; i < LOC_SHARDS; i++) {
+		struct loc_shard *s = &l->shard[i];
+
+		pthread_mutex_init(&s->lock, NULL);
+		s->nbuckets = LOC_INITIAL_BUCKETS;
+		s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
+		if (!s->buckets)
+			abort();
+	}
+	return l;
+}
+
+static void free_aor(struct aor *a)
+{
+	struct binding *b = a->bindings, *n;
+
+	for (; b; b = n) {
+		n = b->next;
+		free(b);
+	}
+	free(a);
+}
+
+void location_free(struct location *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < LOC_SHARDS; i++) {
+		struct loc_shard *s = &l->shard[i];
+
+		for (uint32_t b = 0; b < s->nbuckets; b++) {
+			struct aor *a = s->buckets[b], *n;
+
+			for (; a; a = n) {
+				n = a->next;
+				free_aor(a);
+			}
+		}
+		free(s->buckets);
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(l);
+}
+
+static struct loc_shard *shard_of(struct location *l, const char *aor, uint32_t *h)
+{
+	*h = (uint32_t)hash_bytes(aor, strlen(aor));
+	return &l->shard[*h % LOC_SHARDS];
+}
+
+static struct aor **find_aor(struct loc_shard *s, uint32_t h, const char *name)
+{
+	struct aor **pp = &s->buckets[(h / LOC_SHARDS) % s->nbuckets];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->hash == h && !strcmp((*pp)->name, name))
+			break;
+	return pp;
+}
+
+static void grow(struct loc_shard *s)
+{
+	uint32_t n = s->nbuckets * 2;
+	struct aor **nb = calloc(n, sizeof(*nb));
+
+	if (!nb)
+		return;
+	for (uint32_t i = 0; i < s->nbuckets; i++) {
+		struct aor *a = s->buckets[i], *next;
+
+		for (; a; a = next) {
+			uint32_t k = (a->hash / LOC_SHARDS) % n;
+
+			next = a->next;
+			a->next = nb[k];
+			nb[k] = a;
+		}
+	}
+	s->bytes += (n - s->nbuckets) * sizeof(*nb);
+	free(s->buckets);
+	s->buckets = nb;
+	s->nbuckets = n;
+}
+
+static struct aor *get_or_add_aor(struct loc_shard *s, uint32_t h, const char *name)
+{
+	struct aor **pp = find_aor(s, h, name), *a;
+	size_t n = strlen(name) + 1;
+
+	if (*pp)
+		return *pp;
+	a = calloc(1, sizeof(*a) + n);
+	if (!a)
+		return NULL;
+	a->hash = h;
+	memcpy(a->name, name, n);
+	*pp = a;
+	s->naors++;
+	s->bytes += sizeof(*a) + n;
+	if (s->naors > s->nbuckets * 2)
+		grow(s);
+	return a;
+}
+
+static void drop_aor_if_empty(struct loc_shard *s, struct aor *a)
+{
+	struct aor **pp;
+
+	if (a->bindings)
+		return;
+	pp = find_aor(s, a->hash, a->name);
+	*pp = a->next;
+	s->naors--;
+	s->bytes -= sizeof(*a) + strlen(a->name) + 1;
+	free(a);
+}
+
+static void unlink_binding(struct loc_shard *s, struct aor *a, struct binding **pp)
+{
+	struct binding *b = *pp;
+
+	*pp = b->next;
+	a->nbindings--;
+	s->nbindings--;
+	s->bytes -= b_size(b);
+	free(b);
+}
+
+static void pack_source(struct binding *b, const struct sockaddr *sa)
+{
+	memset(b->src_addr, 0, sizeof(b->src_addr));
+	b->src_family = 0;
+	b->src_port = 0;
+	if (!sa)
+		return;
+	b->src_family = (uint8_t)sa->sa_family;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+
+		memcpy(b->src_addr, &a4->sin_addr, 4);
+		b->src_port = a4->sin_port;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+
+		memcpy(b->src_addr, &a6->sin6_addr, 16);
+		b->src_port = a6->sin6_port;
+	}
+}
+
+static void unpack_source(const struct binding *b, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (b->src_family == AF_INET) {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+		a4->sin_family = AF_INET;
+		memcpy(&a4->sin_addr, b->src_addr, 4);
+		a4->sin_port = b->src_port;
+	} else if (b->src_family == AF_INET6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+		a6->sin6_family = AF_INET6;
+		memcpy(&a6->sin6_addr, b->src_addr, 16);
+		a6->sin6_port = b->src_port;
+	}
+}
+
+static void view_of(const struct aor *a, const struct binding *b, time_t now,
+		    struct binding_view *v)
+{
+	v->aor = a->name;
+	v->contact = b_contact(b);
+	v->callid = b_callid(b);
+	v->cseq = b->cseq;
+	v->expires_in = b->expires > now ? (uint32_t)(b->expires - now) : 0;
+	v->q = b->q;
+	v->transport = (enum ksip_transport)b->transport;
+	unpack_source(b, &v->source);
+}
+
+static struct binding *new_binding(const char *contact, size_t clen, const char *callid,
+				   size_t cidlen)
+{
+	struct binding *b;
+
+	if (clen > UINT16_MAX || cidlen > UINT16_MAX)
+		return NULL;
+	b = malloc(sizeof(*b) + clen + 1 + cidlen + 1);
+	if (!b)
+		return NULL;
+	b->contact_len = (uint16_t)clen;
+	b->callid_len = (uint16_t)cidlen;
+	memcpy(b->data, contact, clen);
+	b->data[clen] = 0;
+	memcpy(b->data + clen + 1, callid, cidlen);
+	b->data[clen + 1 + cidlen] = 0;
+	return b;
+}
+
+static struct binding **find_binding(struct aor *a, struct sip_span uri)
+{
+	struct binding **pp = &a->bindings;
+
+	/* Contact URIs are compared byte for byte; see docs/architecture.md. */
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->contact_len == uri.len && !memcmp((*pp)->data, uri.p, uri.len))
+			break;
+	return pp;
+}
+
+static bool same_callid(const struct binding *b, struct sip_span callid)
+{
+	return b->callid_len == callid.len && !memcmp(b_callid(b), callid.p, callid.len);
+}
+
+/* Remove bindings whose time is up; queue their deletion. */
+static void prune(struct loc_shard *s, struct aor *a, time_t now, struct store *st)
+{
+	struct binding **pp = &a->bindings;
+
+	while (*pp) {
+		if ((*pp)->expires <= now) {
+			if (st)
+				store_queue_delete(st, a->name, b_contact(*pp));
+			unlink_binding(s, a, pp);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+}
+
+/* §10.3 step 7: may this request change the binding? */
+static bool cseq_allows(const struct binding *b, const struct loc_request *rq)
+{
+	return !same_callid(b, rq->callid) || rq->cseq > b->cseq;
+}
+
+static enum loc_result validate(struct aor *a, const struct loc_request *rq)
+{
+	uint32_t after;
+
+	if (!a)
+		return LOC_OK;
+	if (rq->remove_all) {
+		for (struct binding *b = a->bindings; b; b = b->next)
+			if (!cseq_allows(b, rq))
+				return LOC_E_STALE_CSEQ;
+		return LOC_OK;
+	}
+	after = a->nbindings;
+	for (int i = 0; i < rq->ncontacts; i++) {
+		struct binding *b = *find_binding(a, rq->contacts[i].uri);
+
+		if (b && !cseq_allows(b, rq))
+			return LOC_E_STALE_CSEQ;
+		if (!b && rq->contacts[i].expires)
+			after++;
+		else if (b && !rq->contacts[i].expires)
+			after--;
+	}
+	return after > rq->max_contacts ? LOC_E_TOO_MANY : LOC_OK;
+}
+
+static enum loc_result upsert(struct loc_shard *s, struct aor *a, const struct loc_request *rq,
+			      const struct loc_contact *c, struct store *st)
+{
+	struct binding **pp = find_binding(a, c->uri), *b;
+	struct binding_view v;
+
+	if (!c->expires) {
+		if (*pp) {
+			store_queue_delete(st, a->name, b_contact(*pp));
+			unlink_binding(s, a, pp);
+		}
+		return LOC_OK;
+	}
+	b = new_binding(c->uri.p, c->uri.len, rq->callid.p, rq->callid.len);
+	if (!b)
+		return LOC_E_NOMEM;
+	b->expires = (uint32_t)(rq->now + c->expires);
+	b->cseq = rq->cseq;
+	b->q = c->q;
+	b->transport = (uint8_t)rq->transport;
+	pack_source(b, rq->src);
+	if (*pp) {
+		/* Replace in place so the list keeps its order. */
+		struct binding *old = *pp;
+
+		b->next = old->next;
+		*pp = b;
+		s->bytes -= b_size(old);
+		free(old);
+	} else {
+		b->next = NULL;
+		*pp = b;
+		a->nbindings++;
+		s->nbindings++;
+	}
+	s->bytes += b_size(b);
+	view_of(a, b, rq->now, &v);
+	store_queue_upsert(st, &v, b->expires);
+	return LOC_OK;
+}
+
+enum loc_result location_apply(struct location *l, const struct loc_request *rq,
+			       struct store *st, binding_fn emit, void *ctx)
+{
+	uint32_t h;
+	struct loc_shard *s = shard_of(l, rq->aor, &h);
+	struct aor *a;
+	enum loc_result r = LOC_OK;
+	bool adds = false;
+
+	for (int i = 0; i < rq->ncontacts; i++)
+		adds |= rq->contacts[i].expires > 0;
+
+	pthread_mutex_lock(&s->lock);
+	a = *find_aor(s, h, rq->aor);
+	if (a)
+		prune(s, a, rq->now, st);
+	r = validate(a, rq);
+	if (r != LOC_OK)
+		goto out;
+	if (!a && adds) {
+		a = get_or_add_aor(s, h, rq->aor);
+		if (!a) {
+			r = LOC_E_NOMEM;
+			goto out;
+		}
+	}
+	if (!a)
+		goto out;
+	if (rq->remove_all) {
+		while (a->bindings) {
+			store_queue_delete(st, a->name, b_contact(a->bindings));
+			unlink_binding(s, a, &a->bindings);
+		}
+	}
+	for (int i = 0; i < rq->ncontacts && r == LOC_OK; i++)
+		r = upsert(s, a, rq, &rq->contacts[i], st);
+	if (emit) {
+		struct binding_view v;
+
+		for (struct binding *b = a->bindings; b; b = b->next) {
+			view_of(a, b, rq->now, &v);
+			emit(ctx, &v);
+		}
+	}
+	drop_aor_if_empty(s, a);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int location_restore(struct location *l, const struct binding_view *v, time_t expires_at)
+{
+	uint32_t h;
+	struct loc_shard *s = shard_of(l, v->aor, &h);
+	struct aor *a;
+	struct binding *b;
+	struct sip_span uri = { v->contact, (uint32_t)strlen(v->contact) };
+	int r = -1;
+
+	pthread_mutex_lock(&s->lock);
+	a = get_or_add_aor(s, h, v->aor);
+	if (!a || *find_binding(a, uri))
+		goto out;
+	b = new_binding(v->contact, uri.len, v->callid, strlen(v->callid));
+	if (!b)
+		goto out;
+	b->expires = (uint32_t)expires_at;
+	b->cseq = v->cseq;
+	b->q = v->q;
+	b->transport = (uint8_t)v->transport;
+	pack_source(b, (const struct sockaddr *)&v->source);
+	b->next = a->bindings;
+	a->bindings = b;
+	a->nbindings++;
+	s->nbindings++;
+	s->bytes += b_size(b);
+	r = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void location_foreach(struct location *l, time_t now, binding_fn fn, void *ctx)
+{
+	struct binding_view v;
+
+	for (int i = 0; i < LOC_SHARDS; i++) {
+		struct loc_shard *s = &l->shard[i];
+
+		pthread_mutex_lock(&s->lock);
+		for (uint32_t k = 0; k < s->nbuckets; k++)
+			for (struct aor *a = s->buckets[k]; a; a = a->next)
+				for (struct binding *b = a->bindings; b; b = b->next) {
+					if (b->expires <= now)
+						continue;
+					view_of(a, b, now, &v);
+					fn(ctx, &v);
+				}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+int location_lookup(struct location *l, const char *aor, time_t now, binding_fn fn, void *ctx)
+{
+	uint32_t h;
+	struct loc_shard *s = shard_of(l, aor, &h);
+	struct aor *a;
+	struct binding_view v;
+	int n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	a = *find_aor(s, h, aor);
+	for (struct binding *b = a ? a->bindings : NULL; b; b = b->next) {
+		if (b->expires <= now)
+			continue;
+		view_of(a, b, now, &v);
+		if (fn)
+			fn(ctx, &v);
+		n++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int location_remove_aor(struct location *l, const char *aor, struct store *st)
+{
+	uint32_t h;
+	struct loc_shard *s = shard_of(l, aor, &h);
+	struct aor *a;
+	int n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	a = *find_aor(s, h, aor);
+	if (a) {
+		while (a->bindings) {
+			unlink_binding(s, a, &a->bindings);
+			n++;
+		}
+		if (st)
+			store_queue_delete_aor(st, aor);
+		drop_aor_if_empty(s, a);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int location_expire(struct location *l, time_t now, struct store *st)
+{
+	int n = 0;
+
+	for (int i = 0; i < LOC_SHARDS; i++) {
+		struct loc_shard *s = &l->shard[i];
+
+		pthread_mutex_lock(&s->lock);
+		for (uint32_t k = 0; k < s->nbuckets; k++) {
+			struct aor *a = s->buckets[k], *next;
+
+			for (; a; a = next) {
+				uint16_t before = a->nbindings;
+
+				next = a->next;
+				prune(s, a, now, st);
+				n += before - a->nbindings;
+				drop_aor_if_empty(s, a);
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
+}
+
+void location_usage(struct location *l, struct location_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	for (int i = 0; i < LOC_SHARDS; i++) {
+		struct loc_shard *s = &l->shard[i];
+
+		pthread_mutex_lock(&s->lock);
+		u->aors += s->naors;
+		u->bindings += s->nbindings;
+		u->bytes += s->bytes;
+		pthread_mutex_unlock(&s->lock);
+	}
+}

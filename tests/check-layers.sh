@@ -1,0 +1,87 @@
+#!/bin/bash
+# ksipd's layers, checked from its #include lines (TAP).
+#
+#   top (daemon/*.c)   main, control, dispatch: wiring, commands, routing
+#   proxy/             RFC 3261 §16, calls and dialogs
+#   registrar/         §10.3 and digest challenges
+#   txn/  media/       transactions and timers; relay ports and kernel flows
+#   transport/ store/  sockets, streams, workers; users, bindings, SQLite
+#   sip/               syntax: messages, SDP, digest math
+#   base/              hash, lists, timers, event loop, log, config, stats
+#
+# A file may include headers of its own folder and of the folders its
+# folder is allowed below (ALLOWED); anything else, a header of a layer
+# above, or of the top, fails. Two folders that include each other fail too.
+# The graph found is printed as comments.
+set -u
+cd "$(dirname "$0")/.."
+
+declare -A ALLOWED=(
+	[base]=""
+	[sip]="base"
+	[store]="base sip"
+	[transport]="base sip"
+	[txn]="base sip"
+	[media]="base sip"
+	[registrar]="base sip store txn"
+	[proxy]="base sip store transport txn media registrar"
+	[top]="base sip store transport txn media registrar proxy"
+)
+
+layer_of() {	# daemon/X/file -> X; daemon/file -> top
+	local rel=${1#daemon/}
+	case "$rel" in
+	*/*) echo "${rel%%/*}" ;;
+	*) echo top ;;
+	esac
+}
+
+n=0
+fail=0
+declare -A edges=()
+bad=()
+while IFS= read -r f; do
+	from=$(layer_of "$f")
+	if [ -z "${ALLOWED[$from]+x}" ]; then
+		bad+=("$f: folder '$from' is not a known layer")
+		continue
+	fi
+	while IFS= read -r inc; do
+		# Headers outside daemon/ (include/ksip, uapi, kmod) are shared by everyone.
+		[ -f "daemon/$inc" ] || continue
+		to=$(layer_of "daemon/$inc")
+		[ "$to" = "$from" ] && continue
+		edges["$from -> $to"]=$(( ${edges["$from -> $to"]:-0} + 1 ))
+		case " ${ALLOWED[$from]} " in
+		*" $to "*) ;;
+		*) bad+=("$f includes $inc: $from may not include $to") ;;
+		esac
+	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
+done < <(find daemon -name '*.[ch]' | sort)
+
+echo "TAP version 13"
+echo "1..2"
+for e in $(printf '%s\n' "${!edges[@]}" | tr ' ' '_' | sort); do
+	echo "# ${e//_/ } (${edges[${e//_/ }]} includes)"
+done
+if [ ${#bad[@]} -eq 0 ]; then
+	echo "ok 1 - every #include under daemon/ points to its own layer or one below"
+else
+	printf '# %s\n' "${bad[@]}"
+	echo "not ok 1 - ${#bad[@]} includes point upward"
+	fail=1
+fi
+mutual=()
+for e in "${!edges[@]}"; do
+	a=${e%% -> *}
+	b=${e##* -> }
+	[ -n "${edges["$b -> $a"]+x}" ] && [[ "$a" < "$b" ]] && mutual+=("$a <-> $b")
+done
+if [ ${#mutual[@]} -eq 0 ]; then
+	echo "ok 2 - no two folders include each other"
+else
+	printf '# %s\n' "${mutual[@]}"
+	echo "not ok 2 - folders that include each other: ${#mutual[@]}"
+	fail=1
+fi
+exit $fail

@@ -66,13 +66,22 @@ $(O)/ksipctl: $(CTL_OBJS)
 
 $(O)/obj/lib/%.o $(O)/obj/ctl/%.o $(O)/san/lib/%.o: CFLAGS += $(NL_CFLAGS)
 
-$(O)/tests/%: tests/unit/%.c $(O)/libksipcore.a tests/lib/tap.h
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(O)/libksipcore.a $(LDLIBS)
+# A unit test that names its layers (TEST_LAYERS_test_x := base sip txn) links the objects of
+# those layers and nothing else, so it cannot build if its layer calls one above it.
+test_objs = $(if $(TEST_LAYERS_$(1)),$(foreach l,$(TEST_LAYERS_$(1)),\
+	$(patsubst %.c,$(O)/$(2)/%.o,$(wildcard daemon/$(l)/*.c))) $(O)/$(2)/lib/endpoint.o \
+	$(O)/$(2)/kmod/ksip_sipframe.o,$(O)/$(3))
+TEST_LAYERS_test_hash := base
 
-$(O)/tests/san/%: tests/unit/%.c $(O)/libksipcore-san.a tests/lib/tap.h
+.SECONDEXPANSION:
+$(O)/tests/%: tests/unit/%.c $$(call test_objs,$$*,obj,libksipcore.a) tests/lib/tap.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(O)/libksipcore-san.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(call test_objs,$*,obj,libksipcore.a) $(LDLIBS)
+
+$(O)/tests/san/%: tests/unit/%.c $$(call test_objs,$$*,san,libksipcore-san.a) tests/lib/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib -o $@ $< $(call test_objs,$*,san,libksipcore-san.a) \
+		$(LDLIBS)
 
 # libFuzzer needs clang; the parser has no dependencies beyond libc.
 FUZZ_DEPS := $(wildcard daemon/sip/*.c) daemon/base/hash.c \

@@ -11,8 +11,9 @@
 #
 # A file may include headers of its own folder and of the folders its
 # folder is allowed below (ALLOWED); anything else, a header of a layer
-# above, or of the top, fails. Two folders that include each other fail too.
-# The graph found is printed as comments.
+# above, or of the top, fails. Two folders that include each other fail
+# too, and so do two modules (x.c/x.h and y.c/y.h) of one folder that
+# include each other's headers. The graph found is printed as comments.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,7 @@ layer_of() {	# daemon/X/file -> X; daemon/file -> top
 n=0
 fail=0
 declare -A edges=()
+declare -A modedges=()	# "daemon/store/location -> daemon/store/store"
 bad=()
 while IFS= read -r f; do
 	from=$(layer_of "$f")
@@ -50,7 +52,12 @@ while IFS= read -r f; do
 		# Headers outside daemon/ (include/ksip, uapi, kmod) are shared by everyone.
 		[ -f "daemon/$inc" ] || continue
 		to=$(layer_of "daemon/$inc")
-		[ "$to" = "$from" ] && continue
+		if [ "$to" = "$from" ]; then
+			a=${f%.[ch]}
+			b=daemon/${inc%.h}
+			[ "$a" != "$b" ] && modedges["$a -> $b"]=1
+			continue
+		fi
 		edges["$from -> $to"]=$(( ${edges["$from -> $to"]:-0} + 1 ))
 		case " ${ALLOWED[$from]} " in
 		*" $to "*) ;;
@@ -60,7 +67,7 @@ while IFS= read -r f; do
 done < <(find daemon -name '*.[ch]' | sort)
 
 echo "TAP version 13"
-echo "1..2"
+echo "1..3"
 for e in $(printf '%s\n' "${!edges[@]}" | tr ' ' '_' | sort); do
 	echo "# ${e//_/ } (${edges[${e//_/ }]} includes)"
 done
@@ -82,6 +89,19 @@ if [ ${#mutual[@]} -eq 0 ]; then
 else
 	printf '# %s\n' "${mutual[@]}"
 	echo "not ok 2 - folders that include each other: ${#mutual[@]}"
+	fail=1
+fi
+mutual=()
+for e in "${!modedges[@]}"; do
+	a=${e%% -> *}
+	b=${e##* -> }
+	[ -n "${modedges["$b -> $a"]+x}" ] && [[ "$a" < "$b" ]] && mutual+=("$a <-> $b")
+done
+if [ ${#mutual[@]} -eq 0 ]; then
+	echo "ok 3 - no two modules of one folder include each other"
+else
+	printf '# %s\n' "${mutual[@]}"
+	echo "not ok 3 - modules that include each other: ${#mutual[@]}"
 	fail=1
 fi
 exit $fail

@@ -143,6 +143,7 @@ static void timer_check(struct timer *t, void *ctx)
 
 	if (c->state != CALL_CONFIRMED)
 		return;
+	/* Polled, not called back per packet: media.h says why. */
 	if (c->nstreams && !media_on_hold(c)) {
 		uint64_t idle = UINT64_MAX, last;
 

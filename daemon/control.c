@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "proxy/call.h"
+#include "proxy/call_info.h"
 #include "sip/digest.h"
 #include "ksip/ctl_proto.h"
 #include "ksip/genl.h"
@@ -274,7 +274,8 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("calls_answered", t.calls_answered);
 	ROW("calls_active", t.calls_created - t.calls_ended);
 	ROW("calls_listed", t.calls_created - t.calls_freed);
-	ROW("relay_ports_in_use", c->d->ports ? 2ULL * port_pool_in_use(c->d->ports) : 0);
+	ROW("relay_ports_in_use",
+	    c->d->media.ports ? 2ULL * port_pool_in_use(c->d->media.ports) : 0);
 	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
 	ROW("kernel_flow_pairs", t.kernel_flows_installed - t.kernel_flows_removed);
 	ROW("responses_forwarded", t.responses_forwarded);
@@ -321,101 +322,62 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 }
 
 /*
- * What `call list` shows of one call, copied under its worker's lock. The
- * packet counters of kernel flows are read after the lock is released (one
- * netlink GET per flow on the control thread's own socket), so listing many
- * calls never holds up a worker's call processing.
+ * A worker's calls are read and changed only under its lock, taken here
+ * and nowhere else in this file.
  */
-struct call_row {
-	uint64_t id;
-	enum call_state state;
-	char caller[64], callee[64], reason[96];
-	char *callid;
-	const char *media;
-	unsigned long duration;
-	int nstreams;
-	struct {
-		struct sockaddr_storage ip[2];
-		uint16_t port[2];
-		bool open;
-	} s[SDP_MAX_MEDIA];
-	uint64_t pk[2];			/* packets from each leg */
-	int nflows;			/* kernel flows still to be read into PK */
-	struct sockaddr_storage flow[2 * SDP_MAX_MEDIA];
-	int flow_leg[2 * SDP_MAX_MEDIA];
+static void worker_calls_lock(struct worker *w)
+{
+	pthread_mutex_lock(&w->proxy->lock);
+}
+
+static void worker_calls_unlock(struct worker *w)
+{
+	pthread_mutex_unlock(&w->proxy->lock);
+}
+
+/*
+ * `call list`: the owners copy their calls into call_info records under the
+ * worker's lock; the packet counters of kernel flows are read after the
+ * lock is released (one netlink GET per flow on the control thread's own
+ * socket), so listing many calls never holds up a worker's call processing.
+ */
+struct call_rows {
+	struct call_info *v;
+	char **callid;			/* copies: call_info's points into the call */
+	size_t n, cap;
 };
 
-/* Under the worker's lock: copy call K into ROW. */
-static void snapshot_call(struct proxy *p, struct call *k, struct call_row *row)
+static void add_row(void *arg, const struct call_info *ci)
 {
-	uint64_t ref = k->state == CALL_ENDED ? k->ended_ms : p->now;
+	struct call_rows *r = arg;
 
-	memset(row, 0, sizeof(*row));
-	row->id = k->id;
-	row->state = k->state;
-	snprintf(row->caller, sizeof(row->caller), "%s", k->caller_user);
-	snprintf(row->callee, sizeof(row->callee), "%s", k->callee_user);
-	snprintf(row->reason, sizeof(row->reason), "%s", k->reason);
-	row->callid = strdup(k->callid ? k->callid : "");
-	row->media = !k->nstreams ? "none" : k->s[0].kernel ? "kernel" : "userspace";
-	row->duration = k->answered_ms && ref > k->answered_ms ?
-			(unsigned long)((ref - k->answered_ms) / 1000) : 0;
-	row->nstreams = k->nstreams;
-	if (k->state == CALL_ENDED) {
-		row->pk[0] = k->final_packets[0];
-		row->pk[1] = k->final_packets[1];
-	}
-	for (int i = 0; i < k->nstreams; i++) {
-		struct media_stream *s = &k->s[i];
+	if (r->n == r->cap) {
+		size_t ncap = r->cap ? 2 * r->cap : 64;
+		struct call_info *nv = realloc(r->v, ncap * sizeof(*nv));
+		char **nc;
 
-		for (int leg = 0; leg < 2; leg++) {
-			row->s[i].ip[leg] = s->relay_ip[leg];
-			row->s[i].port[leg] = s->relay_port[leg];
-		}
-		row->s[i].open = s->open;
-		if (k->state == CALL_ENDED || !s->open)
-			continue;
-		if (!s->kernel) {
-			uint64_t pk[2], idle;
-
-			media_counters(p->media, k, s, pk, &idle);	/* the relay's own counters */
-			row->pk[0] += pk[0];
-			row->pk[1] += pk[1];
-			continue;
-		}
-		for (int leg = 0; leg < 2; leg++) {
-			if (!s->flow_up[leg])
-				continue;
-			media_flow_local(s, leg, 0, &row->flow[row->nflows]);
-			row->flow_leg[row->nflows++] = leg;
-		}
-	}
-}
-
-/* Outside any lock: add the kernel flows' packet counters. */
-static void read_kernel_counters(struct call_row *row, struct ksip_genl **g)
-{
-	char err[KSIP_GENL_ERRLEN];
-
-	for (int i = 0; i < row->nflows; i++) {
-		struct ksip_flow_spec f;
-
-		if (!*g)
-			*g = ksip_genl_open(err, sizeof(err));
-		if (!*g)
+		if (!nv)
 			return;
-		if (!ksip_genl_flow_get(*g, &row->flow[i], &f, err, sizeof(err)))
-			row->pk[row->flow_leg[i]] += f.packets;
+		r->v = nv;
+		nc = realloc(r->callid, ncap * sizeof(*nc));
+		if (!nc)
+			return;
+		r->callid = nc;
+		r->cap = ncap;
 	}
+	r->v[r->n] = *ci;
+	r->callid[r->n] = strdup(ci->callid);
+	r->v[r->n].callid = r->callid[r->n] ? r->callid[r->n] : "";
+	r->n++;
 }
 
-static void list_call(const struct call_row *r, bool json, struct answer *a, int *n)
+static void list_call(const struct call_info *r, bool json, struct answer *a, int *n)
 {
 	if (!json) {
 		ans_printf(a, "%-10llu %-9s %-14s %-14s %-9s %6lus %10llu %10llu  %s\n",
 			   (unsigned long long)r->id, call_state_name(r->state), r->caller, r->callee,
-			   r->media, r->duration, (unsigned long long)r->pk[0],
-			   (unsigned long long)r->pk[1], r->reason);
+			   r->media, r->duration, (unsigned long long)r->pkts[0],
+			   (unsigned long long)r->pkts[1], r->reason);
 		return;
 	}
 	ans_printf(a, "%s{\"id\":%llu,\"state\":\"%s\",\"caller\":\"", (*n)++ ? "," : "",
@@ -424,11 +386,11 @@ static void list_call(const struct call_row *r, bool json, struct answer *a, int
 	ans_printf(a, "\",\"callee\":\"");
 	ans_json_str(a, r->callee);
 	ans_printf(a, "\",\"call_id\":\"");
-	ans_json_str(a, r->callid ? r->callid : "");
+	ans_json_str(a, r->callid);
 	ans_printf(a, "\",\"media\":\"%s\",\"streams\":%d,\"duration\":%lu,"
 		   "\"packets_from_caller\":%llu,\"packets_from_callee\":%llu,\"reason\":\"",
-		   r->media, r->nstreams, r->duration, (unsigned long long)r->pk[0],
-		   (unsigned long long)r->pk[1]);
+		   r->media, r->nstreams, r->duration, (unsigned long long)r->pkts[0],
+		   (unsigned long long)r->pkts[1]);
 	ans_json_str(a, r->reason);
 	ans_printf(a, "\",\"relay\":[");
 	for (int i = 0; i < r->nstreams; i++) {
@@ -445,68 +407,56 @@ static void list_call(const struct call_row *r, bool json, struct answer *a, int
 
 static void cmd_call_list(struct control *c, bool json, struct answer *a)
 {
-	struct call_row *rows = NULL;
+	struct call_rows rows = { 0 };
 	struct ksip_genl *g = NULL;
-	size_t nrows = 0, cap = 0;
 	int n = 0;
 
 	for (int i = 0; i < c->d->nworkers; i++) {
-		struct proxy *p = c->d->workers[i]->proxy;
+		struct worker *w = c->d->workers[i];
 
-		pthread_mutex_lock(&p->lock);
-		p->now = now_ms();
-		for (struct call *k = p->calls; k; k = k->next) {
-			if (nrows == cap) {
-				size_t ncap = cap ? 2 * cap : 64;
-				struct call_row *nr = realloc(rows, ncap * sizeof(*rows));
-
-				if (!nr)
-					break;
-				rows = nr;
-				cap = ncap;
-			}
-			snapshot_call(p, k, &rows[nrows++]);
-		}
-		pthread_mutex_unlock(&p->lock);
+		worker_calls_lock(w);
+		proxy_calls_snapshot(w->proxy, add_row, &rows);
+		worker_calls_unlock(w);
 	}
 	ans_printf(a, "ok\n%s", json ? "[" : "");
 	if (!json)
 		ans_printf(a, "%-10s %-9s %-14s %-14s %-9s %7s %10s %10s  %s\n", "ID", "STATE",
 			   "CALLER", "CALLEE", "MEDIA", "TALK", "PKTS_A", "PKTS_B", "REASON");
-	for (size_t i = 0; i < nrows; i++) {
-		read_kernel_counters(&rows[i], &g);
-		list_call(&rows[i], json, a, &n);
-		free(rows[i].callid);
+	for (size_t i = 0; i < rows.n; i++) {
+		struct call_info *r = &rows.v[i];
+
+		for (int k = 0; k < r->nflows; k++)	/* outside any lock */
+			media_flow_count(&g, &r->flow[k], r->pkts);
+		list_call(r, json, a, &n);
+		free(rows.callid[i]);
 	}
 	if (json)
 		ans_printf(a, "]\n");
 	if (g)
 		ksip_genl_close(g);
-	free(rows);
+	free(rows.v);
+	free(rows.callid);
 }
 
 static void cmd_call_hangup(struct control *c, const char *id_s, struct answer *a)
 {
 	char *end;
 	unsigned long long id = strtoull(id_s, &end, 10);
-	struct proxy *p;
-	struct call *k;
+	struct worker *w;
+	int r;
 
-	if (!*id_s || *end || (int)(id & 63) >= c->d->nworkers) {
+	if (!*id_s || *end || call_id_worker(id) >= c->d->nworkers) {
 		ans_printf(a, "error\tno call %s\n", id_s);
 		return;
 	}
-	p = c->d->workers[id & 63]->proxy;
-	pthread_mutex_lock(&p->lock);
-	p->now = now_ms();
-	k = call_by_id(p, id);
-	if (k && k->state != CALL_ENDED) {
-		call_hangup(p, k, "hung up by ksipctl");
+	w = c->d->workers[call_id_worker(id)];
+	worker_calls_lock(w);
+	r = proxy_call_hangup(w->proxy, id, "hung up by ksipctl");
+	worker_calls_unlock(w);
+	if (!r)
 		ans_printf(a, "ok\ncall %llu hung up\n", id);
-	} else {
+	else
 		ans_printf(a, "error\tno call %s in progress\n", id_s);
-	}
-	pthread_mutex_unlock(&p->lock);
 }
 
 static void dispatch(struct control *c, char *line, struct answer *a)

@@ -7,14 +7,13 @@
 #include <time.h>
 
 #include "base/config.h"
+#include "media/media.h"
 
 struct user_table;
 struct location;
 struct store;
 struct nonce_key;
 struct worker;
-struct port_pool;
-struct adopted_ports;
 
 struct ksipd {
 	struct ksip_config cfg;
@@ -25,9 +24,7 @@ struct ksipd {
 	struct worker **workers;
 	int nworkers;
 	time_t started;
-	struct port_pool *ports;	/* relay port pairs, shared by the workers */
-	bool media_kernel;		/* ksip.ko forwards media (else the workers do) */
-	struct adopted_ports *adopted;	/* kernel flows found at start-up */
+	struct media_env media;		/* relay ports, kernel or not: each worker's media reads it */
 };
 
 #endif

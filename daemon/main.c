@@ -31,7 +31,7 @@ static int online_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	return n > 0 && n <= 64 ? (int)n : 1;
+	return n > 0 && n <= KSIP_MAX_WORKERS ? (int)n : 1;
 }
 
 static int open_state(struct ksipd *d)
@@ -72,8 +72,9 @@ static int choose_media(struct ksipd *d)
 	char err[KSIP_GENL_ERRLEN];
 	struct ksip_genl *g = NULL;
 
-	d->ports = port_pool_new(d->cfg.rtp_port_min, d->cfg.rtp_port_max);
-	if (!d->ports) {
+	d->media.cfg = &d->cfg;
+	d->media.ports = port_pool_new(d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+	if (!d->media.ports) {
 		log_err("rtp_ports %u-%u holds no even/odd port pair", d->cfg.rtp_port_min,
 			d->cfg.rtp_port_max);
 		return -1;
@@ -86,12 +87,12 @@ static int choose_media(struct ksipd *d)
 		log_err("media = kernel, but %s", err);
 		return -1;
 	}
-	d->media_kernel = g != NULL;
+	d->media.kernel = g != NULL;
 	if (g) {
 		ksip_genl_close(g);
 		log_info("media: forwarded in the kernel by ksip.ko (relay ports %u-%u)",
 			 d->cfg.rtp_port_min, d->cfg.rtp_port_max);
-		if (media_adopt(d) < 0)
+		if (media_adopt(&d->media) < 0)
 			log_warn("could not look for kernel flows of an earlier run");
 	} else {
 		log_info("media: relayed in userspace by ksipd, not in the kernel (%s); "
@@ -169,7 +170,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < d.nworkers; i++)
 		worker_start(d.workers[i]);
 	log_info("ksipd ready: realm '%s', %d workers, media %s", d.cfg.realm, d.nworkers,
-		 d.media_kernel ? "in the kernel" : "in userspace");
+		 d.media.kernel ? "in the kernel" : "in userspace");
 
 	/* Housekeeping on the main thread: expire bindings every second until told to stop. */
 	for (;;) {
@@ -183,7 +184,7 @@ int main(int argc, char **argv)
 		if (n)
 			log_debug("%d bindings expired", n);
 		if (time(NULL) % 5 == 0)
-			media_adopt_sweep(&d);
+			media_adopt_sweep(&d.media);
 	}
 	log_info("signal %d: shutting down", sig);
 	for (int i = 0; i < d.nworkers; i++)
@@ -196,8 +197,8 @@ out_workers:
 	free(d.workers);
 out:
 	store_close(d.store);	/* writes what is still queued */
-	port_pool_free(d.ports);
-	free(d.adopted);
+	media_env_release(&d.media);
+	port_pool_free(d.media.ports);
 	location_free(d.loc);
 	users_free(d.users);
 	nonce_key_free(d.nonce);

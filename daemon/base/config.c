@@ -11,6 +11,8 @@
 #include "ksip/endpoint.h"
 #include "base/log.h"
 
+#define CONFIG_STR_(x) #x
+#define CONFIG_STR(x) CONFIG_STR_(x)	/* a limit's value in a message */
 #define DEFAULT_LISTEN "udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060"
 
 void config_defaults(struct ksip_config *c)
@@ -167,9 +169,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (!strcmp(key, "control_socket")) {
 		r = set_string(c->control_socket, sizeof(c->control_socket), value);
 	} else if (!strcmp(key, "workers")) {
-		r = parse_u32(value, 0, 64, &u);
+		r = parse_u32(value, 0, KSIP_MAX_WORKERS, &u);
 		c->workers = (int)u;
-		hint = "expected 0 (one per CPU) to 64";
+		hint = "expected 0 (one per CPU) to " CONFIG_STR(KSIP_MAX_WORKERS);
 	} else if (!strcmp(key, "log_level")) {
 		c->log_level = log_level_parse(value);
 		r = c->log_level < 0 ? -1 : 0;

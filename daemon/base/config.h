@@ -28,13 +28,16 @@ struct listen_addr {
 
 #define MAX_LISTEN 16
 
+/* Workers at most: the `workers` key's bound, and what call ids make room for (proxy/call_info.h). */
+#define KSIP_MAX_WORKERS 64
+
 struct ksip_config {
 	struct listen_addr listen[MAX_LISTEN];
 	int nlisten;
 	char realm[128];
 	char database[256];
 	char control_socket[256];
-	int workers;			/* 0: one per online CPU */
+	int workers;			/* 0: one per online CPU; at most KSIP_MAX_WORKERS */
 	int log_level;
 	bool syslog;
 	uint32_t min_expires;

@@ -6,38 +6,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/call.h"
-#include "ksip/genl.h"
-#include "uapi/linux/ksip.h"
 #include "base/log.h"
-#include "media/user.h"
-#include "media/port_pool.h"
-#include "proxy/proxy.h"
+#include "base/stats.h"
 #include "base/timer.h"
+#include "ksip/genl.h"
+#include "media/port_pool.h"
+#include "media/user.h"
+#include "uapi/linux/ksip.h"
 
 struct media {
-	struct ksipd *d;
-	struct proxy *p;
+	const struct media_env *env;
+	struct ksip_stats *st;
 	int epfd;
 	struct ksip_genl *genl;		/* this worker's netlink socket, NULL in userspace mode */
 	struct media_relay **dead;	/* closed relays, freed by media_reap() */
 	unsigned int ndead, dead_cap;
 };
 
-struct media *media_new(struct ksipd *d, struct proxy *p, int epfd)
+struct media *media_new(const struct media_env *env, struct ksip_stats *st, int epfd, int worker)
 {
 	struct media *m = calloc(1, sizeof(*m));
 	char err[KSIP_GENL_ERRLEN];
 
 	if (!m)
 		return NULL;
-	m->d = d;
-	m->p = p;
+	m->env = env;
+	m->st = st;
 	m->epfd = epfd;
-	if (d->media_kernel) {
+	if (env->kernel) {
 		m->genl = ksip_genl_open(err, sizeof(err));
 		if (!m->genl) {
-			log_err("worker %d: %s", p->index, err);
+			log_err("worker %d: %s", worker, err);
 			free(m);
 			return NULL;
 		}
@@ -91,10 +90,10 @@ void media_free(struct media *m)
 
 static int open_once(struct media *m, struct media_stream *s)
 {
-	if (port_pool_get(m->d->ports, &s->relay_port[0]))
+	if (port_pool_get(m->env->ports, &s->relay_port[0]))
 		return -1;
-	if (port_pool_get(m->d->ports, &s->relay_port[1])) {
-		port_pool_put(m->d->ports, s->relay_port[0]);
+	if (port_pool_get(m->env->ports, &s->relay_port[1])) {
+		port_pool_put(m->env->ports, s->relay_port[0]);
 		return -1;
 	}
 	if (s->kernel)
@@ -102,18 +101,18 @@ static int open_once(struct media *m, struct media_stream *s)
 	s->relay = relay_open(s, m->epfd);
 	if (s->relay)
 		return 0;
-	port_pool_put(m->d->ports, s->relay_port[0]);
-	port_pool_put(m->d->ports, s->relay_port[1]);
+	port_pool_put(m->env->ports, s->relay_port[0]);
+	port_pool_put(m->env->ports, s->relay_port[1]);
 	return 1;	/* a port was taken by someone else: the next pair may do */
 }
 
-int media_open(struct media *m, struct call *c, struct media_stream *s)
+int media_open(struct media *m, struct media_stream *s, const struct sockaddr_storage relay_ip[2])
 {
 	int r = 1;
 
 	memset(s, 0, sizeof(*s));
-	s->relay_ip[0] = c->relay_ip[0];
-	s->relay_ip[1] = c->relay_ip[1];
+	s->relay_ip[0] = relay_ip[0];
+	s->relay_ip[1] = relay_ip[1];
 	/* ksip.ko forwards within one address family; a v4<->v6 call stays in userspace. */
 	s->kernel = m->genl && s->relay_ip[0].ss_family == s->relay_ip[1].ss_family;
 	for (int i = 0; i < OPEN_TRIES && r > 0; i++)
@@ -121,7 +120,7 @@ int media_open(struct media *m, struct call *c, struct media_stream *s)
 	if (r)
 		return -1;
 	s->open = true;
-	STAT_INC(m->p->st, relay_streams_opened);
+	STAT_INC(m->st, relay_streams_opened);
 	return 0;
 }
 
@@ -146,7 +145,7 @@ static void kernel_flow_del(struct media *m, struct media_stream *s, int leg)
 			log_debug("flow del: %s", err);
 	}
 	s->flow_up[leg] = false;
-	STAT_INC(m->p->st, kernel_flows_removed);
+	STAT_INC(m->st, kernel_flows_removed);
 }
 
 static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
@@ -164,7 +163,7 @@ static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 		if (k)
 			ksip_endpoint_set_port(&f.peer, s->remote_rtcp[to]);
 		f.flags = KSIP_FLOW_F_LATCH;
-		f.timeout = m->d->cfg.kernel_flow_timeout;
+		f.timeout = m->env->cfg->kernel_flow_timeout;
 		r = ksip_genl_flow_add(m->genl, &f, err, sizeof(err));
 		if (r) {
 			log_warn("kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
@@ -174,13 +173,12 @@ static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 		}
 		s->flow_up[leg] = true;
 	}
-	STAT_INC(m->p->st, kernel_flows_installed);
+	STAT_INC(m->st, kernel_flows_installed);
 	return 0;
 }
 
-void media_update(struct media *m, struct call *c, struct media_stream *s)
+void media_update(struct media *m, struct media_stream *s)
 {
-	(void)c;
 	if (!s->open || !s->kernel)
 		return;		/* userspace reads the addresses from the stream as packets come */
 	for (int leg = 0; leg < 2; leg++) {
@@ -192,9 +190,8 @@ void media_update(struct media *m, struct call *c, struct media_stream *s)
 	}
 }
 
-void media_close(struct media *m, struct call *c, struct media_stream *s)
+void media_close(struct media *m, struct media_stream *s)
 {
-	(void)c;
 	if (!s->open)
 		return;
 	if (s->kernel) {
@@ -207,18 +204,16 @@ void media_close(struct media *m, struct call *c, struct media_stream *s)
 		bury(m, s->relay);
 		s->relay = NULL;
 	}
-	port_pool_put(m->d->ports, s->relay_port[0]);
-	port_pool_put(m->d->ports, s->relay_port[1]);
+	port_pool_put(m->env->ports, s->relay_port[0]);
+	port_pool_put(m->env->ports, s->relay_port[1]);
 	s->open = false;
-	STAT_INC(m->p->st, relay_streams_closed);
+	STAT_INC(m->st, relay_streams_closed);
 }
 
-void media_counters(struct media *m, struct call *c, struct media_stream *s, uint64_t pkts[2],
-		    uint64_t *idle_ms)
+void media_counters(struct media *m, struct media_stream *s, uint64_t pkts[2], uint64_t *idle_ms)
 {
 	uint64_t now = now_ms();
 
-	(void)c;
 	pkts[0] = pkts[1] = 0;
 	*idle_ms = UINT64_MAX;
 	if (!s->open)
@@ -254,10 +249,38 @@ void media_counters(struct media *m, struct call *c, struct media_stream *s, uin
 	}
 }
 
-void media_readable(struct media *m, void *ref)
+int media_stream_flows(const struct media_stream *s, uint64_t pkts[2],
+		       struct media_flow_ref flows[2])
 {
-	(void)m;
-	relay_readable(ref, now_ms());
+	int n = 0;
+
+	pkts[0] = pkts[1] = 0;
+	if (!s->open)
+		return 0;
+	if (!s->kernel) {
+		uint64_t last;
+
+		relay_counters(s->relay, pkts, &last);	/* the relay's own counters */
+		return 0;
+	}
+	for (int leg = 0; leg < 2; leg++) {
+		if (!s->flow_up[leg])
+			continue;
+		media_flow_local(s, leg, 0, &flows[n].local);
+		flows[n++].leg = leg;
+	}
+	return n;
+}
+
+void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint64_t pkts[2])
+{
+	struct ksip_flow_spec spec;
+	char err[KSIP_GENL_ERRLEN];
+
+	if (!*g)
+		*g = ksip_genl_open(err, sizeof(err));
+	if (*g && !ksip_genl_flow_get(*g, &f->local, &spec, err, sizeof(err)))
+		pkts[f->leg] += spec.packets;
 }
 
 /* --- flows left by a previous ksipd ---------------------------------- */
@@ -268,7 +291,7 @@ struct adopted_ports {
 };
 
 struct adopt_ctx {
-	struct ksipd *d;
+	struct media_env *env;
 	struct adopted_ports *a;
 	unsigned int cap;
 };
@@ -284,26 +307,26 @@ static void adopt_one(void *ctx, const struct ksip_flow_spec *f)
 	struct adopt_ctx *ac = ctx;
 	uint16_t port = local_port(&f->local) & (uint16_t)~1u;
 
-	if (port < ac->d->cfg.rtp_port_min || port > ac->d->cfg.rtp_port_max || ac->a->n >= ac->cap)
+	if (port < ac->env->cfg->rtp_port_min || port > ac->env->cfg->rtp_port_max || ac->a->n >= ac->cap)
 		return;
 	/* RTP and RTCP flows share a pair: reserve it once. */
-	if (port_pool_reserve(ac->d->ports, port))
+	if (port_pool_reserve(ac->env->ports, port))
 		ac->a->port[ac->a->n++] = port;
 }
 
-int media_adopt(struct ksipd *d)
+int media_adopt(struct media_env *env)
 {
 	struct ksip_genl *g;
-	struct adopt_ctx ac = { d, NULL, 0 };
+	struct adopt_ctx ac = { env, NULL, 0 };
 	char err[KSIP_GENL_ERRLEN];
 	int r;
 
-	if (!d->media_kernel)
+	if (!env->kernel)
 		return 0;
 	g = ksip_genl_open(err, sizeof(err));
 	if (!g)
 		return -1;
-	ac.cap = port_pool_size(d->ports);
+	ac.cap = port_pool_size(env->ports);
 	ac.a = calloc(1, sizeof(*ac.a) + ac.cap * sizeof(uint16_t));
 	if (!ac.a) {
 		ksip_genl_close(g);
@@ -316,7 +339,7 @@ int media_adopt(struct ksipd *d)
 		free(ac.a);
 		return -1;
 	}
-	d->adopted = ac.a;
+	env->adopted = ac.a;
 	if (ac.a->n)
 		log_info("adopted %u relay port pairs whose kernel flows are still forwarding; "
 			 "they are released when the flows idle out", ac.a->n);
@@ -332,9 +355,9 @@ static void pair_seen(void *ctx, const struct ksip_flow_spec *f)
 	seen[port / 64] |= 1ULL << (port % 64);
 }
 
-void media_adopt_sweep(struct ksipd *d)
+void media_adopt_sweep(struct media_env *env)
 {
-	struct adopted_ports *a = d->adopted;
+	struct adopted_ports *a = env->adopted;
 	struct ksip_genl *g;
 	char err[KSIP_GENL_ERRLEN];
 	uint64_t *seen;
@@ -351,7 +374,7 @@ void media_adopt_sweep(struct ksipd *d)
 				i++;
 				continue;
 			}
-			port_pool_put(d->ports, port);
+			port_pool_put(env->ports, port);
 			log_info("adopted relay ports %u-%u released: their flows idled out", port,
 				 port + 1);
 			a->port[i] = a->port[--a->n];
@@ -360,4 +383,10 @@ void media_adopt_sweep(struct ksipd *d)
 	free(seen);
 	if (g)
 		ksip_genl_close(g);
+}
+
+void media_env_release(struct media_env *env)
+{
+	free(env->adopted);
+	env->adopted = NULL;
 }

@@ -10,15 +10,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "proxy/call.h"
 #include "base/evloop.h"
+#include "base/timer.h"
 #include "ksip/endpoint.h"
+#include "media/media.h"
 
 #define RELAY_BATCH 16
 #define RELAY_MTU 2048
 
 struct relay_sock {
-	struct ep_ref ref;	/* first: epoll hands us this pointer */
+	struct ev_handler h;	/* in the worker's epoll set; h.fd is the socket, -1 when closed */
 	struct media_relay *r;
 	uint8_t leg, rtcp;
 };
@@ -52,6 +53,8 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 }
 
+static void relay_sock_readable(void *arg, uint32_t events);
+
 struct media_relay *relay_open(const struct media_stream *s, int epfd)
 {
 	struct media_relay *r = calloc(1, sizeof(*r));
@@ -63,20 +66,19 @@ struct media_relay *relay_open(const struct media_stream *s, int epfd)
 		for (int k = 0; k < 2; k++) {
 			struct relay_sock *rs = &r->sock[leg][k];
 			struct sockaddr_storage a = s->relay_ip[leg];
-			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = rs };
 			int fd;
 
-			rs->ref.fd = -1;
+			rs->h.fd = -1;
 			ksip_endpoint_set_port(&a, (uint16_t)(s->relay_port[leg] + k));
 			fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 			if (fd < 0)
 				goto fail;
-			rs->ref = (struct ep_ref){ EP_RELAY, fd };
+			rs->h.fd = fd;	/* closed by relay_close() even if ev_add fails */
 			rs->r = r;
 			rs->leg = (uint8_t)leg;
 			rs->rtcp = (uint8_t)k;
 			if (bind(fd, (struct sockaddr *)&a, sa_len(&a)) ||
-			    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev))
+			    ev_add(epfd, &rs->h, fd, relay_sock_readable, rs, EPOLLIN))
 				goto fail;
 		}
 	}
@@ -93,10 +95,10 @@ void relay_close(struct media_relay *r, int epfd)
 		return;
 	for (int leg = 0; leg < 2; leg++)
 		for (int k = 0; k < 2; k++)
-			if (r->sock[leg][k].ref.fd >= 0) {
-				epoll_ctl(epfd, EPOLL_CTL_DEL, r->sock[leg][k].ref.fd, NULL);
-				close(r->sock[leg][k].ref.fd);
-				r->sock[leg][k].ref.fd = -1;
+			if (r->sock[leg][k].h.fd >= 0) {
+				ev_del(epfd, &r->sock[leg][k].h);
+				close(r->sock[leg][k].h.fd);
+				r->sock[leg][k].h.fd = -1;
 			}
 	r->dead = true;
 	r->s = NULL;
@@ -125,9 +127,9 @@ static bool destination(const struct media_relay *r, int leg, int k, struct sock
 	return true;
 }
 
-void relay_readable(void *ref, uint64_t now)
+/* Forward what arrived on RS; NOW stamps the relay's last packet. */
+static void relay_readable(struct relay_sock *rs, uint64_t now)
 {
-	struct relay_sock *rs = ref;
 	struct media_relay *r = rs->r;
 	int leg = rs->leg, k = rs->rtcp;
 	static __thread char buf[RELAY_BATCH][RELAY_MTU];
@@ -143,7 +145,7 @@ void relay_readable(void *ref, uint64_t now)
 		in[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
 						 .msg_iov = &iov[i], .msg_iovlen = 1 };
 	}
-	n = recvmmsg(rs->ref.fd, in, RELAY_BATCH, MSG_DONTWAIT, NULL);
+	n = recvmmsg(rs->h.fd, in, RELAY_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return;
 	for (int i = 0; i < n; i++) {
@@ -165,7 +167,18 @@ void relay_readable(void *ref, uint64_t now)
 		nout++;
 	}
 	if (nout)
-		sendmmsg(r->sock[!leg][k].ref.fd, out, (unsigned int)nout, MSG_DONTWAIT);
+		sendmmsg(r->sock[!leg][k].h.fd, out, (unsigned int)nout, MSG_DONTWAIT);
+}
+
+/*
+ * The socket is readable (ev_dispatch, with the worker's lock held by the
+ * loop: no lock here). EPOLLERR and EPOLLHUP need no handling of their
+ * own: recvmmsg() reports and clears a pending error.
+ */
+static void relay_sock_readable(void *arg, uint32_t events)
+{
+	(void)events;
+	relay_readable(arg, now_ms());
 }
 
 void relay_counters(const struct media_relay *r, uint64_t pkts[2], uint64_t *last_ms)

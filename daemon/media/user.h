@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The userspace relay: four sockets per stream (RTP and RTCP on each leg)
- * in the worker's epoll set, read and written in batches.
+ * in the worker's epoll set (struct ev_handler entries: the loop calls
+ * back into user.c), read and written in batches. Private to media/.
  */
 #ifndef KSIP_MEDIA_USER_H
 #define KSIP_MEDIA_USER_H
@@ -18,8 +19,6 @@ struct media_relay *relay_open(const struct media_stream *s, int epfd);
  */
 void relay_close(struct media_relay *r, int epfd);
 void relay_free(struct media_relay *r);
-/* The socket behind REF is readable: forward what arrived. */
-void relay_readable(void *ref, uint64_t now);
 void relay_counters(const struct media_relay *r, uint64_t pkts[2], uint64_t *last_ms);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "base/list.h"
 #include "base/log.h"
 #include "media/media.h"
 #include "transport/netpath.h"
@@ -17,7 +18,6 @@
 #include "sip/hdr.h"
 #include "txn/txn.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 #define CALL_INDEX(h) ((uint32_t)((h) ^ ((h) >> 32)) & (PROXY_TAB_SIZE - 1))
 #define CALL_LINGER_MS 10000	/* an ended call stays in `ksipctl call list` this long */
 /* The media is looked at every quarter of media_timeout (at least every second). */
@@ -80,6 +80,12 @@ static struct sip_span uri_user(struct sip_span uri_s)
 	return sip_uri_parse(uri_s, &u) ? u.user : (struct sip_span){ "", 0 };
 }
 
+/* Where the call's media goes, as logs and ksipctl say it (the first stream decides). */
+static const char *media_mode(const struct call *c)
+{
+	return !c->nstreams ? "none" : c->s[0].kernel ? "kernel" : "userspace";
+}
+
 static void unlink_call(struct proxy *p, struct call *c)
 {
 	struct call **pp = &p->call_tab[CALL_INDEX(c->hash)];
@@ -88,12 +94,7 @@ static void unlink_call(struct proxy *p, struct call *c)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = c->hnext;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		p->calls = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_del(&c->node);
 }
 
 static void free_call(struct proxy *p, struct call *c)
@@ -103,7 +104,7 @@ static void free_call(struct proxy *p, struct call *c)
 	timer_cancel(&p->timers, &c->t_limit);
 	timer_cancel(&p->timers, &c->t_free);
 	for (int i = 0; i < c->nstreams; i++)
-		media_close(p->media, c, &c->s[i]);
+		media_close(p->media, &c->s[i]);
 	if (c->invite)
 		c->invite->call = NULL;
 	free(c->callid);
@@ -142,13 +143,14 @@ static void timer_check(struct timer *t, void *ctx)
 
 	if (c->state != CALL_CONFIRMED)
 		return;
+	/* Polled, not called back per packet: media.h says why. */
 	if (c->nstreams && !media_on_hold(c)) {
 		uint64_t idle = UINT64_MAX, last;
 
 		for (int i = 0; i < c->nstreams; i++) {
 			uint64_t pk[2], id;
 
-			media_counters(p->media, c, &c->s[i], pk, &id);
+			media_counters(p->media, &c->s[i], pk, &id);
 			if (id < idle)
 				idle = id;
 		}
@@ -193,14 +195,11 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 		goto fail;
 	c->cseq[LEG_CALLER] = cseq_number(invite, NULL);
 	c->created = time(NULL);
-	c->id = (++p->seq << 6) | (uint64_t)p->index;
+	c->id = call_id_make(p->index, ++p->seq);
 	c->hash = call_hash(cid->value, tag);
 	c->hnext = p->call_tab[CALL_INDEX(c->hash)];
 	p->call_tab[CALL_INDEX(c->hash)] = c;
-	c->next = p->calls;
-	if (p->calls)
-		p->calls->prev = c;
-	p->calls = c;
+	list_add(&c->node, &p->calls);
 	timer_init(&c->t_check, timer_check);
 	timer_init(&c->t_limit, timer_limit);
 	timer_init(&c->t_free, timer_free);
@@ -265,7 +264,7 @@ long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_m
 		struct media_stream *s = &c->s[i];
 
 		if (i >= c->nstreams) {
-			if (media_open(p->media, c, s)) {
+			if (media_open(p->media, s, c->relay_ip)) {
 				log_warn("call %" PRIu64 ": no free relay port pair", c->id);
 				return -1;
 			}
@@ -280,7 +279,7 @@ long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_m
 		s->remote[from] = md->addr;
 		s->remote_rtcp[from] = md->rtcp_mux ? md->port : md->rtcp_port;
 		s->remote_known[from] = true;
-		media_update(p->media, c, s);
+		media_update(p->media, s);
 	}
 	n = sdp_rewrite(m->body, &sess, &relay, out, cap);
 	if (n < 0)
@@ -315,8 +314,7 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 		timer_arm(&p->timers, &c->t_limit, p->now + (uint64_t)p->d->cfg.max_call_duration * 1000);
 	STAT_INC(p->st, calls_answered);
 	log_info("call %" PRIu64 " answered: %s -> %s (media %s)", c->id, c->caller_user,
-		 c->callee_user, c->nstreams && !c->s[0].kernel ? "userspace" :
-		 c->nstreams ? "kernel" : "none");
+		 c->callee_user, media_mode(c));
 }
 
 void call_request_seen(struct call *c, enum leg from, const struct sip_msg *m)
@@ -338,7 +336,7 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 	va_end(ap);
 	call_packets(p, c, c->final_packets);
 	for (int i = 0; i < c->nstreams; i++)
-		media_close(p->media, c, &c->s[i]);
+		media_close(p->media, &c->s[i]);
 	c->state = CALL_ENDED;
 	c->ended_ms = p->now;
 	timer_cancel(&p->timers, &c->t_check);
@@ -389,9 +387,12 @@ void call_hangup(struct proxy *p, struct call *c, const char *reason)
 	call_end(p, c, "%s", reason);
 }
 
-struct call *call_by_id(struct proxy *p, uint64_t id)
+/* Linear: only ksipctl looks calls up by id. */
+static struct call *call_by_id(struct proxy *p, uint64_t id)
 {
-	for (struct call *c = p->calls; c; c = c->next)
+	struct call *c;
+
+	list_for_each_entry(c, &p->calls, node)
 		if (c->id == id)
 			return c;
 	return NULL;
@@ -408,7 +409,7 @@ void call_packets(struct proxy *p, struct call *c, uint64_t pkts[2])
 	for (int i = 0; i < c->nstreams; i++) {
 		uint64_t pk[2], idle;
 
-		media_counters(p->media, c, &c->s[i], pk, &idle);
+		media_counters(p->media, &c->s[i], pk, &idle);
 		pkts[0] += pk[0];
 		pkts[1] += pk[1];
 	}
@@ -416,6 +417,71 @@ void call_packets(struct proxy *p, struct call *c, uint64_t pkts[2])
 
 void call_free_all(struct proxy *p)
 {
-	while (p->calls)
-		free_call(p, p->calls);
+	struct call *c, *n;
+
+	list_for_each_entry_safe(c, n, &p->calls, node)
+		free_call(p, c);
+}
+
+/* --- for the control thread (call_info.h): the caller holds the worker's lock --- */
+
+static void call_info_fill(struct proxy *p, const struct call *c, struct call_info *ci)
+{
+	uint64_t ref = c->state == CALL_ENDED ? c->ended_ms : p->now;
+
+	memset(ci, 0, sizeof(*ci));
+	ci->id = c->id;
+	ci->state = c->state;
+	snprintf(ci->caller, sizeof(ci->caller), "%s", c->caller_user);
+	snprintf(ci->callee, sizeof(ci->callee), "%s", c->callee_user);
+	snprintf(ci->reason, sizeof(ci->reason), "%s", c->reason);
+	ci->callid = c->callid ? c->callid : "";
+	ci->media = media_mode(c);
+	ci->created = c->created;
+	ci->duration = c->answered_ms && ref > c->answered_ms ?
+		       (unsigned long)((ref - c->answered_ms) / 1000) : 0;
+	ci->nstreams = c->nstreams;
+	if (c->state == CALL_ENDED) {
+		ci->pkts[0] = c->final_packets[0];
+		ci->pkts[1] = c->final_packets[1];
+	}
+	for (int i = 0; i < c->nstreams; i++) {
+		const struct media_stream *s = &c->s[i];
+		uint64_t pk[2];
+
+		for (int leg = 0; leg < 2; leg++) {
+			ci->s[i].ip[leg] = s->relay_ip[leg];
+			ci->s[i].port[leg] = s->relay_port[leg];
+		}
+		ci->s[i].open = s->open;
+		if (c->state == CALL_ENDED)
+			continue;
+		ci->nflows += media_stream_flows(s, pk, &ci->flow[ci->nflows]);
+		ci->pkts[0] += pk[0];
+		ci->pkts[1] += pk[1];
+	}
+}
+
+void proxy_calls_snapshot(struct proxy *p, call_info_fn fn, void *arg)
+{
+	struct call_info ci;
+	struct call *c;
+
+	p->now = now_ms();
+	list_for_each_entry(c, &p->calls, node) {
+		call_info_fill(p, c, &ci);
+		fn(arg, &ci);
+	}
+}
+
+int proxy_call_hangup(struct proxy *p, uint64_t id, const char *reason)
+{
+	struct call *c;
+
+	p->now = now_ms();
+	c = call_by_id(p, id);
+	if (!c || c->state == CALL_ENDED)
+		return -1;
+	call_hangup(p, c, reason);
+	return 0;
 }

@@ -15,14 +15,16 @@
 #include <time.h>
 
 #include "base/config.h"
-#include "sip/sdp.h"
-#include "sip/msg.h"
+#include "base/list.h"
 #include "base/timer.h"
+#include "media/media.h"
+#include "proxy/call_info.h"
+#include "sip/msg.h"
+#include "sip/sdp.h"
 
 struct proxy;
 struct stx;
 
-enum call_state { CALL_TRYING, CALL_EARLY, CALL_CONFIRMED, CALL_ENDED };
 enum leg { LEG_CALLER, LEG_CALLEE };
 
 static inline enum leg other_leg(enum leg l)
@@ -30,28 +32,15 @@ static inline enum leg other_leg(enum leg l)
 	return l == LEG_CALLER ? LEG_CALLEE : LEG_CALLER;
 }
 
-struct media_stream {
-	bool open;			/* relay ports allocated */
-	bool kernel;			/* forwarded by ksip.ko rather than ksipd */
-	struct sockaddr_storage relay_ip[2];	/* our address facing each leg */
-	uint16_t relay_port[2];		/* RTP port offered to each leg (RTCP is +1) */
-	struct sockaddr_storage remote[2];	/* where each leg's phone wants RTP */
-	uint16_t remote_rtcp[2];
-	bool remote_known[2];
-	enum sdp_dir dir[2];
-	struct media_relay *relay;	/* userspace relay sockets, when not in the kernel */
-	bool flow_up[2];		/* kernel flow whose local side is relay_port[leg] */
-};
-
 struct call {
-	struct call *hnext;
-	struct call *next, *prev;	/* all calls of the worker */
+	struct call *hnext;		/* chain in p->call_tab */
+	struct list_head node;		/* in p->calls: all calls of the worker */
 	uint64_t hash;
-	uint64_t id;
+	uint64_t id;			/* call_id_make(worker, seq): see call_info.h */
 	enum call_state state;
 	char *callid;
 	char caller_tag[64], callee_tag[64];
-	char caller_user[64], callee_user[64];
+	char caller_user[CALL_USER_MAX], callee_user[CALL_USER_MAX];
 	char *caller_from, *callee_to;	/* header values with tags, for BYEs we send */
 	char *contact[2];		/* each leg's Contact URI */
 	struct sockaddr_storage sig[2];	/* each leg's signalling address */
@@ -61,10 +50,10 @@ struct call {
 	time_t created;
 	uint64_t answered_ms, ended_ms, last_media_ms;
 	uint64_t final_packets[2];	/* counters at the end, when the media is gone */
-	char reason[96];
+	char reason[CALL_REASON_MAX];
 	struct stx *invite;		/* the initial INVITE while it is pending */
 	int nstreams;
-	struct media_stream s[SDP_MAX_MEDIA];
+	struct media_stream s[SDP_MAX_MEDIA];	/* opened by call_sdp(), closed by call_end() */
 	struct timer t_check;		/* media time-out: every quarter of it, once answered */
 	struct timer t_limit;		/* maximum duration, from the answer */
 	struct timer t_free;		/* ended calls stay listed for a while */
@@ -94,12 +83,10 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Hang up a confirmed call: BYE to both legs, then end it. */
 void call_hangup(struct proxy *p, struct call *c, const char *reason);
-struct call *call_by_id(struct proxy *p, uint64_t id);
 
 void call_free_all(struct proxy *p);
 
-const char *call_state_name(enum call_state s);
-/* Packets relayed from each leg, summed over streams. */
+/* Packets relayed from each leg, summed over streams (netlink for kernel flows). */
 void call_packets(struct proxy *p, struct call *c, uint64_t pkts[2]);
 
 #endif

@@ -39,7 +39,8 @@ struct proxy *proxy_new(struct ksipd *d, int index, struct ksip_stats *st, int e
 	p->st = st;
 	p->udp_fd[0] = p->udp_fd[1] = -1;
 	pthread_mutex_init(&p->lock, NULL);
-	p->media = media_new(d, p, epfd);
+	list_init(&p->calls);
+	p->media = media_new(&d->media, st, epfd, index);
 	if (!p->media) {
 		free(p);
 		return NULL;
@@ -794,4 +795,9 @@ int proxy_tick(struct proxy *p, int max)
 	wait = timer_wait_ms(&p->timers, now_ms(), max);
 	pthread_mutex_unlock(&p->lock);
 	return wait;
+}
+
+void proxy_batch_done(struct proxy *p)
+{
+	media_reap(p->media);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "ksipd.h"
+#include "base/list.h"
 #include "sip/msg.h"
 #include "sip/reply.h"
 #include "base/stats.h"
@@ -42,7 +43,7 @@ struct proxy {
 	struct stx *stx_tab[PROXY_TAB_SIZE];
 	struct branch *br_tab[PROXY_TAB_SIZE];
 	struct call *call_tab[PROXY_TAB_SIZE];
-	struct call *calls;		/* list of all calls, for ksipctl */
+	struct list_head calls;		/* every struct call of this worker (call.c) */
 	struct media *media;
 	struct sip_out out;		/* scratch for messages being built */
 	struct sip_msg in;		/* a handed-over message, parsed again here */
@@ -65,6 +66,11 @@ void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip
 void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src);
 /* Fire due timers; returns ms until the next (at most MAX). Takes the lock. */
 int proxy_tick(struct proxy *p, int max);
+/*
+ * After each batch of epoll events, under the lock: free what the batch
+ * closed (relay sockets whose events may still have been in the batch).
+ */
+void proxy_batch_done(struct proxy *p);
 
 /* Send one message to DST: over UDP, or on the TCP connection DST opened. */
 void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,

@@ -15,7 +15,6 @@
 #include "base/evloop.h"
 #include "ksip/endpoint.h"
 #include "base/log.h"
-#include "media/media.h"
 #include "proxy/proxy.h"
 #include "dispatch.h"
 #include "sip/msg.h"
@@ -79,9 +78,21 @@ static int make_socket(const struct listen_addr *l)
 	return fd;
 }
 
+/*
+ * Until the loop dispatches every entry through ev_dispatch(): the
+ * worker's own entries are struct ep_ref with bit 0 of the pointer set
+ * (an ep_ref is 4-aligned), others are struct ev_handler (relay sockets).
+ */
+#define EP_REF_TAG 1u
+
+static uint64_t ep_ref_data(struct ep_ref *ref)
+{
+	return (uintptr_t)ref | EP_REF_TAG;
+}
+
 static int ep_add(struct worker *w, int fd, struct ep_ref *ref, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = ref };
+	struct epoll_event ev = { .events = events, .data.u64 = ep_ref_data(ref) };
 
 	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -378,7 +389,7 @@ static int conn_write(struct worker *w, struct tcp_conn *c, const char *p, size_
 	c->wlen += n - (size_t)r;
 	{
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP,
-					  .data.ptr = &c->ref };
+					  .data.u64 = ep_ref_data(&c->ref) };
 
 		epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->ref.fd, &ev);
 	}
@@ -407,7 +418,8 @@ static int conn_flush(struct worker *w, struct tcp_conn *c)
 	memmove(c->wbuf, c->wbuf + r, c->wlen - (size_t)r);
 	c->wlen -= (size_t)r;
 	if (!c->wlen) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = &c->ref };
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
+					  .data.u64 = ep_ref_data(&c->ref) };
 
 		epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->ref.fd, &ev);
 	}
@@ -515,8 +527,15 @@ static void *worker_main(void *arg)
 		time_t now;
 
 		for (int i = 0; i < n; i++) {
-			struct ep_ref *ref = ev[i].data.ptr;
+			struct ep_ref *ref;
 
+			if (!(ev[i].data.u64 & EP_REF_TAG)) {
+				pthread_mutex_lock(&w->proxy->lock);
+				ev_dispatch(&ev[i]);
+				pthread_mutex_unlock(&w->proxy->lock);
+				continue;
+			}
+			ref = (struct ep_ref *)(uintptr_t)(ev[i].data.u64 & ~(uint64_t)EP_REF_TAG);
 			switch (ref->kind) {
 			case EP_UDP:
 				udp_drain(w, ref->fd, b);
@@ -538,10 +557,7 @@ static void *worker_main(void *arg)
 			case EP_INBOX:
 				inbox_drain(w);
 				break;
-			case EP_RELAY:
-				pthread_mutex_lock(&w->proxy->lock);
-				media_readable(w->proxy->media, ref);
-				pthread_mutex_unlock(&w->proxy->lock);
+			case EP_RELAY:	/* relay sockets are struct ev_handler entries now */
 				break;
 			case EP_STOP:
 				running = false;
@@ -549,7 +565,7 @@ static void *worker_main(void *arg)
 			}
 		}
 		pthread_mutex_lock(&w->proxy->lock);
-		media_reap(w->proxy->media);
+		proxy_batch_done(w->proxy);
 		pthread_mutex_unlock(&w->proxy->lock);
 		now = time(NULL);
 		if (now != last_sweep) {

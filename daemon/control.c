@@ -245,7 +245,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 
 	memset(&t, 0, sizeof(t));
 	for (int i = 0; i < c->d->nworkers; i++)
-		stats_accumulate(&t, &c->d->workers[i]->stats);
+		stats_accumulate(&t, worker_stats(c->d->workers[i].w));
 	location_usage(c->d->loc, &u);
 	for (int i = 0; i < SIP_METHOD__COUNT; i++)
 		requests += t.requests[i];
@@ -451,9 +451,9 @@ static void cmd_call_list(struct control *c, bool json, struct answer *a)
 	int n = 0;
 
 	for (int i = 0; i < c->d->nworkers; i++) {
-		struct proxy *p = c->d->workers[i]->proxy;
+		struct proxy *p = c->d->workers[i].proxy;
 
-		pthread_mutex_lock(&p->lock);
+		worker_lock(c->d->workers[i].w);
 		p->now = now_ms();
 		for (struct call *k = p->calls; k; k = k->next) {
 			if (nrows == cap) {
@@ -467,7 +467,7 @@ static void cmd_call_list(struct control *c, bool json, struct answer *a)
 			}
 			snapshot_call(p, k, &rows[nrows++]);
 		}
-		pthread_mutex_unlock(&p->lock);
+		worker_unlock(c->d->workers[i].w);
 	}
 	ans_printf(a, "ok\n%s", json ? "[" : "");
 	if (!json)
@@ -496,8 +496,8 @@ static void cmd_call_hangup(struct control *c, const char *id_s, struct answer *
 		ans_printf(a, "error\tno call %s\n", id_s);
 		return;
 	}
-	p = c->d->workers[id & 63]->proxy;
-	pthread_mutex_lock(&p->lock);
+	p = c->d->workers[id & 63].proxy;
+	worker_lock(c->d->workers[id & 63].w);
 	p->now = now_ms();
 	k = call_by_id(p, id);
 	if (k && k->state != CALL_ENDED) {
@@ -506,7 +506,7 @@ static void cmd_call_hangup(struct control *c, const char *id_s, struct answer *
 	} else {
 		ans_printf(a, "error\tno call %s in progress\n", id_s);
 	}
-	pthread_mutex_unlock(&p->lock);
+	worker_unlock(c->d->workers[id & 63].w);
 }
 
 static void dispatch(struct control *c, char *line, struct answer *a)

@@ -12,13 +12,14 @@
 
 #include "proxy/call.h"
 #include "base/evloop.h"
+#include "base/timer.h"
 #include "ksip/endpoint.h"
 
 #define RELAY_BATCH 16
 #define RELAY_MTU 2048
 
 struct relay_sock {
-	struct ep_ref ref;	/* first: epoll hands us this pointer */
+	struct ev_handler ref;
 	struct media_relay *r;
 	uint8_t leg, rtcp;
 };
@@ -52,6 +53,13 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 }
 
+/* The worker dispatches the relay sockets' events here (under its lock). */
+static void relay_event(void *arg, uint32_t events)
+{
+	(void)events;
+	relay_readable(arg, now_ms());
+}
+
 struct media_relay *relay_open(const struct media_stream *s, int epfd)
 {
 	struct media_relay *r = calloc(1, sizeof(*r));
@@ -63,7 +71,6 @@ struct media_relay *relay_open(const struct media_stream *s, int epfd)
 		for (int k = 0; k < 2; k++) {
 			struct relay_sock *rs = &r->sock[leg][k];
 			struct sockaddr_storage a = s->relay_ip[leg];
-			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = rs };
 			int fd;
 
 			rs->ref.fd = -1;
@@ -71,12 +78,12 @@ struct media_relay *relay_open(const struct media_stream *s, int epfd)
 			fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 			if (fd < 0)
 				goto fail;
-			rs->ref = (struct ep_ref){ EP_RELAY, fd };
+			rs->ref.fd = fd;
 			rs->r = r;
 			rs->leg = (uint8_t)leg;
 			rs->rtcp = (uint8_t)k;
 			if (bind(fd, (struct sockaddr *)&a, sa_len(&a)) ||
-			    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev))
+			    ev_add(epfd, &rs->ref, fd, relay_event, rs, EPOLLIN))
 				goto fail;
 		}
 	}

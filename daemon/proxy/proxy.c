@@ -741,7 +741,7 @@ static void on_response(struct proxy *p, const struct sip_msg *m)
 void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src)
 {
 	p->now = now_ms();
-	/* Responses reach here unchecked by sip_core: everything below relies on these. */
+	/* Responses reach here unchecked by dispatch.c: everything below relies on these. */
 	if (!m->count[SIP_HDR_CALL_ID] || !m->count[SIP_HDR_VIA] || !m->count[SIP_HDR_CSEQ] ||
 	    !m->count[SIP_HDR_FROM] || !m->count[SIP_HDR_TO])
 		return;

@@ -245,7 +245,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 
 	memset(&t, 0, sizeof(t));
 	for (int i = 0; i < c->d->nworkers; i++)
-		stats_accumulate(&t, &c->d->workers[i]->stats);
+		stats_accumulate(&t, worker_stats(c->d->workers[i].w));
 	location_usage(c->d->loc, &u);
 	for (int i = 0; i < SIP_METHOD__COUNT; i++)
 		requests += t.requests[i];
@@ -319,20 +319,6 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 		if (t.responses_sent[i])
 			ans_printf(a, "responses.%-12d %llu\n", i,
 				   (unsigned long long)t.responses_sent[i]);
-}
-
-/*
- * A worker's calls are read and changed only under its lock, taken here
- * and nowhere else in this file.
- */
-static void worker_calls_lock(struct worker *w)
-{
-	pthread_mutex_lock(&w->proxy->lock);
-}
-
-static void worker_calls_unlock(struct worker *w)
-{
-	pthread_mutex_unlock(&w->proxy->lock);
 }
 
 /*
@@ -412,11 +398,11 @@ static void cmd_call_list(struct control *c, bool json, struct answer *a)
 	int n = 0;
 
 	for (int i = 0; i < c->d->nworkers; i++) {
-		struct worker *w = c->d->workers[i];
+		struct ksipd_worker *kw = &c->d->workers[i];
 
-		worker_calls_lock(w);
-		proxy_calls_snapshot(w->proxy, add_row, &rows);
-		worker_calls_unlock(w);
+		worker_lock(kw->w);
+		proxy_calls_snapshot(kw->proxy, add_row, &rows);
+		worker_unlock(kw->w);
 	}
 	ans_printf(a, "ok\n%s", json ? "[" : "");
 	if (!json)
@@ -442,17 +428,17 @@ static void cmd_call_hangup(struct control *c, const char *id_s, struct answer *
 {
 	char *end;
 	unsigned long long id = strtoull(id_s, &end, 10);
-	struct worker *w;
+	struct ksipd_worker *kw;
 	int r;
 
 	if (!*id_s || *end || call_id_worker(id) >= c->d->nworkers) {
 		ans_printf(a, "error\tno call %s\n", id_s);
 		return;
 	}
-	w = c->d->workers[call_id_worker(id)];
-	worker_calls_lock(w);
-	r = proxy_call_hangup(w->proxy, id, "hung up by ksipctl");
-	worker_calls_unlock(w);
+	kw = &c->d->workers[call_id_worker(id)];
+	worker_lock(kw->w);
+	r = proxy_call_hangup(kw->proxy, id, "hung up by ksipctl");
+	worker_unlock(kw->w);
 	if (!r)
 		ans_printf(a, "ok\ncall %llu hung up\n", id);
 	else

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "proxy/proxy.h"
 #include "registrar/registrar.h"
@@ -101,6 +102,25 @@ static void answer_options(const struct sip_msg *m, const struct sip_source *src
 	sip_reply_finish(o);
 }
 
+/*
+ * Which worker owns M's Call-ID: every message of a call goes to the same
+ * worker, which keeps the call's transactions, dialog and media.
+ */
+static int call_owner(const struct ksipd *d, const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_hdr_first(m, SIP_HDR_CALL_ID);
+
+	if (!h || d->nworkers <= 1)
+		return 0;
+	return (int)(hash_bytes(h->value.p, h->value.len) % (uint64_t)d->nworkers);
+}
+
+static void to_proxy(struct sip_ctx *c, const struct sip_msg *m, const char *buf,
+		     const struct sip_source *src)
+{
+	transport_handoff(c->w, call_owner(c->d, m), m, buf, m->len, src);
+}
+
 static bool is_known_method(enum sip_method me)
 {
 	return me != SIP_METHOD_UNKNOWN;
@@ -124,7 +144,7 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 	if (!m.is_request) {
 		/* Responses belong to the proxy's client transactions. */
 		if (r == SIP_PARSE_OK && m.count[SIP_HDR_CALL_ID] && m.count[SIP_HDR_VIA] && c->w)
-			worker_to_proxy(c->w, &m, buf, m.len, src);
+			to_proxy(c, &m, buf, src);
 		else
 			STAT_INC(c->st, responses_received);
 		return false;
@@ -145,7 +165,7 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 	if (m.method == SIP_ACK) {
 		/* ACK is never answered; the proxy absorbs it or passes it on. */
 		if (r == SIP_PARSE_OK && !why && c->w)
-			worker_to_proxy(c->w, &m, buf, m.len, src);
+			to_proxy(c, &m, buf, src);
 		return false;
 	}
 	if (r == SIP_E_VERSION) {
@@ -168,7 +188,7 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 			sip_reply_finish(o);
 			goto sent;
 		}
-		worker_to_proxy(c->w, &m, buf, m.len, src);
+		to_proxy(c, &m, buf, src);
 		return false;
 	}
 	if (m.method != SIP_CANCEL && unsupported_required(&m, unsupported, sizeof(unsupported))) {
@@ -206,3 +226,49 @@ sent:
 	}
 	return o->len > 0;
 }
+
+/* --- what the workers call (transport/worker.h); ARG is a struct ksipd_worker --- */
+
+static bool on_message(void *arg, struct worker *w, const char *buf, size_t len,
+		       const struct sip_source *src, struct sip_out *reply)
+{
+	struct ksipd_worker *kw = arg;
+	struct sip_ctx c = { kw->d, worker_stats(w), kw->txc, time(NULL), w };
+
+	return sip_process(&c, buf, len, src, reply);
+}
+
+static void on_handoff(void *arg, struct worker *w, const struct sip_msg *m, const char *buf,
+		       size_t len, const struct sip_source *src)
+{
+	struct ksipd_worker *kw = arg;
+
+	(void)w;
+	if (m)
+		proxy_handle_msg(kw->proxy, m, src);
+	else
+		proxy_handle(kw->proxy, buf, len, src);
+}
+
+static int tick(void *arg, struct worker *w, int max_ms)
+{
+	struct ksipd_worker *kw = arg;
+
+	(void)w;
+	return proxy_tick(kw->proxy, max_ms);
+}
+
+static void after_batch(void *arg, struct worker *w)
+{
+	struct ksipd_worker *kw = arg;
+
+	(void)w;
+	proxy_batch_done(kw->proxy);
+}
+
+const struct transport_ops ksipd_transport_ops = {
+	.on_message = on_message,
+	.on_handoff = on_handoff,
+	.tick = tick,
+	.after_batch = after_batch,
+};

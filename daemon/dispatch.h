@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Transport-independent request handling: parse, validate, dispatch to the
- * registrar or answer directly. Called by the UDP and TCP loops.
+ * registrar or the proxy, or answer directly. The workers call it through
+ * ksipd_transport_ops, with the worker's struct ksipd_worker as argument.
  */
-#ifndef KSIP_SIP_CORE_H
-#define KSIP_SIP_CORE_H
+#ifndef KSIP_DISPATCH_H
+#define KSIP_DISPATCH_H
 
 #include <stdbool.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 
 struct txn_cache;
 struct worker;
+struct transport_ops;
 
 struct sip_ctx {
 	struct ksipd *d;
@@ -24,6 +26,9 @@ struct sip_ctx {
 	time_t now;
 	struct worker *w;
 };
+
+/* What ksipd does with the messages its workers receive (transport/worker.h). */
+extern const struct transport_ops ksipd_transport_ops;
 
 /* Handle one message; returns true when O holds a response to send. */
 bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct sip_source *src,

@@ -13,7 +13,22 @@ struct user_table;
 struct location;
 struct store;
 struct nonce_key;
+struct transport;
 struct worker;
+struct proxy;
+struct txn_cache;
+
+/*
+ * What the top attaches to one worker (worker_attach()): the calls whose
+ * Call-ID hashes to it and the registrar's retransmission cache. Touched
+ * under that worker's lock only (worker.h).
+ */
+struct ksipd_worker {
+	struct ksipd *d;
+	struct worker *w;
+	struct proxy *proxy;
+	struct txn_cache *txc;
+};
 
 struct ksipd {
 	struct ksip_config cfg;
@@ -21,7 +36,8 @@ struct ksipd {
 	struct location *loc;
 	struct store *store;
 	struct nonce_key *nonce;
-	struct worker **workers;
+	struct transport *transport;	/* the workers: sockets and threads */
+	struct ksipd_worker *workers;	/* [nworkers], index = worker_index() */
 	int nworkers;
 	time_t started;
 	struct media_env media;		/* relay ports, kernel or not: each worker's media reads it */

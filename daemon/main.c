@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "dispatch.h"
 #include "sip/digest.h"
 #include "ksipd.h"
 #include "store/location.h"
@@ -16,9 +17,13 @@
 #include "base/log.h"
 #include "media/media.h"
 #include "media/port_pool.h"
+#include "proxy/proxy.h"
 #include "store/store.h"
 #include "store/users.h"
 #include "transport/worker.h"
+#include "txn/cache.h"
+
+#define TXN_CACHE_SLOTS 65536	/* the registrar's retransmission cache, per worker */
 
 static void usage(FILE *f)
 {
@@ -64,6 +69,43 @@ static int open_state(struct ksipd *d)
 		return -1;
 	log_info("%d bindings restored", n);
 	return 0;
+}
+
+/* Sockets and threads, then per worker its proxy and registrar cache (struct ksipd_worker). */
+static int open_workers(struct ksipd *d)
+{
+	d->nworkers = d->cfg.workers ? d->cfg.workers : online_cpus();
+	d->workers = calloc((size_t)d->nworkers, sizeof(*d->workers));
+	if (!d->workers)
+		return -1;
+	d->transport = transport_new(&d->cfg, d->nworkers, &ksipd_transport_ops);
+	if (!d->transport)
+		return -1;
+	for (int i = 0; i < d->nworkers; i++) {
+		struct ksipd_worker *kw = &d->workers[i];
+		struct worker *w = transport_worker(d->transport, i);
+
+		kw->d = d;
+		kw->w = w;
+		kw->txc = txn_cache_new(TXN_CACHE_SLOTS);
+		kw->proxy = proxy_new(d, i, worker_stats(w), worker_epfd(w));
+		if (!kw->txc || !kw->proxy)
+			return -1;
+		proxy_set_worker(kw->proxy, w);
+		worker_attach(w, kw);
+	}
+	return 0;
+}
+
+/* After transport_stop(): no worker runs any more. */
+static void close_workers(struct ksipd *d)
+{
+	for (int i = 0; d->workers && i < d->nworkers; i++) {
+		proxy_free(d->workers[i].proxy);
+		txn_cache_free(d->workers[i].txc);
+	}
+	transport_free(d->transport);
+	free(d->workers);
 }
 
 /* Kernel media when ksip.ko answers (and the config allows), else the userspace relay. */
@@ -155,20 +197,15 @@ int main(int argc, char **argv)
 
 	if (open_state(&d) || choose_media(&d))
 		goto out;
-	d.nworkers = d.cfg.workers ? d.cfg.workers : online_cpus();
-	d.workers = calloc((size_t)d.nworkers, sizeof(*d.workers));
-	if (!d.workers)
-		goto out;
-	for (int i = 0; i < d.nworkers; i++) {
-		d.workers[i] = worker_new(&d, i);
-		if (!d.workers[i])
-			goto out_workers;
-	}
+	if (open_workers(&d))
+		goto out_workers;
 	ctl = control_start(&d);
 	if (!ctl)
 		goto out_workers;
-	for (int i = 0; i < d.nworkers; i++)
-		worker_start(d.workers[i]);
+	if (transport_start(d.transport)) {
+		control_stop(ctl);
+		goto out_workers;
+	}
 	log_info("ksipd ready: realm '%s', %d workers, media %s", d.cfg.realm, d.nworkers,
 		 d.media.kernel ? "in the kernel" : "in userspace");
 
@@ -187,14 +224,11 @@ int main(int argc, char **argv)
 			media_adopt_sweep(&d.media);
 	}
 	log_info("signal %d: shutting down", sig);
-	for (int i = 0; i < d.nworkers; i++)
-		worker_stop(d.workers[i]);
+	transport_stop(d.transport);
 	control_stop(ctl);
 	rc = 0;
 out_workers:
-	for (int i = 0; i < d.nworkers; i++)
-		worker_free(d.workers[i]);
-	free(d.workers);
+	close_workers(&d);
 out:
 	store_close(d.store);	/* writes what is still queued */
 	media_env_release(&d.media);

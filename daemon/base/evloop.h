@@ -51,12 +51,4 @@ static inline void ev_dispatch(const struct epoll_event *ev)
 	h->fn(h->arg, ev->events);
 }
 
-/* Being replaced by struct ev_handler: the closed list of kinds the worker switches on. */
-enum ep_kind { EP_UDP, EP_TCP_LISTEN, EP_TCP_CONN, EP_STOP, EP_INBOX, EP_RELAY };
-
-struct ep_ref {
-	enum ep_kind kind;
-	int fd;
-};
-
 #endif

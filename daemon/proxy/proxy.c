@@ -37,8 +37,6 @@ struct proxy *proxy_new(struct ksipd *d, int index, struct ksip_stats *st, int e
 	p->d = d;
 	p->index = index;
 	p->st = st;
-	p->udp_fd[0] = p->udp_fd[1] = -1;
-	pthread_mutex_init(&p->lock, NULL);
 	list_init(&p->calls);
 	p->media = media_new(&d->media, st, epfd, index);
 	if (!p->media) {
@@ -57,17 +55,17 @@ void proxy_free(struct proxy *p)
 	txn_free_all(p);
 	media_free(p->media);
 	timer_heap_free(&p->timers);
-	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
-void proxy_set_socket(struct proxy *p, int family, int fd, uint16_t port)
+void proxy_set_worker(struct proxy *p, struct worker *w)
 {
-	int i = family == AF_INET6;
+	p->w = w;
+	for (int i = 0; i < 2; i++) {
+		int family = i ? AF_INET6 : AF_INET;
 
-	if (p->udp_fd[i] < 0) {
-		p->udp_fd[i] = fd;
-		p->udp_port[i] = port;
+		p->udp_port[i] = worker_port(w, family, KSIP_UDP);
+		p->tcp_port[i] = worker_port(w, family, KSIP_TCP);
 	}
 }
 
@@ -89,36 +87,11 @@ bool proxy_wants(const struct sip_msg *m)
 	return true;
 }
 
-int proxy_owner(const struct ksipd *d, const struct sip_msg *m)
-{
-	const struct sip_hdr *h = sip_hdr_first(m, SIP_HDR_CALL_ID);
-
-	if (!h || d->nworkers <= 1)
-		return 0;
-	return (int)(hash_bytes(h->value.p, h->value.len) % (uint64_t)d->nworkers);
-}
-
-void proxy_set_tcp_port(struct proxy *p, int family, uint16_t port)
-{
-	if (!p->tcp_port[family == AF_INET6])
-		p->tcp_port[family == AF_INET6] = port;
-}
-
 void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
 		const char *buf, size_t len)
 {
-	int fd = p->udp_fd[dst->ss_family == AF_INET6];
-	socklen_t sl = dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-						    sizeof(struct sockaddr_in);
-
-	if (tp == KSIP_TCP) {
-		/* The phone's own connection; ksipd does not open connections to phones. */
-		if (!worker_tcp_send(p->d, dst, buf, len))
-			STAT_INC(p->st, send_errors);
-		return;
-	}
-	if (fd < 0 || sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)dst, sl) < 0)
-		STAT_INC(p->st, send_errors);
+	/* Over TCP, the phone's own connection: ksipd does not open connections to phones. */
+	transport_send(p->w, dst, tp, buf, len);
 }
 
 /* Keyed with the process's MAC key, so only ksipd can make a Via that ksipd trusts. */
@@ -769,7 +742,7 @@ static void on_response(struct proxy *p, const struct sip_msg *m)
 void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src)
 {
 	p->now = now_ms();
-	/* Responses reach here unchecked by sip_core: everything below relies on these. */
+	/* Responses reach here unchecked by dispatch.c: everything below relies on these. */
 	if (!m->count[SIP_HDR_CALL_ID] || !m->count[SIP_HDR_VIA] || !m->count[SIP_HDR_CSEQ] ||
 	    !m->count[SIP_HDR_FROM] || !m->count[SIP_HDR_TO])
 		return;
@@ -787,14 +760,9 @@ void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip
 
 int proxy_tick(struct proxy *p, int max)
 {
-	int wait;
-
-	pthread_mutex_lock(&p->lock);
 	p->now = now_ms();
 	timer_run(&p->timers, p->now, p);
-	wait = timer_wait_ms(&p->timers, now_ms(), max);
-	pthread_mutex_unlock(&p->lock);
-	return wait;
+	return timer_wait_ms(&p->timers, now_ms(), max);
 }
 
 void proxy_batch_done(struct proxy *p)

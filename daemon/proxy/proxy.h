@@ -4,13 +4,13 @@
  * the worker that owns its Call-ID (hash of Call-ID modulo workers), so a
  * call's transactions, dialog and media live on one thread without locks
  * on the hot path. A worker that receives another worker's message passes
- * it on through that worker's inbox. The lock below is taken by the owner
- * while it works and by the control thread to read or hang up calls.
+ * it on through that worker's inbox (transport_handoff()). The proxy takes
+ * no lock: its worker runs it under the worker's lock, and the control
+ * thread takes that lock (worker_lock()) to read or hang up calls.
  */
 #ifndef KSIP_PROXY_H
 #define KSIP_PROXY_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +25,7 @@ struct stx;
 struct branch;
 struct call;
 struct media;
+struct worker;
 
 #define PROXY_TAB_BITS 14
 #define PROXY_TAB_SIZE (1u << PROXY_TAB_BITS)
@@ -32,13 +33,12 @@ struct media;
 struct proxy {
 	struct ksipd *d;
 	int index;			/* worker index: owns Call-IDs hashing here */
-	pthread_mutex_t lock;
 	struct ksip_stats *st;
 	struct timer_heap timers;
 	uint64_t now;			/* ms, refreshed per event */
 	uint64_t seq;			/* branch and call identifiers */
-	int udp_fd[2];			/* send sockets: [0] IPv4, [1] IPv6 (-1 when none) */
-	uint16_t udp_port[2];
+	struct worker *w;		/* sends through its sockets */
+	uint16_t udp_port[2];		/* our UDP listen port per family: [0] IPv4, [1] IPv6 */
 	uint16_t tcp_port[2];		/* our TCP listen port per family (0: none) */
 	struct stx *stx_tab[PROXY_TAB_SIZE];
 	struct branch *br_tab[PROXY_TAB_SIZE];
@@ -51,20 +51,16 @@ struct proxy {
 
 struct proxy *proxy_new(struct ksipd *d, int index, struct ksip_stats *st, int epfd);
 void proxy_free(struct proxy *p);
-/* Our UDP socket for FAMILY (the worker's listening socket). */
-void proxy_set_socket(struct proxy *p, int family, int fd, uint16_t port);
-void proxy_set_tcp_port(struct proxy *p, int family, uint16_t port);
+/* The worker P belongs to: P sends through it and writes its ports into Via. */
+void proxy_set_worker(struct proxy *p, struct worker *w);
 
 /* Does this message belong to the proxy (rather than the registrar or a local answer)? */
 bool proxy_wants(const struct sip_msg *m);
-/* Which worker owns M's Call-ID. */
-int proxy_owner(const struct ksipd *d, const struct sip_msg *m);
-
-/* Handle one message; the caller holds p->lock. */
+/* Handle one message; on P's worker, under its lock. */
 void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip_source *src);
 /* The same for a message the caller parsed already (it stays valid during the call). */
 void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src);
-/* Fire due timers; returns ms until the next (at most MAX). Takes the lock. */
+/* Fire due timers; returns ms until the next (at most MAX). Under the worker's lock. */
 int proxy_tick(struct proxy *p, int max);
 /*
  * After each batch of epoll events, under the lock: free what the batch
@@ -72,7 +68,7 @@ int proxy_tick(struct proxy *p, int max);
  */
 void proxy_batch_done(struct proxy *p);
 
-/* Send one message to DST: over UDP, or on the TCP connection DST opened. */
+/* Send one message to DST: over UDP, or on the TCP connection DST opened (transport_send()). */
 void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
 		const char *buf, size_t len);
 

@@ -4,57 +4,105 @@
  * every listen address (UDP and TCP) and its own epoll set, so the kernel
  * spreads clients over workers and no socket is shared between threads.
  * A TCP connection stays with the worker that accepted it.
+ *
+ * The transport knows nothing of SIP beyond framing: it hands each message
+ * up through struct transport_ops, with the argument the layer above
+ * attached to that worker (worker_attach()).
+ *
+ * Locking: a worker holds its own mutex while it runs anything of the
+ * layer above (every transport_ops callback, every epoll handler, the
+ * inbox), and lets go of it only while it waits in epoll. Another thread
+ * that touches what a worker owns (its calls, its relays) takes
+ * worker_lock() first; the layer above takes no lock of its own.
  */
 #ifndef KSIP_WORKER_H
 #define KSIP_WORKER_H
 
-#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
-#include "ksipd.h"
+#include "base/config.h"
 #include "base/stats.h"
+#include "sip/msg.h"
+#include "sip/reply.h"
 
-struct txn_cache;
-struct tcp_conn;
-struct listen_refs;
-struct proxy;
-struct inbox_msg;
-struct sip_msg;
-struct sip_source;
+struct transport;
+struct worker;
 
-struct worker {
-	struct ksipd *d;
-	int id;
-	pthread_t thread;
-	int epfd;
-	int stop_fd;			/* eventfd: wakes the loop to exit */
-	struct listen_refs *listeners;	/* listening sockets and their epoll refs */
-	struct txn_cache *txc;
-	struct tcp_conn *conns;		/* doubly linked list of open connections */
-	unsigned int nconns;
-	struct proxy *proxy;		/* calls whose Call-ID hashes to this worker */
-	/* Messages other workers received for our calls (see proxy.h). */
-	pthread_mutex_t inbox_lock;
-	struct inbox_msg *inbox_head, *inbox_tail;
-	int inbox_fd;			/* eventfd */
-	uint64_t conn_seq;		/* TCP connection ids (see conn_map.h) */
-	struct ksip_stats stats;
+/*
+ * What the layer above does with what a worker receives. Each callback runs
+ * on worker W's thread with W's lock held; ARG is what worker_attach() gave W.
+ */
+struct transport_ops {
+	/*
+	 * One message from SRC: a datagram, or one framed message of a TCP
+	 * stream. True when REPLY holds an answer for REPLY->dst: over UDP it
+	 * goes out with the other answers of the same receive batch, over TCP
+	 * on the connection it came in on.
+	 */
+	bool (*on_message)(void *arg, struct worker *w, const char *buf, size_t len,
+			   const struct sip_source *src, struct sip_out *reply);
+	/*
+	 * A message given to W with transport_handoff(). M is the message
+	 * already parsed when it was handed over on W's own thread (valid during
+	 * the call); NULL when it came through the inbox and BUF must be parsed.
+	 */
+	void (*on_handoff)(void *arg, struct worker *w, const struct sip_msg *m, const char *buf,
+			   size_t len, const struct sip_source *src);
+	/* Before each wait: run what is due; returns ms until the next (at most MAX_MS). */
+	int (*tick)(void *arg, struct worker *w, int max_ms);
+	/* After each batch of epoll events: free what the batch's handlers may still have used. */
+	void (*after_batch)(void *arg, struct worker *w);
 };
 
 /*
- * Send on the TCP connection from PEER, whichever worker owns it (the
- * bytes are queued to that worker). False when there is none.
+ * NWORKERS workers, each with its sockets bound to every listen address of
+ * CFG (which must outlive the transport). NULL with a logged error.
  */
-bool worker_tcp_send(struct ksipd *d, const struct sockaddr_storage *peer, const char *buf,
-		     size_t len);
+struct transport *transport_new(const struct ksip_config *cfg, int nworkers,
+				const struct transport_ops *ops);
+/* Start every worker's thread (each needs its worker_attach() first); -1 if one fails. */
+int transport_start(struct transport *t);
+/* Signal every started worker and join it. The sockets stay until transport_free(). */
+void transport_stop(struct transport *t);
+void transport_free(struct transport *t);
 
-/* Give a proxy message to the worker that owns its Call-ID (maybe W itself). */
-void worker_to_proxy(struct worker *w, const struct sip_msg *m, const char *buf, size_t len,
-		     const struct sip_source *src);
+int transport_nworkers(const struct transport *t);
+struct worker *transport_worker(const struct transport *t, int index);
 
-/* Create sockets for every listen address; -1 with a logged error. */
-struct worker *worker_new(struct ksipd *d, int id);
-int worker_start(struct worker *w);
-void worker_stop(struct worker *w);	/* signal, join, close everything */
-void worker_free(struct worker *w);
+/*
+ * Send BUF to DST. UDP: from W's own socket of DST's family. TCP: on the
+ * connection DST opened (ksipd opens none), through the inbox of the worker
+ * that owns it, even W itself: W may be locked by another thread. Callable
+ * from any thread that holds W's lock. False (and counted in send_errors)
+ * when it could not be sent or queued.
+ */
+bool transport_send(struct worker *w, const struct sockaddr_storage *dst,
+		    enum ksip_transport tp, const char *buf, size_t len);
+
+/*
+ * Give a message to worker TO (an index). On W's own thread and TO == W,
+ * on_handoff() runs at once with M, no copy and no second parse; otherwise
+ * BUF is copied to TO's inbox and on_handoff() gets M = NULL there.
+ * Called from a transport_ops callback of W.
+ */
+void transport_handoff(struct worker *w, int to, const struct sip_msg *m, const char *buf,
+		       size_t len, const struct sip_source *src);
+
+/* What the layer above keeps for W: the ARG of its callbacks. Before transport_start(). */
+void worker_attach(struct worker *w, void *arg);
+int worker_index(const struct worker *w);
+/* W's epoll set, for handlers the layer above adds (base/evloop.h); W's thread only. */
+int worker_epfd(const struct worker *w);
+/* W's counters: written by W (or a thread holding W's lock), read by anyone. */
+struct ksip_stats *worker_stats(struct worker *w);
+/* Our listening port for FAMILY and TP (0 when none). */
+uint16_t worker_port(const struct worker *w, int family, enum ksip_transport tp);
+
+/* For threads other than W's: hold W while touching what W owns. */
+void worker_lock(struct worker *w);
+void worker_unlock(struct worker *w);
 
 #endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the files of transport/ share: the worker, the transport, and the
+ * handlers each file adds to a worker's epoll set. Not for other layers.
+ */
+#ifndef KSIP_TRANSPORT_PRIV_H
+#define KSIP_TRANSPORT_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "base/evloop.h"
+#include "base/list.h"
+#include "transport/worker.h"
+
+#define UDP_BATCH 32
+#define UDP_BUF 16384		/* larger datagrams arrive truncated and are dropped */
+
+/* A listening socket, UDP or TCP. */
+struct listener {
+	struct ev_handler ev;
+	struct worker *w;
+};
+
+struct udp_batch {
+	struct mmsghdr in[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	char buf[UDP_BATCH][UDP_BUF];
+	struct mmsghdr out[UDP_BATCH];
+	struct iovec oiov[UDP_BATCH];
+	struct sip_out reply[UDP_BATCH];
+};
+
+struct inbox_msg;
+
+struct worker {
+	struct transport *t;
+	int id;
+	void *arg;			/* the layer above's, for every transport_ops call */
+	pthread_t thread;
+	bool started;
+	bool running;			/* cleared by the stop eventfd, on the worker's thread */
+	int epfd;
+	/* Held by the worker except while it waits; see worker.h. */
+	pthread_mutex_t lock;
+	atomic_uint lock_waiters;	/* other threads blocked in worker_lock() */
+	struct ev_handler stop;		/* eventfd: wakes the loop to exit */
+	struct ev_handler inbox;	/* eventfd: the inbox has messages */
+	/* Messages and TCP bytes other threads queued for this worker. */
+	pthread_mutex_t inbox_lock;
+	struct inbox_msg *inbox_head, *inbox_tail;
+	struct listener listeners[MAX_LISTEN];
+	int nlisteners;
+	int udp_fd[2];			/* send sockets: [0] IPv4, [1] IPv6 (-1 when none) */
+	uint16_t udp_port[2], tcp_port[2];
+	struct list_head conns;		/* open TCP connections */
+	struct list_head dead_conns;	/* closed during this epoll batch, freed after it */
+	unsigned int nconns;
+	uint64_t conn_seq;		/* TCP connection ids (see conn_map.h) */
+	struct udp_batch *udp;		/* scratch for udp_readable() */
+	struct sip_out *tcp_reply;	/* scratch for conn_consume() */
+	struct ksip_stats stats;
+};
+
+struct transport {
+	const struct ksip_config *cfg;
+	const struct transport_ops *ops;
+	int nworkers;
+	struct worker **workers;
+};
+
+/* udp.c: a UDP socket is readable (a struct listener). Under w->lock. */
+void udp_readable(void *arg, uint32_t events);
+
+/* tcp.c, all under w->lock */
+void tcp_accept(void *arg, uint32_t events);	/* a TCP listener is readable */
+/* Bytes another thread queued for connection ID (transport_send()). */
+void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len);
+void tcp_sweep_idle(struct worker *w, time_t now);
+/* Free the connections closed during the epoll batch that just ended. */
+void tcp_reap(struct worker *w);
+void tcp_close_all(struct worker *w);
+
+#endif

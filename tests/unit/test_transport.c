@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * transport/ on its own (linked with base and sip only): two workers on a
+ * loopback port, driven by a fake layer above that echoes, hands messages
+ * over and counts what it is called with.
+ *
+ *   test thread --UDP/TCP--> 127.0.0.1:PORT (2 workers, SO_REUSEPORT)
+ *                                 | on_message / on_handoff / tick / after_batch
+ *                                 v
+ *                            struct seen (below)
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "tap.h"
+#include "transport/conn_map.h"
+#include "transport/worker.h"
+
+static struct seen {
+	pthread_mutex_t lock;
+	int messages, tcp_messages;
+	char last[256];
+	int handoffs_inbox, handoffs_direct, handoff_wrong;
+	pthread_t direct_thread, message_thread;
+	atomic_int ticks, batches;
+	int worker_args_ok;
+} seen = { .lock = PTHREAD_MUTEX_INITIALIZER, .worker_args_ok = 1 };
+
+static struct sip_msg parsed;	/* stands for the message a SELF hand-off passes on */
+
+static bool on_message(void *arg, struct worker *w, const char *buf, size_t len,
+		       const struct sip_source *src, struct sip_out *reply)
+{
+	pthread_mutex_lock(&seen.lock);
+	seen.messages++;
+	seen.tcp_messages += src->transport == KSIP_TCP;
+	snprintf(seen.last, sizeof(seen.last), "%.*s", (int)len, buf);
+	seen.message_thread = pthread_self();
+	if ((intptr_t)arg != worker_index(w))
+		seen.worker_args_ok = 0;
+	pthread_mutex_unlock(&seen.lock);
+	if (len >= 4 && !memcmp(buf, "ECHO", 4)) {
+		reply->dst = src->addr;
+		reply->dstlen = src->addrlen;
+		memcpy(reply->buf, "pong", 4);
+		reply->len = 4;
+		return true;
+	}
+	if (len >= 5 && !memcmp(buf, "OTHER", 5))
+		transport_handoff(w, 1 - worker_index(w), &parsed, buf, len, src);
+	else if (len >= 4 && !memcmp(buf, "SELF", 4))
+		transport_handoff(w, worker_index(w), &parsed, buf, len, src);
+	else if (len >= 3 && !memcmp(buf, "BAD", 3))
+		transport_handoff(w, 7, &parsed, buf, len, src);
+	return false;
+}
+
+static void on_handoff(void *arg, struct worker *w, const struct sip_msg *m, const char *buf,
+		       size_t len, const struct sip_source *src)
+{
+	(void)arg;
+	(void)w;
+	pthread_mutex_lock(&seen.lock);
+	if (m == &parsed && len >= 4 && !memcmp(buf, "SELF", 4)) {
+		seen.handoffs_direct++;
+		seen.direct_thread = pthread_self();
+	} else if (!m && len >= 5 && !memcmp(buf, "OTHER", 5) && src->transport == KSIP_UDP) {
+		seen.handoffs_inbox++;
+	} else {
+		seen.handoff_wrong++;
+	}
+	pthread_mutex_unlock(&seen.lock);
+}
+
+static int tick(void *arg, struct worker *w, int max_ms)
+{
+	(void)arg;
+	(void)w;
+	atomic_fetch_add(&seen.ticks, 1);
+	return max_ms < 50 ? max_ms : 50;
+}
+
+static void after_batch(void *arg, struct worker *w)
+{
+	(void)arg;
+	(void)w;
+	atomic_fetch_add(&seen.batches, 1);
+}
+
+static const struct transport_ops ops = {
+	.on_message = on_message,
+	.on_handoff = on_handoff,
+	.tick = tick,
+	.after_batch = after_batch,
+};
+
+static int count(int *field)
+{
+	int v;
+
+	pthread_mutex_lock(&seen.lock);
+	v = *field;
+	pthread_mutex_unlock(&seen.lock);
+	return v;
+}
+
+/* Poll FIELD for up to a second until it reaches WANT. */
+static bool wait_count(int *field, int want)
+{
+	for (int i = 0; i < 100; i++) {
+		if (count(field) >= want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static ssize_t recv_wait(int fd, char *buf, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll(&p, 1, 1000) != 1)
+		return -1;
+	return recv(fd, buf, len, 0);
+}
+
+/* A port free on 127.0.0.1 for both UDP and TCP. */
+static int free_port(void)
+{
+	for (int port = 20000 + (int)(time(NULL) % 20000), n = 0; n < 200; n++, port++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
+		bool free_ = !bind(u, (void *)&a, sizeof(a)) && !bind(t, (void *)&a, sizeof(a));
+
+		close(u);
+		close(t);
+		if (free_)
+			return port;
+	}
+	return -1;
+}
+
+static uint64_t stat_sum(struct transport *t, size_t offset)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < transport_nworkers(t); i++)
+		sum += *(uint64_t *)((char *)worker_stats(transport_worker(t, i)) + offset);
+	return sum;
+}
+#define STAT_SUM(t, field) stat_sum(t, offsetof(struct ksip_stats, field))
+
+int main(void)
+{
+	static const char tcp_msg[] = "ECHO sip:a SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
+	struct ksip_config cfg = { 0 };
+	struct sockaddr_in srv = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	struct transport *t;
+	char listen[64], buf[32768];
+	int port = free_port(), u, c, g;
+	uint64_t garbage, send_errors;
+	ssize_t n;
+
+	ok(port > 0, "a free loopback port");
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	config_defaults(&cfg);
+	ok(!config_parse_listen(&cfg, listen), "listen on %s (UDP and TCP)", listen);
+	srv.sin_port = htons((uint16_t)port);
+
+	t = transport_new(&cfg, 2, &ops);
+	ok(t && transport_nworkers(t) == 2, "two workers");
+	if (!t)
+		return tap_done();
+	ok(!transport_worker(t, 2) && !transport_worker(t, -1), "no worker beyond the range");
+	ok(worker_port(transport_worker(t, 1), AF_INET, KSIP_UDP) == port &&
+	   worker_port(transport_worker(t, 1), AF_INET, KSIP_TCP) == port &&
+	   !worker_port(transport_worker(t, 1), AF_INET6, KSIP_UDP), "each worker knows its ports");
+	for (int i = 0; i < 2; i++)
+		worker_attach(transport_worker(t, i), (void *)(intptr_t)i);
+	ok(!transport_start(t), "the workers start");
+
+	/* UDP: a message up, its answer back from the batch. */
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	connect(u, (void *)&srv, sizeof(srv));
+	send(u, "ECHO udp", 8, 0);
+	n = recv_wait(u, buf, sizeof(buf));
+	ok(n == 4 && !memcmp(buf, "pong", 4), "UDP: on_message's answer comes back");
+	ok(!strcmp(seen.last, "ECHO udp") && seen.worker_args_ok,
+	   "on_message gets the bytes and its worker's argument");
+	for (int i = 0; i < 100 && !atomic_load(&seen.batches); i++)
+		usleep(10000);	/* the answer leaves before the batch is over */
+	ok(atomic_load(&seen.ticks) > 0 && atomic_load(&seen.batches) > 0,
+	   "tick and after_batch run");
+
+	/* Hand-offs: to the other worker through its inbox, to itself directly. */
+	send(u, "OTHER", 5, 0);
+	ok(wait_count(&seen.handoffs_inbox, 1), "a hand-off to another worker arrives, re-read");
+	send(u, "SELF", 4, 0);
+	ok(wait_count(&seen.handoffs_direct, 1) &&
+	   pthread_equal(seen.direct_thread, seen.message_thread),
+	   "a hand-off to itself passes the parsed message on the same thread");
+	send(u, "BAD", 3, 0);
+	ok(wait_count(&seen.messages, 4), "the hand-off to a worker that does not exist ...");
+	ok(count(&seen.handoff_wrong) == 0, "... is dropped");
+
+	/* transport_send() over UDP, by another thread holding the worker. */
+	getsockname(u, (void *)&peer, &pl);
+	worker_lock(transport_worker(t, 0));
+	ok(transport_send(transport_worker(t, 0), &peer, KSIP_UDP, "hi", 2),
+	   "UDP send from the worker's socket");
+	worker_unlock(transport_worker(t, 0));
+	n = recv_wait(u, buf, sizeof(buf));
+	ok(n == 2 && !memcmp(buf, "hi", 2), "it arrives");
+
+	/* Hostile: a datagram longer than the receive buffer is dropped, not cut. */
+	garbage = STAT_SUM(t, garbage);
+	memset(buf, 'A', sizeof(buf));
+	memcpy(buf, "ECHO", 4);
+	send(u, buf, 20000, 0);
+	n = recv_wait(u, buf, sizeof(buf));
+	ok(n < 0 && STAT_SUM(t, garbage) == garbage + 1, "an oversize datagram is dropped");
+
+	/* worker_lock() holds the worker off. */
+	worker_lock(transport_worker(t, 0));
+	worker_lock(transport_worker(t, 1));
+	send(u, "ECHO locked", 11, 0);
+	usleep(200000);
+	ok(strcmp(seen.last, "ECHO locked"), "nothing runs while both workers are held");
+	worker_unlock(transport_worker(t, 1));
+	worker_unlock(transport_worker(t, 0));
+	n = recv_wait(u, buf, sizeof(buf));
+	ok(n == 4 && !strcmp(seen.last, "ECHO locked"), "and it runs once they are let go");
+	close(u);
+
+	/* TCP: a ping, then a message in two pieces: pong, then the answer. */
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	ok(!connect(c, (void *)&srv, sizeof(srv)), "TCP connect");
+	send(c, "\r\n\r\n", 4, 0);
+	n = recv_wait(c, buf, 2);
+	ok(n == 2 && !memcmp(buf, "\r\n", 2), "TCP: CRLFCRLF is answered with CRLF");
+	send(c, tcp_msg, 20, 0);
+	usleep(50000);
+	send(c, tcp_msg + 20, sizeof(tcp_msg) - 1 - 20, 0);
+	n = recv_wait(c, buf, sizeof(buf));
+	ok(n == 4 && !memcmp(buf, "pong", 4), "TCP: a framed message's answer on its connection");
+	ok(!strcmp(seen.last, tcp_msg) && count(&seen.tcp_messages) == 1,
+	   "on_message gets exactly one framed message");
+
+	/* transport_send() over TCP finds the peer's connection. */
+	pl = sizeof(peer);
+	getsockname(c, (void *)&peer, &pl);
+	worker_lock(transport_worker(t, 1));
+	ok(transport_send(transport_worker(t, 1), &peer, KSIP_TCP, "push", 4),
+	   "TCP send to a connected peer");
+	worker_unlock(transport_worker(t, 1));
+	n = recv_wait(c, buf, sizeof(buf));
+	ok(n == 4 && !memcmp(buf, "push", 4), "it arrives on the peer's connection");
+	send_errors = STAT_SUM(t, send_errors);
+	((struct sockaddr_in *)&peer)->sin_port ^= 1;
+	worker_lock(transport_worker(t, 0));
+	ok(!transport_send(transport_worker(t, 0), &peer, KSIP_TCP, "push", 4) &&
+	   STAT_SUM(t, send_errors) == send_errors + 1,
+	   "TCP send to a peer without a connection fails and is counted");
+	worker_unlock(transport_worker(t, 0));
+
+	/* Hostile: a stream that cannot be framed is closed. */
+	g = socket(AF_INET, SOCK_STREAM, 0);
+	connect(g, (void *)&srv, sizeof(srv));
+	send(g, "GARBAGE sip:a SIP/2.0\r\nX: y\r\n\r\n", 31, 0);
+	n = recv_wait(g, buf, sizeof(buf));
+	ok(n == 0, "a TCP stream without Content-Length is closed");
+	close(g);
+	close(c);
+
+	transport_stop(t);
+	transport_free(t);
+	ok(conn_map_size() == 0, "every connection is forgotten once the transport is freed");
+	return tap_done();
+}

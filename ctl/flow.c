@@ -2,6 +2,7 @@
 /* ksipctl flow ... and kstats: the kernel module's flows, over generic netlink. */
 #include "flow.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ static int parse_u32_arg(const char *s, unsigned long max, uint32_t *out)
 static int flow_add(struct ksip_genl *g, int argc, char **argv)
 {
 	struct ksip_flow_spec f = { 0 };
-	char err[KSIP_GENL_ERRLEN];
+	char err[KSIP_GENL_ERRLEN], what[32];
 	uint32_t v;
 	int i;
 
@@ -52,11 +53,13 @@ static int flow_add(struct ksip_genl *g, int argc, char **argv)
 			f.has_expect = true;
 			f.flags |= KSIP_FLOW_F_EXPECT;
 		} else if (!strcmp(argv[i], "timeout") && i + 1 < argc) {
-			if (parse_u32_arg(argv[++i], 604800, &f.timeout))
+			if (parse_u32_arg(argv[++i], KSIP_FLOW_TIMEOUT_MAX, &f.timeout))
 				return fail("bad timeout", argv[i]);
 		} else if (!strcmp(argv[i], "dscp") && i + 1 < argc) {
-			if (parse_u32_arg(argv[++i], 63, &v))
-				return fail("bad dscp (0-63)", argv[i]);
+			if (parse_u32_arg(argv[++i], KSIP_FLOW_DSCP_MAX, &v)) {
+				snprintf(what, sizeof(what), "bad dscp (0-%u)", KSIP_FLOW_DSCP_MAX);
+				return fail(what, argv[i]);
+			}
 			f.dscp = (uint8_t)v;
 			f.flags |= KSIP_FLOW_F_DSCP;
 		} else {
@@ -145,26 +148,40 @@ static int kstats(struct ksip_genl *g, bool json)
 	return 0;
 }
 
+/* The names in `guard show` and its JSON, one per enum ksip_guard_counter. */
 static const char *const guard_names[] = {
-	"", "passed", "keepalive", "bad_size", "bad_start_line", "bad_header",
-	"no_end_of_headers", "bad_content_length", "missing_header",
+	[KSIP_GUARD_CNT_UNSPEC] = "",
+	[KSIP_GUARD_CNT_PASSED] = "passed",
+	[KSIP_GUARD_CNT_KEEPALIVE] = "keepalive",
+	[KSIP_GUARD_CNT_BAD_SIZE] = "bad_size",
+	[KSIP_GUARD_CNT_BAD_START] = "bad_start_line",
+	[KSIP_GUARD_CNT_BAD_HEADER] = "bad_header",
+	[KSIP_GUARD_CNT_NO_END] = "no_end_of_headers",
+	[KSIP_GUARD_CNT_BAD_LENGTH] = "bad_content_length",
+	[KSIP_GUARD_CNT_MISSING_HEADER] = "missing_header",
 };
+_Static_assert(sizeof(guard_names) / sizeof(guard_names[0]) == KSIP_GUARD_CNT_MAX + 1,
+	       "a name for every guard counter the kernel reports");
 
 /* guard set PORT... | guard set off | guard show */
 static int guard(struct ksip_genl *g, int argc, char **argv, bool json)
 {
 	char err[KSIP_GENL_ERRLEN];
 	struct ksip_guard_info gi;
-	uint16_t ports[16];
+	uint16_t ports[KSIP_GUARD_MAX_PORTS];
+	char what[32];
 	unsigned int n = 0;
 	uint32_t v;
 
 	if (argc >= 2 && !strcmp(argv[0], "set")) {
 		if (!(argc == 2 && !strcmp(argv[1], "off"))) {
 			for (int i = 1; i < argc; i++) {
-				if (n == 16)
-					return fail("guard set", "at most 16 ports");
-				if (parse_u32_arg(argv[i], 65535, &v) || !v)
+				if (n == KSIP_GUARD_MAX_PORTS) {
+					snprintf(what, sizeof(what), "at most %u ports",
+						 KSIP_GUARD_MAX_PORTS);
+					return fail("guard set", what);
+				}
+				if (parse_u32_arg(argv[i], UINT16_MAX, &v) || !v)
 					return fail("bad port", argv[i]);
 				ports[n++] = (uint16_t)v;
 			}
@@ -179,7 +196,7 @@ static int guard(struct ksip_genl *g, int argc, char **argv, bool json)
 	for (unsigned int i = 0; i < gi.nports; i++)
 		printf(json ? "%s%u" : "%s%u", json ? (i ? "," : "") : " ", gi.ports[i]);
 	printf(json ? "]" : "%s\n", gi.nports || json ? "" : " off");
-	for (int i = 1; i <= 8; i++)
+	for (int i = KSIP_GUARD_CNT_UNSPEC + 1; i <= KSIP_GUARD_CNT_MAX; i++)
 		printf(json ? ",\"%s\":%llu" : "%-20s %llu\n", guard_names[i],
 		       (unsigned long long)gi.counters[i]);
 	printf(json ? "}\n" : "");

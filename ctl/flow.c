@@ -1,21 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ksipctl flow ... and kstats: the kernel module's flows, over generic netlink. */
-#include "flow.h"
-
+/*
+ * ksipctl flow add|del|list|flush and kstats: the kernel module's flows and
+ * counters, over generic netlink in ksipctl's network namespace.
+ * Arguments are checked before the module is asked.
+ */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "ksip/genl.h"
 #include "uapi/linux/ksip.h"
 
-static int fail(const char *what, const char *err)
+struct ksip_genl *ctl_genl_open(void)
 {
-	fprintf(stderr, "ksipctl: %s%s%s\n", what, *what ? ": " : "", err);
-	return 1;
+	char err[KSIP_GENL_ERRLEN];
+	struct ksip_genl *g = ksip_genl_open(err, sizeof(err));
+
+	if (!g)
+		ctl_fail("", err);
+	return g;
 }
 
-static int parse_u32_arg(const char *s, unsigned long max, uint32_t *out)
+int ctl_parse_u32(const char *s, unsigned long max, uint32_t *out)
 {
 	char *end;
 	unsigned long v = strtoul(s, &end, 10);
@@ -27,45 +35,72 @@ static int parse_u32_arg(const char *s, unsigned long max, uint32_t *out)
 }
 
 /* flow add LOCAL from SOURCE to PEER [expect ADDR[:PORT] | latch] [timeout SEC] [dscp N] */
-static int flow_add(struct ksip_genl *g, int argc, char **argv)
+int ctl_flow_add(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
 {
 	struct ksip_flow_spec f = { 0 };
-	char err[KSIP_GENL_ERRLEN];
+	char err[KSIP_GENL_ERRLEN], what[32];
+	struct ksip_genl *g;
 	uint32_t v;
-	int i;
+	int i, r;
 
+	(void)o;
 	if (argc < 5 || strcmp(argv[1], "from") || strcmp(argv[3], "to"))
-		return fail("usage", "flow add LOCAL from SOURCE to PEER [expect ADDR[:PORT] | latch] "
-			    "[timeout SEC] [dscp N]");
+		return ctl_usage(cmd);
 	if (ksip_parse_endpoint(argv[0], false, &f.local))
-		return fail("bad LOCAL address", argv[0]);
+		return ctl_fail("bad LOCAL address", argv[0]);
 	if (ksip_parse_endpoint(argv[2], false, &f.source))
-		return fail("bad SOURCE address", argv[2]);
+		return ctl_fail("bad SOURCE address", argv[2]);
 	if (ksip_parse_endpoint(argv[4], false, &f.peer))
-		return fail("bad PEER address", argv[4]);
+		return ctl_fail("bad PEER address", argv[4]);
 	for (i = 5; i < argc; i++) {
 		if (!strcmp(argv[i], "latch")) {
 			f.flags |= KSIP_FLOW_F_LATCH;
 		} else if (!strcmp(argv[i], "expect") && i + 1 < argc) {
 			if (ksip_parse_endpoint(argv[++i], true, &f.expect))
-				return fail("bad expect address", argv[i]);
+				return ctl_fail("bad expect address", argv[i]);
 			f.has_expect = true;
 			f.flags |= KSIP_FLOW_F_EXPECT;
 		} else if (!strcmp(argv[i], "timeout") && i + 1 < argc) {
-			if (parse_u32_arg(argv[++i], 604800, &f.timeout))
-				return fail("bad timeout", argv[i]);
+			if (ctl_parse_u32(argv[++i], KSIP_FLOW_TIMEOUT_MAX, &f.timeout))
+				return ctl_fail("bad timeout", argv[i]);
 		} else if (!strcmp(argv[i], "dscp") && i + 1 < argc) {
-			if (parse_u32_arg(argv[++i], 63, &v))
-				return fail("bad dscp (0-63)", argv[i]);
+			if (ctl_parse_u32(argv[++i], KSIP_FLOW_DSCP_MAX, &v)) {
+				snprintf(what, sizeof(what), "bad dscp (0-%u)", KSIP_FLOW_DSCP_MAX);
+				return ctl_fail(what, argv[i]);
+			}
 			f.dscp = (uint8_t)v;
 			f.flags |= KSIP_FLOW_F_DSCP;
 		} else {
-			return fail("unknown flow option", argv[i]);
+			return ctl_fail("unknown flow option", argv[i]);
 		}
 	}
-	if (ksip_genl_flow_add(g, &f, err, sizeof(err)))
-		return fail("flow add", err);
-	return 0;
+	g = ctl_genl_open();
+	if (!g)
+		return 1;
+	r = ksip_genl_flow_add(g, &f, err, sizeof(err)) ? ctl_fail("flow add", err) : 0;
+	ksip_genl_close(g);
+	return r;
+}
+
+/* flow del LOCAL */
+int ctl_flow_del(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
+{
+	char err[KSIP_GENL_ERRLEN];
+	struct sockaddr_storage local;
+	struct ksip_genl *g;
+	int r;
+
+	(void)o;
+	if (argc != 1)
+		return ctl_usage(cmd);
+	if (ksip_parse_endpoint(argv[0], false, &local))
+		return ctl_fail("bad LOCAL address", argv[0]);
+	g = ctl_genl_open();
+	if (!g)
+		return 1;
+	r = ksip_genl_flow_del(g, &local, err, sizeof(err)) ? ctl_fail("flow del", err) : 0;
+	ksip_genl_close(g);
+	return r;
 }
 
 struct list_ctx {
@@ -106,31 +141,70 @@ static void print_flow(void *arg, const struct ksip_flow_spec *f)
 	l->n++;
 }
 
-static int flow_list(struct ksip_genl *g, bool json)
+/* flow list: every flow of the namespace with its counters */
+int ctl_flow_list(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
 {
-	struct list_ctx l = { json, 0 };
+	struct list_ctx l = { o->json, 0 };
 	char err[KSIP_GENL_ERRLEN];
+	struct ksip_genl *g;
 	int r;
 
-	if (json)
+	(void)argv;
+	if (argc)
+		return ctl_usage(cmd);
+	g = ctl_genl_open();
+	if (!g)
+		return 1;
+	if (o->json)
 		printf("[");
 	else
 		printf("%-24s %-24s %-24s %-6s %-24s %10s %12s %8s\n", "LOCAL", "SOURCE", "PEER", "MODE",
 		       "EXPECT/LATCHED", "PACKETS", "BYTES", "DROPPED");
 	r = ksip_genl_flow_dump(g, print_flow, &l, err, sizeof(err));
-	if (json)
+	if (o->json)
 		printf("]\n");
-	return r ? fail("flow list", err) : 0;
+	ksip_genl_close(g);
+	return r ? ctl_fail("flow list", err) : 0;
 }
 
-static int kstats(struct ksip_genl *g, bool json)
+/* flow flush */
+int ctl_flow_flush(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
+{
+	char err[KSIP_GENL_ERRLEN];
+	struct ksip_genl *g;
+	int r;
+
+	(void)o;
+	(void)argv;
+	if (argc)
+		return ctl_usage(cmd);
+	g = ctl_genl_open();
+	if (!g)
+		return 1;
+	r = ksip_genl_flow_flush(g, err, sizeof(err)) ? ctl_fail("flow flush", err) : 0;
+	ksip_genl_close(g);
+	return r;
+}
+
+/* kstats: the module's counters in this namespace */
+int ctl_kstats(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
 {
 	struct ksip_kstats s;
 	char err[KSIP_GENL_ERRLEN];
+	struct ksip_genl *g;
+	int r;
 
-	if (ksip_genl_stats(g, &s, err, sizeof(err)))
-		return fail("kstats", err);
-	if (json)
+	(void)argv;
+	if (argc)
+		return ctl_usage(cmd);
+	g = ctl_genl_open();
+	if (!g)
+		return 1;
+	r = ksip_genl_stats(g, &s, err, sizeof(err));
+	ksip_genl_close(g);
+	if (r)
+		return ctl_fail("kstats", err);
+	if (o->json)
 		printf("{\"flows\":%u,\"forwarded\":%llu,\"bytes\":%llu,\"drop_source\":%llu,"
 		       "\"no_route\":%llu,\"latched\":%llu,\"expired\":%llu}\n", s.flows,
 		       (unsigned long long)s.forwarded, (unsigned long long)s.bytes,
@@ -143,74 +217,4 @@ static int kstats(struct ksip_genl *g, bool json)
 		       (unsigned long long)s.drop_source, (unsigned long long)s.no_route,
 		       (unsigned long long)s.latched, (unsigned long long)s.expired);
 	return 0;
-}
-
-static const char *const guard_names[] = {
-	"", "passed", "keepalive", "bad_size", "bad_start_line", "bad_header",
-	"no_end_of_headers", "bad_content_length", "missing_header",
-};
-
-/* guard set PORT... | guard set off | guard show */
-static int guard(struct ksip_genl *g, int argc, char **argv, bool json)
-{
-	char err[KSIP_GENL_ERRLEN];
-	struct ksip_guard_info gi;
-	uint16_t ports[16];
-	unsigned int n = 0;
-	uint32_t v;
-
-	if (argc >= 2 && !strcmp(argv[0], "set")) {
-		if (!(argc == 2 && !strcmp(argv[1], "off"))) {
-			for (int i = 1; i < argc; i++) {
-				if (n == 16)
-					return fail("guard set", "at most 16 ports");
-				if (parse_u32_arg(argv[i], 65535, &v) || !v)
-					return fail("bad port", argv[i]);
-				ports[n++] = (uint16_t)v;
-			}
-		}
-		return ksip_genl_guard_set(g, ports, n, err, sizeof(err)) ? fail("guard set", err) : 0;
-	}
-	if (argc != 1 || strcmp(argv[0], "show"))
-		return fail("usage", "guard set PORT... | guard set off | guard show");
-	if (ksip_genl_guard_get(g, &gi, err, sizeof(err)))
-		return fail("guard show", err);
-	printf(json ? "{\"ports\":[" : "ports");
-	for (unsigned int i = 0; i < gi.nports; i++)
-		printf(json ? "%s%u" : "%s%u", json ? (i ? "," : "") : " ", gi.ports[i]);
-	printf(json ? "]" : "%s\n", gi.nports || json ? "" : " off");
-	for (int i = 1; i <= 8; i++)
-		printf(json ? ",\"%s\":%llu" : "%-20s %llu\n", guard_names[i],
-		       (unsigned long long)gi.counters[i]);
-	printf(json ? "}\n" : "");
-	return 0;
-}
-
-int ctl_flow(const char *obj, int argc, char **argv, bool json)
-{
-	char err[KSIP_GENL_ERRLEN];
-	struct ksip_genl *g = ksip_genl_open(err, sizeof(err));
-	const char *verb = argc ? argv[0] : "";
-	struct sockaddr_storage local;
-	int r;
-
-	if (!g)
-		return fail("", err);
-	if (!strcmp(obj, "kstats"))
-		r = kstats(g, json);
-	else if (!strcmp(obj, "guard"))
-		r = guard(g, argc, argv, json);
-	else if (!strcmp(verb, "add"))
-		r = flow_add(g, argc - 1, argv + 1);
-	else if (!strcmp(verb, "del") && argc == 2)
-		r = ksip_parse_endpoint(argv[1], false, &local) ? fail("bad LOCAL address", argv[1]) :
-		    ksip_genl_flow_del(g, &local, err, sizeof(err)) ? fail("flow del", err) : 0;
-	else if (!strcmp(verb, "list"))
-		r = flow_list(g, json);
-	else if (!strcmp(verb, "flush"))
-		r = ksip_genl_flow_flush(g, err, sizeof(err)) ? fail("flow flush", err) : 0;
-	else
-		r = fail("usage", "flow add|del|list|flush ...");
-	ksip_genl_close(g);
-	return r;
 }

@@ -1,143 +1,111 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ksipctl: the operator's command line for ksipd. It speaks the control
- * socket protocol (include/ksip/ctl_proto.h); the daemon formats tables
- * and JSON, ksipctl prints them.
+ * ksipctl: the operator's command line for ksipd and ksip.ko. One table
+ * lists every command; it drives both dispatch and the usage text.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <termios.h>
-#include <unistd.h>
 
-#include "flow.h"
+#include "ctl.h"
 #include "ksip/ctl_proto.h"
 
 #define DEFAULT_SOCKET "/run/ksip/ksipd.sock"
 
-static void usage(FILE *f)
+/* In usage order. Commands with a request go to ksipd, the others to ksip.ko. */
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "user", "add", "NAME [--password-stdin]", "add a subscriber (prompts for the password)",
+	  ctl_user_password, CTL_USER_ADD },
+	{ "user", "passwd", "NAME [--password-stdin]", "change a password",
+	  ctl_user_password, CTL_USER_PASSWD },
+	{ "user", "del", "NAME", "delete a subscriber and its bindings", ctl_ask_one, CTL_USER_DEL },
+	{ "user", "list", "", "list subscribers", ctl_ask_list, CTL_USER_LIST },
+	{ "reg", "list", "", "list registered contacts", ctl_ask_list, CTL_REG_LIST },
+	{ "reg", "del", "AOR", "remove every binding of AOR", ctl_ask_one, CTL_REG_DEL },
+	{ "stats", NULL, "", "counters of the running daemon", ctl_ask_list, CTL_STATS },
+	{ "call", "list", "", "calls in progress (and just ended), media counters",
+	  ctl_ask_list, CTL_CALL_LIST },
+	{ "call", "hangup", "ID", "end a call: BYE to both sides (CANCEL if ringing)",
+	  ctl_ask_one, CTL_CALL_HANGUP },
+	{ "flow", "add",
+	  "LOCAL from SOURCE to PEER [expect ADDR[:PORT] | latch] [timeout SEC] [dscp N]",
+	  "forward UDP arriving at LOCAL to PEER, sent from SOURCE", ctl_flow_add },
+	{ "flow", "del", "LOCAL", "remove the kernel flow at LOCAL", ctl_flow_del },
+	{ "flow", "list", "", "kernel flows of this network namespace, with counters",
+	  ctl_flow_list },
+	{ "flow", "flush", "", "remove every kernel flow of this network namespace",
+	  ctl_flow_flush },
+	{ "kstats", NULL, "", "counters of ksip.ko in this network namespace", ctl_kstats },
+	{ "guard", "set", "PORT... | off",
+	  "drop badly framed SIP to these UDP ports in the kernel (off: none)", ctl_guard_set },
+	{ "guard", "show", "", "the guarded ports and the guard's counters", ctl_guard_show },
+};
+
+/* Width of the "GROUP VERB ARGS" column; longer ones put their help on the next line. */
+#define USAGE_COL 35
+
+static int cmd_name(const struct ctl_cmd *c, char *buf, size_t len)
 {
-	fprintf(f,
-		"usage: ksipctl [--socket PATH] [--json] COMMAND\n"
-		"  user add NAME [--password-stdin]   add a subscriber (prompts for the password)\n"
-		"  user passwd NAME [--password-stdin] change a password\n"
-		"  user del NAME                      delete a subscriber and its bindings\n"
-		"  user list                          list subscribers\n"
-		"  reg list                           list registered contacts\n"
-		"  reg del AOR                        remove every binding of AOR\n"
-		"  stats                              counters of the running daemon\n"
-		"  call list                          calls in progress (and just ended), media counters\n"
-		"  call hangup ID                     end a call: BYE to both sides (CANCEL if ringing)\n"
-		"  flow add LOCAL from SOURCE to PEER [expect ADDR[:PORT] | latch] [timeout SEC] [dscp N]\n"
-		"                                     forward UDP arriving at LOCAL to PEER, sent from SOURCE\n"
-		"  flow del LOCAL | flow list | flow flush   kernel flows (ksip.ko)\n"
-		"  kstats                             counters of ksip.ko in this network namespace\n"
-		"  guard set PORT... | guard set off | guard show\n"
-		"                                     drop badly framed SIP to these UDP ports in the kernel\n");
+	return snprintf(buf, len, "%s%s%s%s%s", c->group, c->verb ? " " : "", c->verb ? c->verb : "",
+			*c->args ? " " : "", c->args);
 }
 
-static int die(const char *fmt, const char *arg)
+/* Every command, or only those of GROUP when it is not NULL. */
+static void usage(FILE *f, const char *group)
 {
-	fprintf(stderr, "ksipctl: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
+	char name[256];
+
+	fprintf(f, "usage: ksipctl [--socket PATH] [--json] COMMAND\n");
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
+		const struct ctl_cmd *c = &ctl_cmds[i];
+
+		if (group && strcmp(c->group, group))
+			continue;
+		if (cmd_name(c, name, sizeof(name)) <= USAGE_COL)
+			fprintf(f, "  %-*s  %s\n", USAGE_COL, name, c->help);
+		else
+			fprintf(f, "  %s\n  %-*s  %s\n", name, USAGE_COL, "", c->help);
+	}
+}
+
+int ctl_usage(const struct ctl_cmd *cmd)
+{
+	char name[256];
+
+	cmd_name(cmd, name, sizeof(name));
+	fprintf(stderr, "usage: ksipctl %s\n", name);
+	return 2;
+}
+
+int ctl_fail(const char *what, const char *err)
+{
+	fprintf(stderr, "ksipctl: %s%s%s\n", what, *what ? ": " : "", err);
 	return 1;
 }
 
-/* Read a password without echo from the terminal, or one line from stdin. */
-static int read_password(bool from_stdin, char *buf, size_t len)
+/* The command named by ARGV[0] (and ARGV[1] when it has a verb); *WORDS: how many it took. */
+static const struct ctl_cmd *find_cmd(int argc, char **argv, int *words)
 {
-	struct termios old, quiet;
-	bool tty = !from_stdin && isatty(STDIN_FILENO);
-	char again[256];
-	size_t n;
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
+		const struct ctl_cmd *c = &ctl_cmds[i];
 
-	if (!from_stdin && !tty)
-		return die("%s", "no terminal to prompt on: use --password-stdin"), -1;
-	if (tty) {
-		fprintf(stderr, "Password: ");
-		tcgetattr(STDIN_FILENO, &old);
-		quiet = old;
-		quiet.c_lflag &= (tcflag_t)~ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		if (strcmp(c->group, argv[0]))
+			continue;
+		*words = c->verb ? 2 : 1;
+		if (!c->verb || (argc > 1 && !strcmp(c->verb, argv[1])))
+			return c;
 	}
-	if (!fgets(buf, (int)len, stdin))
-		buf[0] = 0;
-	if (tty) {
-		fprintf(stderr, "\nAgain: ");
-		if (!fgets(again, sizeof(again), stdin))
-			again[0] = 0;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fprintf(stderr, "\n");
-		if (strcmp(buf, again))
-			return die("%s", "passwords do not match"), -1;
-	}
-	n = strcspn(buf, "\r\n");
-	buf[n] = 0;
-	if (!n)
-		return die("%s", "empty password"), -1;
-	if (strchr(buf, '\t'))
-		return die("%s", "a password may not contain a TAB"), -1;
-	return 0;
+	return NULL;
 }
 
-static int talk(const char *path, const char *request)
+static bool known_group(const char *group)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char buf[65536];
-	size_t len = 0;
-	bool first = true, ok = false;
-	int fd;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return die("socket path too long: %s", path);
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "ksipctl: cannot reach ksipd at %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request))
-		return die("cannot send to ksipd: %s", strerror(errno));
-	/* The first line says ok or error; the rest is output, streamed through. */
-	for (;;) {
-		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
-		char *nl;
-
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		buf[len] = 0;
-		if (first) {
-			nl = strchr(buf, '\n');
-			if (!nl && len < sizeof(buf) - 1)
-				continue;
-			first = false;
-			if (!strncmp(buf, "ok\n", 3)) {
-				ok = true;
-				fwrite(buf + 3, 1, len - 3, stdout);
-			} else {
-				char *msg = strncmp(buf, "error\t", 6) ? buf : buf + 6;
-
-				msg[strcspn(msg, "\n")] = 0;
-				fprintf(stderr, "ksipctl: %s\n", msg);
-			}
-			len = 0;
-			continue;
-		}
-		if (ok)
-			fwrite(buf, 1, len, stdout);
-		len = 0;
-	}
-	close(fd);
-	if (first)
-		return die("%s", "ksipd closed the connection without answering");
-	return ok ? 0 : 1;
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		if (!strcmp(ctl_cmds[i].group, group))
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -149,73 +117,47 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *sock = getenv("KSIP_SOCKET") ? getenv("KSIP_SOCKET") : DEFAULT_SOCKET;
-	bool json = false, pw_stdin = false;
-	char req[CTL_MAX_REQUEST], pw[256];
-	const char *obj, *verb;
-	int opt, rc;
+	struct ctl_opts o = {
+		.socket = getenv("KSIP_SOCKET") ? getenv("KSIP_SOCKET") : DEFAULT_SOCKET,
+	};
+	const struct ctl_cmd *cmd;
+	int opt, words;
 
+	/* Options may come anywhere: getopt moves the words of the command to the end. */
 	while ((opt = getopt_long(argc, argv, "s:jph", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			sock = optarg;
+			o.socket = optarg;
 			break;
 		case 'j':
-			json = true;
+			o.json = true;
 			break;
 		case 'p':
-			pw_stdin = true;
+			o.password_stdin = true;
 			break;
 		case 'h':
-			usage(stdout);
+			usage(stdout, NULL);
 			return 0;
 		default:
-			usage(stderr);
+			usage(stderr, NULL);
 			return 2;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
+	argc -= optind;
+	argv += optind;
+	if (!argc) {
+		usage(stderr, NULL);
 		return 2;
 	}
-	obj = argv[optind];
-	/* Kernel flows go straight to ksip.ko over generic netlink, not through ksipd. */
-	if (!strcmp(obj, "flow") || !strcmp(obj, "kstats") || !strcmp(obj, "guard"))
-		return ctl_flow(obj, argc - optind - 1, argv + optind + 1, json);
-	verb = optind + 1 < argc ? argv[optind + 1] : "";
-	argc -= optind + 2;
-	argv += optind + 2;
-	for (int i = 0; i < argc; i++)
-		if (strchr(argv[i], '\t') || strchr(argv[i], '\n'))
-			return die("argument may not contain TAB or newline: %s", argv[i]);
+	cmd = find_cmd(argc, argv, &words);
+	if (!cmd) {
+		bool group = known_group(argv[0]);
 
-	if (!strcmp(obj, "stats")) {
-		snprintf(req, sizeof(req), CTL_STATS "%s\n", json ? "\tjson" : "");
-	} else if (!strcmp(obj, "user") && (!strcmp(verb, "add") || !strcmp(verb, "passwd"))) {
-		if (argc != 1)
-			return die("usage: ksipctl user %s NAME", verb);
-		if (read_password(pw_stdin, pw, sizeof(pw)))
-			return 1;
-		snprintf(req, sizeof(req), "%s\t%s\t%s\n",
-			 !strcmp(verb, "add") ? CTL_USER_ADD : CTL_USER_PASSWD, argv[0], pw);
-		explicit_bzero(pw, sizeof(pw));
-	} else if (!strcmp(obj, "user") && !strcmp(verb, "del") && argc == 1) {
-		snprintf(req, sizeof(req), CTL_USER_DEL "\t%s\n", argv[0]);
-	} else if (!strcmp(obj, "user") && !strcmp(verb, "list")) {
-		snprintf(req, sizeof(req), CTL_USER_LIST "%s\n", json ? "\tjson" : "");
-	} else if (!strcmp(obj, "reg") && !strcmp(verb, "list")) {
-		snprintf(req, sizeof(req), CTL_REG_LIST "%s\n", json ? "\tjson" : "");
-	} else if (!strcmp(obj, "call") && !strcmp(verb, "list")) {
-		snprintf(req, sizeof(req), CTL_CALL_LIST "%s\n", json ? "\tjson" : "");
-	} else if (!strcmp(obj, "call") && !strcmp(verb, "hangup") && argc == 1) {
-		snprintf(req, sizeof(req), CTL_CALL_HANGUP "\t%s\n", argv[0]);
-	} else if (!strcmp(obj, "reg") && !strcmp(verb, "del") && argc == 1) {
-		snprintf(req, sizeof(req), CTL_REG_DEL "\t%s\n", argv[0]);
-	} else {
-		usage(stderr);
+		if (!group || argc > 1)
+			fprintf(stderr, "ksipctl: unknown command: %s%s%s\n", argv[0],
+				group ? " " : "", group ? argv[1] : "");
+		usage(stderr, group ? argv[0] : NULL);
 		return 2;
 	}
-	rc = talk(sock, req);
-	explicit_bzero(req, sizeof(req));
-	return rc;
+	return cmd->fn(cmd, &o, argc - words, argv + words);
 }

@@ -12,7 +12,6 @@
 #include <uapi/linux/ksip.h>
 
 #define KSIP_MAX_FLOWS BIT(20)
-#define KSIP_MAX_TIMEOUT (7 * 24 * 3600)
 
 static bool ksip_genl_live;
 
@@ -23,7 +22,7 @@ static const struct nla_policy ksip_addr_policy[KSIP_ADDR_ATTR_MAX + 1] = {
 };
 
 static struct netlink_range_validation ksip_timeout_range = {
-	.max = KSIP_MAX_TIMEOUT,
+	.max = KSIP_FLOW_TIMEOUT_MAX,
 };
 
 static const struct nla_policy ksip_flow_policy[KSIP_FLOW_ATTR_MAX + 1] = {
@@ -33,7 +32,7 @@ static const struct nla_policy ksip_flow_policy[KSIP_FLOW_ATTR_MAX + 1] = {
 	[KSIP_FLOW_ATTR_EXPECT] = NLA_POLICY_NESTED(ksip_addr_policy),
 	[KSIP_FLOW_ATTR_FLAGS] = NLA_POLICY_MASK(NLA_U32, KSIP_FLOW_F_ALL),
 	[KSIP_FLOW_ATTR_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &ksip_timeout_range),
-	[KSIP_FLOW_ATTR_DSCP] = NLA_POLICY_MAX(NLA_U8, 63),
+	[KSIP_FLOW_ATTR_DSCP] = NLA_POLICY_MAX(NLA_U8, KSIP_FLOW_DSCP_MAX),
 	/* Counters and state are reported, never configured. */
 	[KSIP_FLOW_ATTR_PACKETS] = { .type = NLA_REJECT },
 	[KSIP_FLOW_ATTR_BYTES] = { .type = NLA_REJECT },

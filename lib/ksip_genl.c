@@ -81,12 +81,12 @@ static int put_addr(struct nl_msg *msg, int type, const struct sockaddr_storage 
 	if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
 
-		nla_put(msg, KSIP_ADDR_ATTR_IPV6, 16, &a6->sin6_addr);
+		nla_put(msg, KSIP_ADDR_ATTR_IPV6, sizeof(a6->sin6_addr), &a6->sin6_addr);
 		nla_put_u16(msg, KSIP_ADDR_ATTR_PORT, ntohs(a6->sin6_port));
 	} else {
 		const struct sockaddr_in *a4 = (const struct sockaddr_in *)ss;
 
-		nla_put(msg, KSIP_ADDR_ATTR_IPV4, 4, &a4->sin_addr);
+		nla_put(msg, KSIP_ADDR_ATTR_IPV4, sizeof(a4->sin_addr), &a4->sin_addr);
 		nla_put_u16(msg, KSIP_ADDR_ATTR_PORT, ntohs(a4->sin_port));
 	}
 	nla_nest_end(msg, nest);
@@ -95,25 +95,27 @@ static int put_addr(struct nl_msg *msg, int type, const struct sockaddr_storage 
 
 static void get_addr(struct nlattr *nest, struct sockaddr_storage *ss)
 {
-	struct nlattr *tb[KSIP_ADDR_ATTR_MAX + 1];
+	struct nlattr *tb[KSIP_ADDR_ATTR_MAX + 1], *v4, *v6;
 	uint16_t port;
 
 	memset(ss, 0, sizeof(*ss));
 	if (nla_parse_nested(tb, KSIP_ADDR_ATTR_MAX, nest, NULL) || !tb[KSIP_ADDR_ATTR_PORT])
 		return;
 	port = htons(nla_get_u16(tb[KSIP_ADDR_ATTR_PORT]));
-	if (tb[KSIP_ADDR_ATTR_IPV6] && nla_len(tb[KSIP_ADDR_ATTR_IPV6]) == 16) {
+	v4 = tb[KSIP_ADDR_ATTR_IPV4];
+	v6 = tb[KSIP_ADDR_ATTR_IPV6];
+	if (v6 && nla_len(v6) == (int)sizeof(struct in6_addr)) {
 		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
 
 		a6->sin6_family = AF_INET6;
 		a6->sin6_port = port;
-		memcpy(&a6->sin6_addr, nla_data(tb[KSIP_ADDR_ATTR_IPV6]), 16);
-	} else if (tb[KSIP_ADDR_ATTR_IPV4] && nla_len(tb[KSIP_ADDR_ATTR_IPV4]) == 4) {
+		memcpy(&a6->sin6_addr, nla_data(v6), sizeof(a6->sin6_addr));
+	} else if (v4 && nla_len(v4) == (int)sizeof(struct in_addr)) {
 		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
 
 		a4->sin_family = AF_INET;
 		a4->sin_port = port;
-		memcpy(&a4->sin_addr, nla_data(tb[KSIP_ADDR_ATTR_IPV4]), 4);
+		memcpy(&a4->sin_addr, nla_data(v4), sizeof(a4->sin_addr));
 	}
 }
 
@@ -185,6 +187,12 @@ static void parse_flow(struct nlattr *nest, struct ksip_flow_spec *f)
 		f->idle_ms = nla_get_u64(tb[KSIP_FLOW_ATTR_IDLE_MS]);
 }
 
+/* The kernel reports at most KSIP_GUARD_MAX_PORTS ports and one counter per enum value. */
+_Static_assert(sizeof(((struct ksip_guard_info *)0)->ports) / sizeof(uint16_t) ==
+	       KSIP_GUARD_MAX_PORTS, "ksip_guard_info.ports holds every guarded port");
+_Static_assert(sizeof(((struct ksip_guard_info *)0)->counters) / sizeof(uint64_t) ==
+	       KSIP_GUARD_CNT_MAX + 1, "ksip_guard_info.counters is indexed by enum ksip_guard_counter");
+
 static void parse_guard(struct nlattr *nest, struct ksip_guard_info *gi)
 {
 	struct nlattr *a, *c;
@@ -192,12 +200,13 @@ static void parse_guard(struct nlattr *nest, struct ksip_guard_info *gi)
 
 	memset(gi, 0, sizeof(*gi));
 	nla_for_each_nested(a, nest, rem) {
-		if (nla_type(a) == KSIP_GUARD_ATTR_PORT && gi->nports < 16)
+		if (nla_type(a) == KSIP_GUARD_ATTR_PORT && gi->nports < KSIP_GUARD_MAX_PORTS)
 			gi->ports[gi->nports++] = nla_get_u16(a);
 		if (nla_type(a) != KSIP_GUARD_ATTR_COUNTERS)
 			continue;
 		nla_for_each_nested(c, a, rem2)
-			if (nla_type(c) > 0 && nla_type(c) <= KSIP_GUARD_CNT_MAX && nla_len(c) == 8)
+			if (nla_type(c) > KSIP_GUARD_CNT_UNSPEC && nla_type(c) <= KSIP_GUARD_CNT_MAX &&
+			    nla_len(c) == (int)sizeof(uint64_t))
 				gi->counters[nla_type(c)] = nla_get_u64(c);
 	}
 }

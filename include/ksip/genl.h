@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "ksip/endpoint.h"
+#include "uapi/linux/ksip.h"
 
 struct ksip_genl;
 
@@ -34,8 +35,8 @@ struct ksip_kstats {
 /* The SIP guard: ports and framing verdict counters (index: enum ksip_guard_counter). */
 struct ksip_guard_info {
 	unsigned int nports;
-	uint16_t ports[16];
-	uint64_t counters[9];
+	uint16_t ports[KSIP_GUARD_MAX_PORTS];
+	uint64_t counters[KSIP_GUARD_CNT_MAX + 1];	/* [KSIP_GUARD_CNT_UNSPEC] stays 0 */
 };
 
 #define KSIP_GENL_ERRLEN 256
@@ -57,6 +58,5 @@ int ksip_genl_stats(struct ksip_genl *g, struct ksip_kstats *st, char *err, size
 int ksip_genl_guard_set(struct ksip_genl *g, const uint16_t *ports, unsigned int n, char *err,
 			size_t errlen);
 int ksip_genl_guard_get(struct ksip_genl *g, struct ksip_guard_info *out, char *err, size_t errlen);
-
 
 #endif

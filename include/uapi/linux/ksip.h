@@ -13,7 +13,8 @@
  *
  * KSIP_CMD_FLOW_NEW   request: KSIP_ATTR_FLOW { LOCAL, SOURCE, PEER,
  *                     [EXPECT], [FLAGS], [TIMEOUT], [DSCP] }
- *                     -EEXIST if a flow already has LOCAL.
+ *                     (TIMEOUT at most KSIP_FLOW_TIMEOUT_MAX, DSCP at most
+ *                     KSIP_FLOW_DSCP_MAX); -EEXIST if a flow already has LOCAL.
  * KSIP_CMD_FLOW_DEL   request: KSIP_ATTR_FLOW { LOCAL }; -ENOENT if none.
  * KSIP_CMD_FLOW_GET   doit: KSIP_ATTR_FLOW { LOCAL } -> one flow;
  *                     dumpit (NLM_F_DUMP): every flow of the namespace, resumable,
@@ -85,6 +86,8 @@ enum ksip_flow_attr {
 };
 
 #define KSIP_FLOW_ATTR_MAX (__KSIP_FLOW_ATTR_MAX - 1)
+#define KSIP_FLOW_TIMEOUT_MAX (7 * 24 * 3600)	/* seconds: a week */
+#define KSIP_FLOW_DSCP_MAX 63			/* DSCP is six bits */
 
 enum ksip_addr_attr {
 	KSIP_ADDR_ATTR_UNSPEC,
@@ -126,7 +129,7 @@ enum ksip_guard_attr {
 };
 
 #define KSIP_GUARD_ATTR_MAX (__KSIP_GUARD_ATTR_MAX - 1)
-#define KSIP_GUARD_MAX_PORTS 16
+#define KSIP_GUARD_MAX_PORTS 16		/* PORT attributes in one GUARD_SET */
 
 /* What the framing check decided, counted per namespace. */
 enum ksip_guard_counter {

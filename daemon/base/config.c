@@ -9,7 +9,11 @@
 #include <strings.h>
 
 #include "ksip/endpoint.h"
+#include "uapi/linux/ksip.h"
 #include "base/log.h"
+
+#define CONFIG_FLOW_TIMEOUT_MAX 86400
+_Static_assert(CONFIG_FLOW_TIMEOUT_MAX <= KSIP_FLOW_TIMEOUT_MAX, "ksip.ko takes every timeout we allow");
 
 #define CONFIG_STR_(x) #x
 #define CONFIG_STR(x) CONFIG_STR_(x)	/* a limit's value in a message */
@@ -235,7 +239,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (!strcmp(key, "max_call_duration")) {
 		r = parse_u32(value, 0, 86400 * 7, &c->max_call_duration);
 	} else if (!strcmp(key, "kernel_flow_timeout")) {
-		r = parse_u32(value, 10, 86400, &c->kernel_flow_timeout);
+		/* A day: well inside what ksip.ko accepts (checked below). */
+		r = parse_u32(value, 10, CONFIG_FLOW_TIMEOUT_MAX, &c->kernel_flow_timeout);
 	} else {
 		snprintf(lc->err, lc->errlen, "unknown key '%s'", key);
 		return 0;

@@ -7,11 +7,11 @@
 #include <time.h>
 
 #include "base/config.h"
+#include "registrar/auth.h"
 
 struct user_table;
 struct location;
 struct store;
-struct nonce_key;
 struct worker;
 struct port_pool;
 struct adopted_ports;
@@ -21,7 +21,7 @@ struct ksipd {
 	struct user_table *users;
 	struct location *loc;
 	struct store *store;
-	struct nonce_key *nonce;
+	struct auth auth;		/* cfg, users and the nonce key, for registrar and proxy */
 	struct worker **workers;
 	int nworkers;
 	time_t started;

@@ -332,21 +332,19 @@ static bool cseq_allows(const struct binding *b, const struct loc_request *rq)
 	return !same_callid(b, rq->callid) || rq->cseq > b->cseq;
 }
 
+/* All or nothing (§10.3 step 7): may every change of RQ be made? A is NULL for a new AOR. */
 static enum loc_result validate(struct aor *a, const struct loc_request *rq)
 {
-	uint32_t after;
+	uint32_t after = a ? a->nbindings : 0;
 
-	if (!a)
-		return LOC_OK;
 	if (rq->remove_all) {
-		for (struct binding *b = a->bindings; b; b = b->next)
+		for (struct binding *b = a ? a->bindings : NULL; b; b = b->next)
 			if (!cseq_allows(b, rq))
 				return LOC_E_STALE_CSEQ;
 		return LOC_OK;
 	}
-	after = a->nbindings;
 	for (int i = 0; i < rq->ncontacts; i++) {
-		struct binding *b = *find_binding(a, rq->contacts[i].uri);
+		struct binding *b = a ? *find_binding(a, rq->contacts[i].uri) : NULL;
 
 		if (b && !cseq_allows(b, rq))
 			return LOC_E_STALE_CSEQ;
@@ -355,6 +353,7 @@ static enum loc_result validate(struct aor *a, const struct loc_request *rq)
 		else if (b && !rq->contacts[i].expires)
 			after--;
 	}
+	/* A new AOR is held to max_contacts too, not only one that already has bindings. */
 	return after > rq->max_contacts ? LOC_E_TOO_MANY : LOC_OK;
 }
 

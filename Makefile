@@ -67,15 +67,20 @@ $(O)/ksipctl: $(CTL_OBJS)
 $(O)/obj/lib/%.o $(O)/obj/ctl/%.o $(O)/san/lib/%.o: CFLAGS += $(NL_CFLAGS)
 
 # A unit test that names its layers (TEST_LAYERS_test_x := base sip txn) links the objects of
-# those layers and nothing else, so it cannot build if its layer calls one above it. media/
-# speaks to ksip.ko through lib/ksip_genl.c, which comes along with it.
+# those layers and nothing else, so it cannot build if its layer calls one above it. An entry
+# may also name one file of a layer (txn/cache). media/ speaks to ksip.ko through
+# lib/ksip_genl.c, which comes along with it.
 test_objs = $(if $(TEST_LAYERS_$(1)),$(foreach l,$(TEST_LAYERS_$(1)),\
-	$(patsubst %.c,$(O)/$(2)/%.o,$(wildcard daemon/$(l)/*.c))) $(O)/$(2)/lib/endpoint.o \
-	$(O)/$(2)/kmod/ksip_sipframe.o \
+	$(patsubst %.c,$(O)/$(2)/%.o,$(wildcard daemon/$(l)/*.c daemon/$(l).c))) \
+	$(O)/$(2)/lib/endpoint.o $(O)/$(2)/kmod/ksip_sipframe.o \
 	$(if $(filter media,$(TEST_LAYERS_$(1))),$(O)/$(2)/lib/ksip_genl.o),$(O)/$(3))
 TEST_LAYERS_test_hash := base
 TEST_LAYERS_test_media := base sip media
 TEST_LAYERS_test_transport := base sip transport
+TEST_LAYERS_test_store := base sip store
+TEST_LAYERS_test_location := base sip store
+# txn/txn.c still calls proxy/ by name; "txn" replaces txn/cache once it stands alone.
+TEST_LAYERS_test_registrar := base sip store txn/cache registrar
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c $$(call test_objs,$$*,obj,libksipcore.a) tests/lib/tap.h

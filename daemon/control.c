@@ -160,7 +160,7 @@ static void cmd_user_del(struct control *c, char **f, int n, struct answer *a)
 		return;
 	}
 	users_del(c->d->users, f[1]);
-	location_remove_aor(c->d->loc, f[1], c->d->store);
+	location_remove_aor(c->d->loc, f[1]);
 	log_info("user %s deleted", f[1]);
 	ans_printf(a, "ok\n");
 }
@@ -470,7 +470,7 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 	else if (!strcmp(f[0], CTL_REG_LIST))
 		cmd_list(c, false, json, a);
 	else if (!strcmp(f[0], CTL_REG_DEL) && n == 2) {
-		int removed = location_remove_aor(c->d->loc, f[1], c->d->store);
+		int removed = location_remove_aor(c->d->loc, f[1]);
 
 		if (removed)
 			ans_printf(a, "ok\n%d bindings removed\n", removed);

@@ -126,6 +126,22 @@ static bool is_known_method(enum sip_method me)
 	return me != SIP_METHOD_UNKNOWN;
 }
 
+/* The registrar's context for one request: the daemon's shared tables, this worker's cache. */
+static void register_request(struct sip_ctx *c, const struct sip_msg *m,
+			     const struct sip_source *src, struct sip_out *o)
+{
+	const struct registrar_ctx rc = {
+		.cfg = &c->d->cfg,
+		.auth = &c->d->auth,
+		.loc = c->d->loc,
+		.txc = c->txc,
+		.st = c->st,
+		.now = c->now,
+	};
+
+	registrar_handle(&rc, m, src, o);
+}
+
 bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct sip_source *src,
 		 struct sip_out *o)
 {
@@ -200,7 +216,7 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 
 	switch (m.method) {
 	case SIP_REGISTER:
-		registrar_handle(c, &m, src, o);
+		register_request(c, &m, src, o);
 		break;
 	case SIP_OPTIONS:
 		answer_options(&m, src, o);

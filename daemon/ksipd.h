@@ -8,11 +8,11 @@
 
 #include "base/config.h"
 #include "media/media.h"
+#include "registrar/auth.h"
 
 struct user_table;
 struct location;
 struct store;
-struct nonce_key;
 struct transport;
 struct worker;
 struct proxy;
@@ -35,7 +35,7 @@ struct ksipd {
 	struct user_table *users;
 	struct location *loc;
 	struct store *store;
-	struct nonce_key *nonce;
+	struct auth auth;		/* cfg, users and the nonce key, for registrar and proxy */
 	struct transport *transport;	/* the workers: sockets and threads */
 	struct ksipd_worker *workers;	/* [nworkers], index = worker_index() */
 	int nworkers;

@@ -39,13 +39,25 @@ static int online_cpus(void)
 	return n > 0 && n <= KSIP_MAX_WORKERS ? (int)n : 1;
 }
 
+/* The store hands what it loads to the tables through these (store/ knows neither table). */
+static int load_user(void *users, const struct user_record *u)
+{
+	return users_put(users, u);
+}
+
+static int load_binding(void *loc, const struct binding_view *b, time_t expires_at)
+{
+	return location_restore(loc, b, expires_at);
+}
+
 static int open_state(struct ksipd *d)
 {
 	uint8_t secret[NONCE_SECRET_LEN];
 	char err[512];
 	int n;
 
-	d->store = store_open(d->cfg.database, d->cfg.store_flush_ms, err, sizeof(err));
+	d->store = store_open(&store_backend_sqlite, d->cfg.database, d->cfg.store_flush_ms, err,
+			      sizeof(err));
 	if (!d->store) {
 		log_err("%s", err);
 		return -1;
@@ -54,17 +66,20 @@ static int open_state(struct ksipd *d)
 		log_err("database %s: cannot load or create the nonce secret", d->cfg.database);
 		return -1;
 	}
-	d->nonce = nonce_key_new(secret, d->cfg.realm);
+	d->auth.nonce = nonce_key_new(secret, d->cfg.realm);
 	explicit_bzero(secret, sizeof(secret));
 	d->users = users_new();
-	d->loc = location_new();
-	if (!d->users || !d->loc)
+	/* Binding changes reach the disk through the store's writer queue. */
+	d->loc = location_new(&store_binding_persist, d->store);
+	if (!d->users || !d->loc || !d->auth.nonce)
 		return -1;
-	n = store_load_users(d->store, d->cfg.realm, d->users);
+	d->auth.cfg = &d->cfg;
+	d->auth.users = d->users;
+	n = store_load_users(d->store, d->cfg.realm, load_user, d->users);
 	if (n < 0)
 		return -1;
 	log_info("%d users loaded from %s", n, d->cfg.database);
-	n = store_load_bindings(d->store, d->loc, time(NULL));
+	n = store_load_bindings(d->store, time(NULL), load_binding, d->loc);
 	if (n < 0)
 		return -1;
 	log_info("%d bindings restored", n);
@@ -217,7 +232,7 @@ int main(int argc, char **argv)
 		sig = sigtimedwait(&sigs, NULL, &one);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
-		n = location_expire(d.loc, time(NULL), d.store);
+		n = location_expire(d.loc, time(NULL));
 		if (n)
 			log_debug("%d bindings expired", n);
 		if (time(NULL) % 5 == 0)
@@ -235,7 +250,7 @@ out:
 	port_pool_free(d.media.ports);
 	location_free(d.loc);
 	users_free(d.users);
-	nonce_key_free(d.nonce);
+	nonce_key_free(d.auth.nonce);
 	if (rc)
 		log_err("ksipd failed to start");
 	return rc;

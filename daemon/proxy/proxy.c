@@ -324,7 +324,7 @@ static void reply_challenge(struct proxy *p, struct stx *t, bool stale)
 		return;
 	extra->len = 0;
 	extra->overflow = false;
-	auth_add_challenge(p->d, extra, true, stale, time(NULL));
+	auth_add_challenge(&p->d->auth, extra, true, stale, time(NULL));
 	out_add(extra, "", 1);
 	if (!extra->overflow)
 		stx_reply(p, t, 407, NULL, extra->buf);
@@ -351,7 +351,7 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	}
 	if (top_via_is_ours(m))
 		goto authenticated;
-	auth_check(p->d, p->st, m, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
+	auth_check(&p->d->auth, p->st, m, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
 	if (ao.result == AUTH_MALFORMED) {
 		stx_reply(p, t, 400, ao.why, NULL);
 		return;

@@ -11,15 +11,16 @@
 _Static_assert(DIGEST_MD5 == (int)KSIP_AUTH_MD5 && DIGEST_SHA256 == (int)KSIP_AUTH_SHA256,
 	       "configured algorithms are digest algorithms");
 
-void auth_add_challenge(struct ksipd *d, struct sip_out *o, bool proxy, bool stale, time_t now)
+void auth_add_challenge(const struct auth *a, struct sip_out *o, bool proxy, bool stale,
+			time_t now)
 {
 	char nonce[NONCE_HEX_LEN + 1];
 
-	nonce_make(d->nonce, now, nonce);
-	for (int i = 0; i < d->cfg.n_auth_algs; i++)
+	nonce_make(a->nonce, now, nonce);
+	for (int i = 0; i < a->cfg->n_auth_algs; i++)
 		out_printf(o, "%s: Digest realm=\"%s\", nonce=\"%s\", qop=\"auth\", algorithm=%s%s\r\n",
-			   proxy ? "Proxy-Authenticate" : "WWW-Authenticate", d->cfg.realm, nonce,
-			   digest_alg_name((enum digest_alg)d->cfg.auth_algs[i]),
+			   proxy ? "Proxy-Authenticate" : "WWW-Authenticate", a->cfg->realm, nonce,
+			   digest_alg_name((enum digest_alg)a->cfg->auth_algs[i]),
 			   stale ? ", stale=true" : "");
 }
 
@@ -53,10 +54,10 @@ static void log_auth_failure(time_t now, const char *user, const char *why, cons
 	log_info("auth failed for '%s' (%s%s%s)", user, why, nc ? ", nc " : "", nc ? nc : "");
 }
 
-static bool algorithm_offered(const struct ksipd *d, enum digest_alg alg)
+static bool algorithm_offered(const struct auth *a, enum digest_alg alg)
 {
-	for (int i = 0; i < d->cfg.n_auth_algs; i++)
-		if (d->cfg.auth_algs[i] == (int)alg)
+	for (int i = 0; i < a->cfg->n_auth_algs; i++)
+		if (a->cfg->auth_algs[i] == (int)alg)
 			return true;
 	return false;
 }
@@ -65,7 +66,7 @@ static bool algorithm_offered(const struct ksipd *d, enum digest_alg alg)
  * Pick the credentials meant for our realm. A request may carry several
  * (one per realm it has met); those for other realms are not ours to judge.
  */
-static int find_credentials(struct ksipd *d, const struct sip_msg *m, enum sip_hdr_id id,
+static int find_credentials(const struct auth *a, const struct sip_msg *m, enum sip_hdr_id id,
 			    struct digest_creds *c, const char **why)
 {
 	for (int i = m->first[id]; i >= 0 && i < m->nhdrs; i++) {
@@ -73,19 +74,19 @@ static int find_credentials(struct ksipd *d, const struct sip_msg *m, enum sip_h
 			continue;
 		if (digest_parse_credentials(m->hdrs[i].value, c, why) < 0) {
 			/* Malformed: it is ours to reject only if it names our realm. */
-			if (memmem(m->hdrs[i].value.p, m->hdrs[i].value.len, d->cfg.realm,
-				   strlen(d->cfg.realm)))
+			if (memmem(m->hdrs[i].value.p, m->hdrs[i].value.len, a->cfg->realm,
+				   strlen(a->cfg->realm)))
 				return -1;
 			continue;
 		}
 		/* Only algorithms we offer: an operator who disabled MD5 means it. */
-		if (!strcmp(c->realm, d->cfg.realm) && algorithm_offered(d, c->alg))
+		if (!strcmp(c->realm, a->cfg->realm) && algorithm_offered(a, c->alg))
 			return 1;
 	}
 	return 0;
 }
 
-void auth_check(struct ksipd *d, struct ksip_stats *st, const struct sip_msg *m,
+void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_msg *m,
 		enum sip_hdr_id cred_hdr, time_t now, struct auth_outcome *out)
 {
 	struct digest_creds c;
@@ -98,7 +99,7 @@ void auth_check(struct ksipd *d, struct ksip_stats *st, const struct sip_msg *m,
 
 	out->user[0] = 0;
 	out->why = NULL;
-	found = find_credentials(d, m, cred_hdr, &c, &out->why);
+	found = find_credentials(a, m, cred_hdr, &c, &out->why);
 	if (found < 0) {
 		out->result = AUTH_MALFORMED;
 		return;
@@ -109,12 +110,12 @@ void auth_check(struct ksipd *d, struct ksip_stats *st, const struct sip_msg *m,
 		return;
 	}
 
-	ns = nonce_check(d->nonce, c.nonce, now, d->cfg.nonce_lifetime, &nonce_id);
+	ns = nonce_check(a->nonce, c.nonce, now, a->cfg->nonce_lifetime, &nonce_id);
 	/*
 	 * An unknown user is checked against a fixed dummy HA1 so that the
 	 * answer and the work done are the same as for a wrong password.
 	 */
-	known = users_get_ha1(d->users, c.username, c.alg, ha1);
+	known = users_get_ha1(a->users, c.username, c.alg, ha1);
 	if (!known)
 		memset(ha1, 0x5a, sizeof(ha1));
 	snprintf(method, sizeof(method), SPAN_FMT, SPAN_ARG(m->method_name));
@@ -134,7 +135,7 @@ void auth_check(struct ksipd *d, struct ksip_stats *st, const struct sip_msg *m,
 		return;
 	}
 	/* We only offer qop=auth; without it there is no nonce-count to protect us. */
-	if (!c.qop[0] || !users_nc_advance(d->users, c.username, nonce_id, c.nc_value)) {
+	if (!c.qop[0] || !users_nc_advance(a->users, c.username, nonce_id, c.nc_value)) {
 		STAT_INC(st, auth_replays);
 		STAT_INC(st, auth_failures);
 		log_auth_failure(now, c.username, "replayed nonce-count", c.nc);

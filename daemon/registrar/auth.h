@@ -7,10 +7,23 @@
 #ifndef KSIP_AUTH_H
 #define KSIP_AUTH_H
 
-#include "ksipd.h"
+#include <stdbool.h>
+#include <time.h>
+
+#include "base/config.h"
+#include "base/stats.h"
 #include "sip/msg.h"
 #include "sip/reply.h"
-#include "base/stats.h"
+
+struct user_table;
+struct nonce_key;
+
+/* What authentication reads; owned by whoever made it (the daemon), shared by all workers. */
+struct auth {
+	const struct ksip_config *cfg;	/* realm, offered algorithms, nonce lifetime */
+	struct user_table *users;	/* HA1s and nonce-count windows */
+	struct nonce_key *nonce;	/* makes and checks stateless nonces */
+};
 
 enum auth_result {
 	AUTH_OK,
@@ -25,10 +38,12 @@ struct auth_outcome {
 	const char *why;	/* for AUTH_MALFORMED */
 };
 
-void auth_check(struct ksipd *d, struct ksip_stats *st, const struct sip_msg *m,
+/* Judge the credentials of M in CRED_HDR (Authorization or Proxy-Authorization); counts in ST. */
+void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_msg *m,
 		enum sip_hdr_id cred_hdr, time_t now, struct auth_outcome *out);
 
 /* Append WWW-Authenticate (or Proxy-Authenticate) headers: SHA-256, then MD5 (RFC 8760). */
-void auth_add_challenge(struct ksipd *d, struct sip_out *o, bool proxy, bool stale, time_t now);
+void auth_add_challenge(const struct auth *a, struct sip_out *o, bool proxy, bool stale,
+			time_t now);
 
 #endif

@@ -36,10 +36,10 @@ static bool request_expires(const struct sip_msg *m, uint32_t *out)
  * Collect the Contact values with their effective expiry. Returns 0, or an
  * HTTP-ish status (400, 423) with *why.
  */
-static int collect_contacts(struct sip_ctx *c, const struct sip_msg *m, struct reg_request *r,
-			    uint32_t *min_violation, const char **why)
+static int collect_contacts(const struct registrar_ctx *c, const struct sip_msg *m,
+			    struct reg_request *r, uint32_t *min_violation, const char **why)
 {
-	const struct ksip_config *cfg = &c->d->cfg;
+	const struct ksip_config *cfg = c->cfg;
 	struct sip_hdr_iter it;
 	struct sip_span elem, v;
 	uint32_t hdr_expires = 0;
@@ -148,22 +148,21 @@ static int aor_of(const struct sip_msg *m, char *aor, size_t len)
 	return 0;
 }
 
-static void answer_bindings(struct sip_ctx *c, const struct sip_msg *m,
+static void answer_bindings(const struct registrar_ctx *c, const struct sip_msg *m,
 			    const struct sip_source *src, struct sip_out *o,
 			    const struct reg_request *r)
 {
 	struct emit_ctx e = { o, 0 };
 
 	sip_reply_start(o, m, src, 200, NULL);
-	location_lookup(c->d->loc, r->aor, c->now, emit_contact, &e);
+	location_lookup(c->loc, r->aor, c->now, emit_contact, &e);
 	add_date(o, c->now);
 	sip_reply_finish(o);
 }
 
-void registrar_handle(struct sip_ctx *c, const struct sip_msg *m, const struct sip_source *src,
-		      struct sip_out *o)
+void registrar_handle(const struct registrar_ctx *c, const struct sip_msg *m,
+		      const struct sip_source *src, struct sip_out *o)
 {
-	struct ksipd *d = c->d;
 	struct reg_request r;
 	struct auth_outcome auth;
 	struct sip_cseq cs;
@@ -188,7 +187,7 @@ void registrar_handle(struct sip_ctx *c, const struct sip_msg *m, const struct s
 		return;
 	}
 
-	auth_check(d, c->st, m, SIP_HDR_AUTHORIZATION, c->now, &auth);
+	auth_check(c->auth, c->st, m, SIP_HDR_AUTHORIZATION, c->now, &auth);
 	switch (auth.result) {
 	case AUTH_OK:
 		break;
@@ -198,7 +197,7 @@ void registrar_handle(struct sip_ctx *c, const struct sip_msg *m, const struct s
 	case AUTH_CHALLENGE:
 	case AUTH_STALE:
 		sip_reply_start(o, m, src, 401, NULL);
-		auth_add_challenge(d, o, false, auth.result == AUTH_STALE, c->now);
+		auth_add_challenge(c->auth, o, false, auth.result == AUTH_STALE, c->now);
 		sip_reply_finish(o);
 		return;
 	}
@@ -215,7 +214,7 @@ void registrar_handle(struct sip_ctx *c, const struct sip_msg *m, const struct s
 	}
 	if (min_violation) {
 		sip_reply_start(o, m, src, 423, NULL);
-		out_printf(o, "Min-Expires: %u\r\n", d->cfg.min_expires);
+		out_printf(o, "Min-Expires: %u\r\n", c->cfg->min_expires);
 		sip_reply_finish(o);
 		return;
 	}
@@ -231,10 +230,10 @@ void registrar_handle(struct sip_ctx *c, const struct sip_msg *m, const struct s
 		.now = c->now,
 		.src = (const struct sockaddr *)&src->addr,
 		.transport = src->transport,
-		.max_contacts = d->cfg.max_contacts,
+		.max_contacts = c->cfg->max_contacts,
 	};
 	sip_reply_start(o, m, src, 200, NULL);
-	res = location_apply(d->loc, &lr, d->store, emit_contact, &e);
+	res = location_apply(c->loc, &lr, emit_contact, &e);
 	switch (res) {
 	case LOC_OK:
 		add_date(o, c->now);

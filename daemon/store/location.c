@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "base/hash.h"
-#include "store/store.h"
 
 #define LOC_SHARDS 64
 #define LOC_INITIAL_BUCKETS 256
@@ -51,6 +50,8 @@ struct loc_shard {
 
 struct location {
 	struct loc_shard shard[LOC_SHARDS];
+	const struct binding_persist_ops *persist;	/* NULL: nothing to report */
+	void *persist_arg;
 };
 
 static const char *b_contact(const struct binding *b)
@@ -68,12 +69,14 @@ static size_t b_size(const struct binding *b)
 	return sizeof(*b) + b->contact_len + 1u + b->callid_len + 1u;
 }
 
-struct location *location_new(void)
+struct location *location_new(const struct binding_persist_ops *persist, void *arg)
 {
 	struct location *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return NULL;
+	l->persist = persist;
+	l->persist_arg = arg;
 	for (int i = 0; i < LOC_SHARDS; i++) {
 		struct loc_shard *s = &l->shard[i];
 
@@ -116,6 +119,25 @@ void location_free(struct location *l)
 		pthread_mutex_destroy(&s->lock);
 	}
 	free(l);
+}
+
+/* Report a change for persistence; called with the shard lock held. */
+static void report_save(struct location *l, const struct binding_view *v, time_t expires_at)
+{
+	if (l->persist)
+		l->persist->save(l->persist_arg, v, expires_at);
+}
+
+static void report_remove(struct location *l, const char *aor, const char *contact)
+{
+	if (l->persist)
+		l->persist->remove(l->persist_arg, aor, contact);
+}
+
+static void report_remove_aor(struct location *l, const char *aor)
+{
+	if (l->persist)
+		l->persist->remove_aor(l->persist_arg, aor);
 }
 
 static struct loc_shard *shard_of(struct location *l, const char *aor, uint32_t *h)
@@ -289,15 +311,14 @@ static bool same_callid(const struct binding *b, struct sip_span callid)
 	return b->callid_len == callid.len && !memcmp(b_callid(b), callid.p, callid.len);
 }
 
-/* Remove bindings whose time is up; queue their deletion. */
-static void prune(struct loc_shard *s, struct aor *a, time_t now, struct store *st)
+/* Remove bindings whose time is up; report their deletion. */
+static void prune(struct location *l, struct loc_shard *s, struct aor *a, time_t now)
 {
 	struct binding **pp = &a->bindings;
 
 	while (*pp) {
 		if ((*pp)->expires <= now) {
-			if (st)
-				store_queue_delete(st, a->name, b_contact(*pp));
+			report_remove(l, a->name, b_contact(*pp));
 			unlink_binding(s, a, pp);
 		} else {
 			pp = &(*pp)->next;
@@ -311,21 +332,19 @@ static bool cseq_allows(const struct binding *b, const struct loc_request *rq)
 	return !same_callid(b, rq->callid) || rq->cseq > b->cseq;
 }
 
+/* All or nothing (§10.3 step 7): may every change of RQ be made? A is NULL for a new AOR. */
 static enum loc_result validate(struct aor *a, const struct loc_request *rq)
 {
-	uint32_t after;
+	uint32_t after = a ? a->nbindings : 0;
 
-	if (!a)
-		return LOC_OK;
 	if (rq->remove_all) {
-		for (struct binding *b = a->bindings; b; b = b->next)
+		for (struct binding *b = a ? a->bindings : NULL; b; b = b->next)
 			if (!cseq_allows(b, rq))
 				return LOC_E_STALE_CSEQ;
 		return LOC_OK;
 	}
-	after = a->nbindings;
 	for (int i = 0; i < rq->ncontacts; i++) {
-		struct binding *b = *find_binding(a, rq->contacts[i].uri);
+		struct binding *b = a ? *find_binding(a, rq->contacts[i].uri) : NULL;
 
 		if (b && !cseq_allows(b, rq))
 			return LOC_E_STALE_CSEQ;
@@ -334,18 +353,19 @@ static enum loc_result validate(struct aor *a, const struct loc_request *rq)
 		else if (b && !rq->contacts[i].expires)
 			after--;
 	}
+	/* A new AOR is held to max_contacts too, not only one that already has bindings. */
 	return after > rq->max_contacts ? LOC_E_TOO_MANY : LOC_OK;
 }
 
-static enum loc_result upsert(struct loc_shard *s, struct aor *a, const struct loc_request *rq,
-			      const struct loc_contact *c, struct store *st)
+static enum loc_result upsert(struct location *l, struct loc_shard *s, struct aor *a,
+			      const struct loc_request *rq, const struct loc_contact *c)
 {
 	struct binding **pp = find_binding(a, c->uri), *b;
 	struct binding_view v;
 
 	if (!c->expires) {
 		if (*pp) {
-			store_queue_delete(st, a->name, b_contact(*pp));
+			report_remove(l, a->name, b_contact(*pp));
 			unlink_binding(s, a, pp);
 		}
 		return LOC_OK;
@@ -374,12 +394,12 @@ static enum loc_result upsert(struct loc_shard *s, struct aor *a, const struct l
 	}
 	s->bytes += b_size(b);
 	view_of(a, b, rq->now, &v);
-	store_queue_upsert(st, &v, b->expires);
+	report_save(l, &v, b->expires);
 	return LOC_OK;
 }
 
 enum loc_result location_apply(struct location *l, const struct loc_request *rq,
-			       struct store *st, binding_fn emit, void *ctx)
+			       binding_fn emit, void *ctx)
 {
 	uint32_t h;
 	struct loc_shard *s = shard_of(l, rq->aor, &h);
@@ -393,7 +413,7 @@ enum loc_result location_apply(struct location *l, const struct loc_request *rq,
 	pthread_mutex_lock(&s->lock);
 	a = *find_aor(s, h, rq->aor);
 	if (a)
-		prune(s, a, rq->now, st);
+		prune(l, s, a, rq->now);
 	r = validate(a, rq);
 	if (r != LOC_OK)
 		goto out;
@@ -408,12 +428,12 @@ enum loc_result location_apply(struct location *l, const struct loc_request *rq,
 		goto out;
 	if (rq->remove_all) {
 		while (a->bindings) {
-			store_queue_delete(st, a->name, b_contact(a->bindings));
+			report_remove(l, a->name, b_contact(a->bindings));
 			unlink_binding(s, a, &a->bindings);
 		}
 	}
 	for (int i = 0; i < rq->ncontacts && r == LOC_OK; i++)
-		r = upsert(s, a, rq, &rq->contacts[i], st);
+		r = upsert(l, s, a, rq, &rq->contacts[i]);
 	if (emit) {
 		struct binding_view v;
 
@@ -502,7 +522,7 @@ int location_lookup(struct location *l, const char *aor, time_t now, binding_fn 
 	return n;
 }
 
-int location_remove_aor(struct location *l, const char *aor, struct store *st)
+int location_remove_aor(struct location *l, const char *aor)
 {
 	uint32_t h;
 	struct loc_shard *s = shard_of(l, aor, &h);
@@ -516,15 +536,14 @@ int location_remove_aor(struct location *l, const char *aor, struct store *st)
 			unlink_binding(s, a, &a->bindings);
 			n++;
 		}
-		if (st)
-			store_queue_delete_aor(st, aor);
+		report_remove_aor(l, aor);
 		drop_aor_if_empty(s, a);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
 
-int location_expire(struct location *l, time_t now, struct store *st)
+int location_expire(struct location *l, time_t now)
 {
 	int n = 0;
 
@@ -539,7 +558,7 @@ int location_expire(struct location *l, time_t now, struct store *st)
 				uint16_t before = a->nbindings;
 
 				next = a->next;
-				prune(s, a, now, st);
+				prune(l, s, a, now);
 				n += before - a->nbindings;
 				drop_aor_if_empty(s, a);
 			}

@@ -3,7 +3,8 @@
  * The location service: address-of-record -> bindings (RFC 3261 §10).
  * Sharded by AOR hash so workers rarely meet on a lock; each binding is a
  * single allocation sized to its strings (see docs/architecture.md for the
- * per-binding memory budget).
+ * per-binding memory budget). Every change that must outlive the process
+ * is reported through the persistence ops given to location_new().
  */
 #ifndef KSIP_LOCATION_H
 #define KSIP_LOCATION_H
@@ -15,9 +16,9 @@
 
 #include "base/config.h"
 #include "sip/msg.h"
+#include "store/record.h"
 
 struct location;
-struct store;
 
 struct loc_contact {
 	struct sip_span uri;
@@ -42,41 +43,32 @@ struct loc_request {
 
 enum loc_result { LOC_OK, LOC_E_STALE_CSEQ, LOC_E_TOO_MANY, LOC_E_NOMEM };
 
-/* What a reader sees of a binding; strings valid only during the callback. */
-struct binding_view {
-	const char *aor;
-	const char *contact;
-	const char *callid;
-	uint32_t cseq;
-	uint32_t expires_in;
-	uint16_t q;
-	enum ksip_transport transport;
-	struct sockaddr_storage source;
-};
-
-typedef void (*binding_fn)(void *ctx, const struct binding_view *b);
-
-struct location *location_new(void);
+/* PERSIST (may be NULL: nothing is reported) is called with ARG under a shard lock. */
+struct location *location_new(const struct binding_persist_ops *persist, void *arg);
 void location_free(struct location *l);
 
 /*
  * Apply one REGISTER's changes atomically (all or nothing, §10.3 step 7),
- * queue them for persistence, then call EMIT for every binding the AOR has
- * afterwards (the 200 OK's Contact list). A request with no contacts and
- * !remove_all only emits.
+ * report them for persistence, then call EMIT for every binding the AOR has
+ * afterwards (the 200 OK's Contact list), in the order they were first
+ * registered. A request with no contacts and !remove_all only emits.
  */
 enum loc_result location_apply(struct location *l, const struct loc_request *rq,
-			       struct store *st, binding_fn emit, void *ctx);
+			       binding_fn emit, void *ctx);
 
-/* Restore a binding from the database at start-up (no persistence). */
+/*
+ * Restore a binding read back at start-up (nothing is reported). 0, or -1
+ * when out of memory or the AOR already has that contact.
+ */
 int location_restore(struct location *l, const struct binding_view *b, time_t expires_at);
 
 void location_foreach(struct location *l, time_t now, binding_fn fn, void *ctx);
 /* Calls fn for each current binding of AOR; returns how many. */
 int location_lookup(struct location *l, const char *aor, time_t now, binding_fn fn, void *ctx);
-int location_remove_aor(struct location *l, const char *aor, struct store *st);
-/* Drop bindings whose time is up. Returns how many. */
-int location_expire(struct location *l, time_t now, struct store *st);
+/* Remove every binding of AOR (one remove_aor reported). Returns how many. */
+int location_remove_aor(struct location *l, const char *aor);
+/* Drop bindings whose time is up (each one reported). Returns how many. */
+int location_expire(struct location *l, time_t now);
 
 struct location_usage {
 	uint64_t aors;

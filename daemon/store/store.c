@@ -1,122 +1,84 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The store: a queue of binding changes, the writer thread that empties it
+ * into the backend in batches, and the synchronous user and secret calls.
+ * What the disk looks like is the backend's business (backend.h).
+ */
 #include "store/store.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <openssl/rand.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/config.h"
-#include "ksip/endpoint.h"
+#include "base/list.h"
 #include "base/log.h"
 
 enum op_kind { OP_UPSERT, OP_DELETE, OP_DELETE_AOR };
 
-/* A queued change: one allocation holding its strings. */
+/* A queued change: one allocation holding its strings (V's aor, contact, callid). */
 struct store_op {
-	struct store_op *next;
+	struct list_head node;		/* in store.queue, then in the writer's batch */
 	enum op_kind kind;
-	int64_t expires;
-	uint32_t cseq;
-	uint16_t q;
-	uint8_t transport;
-	char source[64];
-	const char *aor, *contact, *callid;
+	time_t expires_at;
+	struct binding_view v;
 	char data[];
 };
 
 struct store {
-	sqlite3 *db;
-	pthread_mutex_t db_lock;	/* the connection is shared by writer and control */
+	const struct store_backend_ops *ops;
+	void *be;
+	pthread_mutex_t be_lock;	/* the backend is shared by the writer and control */
 
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cond;		/* writer wakes up / sync waits */
-	struct store_op *head, *tail;
+	struct list_head queue;		/* of store_op, oldest first */
 	uint64_t enqueued, committed;
 	bool stop;
 	uint32_t flush_ms;
 	pthread_t writer;
-
-	sqlite3_stmt *upsert, *del, *del_aor;
 };
-
-static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;"
-	"PRAGMA cache_size=-1024;"
-	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, realm TEXT NOT NULL,"
-	" ha1_md5 TEXT NOT NULL, ha1_sha256 TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS bindings(aor TEXT NOT NULL, contact TEXT NOT NULL,"
-	" callid TEXT NOT NULL, cseq INTEGER NOT NULL, expires INTEGER NOT NULL,"
-	" q INTEGER NOT NULL, transport INTEGER NOT NULL, source TEXT NOT NULL,"
-	" PRIMARY KEY(aor, contact));";
-
-static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
-		log_err("sqlite: %s: %s", sql, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
-}
 
 static void exec_op(struct store *s, const struct store_op *op)
 {
-	sqlite3_stmt *st;
-
 	switch (op->kind) {
 	case OP_UPSERT:
-		st = s->upsert;
-		sqlite3_bind_text(st, 1, op->aor, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, op->contact, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, op->callid, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, op->cseq);
-		sqlite3_bind_int64(st, 5, op->expires);
-		sqlite3_bind_int(st, 6, op->q);
-		sqlite3_bind_int(st, 7, op->transport);
-		sqlite3_bind_text(st, 8, op->source, -1, SQLITE_STATIC);
+		s->ops->save_binding(s->be, &op->v, op->expires_at);
 		break;
 	case OP_DELETE:
-		st = s->del;
-		sqlite3_bind_text(st, 1, op->aor, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, op->contact, -1, SQLITE_STATIC);
+		s->ops->delete_binding(s->be, op->v.aor, op->v.contact);
 		break;
-	default:
-		st = s->del_aor;
-		sqlite3_bind_text(st, 1, op->aor, -1, SQLITE_STATIC);
+	case OP_DELETE_AOR:
+		s->ops->delete_aor(s->be, op->v.aor);
 		break;
 	}
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_err("sqlite: writing binding of %s: %s", op->aor, sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 }
 
-/* Write one batch in one transaction; returns how many ops it held. */
-static uint64_t write_batch(struct store *s, struct store_op *ops)
+/* Write one batch in one transaction and free it; returns how many ops it held. */
+static uint64_t write_batch(struct store *s, struct list_head *batch)
 {
+	struct store_op *op, *next;
 	uint64_t n = 0;
-	struct store_op *next;
 
-	pthread_mutex_lock(&s->db_lock);
-	sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
-	for (struct store_op *op = ops; op; op = op->next) {
+	pthread_mutex_lock(&s->be_lock);
+	s->ops->begin(s->be);
+	list_for_each_entry(op, batch, node) {
 		exec_op(s, op);
 		n++;
 	}
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		log_err("sqlite: commit: %s", sqlite3_errmsg(s->db));
-	pthread_mutex_unlock(&s->db_lock);
-	for (; ops; ops = next) {
-		next = ops->next;
-		free(ops);
-	}
+	s->ops->commit(s->be);
+	pthread_mutex_unlock(&s->be_lock);
+	list_for_each_entry_safe(op, next, batch, node)
+		free(op);
 	return n;
+}
+
+/* Move every element of FROM to the empty head TO: TO takes FROM's place in the ring. */
+static void take_all(struct list_head *from, struct list_head *to)
+{
+	list_add(to, from);
+	list_del(from);
 }
 
 static void *writer_main(void *arg)
@@ -125,13 +87,13 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&s->q_lock);
 	for (;;) {
-		struct store_op *batch;
-		uint64_t n;
+		struct list_head batch;
 		struct timespec until;
+		uint64_t n;
 
-		if (!s->head && s->stop)
+		if (list_empty(&s->queue) && s->stop)
 			break;
-		if (!s->head) {
+		if (list_empty(&s->queue)) {
 			pthread_cond_wait(&s->q_cond, &s->q_lock);
 			continue;
 		}
@@ -143,10 +105,9 @@ static void *writer_main(void *arg)
 			until.tv_nsec %= 1000000000L;
 			pthread_cond_timedwait(&s->q_cond, &s->q_lock, &until);
 		}
-		batch = s->head;
-		s->head = s->tail = NULL;
+		take_all(&s->queue, &batch);
 		pthread_mutex_unlock(&s->q_lock);
-		n = write_batch(s, batch);
+		n = write_batch(s, &batch);
 		pthread_mutex_lock(&s->q_lock);
 		s->committed += n;
 		pthread_cond_broadcast(&s->q_cond);
@@ -155,49 +116,36 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-struct store *store_open(const char *path, uint32_t flush_ms, char *err, size_t errlen)
+struct store *store_open(const struct store_backend_ops *ops, const char *path,
+			 uint32_t flush_ms, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
-	char *msg = NULL;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "database %s: %s", path,
-			 s->db ? sqlite3_errmsg(s->db) : "cannot open");
-		goto fail;
+	s->ops = ops;
+	s->be = ops->open(path, err, errlen);
+	if (!s->be) {
+		free(s);
+		return NULL;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "database %s: %s", path, msg ? msg : "schema");
-		sqlite3_free(msg);
-		goto fail;
-	}
-	if (prepare(s, "INSERT OR REPLACE INTO bindings VALUES(?,?,?,?,?,?,?,?)", &s->upsert) ||
-	    prepare(s, "DELETE FROM bindings WHERE aor=? AND contact=?", &s->del) ||
-	    prepare(s, "DELETE FROM bindings WHERE aor=?", &s->del_aor)) {
-		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(s->db));
-		goto fail;
-	}
-	pthread_mutex_init(&s->db_lock, NULL);
+	pthread_mutex_init(&s->be_lock, NULL);
 	pthread_mutex_init(&s->q_lock, NULL);
 	pthread_cond_init(&s->q_cond, NULL);
+	list_init(&s->queue);
 	s->flush_ms = flush_ms;
 	if (pthread_create(&s->writer, NULL, writer_main, s)) {
 		snprintf(err, errlen, "cannot start the database writer");
-		goto fail;
+		ops->close(s->be);
+		pthread_mutex_destroy(&s->be_lock);
+		pthread_mutex_destroy(&s->q_lock);
+		pthread_cond_destroy(&s->q_cond);
+		free(s);
+		return NULL;
 	}
 	return s;
-fail:
-	sqlite3_finalize(s->upsert);
-	sqlite3_finalize(s->del);
-	sqlite3_finalize(s->del_aor);
-	sqlite3_close(s->db);
-	free(s);
-	return NULL;
 }
 
 void store_close(struct store *s)
@@ -208,12 +156,9 @@ void store_close(struct store *s)
 	s->stop = true;
 	pthread_cond_broadcast(&s->q_cond);
 	pthread_mutex_unlock(&s->q_lock);
-	pthread_join(s->writer, NULL);
-	sqlite3_finalize(s->upsert);
-	sqlite3_finalize(s->del);
-	sqlite3_finalize(s->del_aor);
-	sqlite3_close(s->db);
-	pthread_mutex_destroy(&s->db_lock);
+	pthread_join(s->writer, NULL);	/* it empties the queue before it returns */
+	s->ops->close(s->be);
+	pthread_mutex_destroy(&s->be_lock);
 	pthread_mutex_destroy(&s->q_lock);
 	pthread_cond_destroy(&s->q_cond);
 	free(s);
@@ -235,15 +180,13 @@ void store_sync(struct store *s)
 
 static void enqueue(struct store *s, struct store_op *op)
 {
+	bool was_empty;
+
 	pthread_mutex_lock(&s->q_lock);
-	op->next = NULL;
-	if (s->tail)
-		s->tail->next = op;
-	else
-		s->head = op;
-	s->tail = op;
+	was_empty = list_empty(&s->queue);
+	list_add_tail(&op->node, &s->queue);
 	s->enqueued++;
-	if (op == s->head)
+	if (was_empty)
 		pthread_cond_signal(&s->q_cond);
 	pthread_mutex_unlock(&s->q_lock);
 }
@@ -261,14 +204,14 @@ static struct store_op *new_op(enum op_kind kind, const char *aor, const char *c
 		log_err("store: out of memory, binding change of %s not persisted", aor);
 		return NULL;
 	}
+	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	p = op->data;
-	op->aor = memcpy(p, aor, la);
+	op->v.aor = memcpy(p, aor, la);
 	p += la;
-	op->contact = memcpy(p, contact ? contact : "", lc);
+	op->v.contact = memcpy(p, contact ? contact : "", lc);
 	p += lc;
-	op->callid = memcpy(p, callid ? callid : "", li);
-	op->source[0] = 0;
+	op->v.callid = memcpy(p, callid ? callid : "", li);
 	return op;
 }
 
@@ -281,13 +224,12 @@ void store_queue_upsert(struct store *s, const struct binding_view *b, time_t ex
 	op = new_op(OP_UPSERT, b->aor, b->contact, b->callid);
 	if (!op)
 		return;
-	op->expires = expires_at;
-	op->cseq = b->cseq;
-	op->q = b->q;
-	op->transport = (uint8_t)b->transport;
-	if (b->source.ss_family)
-		ksip_format_endpoint(&b->source, op->source,
-				sizeof(op->source));
+	op->expires_at = expires_at;
+	op->v.cseq = b->cseq;
+	op->v.expires_in = b->expires_in;
+	op->v.q = b->q;
+	op->v.transport = b->transport;
+	op->v.source = b->source;
 	enqueue(s, op);
 }
 
@@ -313,150 +255,101 @@ void store_queue_delete_aor(struct store *s, const char *aor)
 		enqueue(s, op);
 }
 
+/* The location table's persistence hooks; ARG is the struct store. */
+static void persist_save(void *arg, const struct binding_view *b, time_t expires_at)
+{
+	store_queue_upsert(arg, b, expires_at);
+}
+
+static void persist_remove(void *arg, const char *aor, const char *contact)
+{
+	store_queue_delete(arg, aor, contact);
+}
+
+static void persist_remove_aor(void *arg, const char *aor)
+{
+	store_queue_delete_aor(arg, aor);
+}
+
+const struct binding_persist_ops store_binding_persist = {
+	.save = persist_save,
+	.remove = persist_remove,
+	.remove_aor = persist_remove_aor,
+};
+
 int store_secret(struct store *s, uint8_t *secret, size_t len)
 {
-	sqlite3_stmt *st;
-	int r = -1;
+	int r;
 
-	pthread_mutex_lock(&s->db_lock);
-	if (prepare(s, "SELECT value FROM meta WHERE key='nonce_secret'", &st))
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW && (size_t)sqlite3_column_bytes(st, 0) == len) {
-		memcpy(secret, sqlite3_column_blob(st, 0), len);
-		r = 0;
+	pthread_mutex_lock(&s->be_lock);
+	r = s->ops->load_secret(s->be, secret, len);
+	if (r > 0) {
+		/* First start: a new secret, kept so that nonces outlive a restart. */
+		r = RAND_bytes(secret, (int)len) == 1 ? s->ops->save_secret(s->be, secret, len) : -1;
 	}
-	sqlite3_finalize(st);
-	if (r == 0)
-		goto out;
-	if (RAND_bytes(secret, (int)len) != 1)
-		goto out;
-	if (prepare(s, "INSERT OR REPLACE INTO meta VALUES('nonce_secret', ?)", &st))
-		goto out;
-	sqlite3_bind_blob(st, 1, secret, (int)len, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->db_lock);
+	pthread_mutex_unlock(&s->be_lock);
 	return r;
 }
 
-int store_load_users(struct store *s, const char *realm, struct user_table *t)
-{
-	sqlite3_stmt *st;
-	int n = 0, skipped = 0;
+struct user_filter {
+	const char *realm;
+	user_load_fn fn;
+	void *ctx;
+	int skipped;
+};
 
-	pthread_mutex_lock(&s->db_lock);
-	if (prepare(s, "SELECT name, realm, ha1_md5, ha1_sha256 FROM users", &st)) {
-		pthread_mutex_unlock(&s->db_lock);
+/* HA1 covers the realm: users of another realm cannot log in here. */
+static int filter_realm(void *arg, const char *realm, const struct user_record *u)
+{
+	struct user_filter *f = arg;
+
+	if (strcmp(realm, f->realm)) {
+		f->skipped++;
 		return -1;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct user_record u;
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *urealm = (const char *)sqlite3_column_text(st, 1);
-		const char *md5 = (const char *)sqlite3_column_text(st, 2);
-		const char *sha = (const char *)sqlite3_column_text(st, 3);
+	return f->fn(f->ctx, u);
+}
 
-		if (!name || !urealm || !md5 || !sha || strlen(name) >= sizeof(u.name) ||
-		    strlen(md5) != 32 || strlen(sha) != 64)
-			continue;
-		/* HA1 covers the realm: users of another realm cannot log in here. */
-		if (strcmp(urealm, realm)) {
-			skipped++;
-			continue;
-		}
-		snprintf(u.name, sizeof(u.name), "%s", name);
-		if (!hex_decode(md5, 16, u.ha1_md5) || !hex_decode(sha, 32, u.ha1_sha256))
-			continue;
-		if (users_put(t, &u) == 0)
-			n++;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->db_lock);
-	if (skipped)
+int store_load_users(struct store *s, const char *realm, user_load_fn fn, void *ctx)
+{
+	struct user_filter f = { realm, fn, ctx, 0 };
+	int n;
+
+	pthread_mutex_lock(&s->be_lock);
+	n = s->ops->load_users(s->be, filter_realm, &f);
+	pthread_mutex_unlock(&s->be_lock);
+	if (f.skipped)
 		log_warn("%d users belong to another realm than '%s' and were not loaded; "
-			 "set their passwords again", skipped, realm);
+			 "set their passwords again", f.skipped, realm);
 	return n;
 }
 
-int store_load_bindings(struct store *s, struct location *l, time_t now)
+int store_load_bindings(struct store *s, time_t now, binding_load_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
-	int n = 0;
+	int n;
 
-	pthread_mutex_lock(&s->db_lock);
-	sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
-	if (prepare(s, "DELETE FROM bindings WHERE expires <= ?", &st) == 0) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-	if (prepare(s, "SELECT aor, contact, callid, cseq, expires, q, transport, source "
-		    "FROM bindings", &st)) {
-		pthread_mutex_unlock(&s->db_lock);
-		return -1;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct binding_view v = { 0 };
-		const char *src = (const char *)sqlite3_column_text(st, 7);
-
-		v.aor = (const char *)sqlite3_column_text(st, 0);
-		v.contact = (const char *)sqlite3_column_text(st, 1);
-		v.callid = (const char *)sqlite3_column_text(st, 2);
-		if (!v.aor || !v.contact || !v.callid)
-			continue;
-		v.cseq = (uint32_t)sqlite3_column_int64(st, 3);
-		v.q = (uint16_t)sqlite3_column_int(st, 5);
-		v.transport = (enum ksip_transport)sqlite3_column_int(st, 6);
-		if (src && *src && ksip_parse_endpoint(src, false, &v.source))
-			memset(&v.source, 0, sizeof(v.source));
-		if (location_restore(l, &v, (time_t)sqlite3_column_int64(st, 4)) == 0)
-			n++;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->db_lock);
+	pthread_mutex_lock(&s->be_lock);
+	n = s->ops->load_bindings(s->be, now, fn, ctx);
+	pthread_mutex_unlock(&s->be_lock);
 	return n;
 }
 
 int store_user_put(struct store *s, const char *realm, const struct user_record *u)
 {
-	sqlite3_stmt *st;
-	char md5[33], sha[65];
 	int r;
 
-	hex_encode(u->ha1_md5, 16, md5);
-	hex_encode(u->ha1_sha256, 32, sha);
-	pthread_mutex_lock(&s->db_lock);
-	if (prepare(s, "INSERT OR REPLACE INTO users VALUES(?,?,?,?)", &st)) {
-		pthread_mutex_unlock(&s->db_lock);
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, realm, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, md5, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, sha, -1, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	if (r)
-		log_err("sqlite: saving user %s: %s", u->name, sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->db_lock);
+	pthread_mutex_lock(&s->be_lock);
+	r = s->ops->put_user(s->be, realm, u);
+	pthread_mutex_unlock(&s->be_lock);
 	return r;
 }
 
 int store_user_del(struct store *s, const char *name)
 {
-	sqlite3_stmt *st;
 	int r;
 
-	pthread_mutex_lock(&s->db_lock);
-	if (prepare(s, "DELETE FROM users WHERE name=?", &st)) {
-		pthread_mutex_unlock(&s->db_lock);
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->db_lock);
+	pthread_mutex_lock(&s->be_lock);
+	r = s->ops->delete_user(s->be, name);
+	pthread_mutex_unlock(&s->be_lock);
 	return r;
 }

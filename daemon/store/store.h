@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Persistence in SQLite (WAL). Users and the nonce secret are written
+ * Persistence of users, bindings and the nonce secret, through one backend
+ * (backend.h; SQLite today). Users and the nonce secret are written
  * synchronously (rare, operator-driven). Binding changes are queued by the
  * workers and written by one writer thread in a transaction every
  * store_flush_ms, so the request path never waits for the disk.
+ *
+ * The store knows the tables only through the callbacks it is given:
+ * loading hands each record to a load function, and the location table
+ * reports its changes through store_binding_persist.
  */
 #ifndef KSIP_STORE_H
 #define KSIP_STORE_H
@@ -13,23 +18,26 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "store/location.h"
-#include "store/users.h"
+#include "store/backend.h"
+#include "store/record.h"
 
 struct store;
 
-struct store *store_open(const char *path, uint32_t flush_ms, char *err, size_t errlen);
-/* Writes everything queued, stops the writer, closes the database. */
+/* NULL with the reason in ERR: cannot open, not a database, no thread. */
+struct store *store_open(const struct store_backend_ops *ops, const char *path,
+			 uint32_t flush_ms, char *err, size_t errlen);
+/* Writes everything queued, stops the writer, closes the backend. */
 void store_close(struct store *s);
 
-/* The 32-byte nonce secret: loaded, or created and saved on first start. */
+/* The nonce secret of LEN bytes: loaded, or created and saved on first start. */
 int store_secret(struct store *s, uint8_t *secret, size_t len);
 
-int store_load_users(struct store *s, const char *realm, struct user_table *t);
-/* Loads unexpired bindings into L and deletes the expired ones. */
-int store_load_bindings(struct store *s, struct location *l, time_t now);
+/* Gives FN every user of REALM (others are left out, with a warning); how many it took, or -1. */
+int store_load_users(struct store *s, const char *realm, user_load_fn fn, void *ctx);
+/* Deletes the bindings expired at NOW, gives FN the others; how many it took, or -1. */
+int store_load_bindings(struct store *s, time_t now, binding_load_fn fn, void *ctx);
 
-/* Synchronous user changes; -1 with errno-like message in err. */
+/* Synchronous user changes; 0 or -1 (logged). */
 int store_user_put(struct store *s, const char *realm, const struct user_record *u);
 int store_user_del(struct store *s, const char *name);
 
@@ -37,6 +45,9 @@ int store_user_del(struct store *s, const char *name);
 void store_queue_upsert(struct store *s, const struct binding_view *b, time_t expires_at);
 void store_queue_delete(struct store *s, const char *aor, const char *contact);
 void store_queue_delete_aor(struct store *s, const char *aor);
+
+/* The three above as the location table's persistence ops; their argument is the store. */
+extern const struct binding_persist_ops store_binding_persist;
 
 /* Block until everything queued before the call is committed. */
 void store_sync(struct store *s);

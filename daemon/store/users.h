@@ -11,14 +11,9 @@
 #include <stdint.h>
 
 #include "sip/digest.h"
+#include "store/record.h"
 
 struct user_table;
-
-struct user_record {
-	char name[128];
-	uint8_t ha1_md5[16];
-	uint8_t ha1_sha256[32];
-};
 
 struct user_table *users_new(void);
 void users_free(struct user_table *t);

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A storage backend behind an ops table (the shape of OpenSMTPD's struct
+ * queue_backend): store.c owns the queue, the writer thread and the lock,
+ * and calls one backend through these. SQLite (sqlite.c) is the one
+ * implementation; a PostgreSQL one would sit beside it.
+ *
+ * store.c serialises every call under its backend lock, so an
+ * implementation needs no locking of its own. Each returns 0 on success
+ * and -1 on failure unless said otherwise.
+ */
+#ifndef KSIP_STORE_BACKEND_H
+#define KSIP_STORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store/record.h"
+
+/* A stored user and the realm its HA1 was computed for. */
+typedef int (*backend_user_fn)(void *ctx, const char *realm, const struct user_record *u);
+
+struct store_backend_ops {
+	const char *name;
+
+	/* Open or create at PATH; NULL with a message in ERR (a damaged file included). */
+	void *(*open)(const char *path, char *err, size_t errlen);
+	void (*close)(void *be);
+
+	/* The nonce secret: load_secret returns 1 when none of LEN bytes is stored yet. */
+	int (*load_secret)(void *be, uint8_t *secret, size_t len);
+	int (*save_secret)(void *be, const uint8_t *secret, size_t len);
+
+	/* Users of every realm; returns how many FN took, or -1. */
+	int (*load_users)(void *be, backend_user_fn fn, void *ctx);
+	int (*put_user)(void *be, const char *realm, const struct user_record *u);
+	int (*delete_user)(void *be, const char *name);
+
+	/* Deletes the bindings expired at NOW, then gives FN the others; how many it took, or -1. */
+	int (*load_bindings)(void *be, time_t now, binding_load_fn fn, void *ctx);
+
+	/* One batch of binding changes, applied together between begin and commit. */
+	int (*begin)(void *be);
+	int (*save_binding)(void *be, const struct binding_view *b, time_t expires_at);
+	int (*delete_binding)(void *be, const char *aor, const char *contact);
+	int (*delete_aor)(void *be, const char *aor);
+	int (*commit)(void *be);
+};
+
+extern const struct store_backend_ops store_backend_sqlite;
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the in-memory tables (users.c, location.c) and the store (store.c
+ * and its backends) hand each other. Neither side names the other's
+ * functions: the top wires them through the callbacks and ops below.
+ */
+#ifndef KSIP_STORE_RECORD_H
+#define KSIP_STORE_RECORD_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "base/config.h"
+
+/* What a reader sees of a binding; strings valid only during the callback. */
+struct binding_view {
+	const char *aor;
+	const char *contact;
+	const char *callid;
+	uint32_t cseq;
+	uint32_t expires_in;	/* seconds left; 0 in what the store loads (see expires_at) */
+	uint16_t q;
+	enum ksip_transport transport;
+	struct sockaddr_storage source;
+};
+
+typedef void (*binding_fn)(void *ctx, const struct binding_view *b);
+
+/* A binding read back at start-up, EXPIRES_AT absolute. Returns 0 when it was taken. */
+typedef int (*binding_load_fn)(void *ctx, const struct binding_view *b, time_t expires_at);
+
+/*
+ * Binding changes that must reach the disk, reported by the location table
+ * to whoever it was given at creation. Called under a location shard lock:
+ * an implementation queues, it never blocks on I/O.
+ */
+struct binding_persist_ops {
+	void (*save)(void *arg, const struct binding_view *b, time_t expires_at);
+	void (*remove)(void *arg, const char *aor, const char *contact);
+	void (*remove_aor)(void *arg, const char *aor);
+};
+
+struct user_record {
+	char name[128];
+	uint8_t ha1_md5[16];
+	uint8_t ha1_sha256[32];
+};
+
+/* A user read back at start-up. Returns 0 when it was taken. */
+typedef int (*user_load_fn)(void *ctx, const struct user_record *u);
+
+#endif

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The SQLite backend (WAL): tables users, bindings and meta (the nonce
+ * secret). store.c calls these one at a time under its backend lock.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "ksip/endpoint.h"
+#include "sip/digest.h"
+#include "store/backend.h"
+
+struct sqlite_backend {
+	sqlite3 *db;
+	sqlite3_stmt *upsert, *del, *del_aor;	/* the writer's statements, prepared once */
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"PRAGMA cache_size=-1024;"
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, realm TEXT NOT NULL,"
+	" ha1_md5 TEXT NOT NULL, ha1_sha256 TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS bindings(aor TEXT NOT NULL, contact TEXT NOT NULL,"
+	" callid TEXT NOT NULL, cseq INTEGER NOT NULL, expires INTEGER NOT NULL,"
+	" q INTEGER NOT NULL, transport INTEGER NOT NULL, source TEXT NOT NULL,"
+	" PRIMARY KEY(aor, contact));";
+
+static int prepare(struct sqlite_backend *b, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(b->db, sql, -1, st, NULL) != SQLITE_OK) {
+		log_err("sqlite: %s: %s", sql, sqlite3_errmsg(b->db));
+		return -1;
+	}
+	return 0;
+}
+
+static void sqlite_close(void *be)
+{
+	struct sqlite_backend *b = be;
+
+	if (!b)
+		return;
+	sqlite3_finalize(b->upsert);
+	sqlite3_finalize(b->del);
+	sqlite3_finalize(b->del_aor);
+	sqlite3_close(b->db);
+	free(b);
+}
+
+static void *sqlite_open(const char *path, char *err, size_t errlen)
+{
+	struct sqlite_backend *b = calloc(1, sizeof(*b));
+	char *msg = NULL;
+
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "database %s: %s", path,
+			 b->db ? sqlite3_errmsg(b->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(b->db, 5000);
+	/* A file that is not a database ("file is not a database") fails here. */
+	if (sqlite3_exec(b->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "database %s: %s", path, msg ? msg : "schema");
+		sqlite3_free(msg);
+		goto fail;
+	}
+	if (prepare(b, "INSERT OR REPLACE INTO bindings VALUES(?,?,?,?,?,?,?,?)", &b->upsert) ||
+	    prepare(b, "DELETE FROM bindings WHERE aor=? AND contact=?", &b->del) ||
+	    prepare(b, "DELETE FROM bindings WHERE aor=?", &b->del_aor)) {
+		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(b->db));
+		goto fail;
+	}
+	return b;
+fail:
+	sqlite_close(b);
+	return NULL;
+}
+
+static int sqlite_load_secret(void *be, uint8_t *secret, size_t len)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int r = 1;
+
+	if (prepare(b, "SELECT value FROM meta WHERE key='nonce_secret'", &st))
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW && (size_t)sqlite3_column_bytes(st, 0) == len) {
+		memcpy(secret, sqlite3_column_blob(st, 0), len);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sqlite_save_secret(void *be, const uint8_t *secret, size_t len)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int r;
+
+	if (prepare(b, "INSERT OR REPLACE INTO meta VALUES('nonce_secret', ?)", &st))
+		return -1;
+	sqlite3_bind_blob(st, 1, secret, (int)len, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sqlite_load_users(void *be, backend_user_fn fn, void *ctx)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int n = 0;
+
+	if (prepare(b, "SELECT name, realm, ha1_md5, ha1_sha256 FROM users", &st))
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct user_record u;
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *realm = (const char *)sqlite3_column_text(st, 1);
+		const char *md5 = (const char *)sqlite3_column_text(st, 2);
+		const char *sha = (const char *)sqlite3_column_text(st, 3);
+
+		/* A row edited by hand into nonsense is left out, not trusted. */
+		if (!name || !realm || !md5 || !sha || strlen(name) >= sizeof(u.name) ||
+		    strlen(md5) != 32 || strlen(sha) != 64)
+			continue;
+		snprintf(u.name, sizeof(u.name), "%s", name);
+		if (!hex_decode(md5, 16, u.ha1_md5) || !hex_decode(sha, 32, u.ha1_sha256))
+			continue;
+		if (fn(ctx, realm, &u) == 0)
+			n++;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int sqlite_put_user(void *be, const char *realm, const struct user_record *u)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	char md5[33], sha[65];
+	int r;
+
+	hex_encode(u->ha1_md5, 16, md5);
+	hex_encode(u->ha1_sha256, 32, sha);
+	if (prepare(b, "INSERT OR REPLACE INTO users VALUES(?,?,?,?)", &st))
+		return -1;
+	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, realm, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, md5, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, sha, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	if (r)
+		log_err("sqlite: saving user %s: %s", u->name, sqlite3_errmsg(b->db));
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sqlite_delete_user(void *be, const char *name)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int r;
+
+	if (prepare(b, "DELETE FROM users WHERE name=?", &st))
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sqlite_load_bindings(void *be, time_t now, binding_load_fn fn, void *ctx)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int n = 0;
+
+	sqlite3_exec(b->db, "BEGIN", NULL, NULL, NULL);
+	if (prepare(b, "DELETE FROM bindings WHERE expires <= ?", &st) == 0) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL);
+	if (prepare(b, "SELECT aor, contact, callid, cseq, expires, q, transport, source "
+		    "FROM bindings", &st))
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct binding_view v = { 0 };
+		const char *src = (const char *)sqlite3_column_text(st, 7);
+
+		v.aor = (const char *)sqlite3_column_text(st, 0);
+		v.contact = (const char *)sqlite3_column_text(st, 1);
+		v.callid = (const char *)sqlite3_column_text(st, 2);
+		if (!v.aor || !v.contact || !v.callid)
+			continue;
+		v.cseq = (uint32_t)sqlite3_column_int64(st, 3);
+		v.q = (uint16_t)sqlite3_column_int(st, 5);
+		v.transport = (enum ksip_transport)sqlite3_column_int(st, 6);
+		if (src && *src && ksip_parse_endpoint(src, false, &v.source))
+			memset(&v.source, 0, sizeof(v.source));
+		if (fn(ctx, &v, (time_t)sqlite3_column_int64(st, 4)) == 0)
+			n++;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int sqlite_begin(void *be)
+{
+	struct sqlite_backend *b = be;
+
+	return sqlite3_exec(b->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int sqlite_commit(void *be)
+{
+	struct sqlite_backend *b = be;
+
+	if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_err("sqlite: commit: %s", sqlite3_errmsg(b->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Run a prepared writer statement once and make it ready for the next. */
+static int step_reset(struct sqlite_backend *b, sqlite3_stmt *st, const char *aor)
+{
+	int r = 0;
+
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		log_err("sqlite: writing binding of %s: %s", aor, sqlite3_errmsg(b->db));
+		r = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static int sqlite_save_binding(void *be, const struct binding_view *v, time_t expires_at)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st = b->upsert;
+	char source[64] = "";
+
+	if (v->source.ss_family)
+		ksip_format_endpoint(&v->source, source, sizeof(source));
+	sqlite3_bind_text(st, 1, v->aor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v->contact, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, v->callid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, v->cseq);
+	sqlite3_bind_int64(st, 5, expires_at);
+	sqlite3_bind_int(st, 6, v->q);
+	sqlite3_bind_int(st, 7, (int)v->transport);
+	sqlite3_bind_text(st, 8, source, -1, SQLITE_STATIC);
+	return step_reset(b, st, v->aor);
+}
+
+static int sqlite_delete_binding(void *be, const char *aor, const char *contact)
+{
+	struct sqlite_backend *b = be;
+
+	sqlite3_bind_text(b->del, 1, aor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(b->del, 2, contact, -1, SQLITE_STATIC);
+	return step_reset(b, b->del, aor);
+}
+
+static int sqlite_delete_aor(void *be, const char *aor)
+{
+	struct sqlite_backend *b = be;
+
+	sqlite3_bind_text(b->del_aor, 1, aor, -1, SQLITE_STATIC);
+	return step_reset(b, b->del_aor, aor);
+}
+
+const struct store_backend_ops store_backend_sqlite = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.load_secret = sqlite_load_secret,
+	.save_secret = sqlite_save_secret,
+	.load_users = sqlite_load_users,
+	.put_user = sqlite_put_user,
+	.delete_user = sqlite_delete_user,
+	.load_bindings = sqlite_load_bindings,
+	.begin = sqlite_begin,
+	.save_binding = sqlite_save_binding,
+	.delete_binding = sqlite_delete_binding,
+	.delete_aor = sqlite_delete_aor,
+	.commit = sqlite_commit,
+};

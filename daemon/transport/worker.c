@@ -107,7 +107,8 @@ struct worker *worker_new(struct ksipd *d, int id)
 	w->txc = txn_cache_new(TXN_SLOTS);
 	if (w->epfd < 0 || w->stop_fd < 0 || w->inbox_fd < 0 || !w->txc)
 		goto fail;
-	w->proxy = proxy_new(d, id, &w->stats, w->epfd);
+	w->proxy = proxy_new(&(struct proxy_env){ &d->cfg, d->users, d->loc, d->nworkers, d }, id,
+			     &w->stats, w->epfd);
 	if (!w->proxy)
 		goto fail;
 	refs->stop = (struct ep_ref){ EP_STOP, w->stop_fd };
@@ -186,7 +187,7 @@ static bool inbox_post(struct worker *o, uint64_t conn_id, const char *buf, size
 void worker_to_proxy(struct worker *w, const struct sip_msg *m, const char *buf, size_t len,
 		     const struct sip_source *src)
 {
-	struct worker *o = w->d->workers[proxy_owner(w->d, m)];
+	struct worker *o = w->d->workers[proxy_owner(w->d->nworkers, m)];
 
 	if (o == w) {
 		/* Ours: no copy and no second parse. */

@@ -72,6 +72,7 @@ test_objs = $(if $(TEST_LAYERS_$(1)),$(foreach l,$(TEST_LAYERS_$(1)),\
 	$(patsubst %.c,$(O)/$(2)/%.o,$(wildcard daemon/$(l)/*.c))) $(O)/$(2)/lib/endpoint.o \
 	$(O)/$(2)/kmod/ksip_sipframe.o,$(O)/$(3))
 TEST_LAYERS_test_hash := base
+TEST_LAYERS_test_txn := base sip txn
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c $$(call test_objs,$$*,obj,libksipcore.a) tests/lib/tap.h

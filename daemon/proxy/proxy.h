@@ -27,6 +27,7 @@ struct user_table;
 struct location;
 struct ksipd;
 struct txn_layer;
+struct sip_request;
 
 #define PROXY_TAB_BITS 14
 #define PROXY_TAB_SIZE (1u << PROXY_TAB_BITS)
@@ -94,7 +95,10 @@ int proxy_owner(int nworkers, const struct sip_msg *m);
 void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip_source *src);
 /* The same for a message the caller parsed already (it stays valid during the call). */
 void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src);
-/* Fire due timers; returns ms until the next (at most MAX). Takes the lock. */
+/*
+ * Fire due timers, the transactions' then the calls'; returns ms until the
+ * next (at most MAX). Takes the lock.
+ */
 int proxy_tick(struct proxy *p, int max);
 
 /* Send one message to DST: over UDP, or on the TCP connection DST opened. */
@@ -108,7 +112,6 @@ void proxy_cancel(struct proxy *p, struct resp_ctx *rc);
  * client transaction: R gets our Via with a branch carrying LOOPHASH.
  * Returns -1 when DST is unroutable or the request does not fit.
  */
-struct sip_request;
 int proxy_originate(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
 		    uint64_t loophash, struct sip_request *r);
 

@@ -107,8 +107,9 @@ struct worker *worker_new(struct ksipd *d, int id)
 	w->txc = txn_cache_new(TXN_SLOTS);
 	if (w->epfd < 0 || w->stop_fd < 0 || w->inbox_fd < 0 || !w->txc)
 		goto fail;
-	w->proxy = proxy_new(&(struct proxy_env){ &d->cfg, d->users, d->loc, d->nworkers, d }, id,
-			     &w->stats, w->epfd);
+	w->proxy = proxy_new(&(struct proxy_env){ .cfg = &d->cfg, .users = d->users, .loc = d->loc,
+						  .nworkers = d->nworkers, .d = d },
+			     id, &w->stats, w->epfd);
 	if (!w->proxy)
 		goto fail;
 	refs->stop = (struct ep_ref){ EP_STOP, w->stop_fd };

@@ -75,12 +75,7 @@ test_objs = $(if $(TEST_LAYERS_$(1)),$(foreach l,$(TEST_LAYERS_$(1)),\
 	$(O)/$(2)/lib/endpoint.o $(O)/$(2)/kmod/ksip_sipframe.o \
 	$(if $(filter media,$(TEST_LAYERS_$(1))),$(O)/$(2)/lib/ksip_genl.o),$(O)/$(3))
 TEST_LAYERS_test_hash := base
-TEST_LAYERS_test_media := base sip media
-TEST_LAYERS_test_transport := base sip transport
-TEST_LAYERS_test_store := base sip store
-TEST_LAYERS_test_location := base sip store
-# txn/txn.c still calls proxy/ by name; "txn" replaces txn/cache once it stands alone.
-TEST_LAYERS_test_registrar := base sip store txn/cache registrar
+TEST_LAYERS_test_txn := base sip txn
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c $$(call test_objs,$$*,obj,libksipcore.a) tests/lib/tap.h

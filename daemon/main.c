@@ -103,7 +103,10 @@ static int open_workers(struct ksipd *d)
 		kw->d = d;
 		kw->w = w;
 		kw->txc = txn_cache_new(TXN_CACHE_SLOTS);
-		kw->proxy = proxy_new(d, i, worker_stats(w), worker_epfd(w));
+		kw->proxy = proxy_new(&(struct proxy_env){ .cfg = &d->cfg, .users = d->users,
+							   .loc = d->loc, .auth = &d->auth,
+							   .media = &d->media },
+				      i, worker_stats(w), worker_epfd(w));
 		if (!kw->txc || !kw->proxy)
 			return -1;
 		proxy_set_worker(kw->proxy, w);

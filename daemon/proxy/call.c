@@ -16,14 +16,13 @@
 #include "proxy/proxy.h"
 #include "sip/build.h"
 #include "sip/hdr.h"
-#include "txn/txn.h"
 
 #define CALL_INDEX(h) ((uint32_t)((h) ^ ((h) >> 32)) & (PROXY_TAB_SIZE - 1))
 #define CALL_LINGER_MS 10000	/* an ended call stays in `ksipctl call list` this long */
 /* The media is looked at every quarter of media_timeout (at least every second). */
 static uint64_t check_interval(const struct proxy *p)
 {
-	uint64_t ms = (uint64_t)p->d->cfg.media_timeout * 250;
+	uint64_t ms = (uint64_t)p->env.cfg->media_timeout * 250;
 
 	return ms < 1000 ? 1000 : ms;
 }
@@ -139,7 +138,7 @@ static void timer_check(struct timer *t, void *ctx)
 {
 	struct proxy *p = ctx;
 	struct call *c = container_of(t, struct call, t_check);
-	uint32_t timeout = p->d->cfg.media_timeout;
+	uint32_t timeout = p->env.cfg->media_timeout;
 
 	if (c->state != CALL_CONFIRMED)
 		return;
@@ -287,9 +286,8 @@ long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_m
 	return n;
 }
 
-void call_early(struct proxy *p, struct call *c, const struct sip_msg *resp)
+void call_early(struct call *c, const struct sip_msg *resp)
 {
-	(void)p;
 	if (c->state == CALL_TRYING && naddr_tag(resp, SIP_HDR_TO).len)
 		c->state = CALL_EARLY;
 }
@@ -308,10 +306,11 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 	c->sig_tp[LEG_CALLEE] = callee_tp;
 	c->state = CALL_CONFIRMED;
 	c->answered_ms = c->last_media_ms = p->now;
-	if (p->d->cfg.media_timeout)
+	if (p->env.cfg->media_timeout)
 		timer_arm(&p->timers, &c->t_check, p->now + check_interval(p));
-	if (p->d->cfg.max_call_duration)
-		timer_arm(&p->timers, &c->t_limit, p->now + (uint64_t)p->d->cfg.max_call_duration * 1000);
+	if (p->env.cfg->max_call_duration)
+		timer_arm(&p->timers, &c->t_limit,
+			  p->now + (uint64_t)p->env.cfg->max_call_duration * 1000);
 	STAT_INC(p->st, calls_answered);
 	log_info("call %" PRIu64 " answered: %s -> %s (media %s)", c->id, c->caller_user,
 		 c->callee_user, media_mode(c));
@@ -351,24 +350,20 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 static void send_bye(struct proxy *p, struct call *c, enum leg to, const char *reason)
 {
 	enum leg from = other_leg(to);
-	const char *from_hdr = to == LEG_CALLEE ? c->caller_from : c->callee_to;
-	const char *to_hdr = to == LEG_CALLEE ? c->callee_to : c->caller_from;
-	char via[256], branch[64];
-	struct sip_out *o = &p->out;
+	struct sip_request r = {
+		.method = SIP_BYE,
+		.ruri = c->contact[to],
+		.from = to == LEG_CALLEE ? c->caller_from : c->callee_to,
+		.to = to == LEG_CALLEE ? c->callee_to : c->caller_from,
+		.callid = c->callid,
+		.cseq = c->cseq[from] + 1,
+		.reason = reason,
+	};
 
-	if (!from_hdr || !to_hdr || !c->contact[to] || !c->contact[to][0])
+	if (!r.from || !r.to || !r.ruri || !r.ruri[0])
 		return;
-	proxy_branch_id(p, c->hash, branch, sizeof(branch));
-	if (proxy_via(p, &c->sig[to], c->sig_tp[to], branch, via, sizeof(via)))
-		return;
-	o->len = 0;
-	o->overflow = false;
-	out_printf(o, "BYE %s SIP/2.0\r\n%sMax-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n"
-		   "Call-ID: %s\r\nCSeq: %u BYE\r\nReason: SIP;cause=200;text=\"%s\"\r\n"
-		   "Server: ksip\r\nContent-Length: 0\r\n\r\n",
-		   c->contact[to], via, from_hdr, to_hdr, c->callid, ++c->cseq[from], reason);
-	if (!o->overflow)
-		branch_send(p, NULL, SIP_BYE, branch, &c->sig[to], c->sig_tp[to], o->buf, o->len);
+	if (!proxy_originate(p, &c->sig[to], c->sig_tp[to], c->hash, &r))
+		c->cseq[from]++;
 }
 
 void call_hangup(struct proxy *p, struct call *c, const char *reason)
@@ -380,9 +375,7 @@ void call_hangup(struct proxy *p, struct call *c, const char *reason)
 		send_bye(p, c, LEG_CALLER, reason);
 	} else if (c->invite) {
 		/* Not answered yet: cancel the branches; the caller gets 487. */
-		c->invite->cancelled = true;
-		for (struct branch *b = c->invite->branches; b; b = b->sibling)
-			branch_cancel(p, b);
+		proxy_cancel(p, c->invite);
 	}
 	call_end(p, c, "%s", reason);
 }

@@ -23,7 +23,7 @@
 #include "sip/sdp.h"
 
 struct proxy;
-struct stx;
+struct resp_ctx;
 
 enum leg { LEG_CALLER, LEG_CALLEE };
 
@@ -51,7 +51,7 @@ struct call {
 	uint64_t answered_ms, ended_ms, last_media_ms;
 	uint64_t final_packets[2];	/* counters at the end, when the media is gone */
 	char reason[CALL_REASON_MAX];
-	struct stx *invite;		/* the initial INVITE while it is pending */
+	struct resp_ctx *invite;	/* the initial INVITE's, while it is pending */
 	int nstreams;
 	struct media_stream s[SDP_MAX_MEDIA];	/* opened by call_sdp(), closed by call_end() */
 	struct timer t_check;		/* media time-out: every quarter of it, once answered */
@@ -74,7 +74,7 @@ struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from)
 long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
 	      char *out, size_t cap);
 
-void call_early(struct proxy *p, struct call *c, const struct sip_msg *resp);
+void call_early(struct call *c, const struct sip_msg *resp);
 void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 		   const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);
 void call_request_seen(struct call *c, enum leg from, const struct sip_msg *m);

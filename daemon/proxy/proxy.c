@@ -26,24 +26,46 @@
 #include "transport/worker.h"
 
 #define MAX_TARGETS 16
-#define BRANCH_PREFIX "z9hG4bKks"
 
-struct proxy *proxy_new(struct ksipd *d, int index, struct ksip_stats *st, int epfd)
+static void txn_send(void *arg, const struct sockaddr_storage *dst, enum ksip_transport tp,
+		     const char *buf, size_t len)
+{
+	proxy_send(arg, dst, tp, buf, len);
+}
+
+struct proxy *proxy_new(const struct proxy_env *env, int index, struct ksip_stats *st, int epfd)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
+	struct txn_env te = {
+		.timers = {
+			.t1_ms = env->cfg->t1_ms,
+			.t2_ms = env->cfg->t2_ms,
+			.t4_ms = env->cfg->t4_ms,
+			.timer_c_ms = env->cfg->timer_c * 1000,
+		},
+		.instance = (unsigned int)index,
+		.st = st,
+		.send = txn_send,
+		.send_arg = p,
+	};
 
 	if (!p)
 		return NULL;
-	p->d = d;
+	p->env = *env;
 	p->index = index;
 	p->st = st;
 	list_init(&p->calls);
-	p->media = media_new(&d->media, st, epfd, index);
-	if (!p->media) {
-		free(p);
-		return NULL;
-	}
+	p->txn = txn_layer_new(&te);
+	if (!p->txn)
+		goto fail;
+	p->media = media_new(env->media, st, epfd, index);
+	if (!p->media)
+		goto fail;
 	return p;
+fail:
+	txn_layer_free(p->txn);
+	free(p);
+	return NULL;
 }
 
 void proxy_free(struct proxy *p)
@@ -52,7 +74,7 @@ void proxy_free(struct proxy *p)
 		return;
 	media_detach_kernel(p->media);
 	call_free_all(p);
-	txn_free_all(p);
+	txn_layer_free(p->txn);
 	media_free(p->media);
 	timer_heap_free(&p->timers);
 	free(p);
@@ -94,45 +116,22 @@ void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_t
 	transport_send(p->w, dst, tp, buf, len);
 }
 
-/* Keyed with the process's MAC key, so only ksipd can make a Via that ksipd trusts. */
-static uint64_t branch_mac(const char *id, size_t len)
-{
-	return hash_mac(0, id, len);
-}
-
-void proxy_branch_id(struct proxy *p, uint64_t loophash, char *out, size_t len)
-{
-	int n = snprintf(out, len, BRANCH_PREFIX "%016" PRIx64 ".%x.%" PRIx64, loophash, p->index,
-			 ++p->seq);
-
-	if (n > 0 && (size_t)n < len)
-		snprintf(out + n, len - (size_t)n, ".%016" PRIx64, branch_mac(out, (size_t)n));
-}
-
 /*
- * Is the top Via one that ksipd wrote (its MAC checks)? Then the request
- * passed our checks already and is spiralling back to us through another
- * element (§16.3 step 4): it is not challenged again, since the
- * credentials were consumed on the first pass.
+ * Is the top Via one that ksipd wrote (a branch we minted, at one of our
+ * addresses)? Then the request passed our checks already and is spiralling
+ * back to us through another element (§16.3 step 4): it is not challenged
+ * again, since the credentials were consumed on the first pass.
  */
 static bool top_via_is_ours(const struct sip_msg *m)
 {
 	struct sip_via v;
-	const char *dot;
-	char mac[17];
 
-	if (!top_via(m, &v) || v.branch.len < sizeof(BRANCH_PREFIX) + 17 ||
-	    memcmp(v.branch.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1))
-		return false;
-	dot = v.branch.p + v.branch.len - 17;
-	if (*dot != '.')
-		return false;
-	snprintf(mac, sizeof(mac), "%016" PRIx64, branch_mac(v.branch.p, (size_t)(dot - v.branch.p)));
-	return !memcmp(dot + 1, mac, 16) && netpath_is_local(v.host);
+	return top_via(m, &v) && txn_branch_is_ours(v.branch) && netpath_is_local(v.host);
 }
 
-int proxy_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
-	      const char *branch, char *out, size_t len)
+/* Our Via sent-by and BRANCH for a request towards DST; -1 when unroutable. */
+static int our_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+		   const char *branch, char *out, size_t len)
 {
 	int fam;
 
@@ -179,15 +178,13 @@ static bool looped(const struct sip_msg *m, uint64_t lh)
 {
 	struct sip_hdr_iter it;
 	struct sip_span elem;
-	char want[32];
 
-	snprintf(want, sizeof(want), BRANCH_PREFIX "%016" PRIx64 ".", lh);
 	sip_hdr_iter_init(&it, m, SIP_HDR_VIA);
 	while (sip_hdr_iter_next(&it, &elem)) {
 		struct sip_via v;
 
-		if (sip_via_parse(elem, &v) && v.branch.len > strlen(want) &&
-		    !memcmp(v.branch.p, want, strlen(want)) && netpath_is_local(v.host))
+		if (sip_via_parse(elem, &v) && txn_branch_has_loophash(v.branch, lh) &&
+		    netpath_is_local(v.host))
 			return true;
 	}
 	return false;
@@ -289,6 +286,21 @@ static void record_route(struct proxy *p, const struct sockaddr_storage *caller,
 
 /* --- requests ----------------------------------------------------------- */
 
+static void branch_event(struct branch *b, enum branch_event ev, int code,
+			 const struct sip_msg *m, void *arg);
+
+/* Send p->out to DST as a new branch of RC's server transaction. */
+static bool fork_branch(struct proxy *p, struct resp_ctx *rc, enum sip_method method,
+			const char *branch, const struct sockaddr_storage *dst,
+			enum ksip_transport tp)
+{
+	if (!branch_send(p->txn, rc->stx, method, branch, dst, tp, p->out.buf, p->out.len,
+			 branch_event, rc))
+		return false;
+	rc->pending++;
+	return true;
+}
+
 struct target {
 	char uri[256];
 	struct sockaddr_storage dst;
@@ -324,10 +336,10 @@ static void reply_challenge(struct proxy *p, struct stx *t, bool stale)
 		return;
 	extra->len = 0;
 	extra->overflow = false;
-	auth_add_challenge(&p->d->auth, extra, true, stale, time(NULL));
+	auth_add_challenge(p->env.auth, extra, true, stale, time(NULL));
 	out_add(extra, "", 1);
 	if (!extra->overflow)
-		stx_reply(p, t, 407, NULL, extra->buf);
+		stx_reply(p->txn, t, 407, NULL, extra->buf);
 	free(extra);
 }
 
@@ -335,6 +347,7 @@ static void reply_challenge(struct proxy *p, struct stx *t, bool stale)
 static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *t,
 			  unsigned int ours, uint64_t lh)
 {
+	struct resp_ctx *rc = t->arg;
 	struct auth_outcome ao;
 	struct sip_uri ru, fu;
 	struct sip_naddr from;
@@ -346,14 +359,14 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	int sent = 0;
 
 	if (!sip_uri_parse(m->ruri, &ru) || (ru.scheme != SIP_SCHEME_SIP && ru.scheme != SIP_SCHEME_SIPS)) {
-		stx_reply(p, t, 416, NULL, NULL);
+		stx_reply(p->txn, t, 416, NULL, NULL);
 		return;
 	}
 	if (top_via_is_ours(m))
 		goto authenticated;
-	auth_check(&p->d->auth, p->st, m, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
+	auth_check(p->env.auth, p->st, m, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
 	if (ao.result == AUTH_MALFORMED) {
-		stx_reply(p, t, 400, ao.why, NULL);
+		stx_reply(p->txn, t, 400, ao.why, NULL);
 		return;
 	}
 	if (ao.result != AUTH_OK) {
@@ -364,44 +377,44 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	if (!sip_naddr_parse(sip_hdr_first(m, SIP_HDR_FROM)->value, &from) ||
 	    !sip_uri_parse(from.uri, &fu) || fu.user.len != strlen(ao.user) ||
 	    memcmp(fu.user.p, ao.user, fu.user.len)) {
-		stx_reply(p, t, 403, "Forbidden auth ID", NULL);
+		stx_reply(p->txn, t, 403, "Forbidden auth ID", NULL);
 		return;
 	}
 authenticated:
 	if (!ru.user.len || ru.user.len >= sizeof(user)) {
-		stx_reply(p, t, 404, NULL, NULL);
+		stx_reply(p->txn, t, 404, NULL, NULL);
 		return;
 	}
 	memcpy(user, ru.user.p, ru.user.len);
 	user[ru.user.len] = 0;
-	if (!users_exists(p->d->users, user)) {
-		stx_reply(p, t, 404, NULL, NULL);
+	if (!users_exists(p->env.users, user)) {
+		stx_reply(p->txn, t, 404, NULL, NULL);
 		return;
 	}
 	ts = calloc(1, sizeof(*ts));
 	if (!ts) {
-		stx_reply(p, t, 500, NULL, NULL);
+		stx_reply(p->txn, t, 500, NULL, NULL);
 		return;
 	}
-	location_lookup(p->d->loc, user, time(NULL), collect_target, ts);
+	location_lookup(p->env.loc, user, time(NULL), collect_target, ts);
 	if (!ts->n) {
-		stx_reply(p, t, 480, NULL, NULL);
+		stx_reply(p->txn, t, 480, NULL, NULL);
 		goto out;
 	}
 	if (m->method == SIP_INVITE) {
 		c = call_new(p, m, &t->src.addr, t->src.transport, &ts->t[0].dst, ts->t[0].transport);
 		if (!c) {
-			stx_reply(p, t, 500, "Cannot create call", NULL);
+			stx_reply(p->txn, t, 500, "Cannot create call", NULL);
 			goto out;
 		}
-		c->invite = t;
-		t->call = c;
+		c->invite = rc;
+		rc->call = c;
 		if (has_sdp(m)) {
 			sdp = malloc(SIP_OUT_MAX);
 			sdp_len = sdp ? call_sdp(p, c, LEG_CALLER, m, sdp, SIP_OUT_MAX) : -1;
 			if (sdp_len < 0) {
-				stx_reply(p, t, sdp ? 488 : 500, sdp ? "Unusable SDP or no relay ports" :
-					  NULL, NULL);
+				stx_reply(p->txn, t, sdp ? 488 : 500,
+					  sdp ? "Unusable SDP or no relay ports" : NULL, NULL);
 				goto out;
 			}
 		}
@@ -410,8 +423,8 @@ authenticated:
 		struct fwd_request f = { 0 };
 		struct sip_span body = { sdp, (uint32_t)sdp_len };
 
-		proxy_branch_id(p, lh, branch, sizeof(branch));
-		if (proxy_via(p, &ts->t[i].dst, ts->t[i].transport, branch, via, sizeof(via)))
+		txn_branch_id(p->txn, lh, branch, sizeof(branch));
+		if (our_via(p, &ts->t[i].dst, ts->t[i].transport, branch, via, sizeof(via)))
 			continue;
 		if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
 			record_route(p, &t->src.addr, t->src.transport, &ts->t[i].dst,
@@ -422,7 +435,7 @@ authenticated:
 		f.via = via;
 		f.record_route = rr[0] ? rr : NULL;
 		f.routes_to_drop = ours;
-		f.realm = p->d->cfg.realm;
+		f.realm = p->env.cfg->realm;
 		f.body = sdp_len > 0 ? &body : NULL;
 		f.src = &t->src;
 		build_forward_request(&p->out, m, &f);
@@ -432,12 +445,11 @@ authenticated:
 			STAT_INC(p->st, targets_skipped);	/* its connection is gone */
 			continue;
 		}
-		if (branch_send(p, t, m->method, branch, &ts->t[i].dst, ts->t[i].transport,
-				p->out.buf, p->out.len))
+		if (fork_branch(p, rc, m->method, branch, &ts->t[i].dst, ts->t[i].transport))
 			sent++;
 	}
 	if (!sent)
-		stx_reply(p, t, 480, "No reachable contact", NULL);
+		stx_reply(p->txn, t, 480, "No reachable contact", NULL);
 out:
 	free(sdp);
 	free(ts);
@@ -471,7 +483,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 	}
 	if (!have_dst) {
 		if (t)
-			stx_reply(p, t, 404, "No route", NULL);
+			stx_reply(p->txn, t, 404, "No route", NULL);
 		return;
 	}
 	if (c) {
@@ -481,43 +493,42 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 			sdp_len = sdp ? call_sdp(p, c, from, m, sdp, SIP_OUT_MAX) : -1;
 			if (sdp_len < 0) {
 				if (t)
-					stx_reply(p, t, 488, NULL, NULL);
+					stx_reply(p->txn, t, 488, NULL, NULL);
 				free(sdp);
 				return;
 			}
 		}
 	}
 	if (t) {
-		proxy_branch_id(p, lh, branch, sizeof(branch));
+		txn_branch_id(p->txn, lh, branch, sizeof(branch));
 	} else {
 		/* A stateless ACK: the same branch for every retransmission (§16.11). */
 		struct sip_via v;
 
 		top_via(m, &v);
-		snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016" PRIx64 ".a",
-			 hash_bytes_seed(lh, v.branch.p, v.branch.len));
+		txn_branch_id_ack(lh, v.branch, branch, sizeof(branch));
 	}
-	if (proxy_via(p, &dst, tp, branch, via, sizeof(via))) {
+	if (our_via(p, &dst, tp, branch, via, sizeof(via))) {
 		if (t)
-			stx_reply(p, t, 503, "No route to next hop", NULL);
+			stx_reply(p->txn, t, 503, "No route to next hop", NULL);
 		free(sdp);
 		return;
 	}
 	body = (struct sip_span){ sdp, (uint32_t)sdp_len };
 	f.via = via;
 	f.routes_to_drop = ours;
-	f.realm = p->d->cfg.realm;
+	f.realm = p->env.cfg->realm;
 	f.body = sdp_len > 0 ? &body : NULL;
 	f.src = src;
 	build_forward_request(&p->out, m, &f);
 	free(sdp);
 	if (p->out.overflow) {
 		if (t)
-			stx_reply(p, t, 513, NULL, NULL);
+			stx_reply(p->txn, t, 513, NULL, NULL);
 		return;
 	}
 	if (t)
-		branch_send(p, t, m->method, branch, &dst, tp, p->out.buf, p->out.len);
+		fork_branch(p, t->arg, m->method, branch, &dst, tp);
 	else
 		proxy_send(p, &dst, tp, p->out.buf, p->out.len);
 	if (c && m->method == SIP_BYE && c->state != CALL_ENDED)
@@ -527,7 +538,8 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 static void handle_cancel(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
 			  const char *key)
 {
-	struct stx *t = stx_find(p, key);
+	struct stx *t = stx_find(p->txn, key);
+	struct resp_ctx *rc;
 
 	/* §16.10: answer the CANCEL ourselves, then cancel every pending branch. */
 	if (!t || t->method != SIP_INVITE) {
@@ -535,12 +547,47 @@ static void handle_cancel(struct proxy *p, const struct sip_msg *m, const struct
 		return;
 	}
 	reply_stateless(p, m, src, 200, NULL);
-	if (t->state != STX_PROCEEDING || t->cancelled)
+	rc = t->arg;
+	if (t->state != STX_PROCEEDING || rc->cancelled)
 		return;
-	t->cancelled = true;
 	STAT_INC(p->st, cancels_received);
-	for (struct branch *b = t->branches; b; b = b->sibling)
-		branch_cancel(p, b);
+	proxy_cancel(p, rc);
+}
+
+void proxy_cancel(struct proxy *p, struct resp_ctx *rc)
+{
+	txn_set_now(p->txn, p->now);	/* the control thread may enter here (ksipctl hangup) */
+	rc->cancelled = true;
+	stx_cancel_branches(p->txn, rc->stx, NULL);
+}
+
+/* The server transaction is gone: so is its response context. */
+static void resp_ctx_free(struct stx *t, void *arg)
+{
+	struct resp_ctx *rc = arg;
+
+	(void)t;
+	if (rc->call && rc->call->invite == rc)
+		rc->call->invite = NULL;
+	free(rc->best);
+	free(rc);
+}
+
+static struct stx *stx_open(struct proxy *p, const struct sip_msg *m,
+			    const struct sip_source *src, const char *key)
+{
+	struct resp_ctx *rc = calloc(1, sizeof(*rc));
+	struct stx *t;
+
+	if (!rc)
+		return NULL;
+	rc->p = p;
+	t = stx_new(p->txn, m, src, key, resp_ctx_free, rc);
+	if (!t)
+		free(rc);
+	else
+		rc->stx = t;
+	return t;
 }
 
 static void on_request(struct proxy *p, const struct sip_msg *m, const struct sip_source *src)
@@ -562,38 +609,38 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 	lh = loop_hash(m);
 	ours = our_routes(p, m, &next_route);
 	if (m->method == SIP_ACK) {
-		t = stx_find(p, key);
+		t = stx_find(p->txn, key);
 		if (t && t->state != STX_ACCEPTED) {
-			stx_ack(p, t);		/* ACK of our own non-2xx answer: hop by hop */
+			stx_ack(p->txn, t);		/* ACK of our own non-2xx answer: hop by hop */
 			return;
 		}
 		route_onward(p, m, src, NULL, ours, next_route, lh);	/* ACK of a 2xx: end to end */
 		return;
 	}
-	t = stx_find(p, key);
+	t = stx_find(p->txn, key);
 	if (t) {
-		stx_retransmission(p, t);
+		stx_retransmission(p->txn, t);
 		return;
 	}
-	t = stx_new(p, m, src, key);
+	t = stx_open(p, m, src, key);
 	if (!t) {
 		reply_stateless(p, m, src, 503, "Out of memory");
 		return;
 	}
 	if (m->method == SIP_INVITE)
-		stx_reply(p, t, 100, NULL, NULL);
+		stx_reply(p->txn, t, 100, NULL, NULL);
 	if (m->count[SIP_HDR_MAX_FORWARDS] &&
 	    span_to_u32(sip_hdr_first(m, SIP_HDR_MAX_FORWARDS)->value, 255, &mf) && mf == 0) {
-		stx_reply(p, t, 483, NULL, NULL);
+		stx_reply(p->txn, t, 483, NULL, NULL);
 		return;
 	}
 	if (m->nhdrs > SIP_FORWARD_MAX_HEADERS) {
 		/* We add Via, Record-Route and Max-Forwards: stay within what we accept ourselves. */
-		stx_reply(p, t, 513, "Too Many Headers To Forward", NULL);
+		stx_reply(p->txn, t, 513, "Too Many Headers To Forward", NULL);
 		return;
 	}
 	if (looped(m, lh)) {
-		stx_reply(p, t, 482, NULL, NULL);
+		stx_reply(p->txn, t, 482, NULL, NULL);
 		return;
 	}
 	if (naddr_tag(m, SIP_HDR_TO).len || next_route.len)
@@ -605,14 +652,14 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 /* --- responses ---------------------------------------------------------- */
 
 /* The response as the caller gets it: our Via gone, SDP pointing at the relay. */
-static bool prepare_upstream(struct proxy *p, struct stx *t, const struct sip_msg *m)
+static bool prepare_upstream(struct proxy *p, struct resp_ctx *rc, const struct sip_msg *m)
 {
-	struct call *c = t ? t->call : NULL;
+	struct call *c = rc->call;
 	char *sdp = NULL;
 	long sdp_len = 0;
 	struct sip_span body;
 
-	if (c && t->method == SIP_INVITE && has_sdp(m)) {
+	if (c && rc->stx->method == SIP_INVITE && has_sdp(m)) {
 		sdp = malloc(SIP_OUT_MAX);
 		sdp_len = sdp ? call_sdp(p, c, LEG_CALLEE, m, sdp, SIP_OUT_MAX) : -1;
 	}
@@ -630,126 +677,123 @@ static int response_class_rank(int code)
 	return code / 100;
 }
 
-void proxy_branch_final(struct proxy *p, struct branch *b, int code, const struct sip_msg *m)
+/* A branch's final outcome (§16.7): pass a 2xx on at once, else keep the best until all end. */
+static void branch_final(struct proxy *p, struct resp_ctx *rc, struct branch *b, int code,
+			 const struct sip_msg *m)
 {
-	struct stx *t = b->stx;
+	struct stx *t = rc->stx;
 
-	if (!t)
-		return;		/* a request ksipd originated (BYE of a hang-up): nothing to pass on */
 	if (b->timer_c_fired && code == 487) {
 		/* Our own CANCEL after Timer C: to the caller this is a time-out, not a cancel. */
 		code = 408;
 		m = NULL;
 	}
-	if (t->pending)
-		t->pending--;
+	if (rc->pending)
+		rc->pending--;
 	if (code < 300) {
-		if (!m || !prepare_upstream(p, t, m))
+		if (!m || !prepare_upstream(p, rc, m))
 			return;
-		if (t->call && t->method == SIP_INVITE && t->state == STX_PROCEEDING)
-			call_answered(p, t->call, m, &b->dst, b->transport);
-		stx_send_final(p, t, code, p->out.buf, p->out.len);
+		if (rc->call && t->method == SIP_INVITE && t->state == STX_PROCEEDING)
+			call_answered(p, rc->call, m, &b->dst, b->transport);
+		stx_send_final(p->txn, t, code, p->out.buf, p->out.len);
 		STAT_INC(p->st, responses_forwarded);
 		/* §16.7 step 10: a 2xx to INVITE cancels every other branch. */
-		for (struct branch *o = t->branches; o; o = o->sibling)
-			if (o != b)
-				branch_cancel(p, o);
+		stx_cancel_branches(p->txn, t, b);
 		return;
 	}
 	if (t->state != STX_PROCEEDING)
 		return;
-	if (!t->best_code || response_class_rank(code) < response_class_rank(t->best_code)) {
-		t->best_code = code;
-		free(t->best.p);
-		t->best.p = NULL;
-		t->best.len = 0;
-		if (m && prepare_upstream(p, t, m)) {
-			t->best.p = malloc(p->out.len);
-			if (t->best.p) {
-				memcpy(t->best.p, p->out.buf, p->out.len);
-				t->best.len = (uint32_t)p->out.len;
+	if (!rc->best_code || response_class_rank(code) < response_class_rank(rc->best_code)) {
+		rc->best_code = code;
+		free(rc->best);
+		rc->best = NULL;
+		rc->best_len = 0;
+		if (m && prepare_upstream(p, rc, m)) {
+			rc->best = malloc(p->out.len);
+			if (rc->best) {
+				memcpy(rc->best, p->out.buf, p->out.len);
+				rc->best_len = (uint32_t)p->out.len;
 			}
 		}
 	}
 	if (code >= 600)
-		for (struct branch *o = t->branches; o; o = o->sibling)
-			branch_cancel(p, o);
-	if (t->pending)
+		stx_cancel_branches(p->txn, t, NULL);
+	if (rc->pending)
 		return;
 	/* Every branch is done: the best answer goes upstream (487 after a CANCEL). */
-	if (t->cancelled && (t->best_code == 408 || !t->best.len)) {
-		stx_reply(p, t, 487, NULL, NULL);
-	} else if (t->best_code == 503) {
+	if (rc->cancelled && (rc->best_code == 408 || !rc->best_len)) {
+		stx_reply(p->txn, t, 487, NULL, NULL);
+	} else if (rc->best_code == 503) {
 		/* §16.7 step 6: a 503 would tell the caller that ksipd is overloaded. */
-		stx_reply(p, t, 500, "Next Hop Unavailable", NULL);
-	} else if (t->best.len) {
-		stx_send_final(p, t, t->best_code, t->best.p, t->best.len);
+		stx_reply(p->txn, t, 500, "Next Hop Unavailable", NULL);
+	} else if (rc->best_len) {
+		stx_send_final(p->txn, t, rc->best_code, rc->best, rc->best_len);
 		STAT_INC(p->st, responses_forwarded);
 	} else {
-		stx_reply(p, t, t->best_code, NULL, NULL);
+		stx_reply(p->txn, t, rc->best_code, NULL, NULL);
 	}
-	if (t->call)
-		call_end(p, t->call, "failed: %d", t->last_code);
+	if (rc->call)
+		call_end(p, rc->call, "failed: %d", t->last_code);
 }
 
-void proxy_stx_freed(struct proxy *p, struct stx *t)
+/* What a branch of RC's server transaction reports (its handler, registered by fork_branch). */
+static void branch_event(struct branch *b, enum branch_event ev, int code,
+			 const struct sip_msg *m, void *arg)
 {
-	(void)p;
-	if (t->call && t->call->invite == t)
-		t->call->invite = NULL;
-}
+	struct resp_ctx *rc = arg;
+	struct proxy *p = rc->p;
 
-static void on_response(struct proxy *p, const struct sip_msg *m)
-{
-	struct sip_via via;
-	struct sip_span method;
-	struct branch *b;
-	char id[64];
-
-	STAT_INC(p->st, responses_received);
-	if (!top_via(m, &via) || via.branch.len >= sizeof(id) || m->status < 100) {
-		STAT_INC(p->st, responses_stray);
+	if (ev == BRANCH_FINAL) {
+		branch_final(p, rc, b, code, m);
 		return;
 	}
-	memcpy(id, via.branch.p, via.branch.len);
-	id[via.branch.len] = 0;
-	b = branch_find(p, id);
-	if (!b) {
-		STAT_INC(p->st, responses_stray);
-		return;
-	}
-	cseq_number(m, &method);
-	if (span_eq(method, "CANCEL")) {
-		if (b->method == SIP_INVITE)
-			branch_cancel_answered(p, b);
-		return;
-	}
-	if (!branch_response(p, b, m) || !b->stx)
-		return;
 	/* A provisional (101-199) or a retransmitted 2xx: pass it on. */
-	if (!prepare_upstream(p, b->stx, m))
+	if (!prepare_upstream(p, rc, m))
 		return;
-	if (m->status < 200) {
-		if (b->stx->call && b->stx->method == SIP_INVITE)
-			call_early(p, b->stx->call, m);
-		stx_send_provisional(p, b->stx, p->out.buf, p->out.len);
+	if (ev == BRANCH_PROVISIONAL) {
+		if (rc->call && rc->stx->method == SIP_INVITE)
+			call_early(rc->call, m);
+		stx_send_provisional(p->txn, rc->stx, p->out.buf, p->out.len);
 	} else {
-		proxy_send(p, &b->stx->reply_dst, b->stx->src.transport, p->out.buf, p->out.len);
+		proxy_send(p, &rc->stx->reply_dst, rc->stx->src.transport, p->out.buf, p->out.len);
 	}
 	STAT_INC(p->st, responses_forwarded);
+}
+
+int proxy_originate(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+		    uint64_t loophash, struct sip_request *r)
+{
+	char via[256], branch[64];
+
+	txn_set_now(p->txn, p->now);	/* the control thread may enter here (ksipctl hangup) */
+	txn_branch_id(p->txn, loophash, branch, sizeof(branch));
+	if (our_via(p, dst, tp, branch, via, sizeof(via)))
+		return -1;
+	r->via = via;
+	sip_build_request(&p->out, r);
+	r->via = NULL;
+	if (p->out.overflow ||
+	    !branch_send(p->txn, NULL, r->method, branch, dst, tp, p->out.buf, p->out.len, NULL,
+			 NULL))
+		return -1;
+	return 0;
 }
 
 void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src)
 {
 	p->now = now_ms();
+	txn_set_now(p->txn, p->now);
 	/* Responses reach here unchecked by dispatch.c: everything below relies on these. */
 	if (!m->count[SIP_HDR_CALL_ID] || !m->count[SIP_HDR_VIA] || !m->count[SIP_HDR_CSEQ] ||
 	    !m->count[SIP_HDR_FROM] || !m->count[SIP_HDR_TO])
 		return;
-	if (m->is_request)
+	if (m->is_request) {
 		on_request(p, m, src);
-	else
-		on_response(p, m);
+	} else {
+		/* Its branch hears of it; a response no branch of ours sent is a stray. */
+		STAT_INC(p->st, responses_received);
+		txn_response(p->txn, m);
+	}
 }
 
 void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip_source *src)
@@ -760,9 +804,13 @@ void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip
 
 int proxy_tick(struct proxy *p, int max)
 {
+	int wait;
+
 	p->now = now_ms();
+	txn_set_now(p->txn, p->now);
+	wait = txn_tick(p->txn, max);
 	timer_run(&p->timers, p->now, p);
-	return timer_wait_ms(&p->timers, now_ms(), max);
+	return timer_wait_ms(&p->timers, now_ms(), wait);
 }
 
 void proxy_batch_done(struct proxy *p)

@@ -14,34 +14,62 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ksipd.h"
+#include "base/config.h"
 #include "base/list.h"
-#include "sip/msg.h"
-#include "sip/reply.h"
 #include "base/stats.h"
 #include "base/timer.h"
+#include "sip/msg.h"
+#include "sip/reply.h"
 
 struct stx;
-struct branch;
 struct call;
 struct media;
 struct worker;
+struct user_table;
+struct location;
+struct auth;
+struct media_env;
+struct txn_layer;
+struct sip_request;
 
 #define PROXY_TAB_BITS 14
 #define PROXY_TAB_SIZE (1u << PROXY_TAB_BITS)
 
+/* What the proxy uses of the daemon, filled by the top when it makes a worker's proxy. */
+struct proxy_env {
+	const struct ksip_config *cfg;
+	struct user_table *users;
+	struct location *loc;
+	const struct auth *auth;	/* digest challenges and checks (registrar/auth.h) */
+	const struct media_env *media;	/* relay ports and whether ksip.ko forwards */
+};
+
+/*
+ * The proxy's side of a server transaction (its handler argument): the
+ * response context of §16.7 and, for an INVITE, its call.
+ */
+struct resp_ctx {
+	struct proxy *p;
+	struct stx *stx;
+	struct call *call;
+	unsigned int pending;		/* branches without a final response */
+	char *best;			/* best final response so far, ready to send */
+	uint32_t best_len;
+	int best_code;
+	bool cancelled;
+};
+
 struct proxy {
-	struct ksipd *d;
+	struct proxy_env env;
 	int index;			/* worker index: owns Call-IDs hashing here */
 	struct ksip_stats *st;
-	struct timer_heap timers;
+	struct txn_layer *txn;		/* this worker's transactions */
+	struct timer_heap timers;	/* the calls' timers */
 	uint64_t now;			/* ms, refreshed per event */
-	uint64_t seq;			/* branch and call identifiers */
+	uint64_t seq;			/* call identifiers */
 	struct worker *w;		/* sends through its sockets */
 	uint16_t udp_port[2];		/* our UDP listen port per family: [0] IPv4, [1] IPv6 */
 	uint16_t tcp_port[2];		/* our TCP listen port per family (0: none) */
-	struct stx *stx_tab[PROXY_TAB_SIZE];
-	struct branch *br_tab[PROXY_TAB_SIZE];
 	struct call *call_tab[PROXY_TAB_SIZE];
 	struct list_head calls;		/* every struct call of this worker (call.c) */
 	struct media *media;
@@ -49,7 +77,7 @@ struct proxy {
 	struct sip_msg in;		/* a handed-over message, parsed again here */
 };
 
-struct proxy *proxy_new(struct ksipd *d, int index, struct ksip_stats *st, int epfd);
+struct proxy *proxy_new(const struct proxy_env *env, int index, struct ksip_stats *st, int epfd);
 void proxy_free(struct proxy *p);
 /* The worker P belongs to: P sends through it and writes its ports into Via. */
 void proxy_set_worker(struct proxy *p, struct worker *w);
@@ -60,7 +88,10 @@ bool proxy_wants(const struct sip_msg *m);
 void proxy_handle(struct proxy *p, const char *buf, size_t len, const struct sip_source *src);
 /* The same for a message the caller parsed already (it stays valid during the call). */
 void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip_source *src);
-/* Fire due timers; returns ms until the next (at most MAX). Under the worker's lock. */
+/*
+ * Fire due timers, the transactions' then the calls'; returns ms until the
+ * next (at most MAX). Under the worker's lock.
+ */
 int proxy_tick(struct proxy *p, int max);
 /*
  * After each batch of epoll events, under the lock: free what the batch
@@ -72,14 +103,14 @@ void proxy_batch_done(struct proxy *p);
 void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
 		const char *buf, size_t len);
 
-/* Called by the transaction layer. */
-void proxy_branch_final(struct proxy *p, struct branch *b, int code, const struct sip_msg *m);
-void proxy_stx_freed(struct proxy *p, struct stx *t);
-
-/* Our Via sent-by and branch for a request towards DST; -1 when unroutable. */
-int proxy_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
-	      const char *branch, char *out, size_t len);
-/* A fresh branch id carrying LOOPHASH (§16.6 step 8). */
-void proxy_branch_id(struct proxy *p, uint64_t loophash, char *out, size_t len);
+/* §16.10: the request is cancelled; CANCEL its pending branches (the caller gets 487). */
+void proxy_cancel(struct proxy *p, struct resp_ctx *rc);
+/*
+ * Send a request ksipd originates (a BYE on hang-up) to DST as its own
+ * client transaction: R gets our Via with a branch carrying LOOPHASH.
+ * Returns -1 when DST is unroutable or the request does not fit.
+ */
+int proxy_originate(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
+		    uint64_t loophash, struct sip_request *r);
 
 #endif

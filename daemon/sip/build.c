@@ -209,3 +209,43 @@ void build_cancel(struct sip_out *o, const struct sip_msg *req)
 {
 	build_hop_request(o, req, "CANCEL", req);
 }
+
+/* One line's worth of text from a dialog we stored: anything that would end the line is refused. */
+static bool one_line(const char *s)
+{
+	return s && !strpbrk(s, "\r\n");
+}
+
+/* A quoted-string's content (RFC 3261 §25.1): quote and backslash escaped, control bytes dropped. */
+static void out_quoted(struct sip_out *o, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (c == '"' || c == '\\')
+			out_add(o, "\\", 1);
+		out_add(o, s, 1);
+	}
+}
+
+void sip_build_request(struct sip_out *o, const struct sip_request *r)
+{
+	o->len = 0;
+	o->overflow = false;
+	if (!one_line(r->ruri) || !*r->ruri || strpbrk(r->ruri, " \t") || !one_line(r->from) ||
+	    !one_line(r->to) || !one_line(r->callid) || !r->via) {
+		o->overflow = true;
+		return;
+	}
+	out_printf(o, "%s %s SIP/2.0\r\n%sMax-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n"
+		   "Call-ID: %s\r\nCSeq: %u %s\r\n", sip_method_name(r->method), r->ruri, r->via,
+		   r->from, r->to, r->callid, r->cseq, sip_method_name(r->method));
+	if (r->reason) {
+		out_str(o, "Reason: SIP;cause=200;text=\"");
+		out_quoted(o, r->reason);
+		out_str(o, "\"\r\n");
+	}
+	out_str(o, "Server: ksip\r\nContent-Length: 0\r\n\r\n");
+}

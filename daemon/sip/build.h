@@ -3,7 +3,8 @@
  * Building the messages a stateful proxy sends: a request forwarded to a
  * new target (RFC 3261 §16.6), a response passed back upstream (§16.7
  * step 9), and the ACK and CANCEL a proxy generates itself (§17.1.1.3,
- * §9.1). Everything is written into a struct sip_out.
+ * §9.1), and the in-dialog requests ksipd originates. Everything is
+ * written into a struct sip_out.
  */
 #ifndef KSIP_SIP_BUILD_H
 #define KSIP_SIP_BUILD_H
@@ -37,6 +38,23 @@ void build_forward_response(struct sip_out *o, const struct sip_msg *m, const st
  */
 void build_ack(struct sip_out *o, const struct sip_msg *req, const struct sip_msg *resp);
 void build_cancel(struct sip_out *o, const struct sip_msg *req);
+
+/*
+ * A request ksipd originates inside a dialog (§12.2.1.1), the BYE of a
+ * hang-up: no body, no Route set (it goes straight to the leg's address).
+ */
+struct sip_request {
+	enum sip_method method;
+	const char *ruri;		/* the remote target (the leg's Contact) */
+	const char *via;		/* our complete "Via: ...\r\n" line */
+	const char *from, *to;		/* header values, tags included */
+	const char *callid;
+	uint32_t cseq;
+	const char *reason;		/* Reason text (RFC 3326, cause 200), or NULL */
+};
+
+/* Sets o->overflow, sending nothing, when a field would break the message (CR, LF, NUL). */
+void sip_build_request(struct sip_out *o, const struct sip_request *r);
 
 /* The first element of the first Via header. */
 bool top_via(const struct sip_msg *m, struct sip_via *via);

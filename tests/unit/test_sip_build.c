@@ -118,5 +118,54 @@ int main(void)
 	   has(&o, "CSeq: 7 CANCEL") && !has(&o, ";tag=2"), "CANCEL: same CSeq number, To as sent");
 	ok(cseq_number(&m, NULL) == 7 && naddr_tag(&m, SIP_HDR_FROM).len == 1 &&
 	   !naddr_tag(&m, SIP_HDR_TO).len, "CSeq and tag helpers");
+	{
+		/* The BYE of a hang-up: exactly what ksipd sent before the builder existed. */
+		static const char bye[] =
+			"BYE sip:bob@192.0.2.7:5062 SIP/2.0\r\n"
+			"Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKks2;rport\r\n"
+			"Max-Forwards: 70\r\n"
+			"From: <sip:alice@ksip.test>;tag=1\r\n"
+			"To: <sip:bob@ksip.test>;tag=2\r\n"
+			"Call-ID: c1\r\n"
+			"CSeq: 8 BYE\r\n"
+			"Reason: SIP;cause=200;text=\"media timeout\"\r\n"
+			"Server: ksip\r\n"
+			"Content-Length: 0\r\n\r\n";
+		struct sip_request q = {
+			.method = SIP_BYE,
+			.ruri = "sip:bob@192.0.2.7:5062",
+			.via = "Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKks2;rport\r\n",
+			.from = "<sip:alice@ksip.test>;tag=1",
+			.to = "<sip:bob@ksip.test>;tag=2",
+			.callid = "c1",
+			.cseq = 8,
+			.reason = "media timeout",
+		};
+
+		sip_build_request(&o, &q);
+		ok(!o.overflow && o.len == sizeof(bye) - 1 && !memcmp(o.buf, bye, o.len),
+		   "sip_build_request: the hang-up BYE, byte for byte");
+		ok(sip_parse(&out, o.buf, o.len) == SIP_PARSE_OK && out.method == SIP_BYE,
+		   "and it parses as a BYE");
+
+		q.reason = "a \"quoted\" \\ reason\r\nX-Injected: 1";
+		sip_build_request(&o, &q);
+		ok(!o.overflow && has(&o, "text=\"a \\\"quoted\\\" \\\\ reasonX-Injected: 1\"\r\n") &&
+		   sip_parse(&out, o.buf, o.len) == SIP_PARSE_OK && !has(&o, "\r\nX-Injected"),
+		   "hostile Reason text: quotes escaped, CR LF dropped, no header injected");
+		q.reason = NULL;
+		sip_build_request(&o, &q);
+		ok(!o.overflow && !has(&o, "Reason:"), "no Reason when none is given");
+		q.to = "<sip:bob@ksip.test>;tag=2\r\nX-Injected: 1";
+		sip_build_request(&o, &q);
+		ok(o.overflow, "a stored header value with CR LF is refused");
+		q.to = "<sip:bob@ksip.test>;tag=2";
+		q.ruri = "sip:bob@h SIP/2.0";
+		sip_build_request(&o, &q);
+		ok(o.overflow, "a Request-URI with a space is refused");
+		q.ruri = "";
+		sip_build_request(&o, &q);
+		ok(o.overflow, "so is an empty one");
+	}
 	return tap_done();
 }

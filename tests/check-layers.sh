@@ -81,12 +81,20 @@ else
 	echo "not ok 1 - ${#bad[@]} includes point upward"
 	fail=1
 fi
-mutual=()
-for e in "${!edges[@]}"; do
-	a=${e%% -> *}
-	b=${e##* -> }
-	[ -n "${edges["$b -> $a"]+x}" ] && [[ "$a" < "$b" ]] && mutual+=("$a <-> $b")
-done
+# both_ways NAME: the "a <-> b" pairs of the edge set NAME found in both directions.
+both_ways() {
+	local -n set=$1
+	local e a b
+
+	mutual=()
+	for e in "${!set[@]}"; do
+		a=${e%% -> *}
+		b=${e##* -> }
+		[ -n "${set["$b -> $a"]+x}" ] && [[ "$a" < "$b" ]] && mutual+=("$a <-> $b")
+	done
+}
+
+both_ways edges
 if [ ${#mutual[@]} -eq 0 ]; then
 	echo "ok 2 - no two folders include each other"
 else
@@ -94,12 +102,7 @@ else
 	echo "not ok 2 - folders that include each other: ${#mutual[@]}"
 	fail=1
 fi
-mutual=()
-for e in "${!modedges[@]}"; do
-	a=${e%% -> *}
-	b=${e##* -> }
-	[ -n "${modedges["$b -> $a"]+x}" ] && [[ "$a" < "$b" ]] && mutual+=("$a <-> $b")
-done
+both_ways modedges
 # The check itself must catch what it promises to: a copy of the tree with
 # one upward include (base/ naming proxy/) has to fail.
 if [ -z "${CHECK_LAYERS_INNER:-}" ]; then

@@ -18,7 +18,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 
 # The daemon's layers (daemon/*/), then the top-level files but main.c: tests/check-layers.sh
 # says which may include which.
-DAEMON_LAYERS := base sip store transport txn media registrar proxy
+DAEMON_LAYERS := base sip store transport shield txn media registrar proxy
 CORE_SRCS := $(foreach l,$(DAEMON_LAYERS),$(wildcard daemon/$(l)/*.c)) \
 	     $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c lib/endpoint.c \
 	     lib/ksip_genl.c

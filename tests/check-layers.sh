@@ -6,6 +6,7 @@
 #   registrar/         §10.3 and digest challenges
 #   txn/  media/       transactions and timers; relay ports and kernel flows
 #   transport/ store/  sockets, streams, workers; users, bindings, SQLite
+#   shield/            bans, per-source rates, auth-failure counts
 #   sip/               syntax: messages, SDP, digest math
 #   base/              hash, lists, timers, event loop, log, config, stats
 #
@@ -24,11 +25,12 @@ declare -A ALLOWED=(
 	[sip]="base"
 	[store]="base sip"
 	[transport]="base sip"
+	[shield]="base sip"
 	[txn]="base sip"
 	[media]="base sip"
-	[registrar]="base sip store txn"
-	[proxy]="base sip store transport txn media registrar"
-	[top]="base sip store transport txn media registrar proxy"
+	[registrar]="base sip store txn shield"
+	[proxy]="base sip store transport txn media registrar shield"
+	[top]="base sip store transport shield txn media registrar proxy"
 )
 
 layer_of() {	# daemon/X/file -> X; daemon/file -> top

@@ -159,5 +159,8 @@ int main(int argc, char **argv)
 		usage(stderr, group ? argv[0] : NULL);
 		return 2;
 	}
+	/* A command that takes nothing refuses anything: checked here, once for all. */
+	if (!cmd->args[0] && argc > words)
+		return ctl_usage(cmd);
 	return cmd->fn(cmd, &o, argc - words, argv + words);
 }

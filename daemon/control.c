@@ -545,6 +545,11 @@ static void *control_main(void *arg)
 		if (!(p[0].revents & POLLIN))
 			continue;
 		fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* Out of descriptors: the socket stays readable; wait (or stop) instead of spinning. */
+			poll(p + 1, 1, 100);
+			continue;
+		}
 		if (fd < 0)
 			continue;
 		serve(c, fd);

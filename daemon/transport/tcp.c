@@ -23,6 +23,7 @@
 
 #include "base/log.h"
 #include "transport/conn_map.h"
+#include "transport/fdlimit.h"
 #include "transport/worker_priv.h"
 
 #define TCP_RBUF_MIN 2048			/* what an idle connection holds */
@@ -155,6 +156,31 @@ int tcp_accept_resume(struct worker *w, int wait_ms)
 			wait_ms = (int)left;
 	}
 	return wait_ms;
+}
+
+/*
+ * tcp_max_connections = 0: TCP gets what the descriptor limit leaves once
+ * everything long-lived is open, which is now (fdlimit.h).
+ */
+void tcp_size(struct transport *t)
+{
+	const struct ksip_config *cfg = t->cfg;
+	uint64_t nofile = fdlimit_current();
+	unsigned int in_use = fdlimit_in_use();
+	unsigned int ports = (unsigned int)cfg->rtp_port_max - cfg->rtp_port_min + 1;
+
+	if (cfg->tcp_max_connections) {
+		t->tcp_max = cfg->tcp_max_connections;
+		if (t->tcp_max + (uint64_t)in_use + FDLIMIT_SLACK > nofile)
+			log_warn("tcp_max_connections %u is more than the descriptor limit %llu "
+				 "leaves (%u open): accept() will meet EMFILE first",
+				 t->tcp_max, (unsigned long long)nofile, in_use);
+	} else {
+		t->tcp_max = fdlimit_tcp_cap(nofile, in_use, ports);
+	}
+	log_info("tcp: at most %u connections, %u per source (descriptor limit %llu, %u open, "
+		 "relay ports %u)", t->tcp_max, cfg->tcp_max_per_source,
+		 (unsigned long long)nofile, in_use, ports);
 }
 
 static void conn_event(void *arg, uint32_t events);

@@ -13,7 +13,6 @@
 #include "base/log.h"
 #include "ksip/endpoint.h"
 #include "transport/conn_map.h"
-#include "transport/fdlimit.h"
 #include "transport/worker_priv.h"
 
 #define EV_BATCH 64
@@ -345,34 +344,9 @@ struct transport *transport_new(const struct ksip_config *cfg, int nworkers,
 	return t;
 }
 
-/*
- * tcp_max_connections = 0: TCP gets what the descriptor limit leaves once
- * everything long-lived is open, which is now (fdlimit.h).
- */
-static void transport_size_tcp(struct transport *t)
-{
-	const struct ksip_config *cfg = t->cfg;
-	uint64_t nofile = fdlimit_current();
-	unsigned int in_use = fdlimit_in_use();
-	unsigned int ports = (unsigned int)cfg->rtp_port_max - cfg->rtp_port_min + 1;
-
-	if (cfg->tcp_max_connections) {
-		t->tcp_max = cfg->tcp_max_connections;
-		if (t->tcp_max + (uint64_t)in_use + FDLIMIT_SLACK > nofile)
-			log_warn("tcp_max_connections %u is more than the descriptor limit %llu "
-				 "leaves (%u open): accept() will meet EMFILE first",
-				 t->tcp_max, (unsigned long long)nofile, in_use);
-	} else {
-		t->tcp_max = fdlimit_tcp_cap(nofile, in_use, ports);
-	}
-	log_info("tcp: at most %u connections, %u per source (descriptor limit %llu, %u open, "
-		 "relay ports %u)", t->tcp_max, cfg->tcp_max_per_source,
-		 (unsigned long long)nofile, in_use, ports);
-}
-
 int transport_start(struct transport *t)
 {
-	transport_size_tcp(t);
+	tcp_size(t);
 	for (int i = 0; i < t->nworkers; i++) {
 		struct worker *w = t->workers[i];
 		int err = pthread_create(&w->thread, NULL, worker_main, w);

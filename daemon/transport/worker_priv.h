@@ -82,6 +82,9 @@ struct transport {
 /* udp.c: a UDP socket is readable (a struct listener). Under w->lock. */
 void udp_readable(void *arg, uint32_t events);
 
+/* tcp.c: the TCP cap in force, from tcp_max_connections or the descriptors left (fdlimit.h). */
+void tcp_size(struct transport *t);
+
 /* tcp.c, all under w->lock */
 void tcp_accept(void *arg, uint32_t events);	/* a TCP listener is readable */
 /* Bytes another thread queued for connection ID (transport_send()). */

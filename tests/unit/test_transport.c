@@ -395,5 +395,29 @@ int main(void)
 	transport_stop(t);
 	transport_free(t);
 	ok(conn_map_size() == 0, "every connection is forgotten once the transport is freed");
+
+	/* IPv6: a source is a /64 (a host has a whole one), so its addresses share one count. */
+	{
+		struct sockaddr_storage a6[3];
+		static const char *addrs[] = { "2001:db8:0:1::1", "2001:db8:0:1:ffff::2",
+					       "2001:db8:0:2::1" };
+
+		for (int i = 0; i < 3; i++) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a6[i];
+
+			memset(&a6[i], 0, sizeof(a6[i]));
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(5060);
+			inet_pton(AF_INET6, addrs[i], &s6->sin6_addr);
+		}
+		ok(conn_map_add(&a6[0], 0, 1, NULL, 1) == CONN_MAP_OK &&
+		   conn_map_add(&a6[1], 0, 2, NULL, 1) == CONN_MAP_SOURCE_FULL &&
+		   conn_map_add(&a6[2], 0, 3, NULL, 1) == CONN_MAP_OK,
+		   "IPv6: per-source cap of 1: another address of the /64 refused, another /64 not");
+		conn_map_del(&a6[0], 1);
+		conn_map_del(&a6[2], 3);
+		ok(conn_map_size() == 0 && conn_map_source_count(&a6[1]) == 0,
+		   "and both tables are empty once they close");
+	}
 	return tap_done();
 }

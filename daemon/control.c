@@ -268,6 +268,11 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("tcp_accepted", t.tcp_accepted);
 	ROW("tcp_closed", t.tcp_closed);
 	ROW("tcp_refused", t.tcp_errors);
+	ROW("tcp_refused_source", t.tcp_refused_source);
+	ROW("tcp_accept_emfile", t.tcp_accept_emfile);
+	ROW("tcp_header_timeouts", t.tcp_header_timeouts);
+	ROW("tcp_idle_closed", t.tcp_idle_closed);
+	ROW("tcp_write_overflows", t.tcp_write_overflows);
 	ROW("transactions", t.stx_created - t.stx_freed);
 	ROW("branches", t.branches_created - t.branches_freed);
 	ROW("calls_started", t.calls_created);
@@ -540,6 +545,11 @@ static void *control_main(void *arg)
 		if (!(p[0].revents & POLLIN))
 			continue;
 		fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* Out of descriptors: the socket stays readable; wait (or stop) instead of spinning. */
+			poll(p + 1, 1, 100);
+			continue;
+		}
 		if (fd < 0)
 			continue;
 		serve(c, fd);

@@ -8,7 +8,9 @@
 #include "base/log.h"
 #include "proxy/proxy.h"
 #include "registrar/registrar.h"
+#include "ksip/endpoint.h"
 #include "sip/hdr.h"
+#include "store/location.h"
 #include "transport/worker.h"
 
 _Static_assert(SIP_METHOD__COUNT <= KSIP_STATS_METHODS, "stats count every method");
@@ -126,6 +128,54 @@ static bool is_known_method(enum sip_method me)
 	return me != SIP_METHOD_UNKNOWN;
 }
 
+struct flow_ctx {
+	const struct sockaddr_storage *peer;
+	uint32_t longest;	/* seconds the longest binding over PEER's connection has left */
+};
+
+static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family || ksip_endpoint_port(a) != ksip_endpoint_port(b))
+		return false;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
+static void longest_binding(void *arg, const struct binding_view *b)
+{
+	struct flow_ctx *f = arg;
+
+	if (b->transport == KSIP_TCP && same_endpoint(&b->source, f->peer) &&
+	    b->expires_in > f->longest)
+		f->longest = b->expires_in;
+}
+
+/*
+ * A REGISTER over TCP was answered 200: the connection now carries the
+ * bindings whose source it is (RFC 5626 calls it a flow). The transport
+ * cannot know that; tell it until when, so that it holds the connection
+ * through silence (tcp_idle_timeout) rather than dropping it as an
+ * unregistered one (tcp_unauth_idle_timeout). 0 when none is left.
+ */
+static void keep_flow(struct sip_ctx *c, const struct sip_msg *m, const struct sip_source *src)
+{
+	struct flow_ctx f = { &src->addr, 0 };
+	struct sip_naddr na;
+	struct sip_uri uri;
+	char aor[128];
+
+	/* The AOR as the registrar named it (§10.3 step 5: the user part of To). */
+	if (!sip_naddr_parse(sip_hdr_first(m, SIP_HDR_TO)->value, &na) ||
+	    !sip_uri_parse(na.uri, &uri) || !uri.user.len || uri.user.len >= sizeof(aor))
+		return;
+	snprintf(aor, sizeof(aor), SPAN_FMT, SPAN_ARG(uri.user));
+	location_lookup(c->d->loc, aor, c->now, longest_binding, &f);
+	transport_conn_keep(c->w, &src->addr, f.longest ? c->now + (time_t)f.longest : 0);
+}
+
 /* The registrar's context for one request: the daemon's shared tables, this worker's cache. */
 static void register_request(struct sip_ctx *c, const struct sip_msg *m,
 			     const struct sip_source *src, struct sip_out *o)
@@ -140,6 +190,8 @@ static void register_request(struct sip_ctx *c, const struct sip_msg *m,
 	};
 
 	registrar_handle(&rc, m, src, o);
+	if (src->transport == KSIP_TCP && c->w && o->len > 12 && !memcmp(o->buf, "SIP/2.0 200", 11))
+		keep_flow(c, m, src);
 }
 
 bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct sip_source *src,

@@ -20,6 +20,7 @@
 #include "proxy/proxy.h"
 #include "store/store.h"
 #include "store/users.h"
+#include "transport/fdlimit.h"
 #include "transport/worker.h"
 #include "txn/cache.h"
 
@@ -204,6 +205,8 @@ int main(int argc, char **argv)
 	}
 	log_init((enum log_level)d.cfg.log_level, d.cfg.syslog);
 	d.started = time(NULL);
+	/* Before anything opens: every connection, relay socket and SQLite file counts against it. */
+	fdlimit_raise();
 
 	/* Signals are taken synchronously below; worker threads inherit the mask. */
 	sigemptyset(&sigs);

@@ -35,8 +35,12 @@ void config_defaults(struct ksip_config *c)
 	c->nonce_lifetime = 3600;
 	config_parse_auth_algorithms(c, "SHA-256 MD5");
 	c->store_flush_ms = 200;
-	c->tcp_max_connections = 4096;
+	c->tcp_max_connections = 0;	/* transport_new() sizes it from RLIMIT_NOFILE */
+	c->tcp_max_per_source = 64;
+	c->tcp_header_timeout = 10;
+	c->tcp_unauth_idle_timeout = 60;
 	c->tcp_idle_timeout = 3600;
+	c->tcp_write_queue_max = 256 * 1024;
 	c->t1_ms = 500;
 	c->t2_ms = 4000;
 	c->t4_ms = 5000;
@@ -200,9 +204,20 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (!strcmp(key, "store_flush_ms")) {
 		r = parse_u32(value, 1, 10000, &c->store_flush_ms);
 	} else if (!strcmp(key, "tcp_max_connections")) {
-		r = parse_u32(value, 1, 1000000, &c->tcp_max_connections);
+		r = parse_u32(value, 0, 1000000, &c->tcp_max_connections);
+		hint = "expected 0 (from the descriptor limit) to 1000000";
+	} else if (!strcmp(key, "tcp_max_per_source")) {
+		r = parse_u32(value, 1, 1000000, &c->tcp_max_per_source);
+	} else if (!strcmp(key, "tcp_header_timeout")) {
+		r = parse_u32(value, 1, 3600, &c->tcp_header_timeout);
+	} else if (!strcmp(key, "tcp_unauth_idle_timeout")) {
+		r = parse_u32(value, 1, 86400, &c->tcp_unauth_idle_timeout);
 	} else if (!strcmp(key, "tcp_idle_timeout")) {
 		r = parse_u32(value, 1, 86400, &c->tcp_idle_timeout);
+	} else if (!strcmp(key, "tcp_write_queue_max")) {
+		/* At least one largest answer (SIP_OUT_MAX); at most what one peer may cost us. */
+		r = parse_u32(value, 16384, 16 * 1024 * 1024, &c->tcp_write_queue_max);
+		hint = "expected 16384 to 16777216 bytes";
 	} else if (!strcmp(key, "t1_ms")) {
 		r = parse_u32(value, 10, 10000, &c->t1_ms);
 	} else if (!strcmp(key, "t2_ms")) {

@@ -48,8 +48,13 @@ struct ksip_config {
 	int auth_algs[2];		/* enum ksip_auth_alg, most preferred first */
 	int n_auth_algs;
 	uint32_t store_flush_ms;
-	uint32_t tcp_max_connections;
-	uint32_t tcp_idle_timeout;
+	/* TCP connections (transport/tcp.c); docs/security.md "Connections" says why these values */
+	uint32_t tcp_max_connections;	/* over all workers; 0: sized from the descriptor limit */
+	uint32_t tcp_max_per_source;	/* per IPv4 address or IPv6 /64, over all workers */
+	uint32_t tcp_header_timeout;	/* seconds from a message's first byte to its last */
+	uint32_t tcp_unauth_idle_timeout; /* seconds of silence: a connection without a binding */
+	uint32_t tcp_idle_timeout;	/* seconds of silence: a connection that carries a binding */
+	uint32_t tcp_write_queue_max;	/* bytes queued for a peer that does not read: then closed */
 
 	/* proxy and transactions (RFC 3261 §17.1.1.1 timer values, in ms) */
 	uint32_t t1_ms, t2_ms, t4_ms;

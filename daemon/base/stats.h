@@ -26,7 +26,12 @@ struct ksip_stats {
 	uint64_t keepalives;
 	uint64_t tcp_accepted;
 	uint64_t tcp_closed;
-	uint64_t tcp_errors;
+	uint64_t tcp_errors;		/* refused: tcp_max_connections reached, or no memory */
+	uint64_t tcp_refused_source;	/* refused: tcp_max_per_source reached */
+	uint64_t tcp_accept_emfile;	/* accept() out of descriptors: listening paused */
+	uint64_t tcp_header_timeouts;	/* closed: a message took over tcp_header_timeout */
+	uint64_t tcp_idle_closed;	/* closed: silent too long (with or without a binding) */
+	uint64_t tcp_write_overflows;	/* closed: the peer let tcp_write_queue_max pile up */
 
 	/* proxy: created/freed pairs give what is alive (ksipctl stats shows both) */
 	uint64_t stx_created, stx_freed;

@@ -9,6 +9,7 @@
 #include "base/hash.h"
 
 #define MAP_BUCKETS 4096
+#define SOURCE_BUCKETS 4096
 
 struct entry {
 	struct entry *next;
@@ -16,10 +17,18 @@ struct entry {
 	struct conn_ref ref;
 };
 
+/* Connections from one source; freed with its last connection, so at most one per connection. */
+struct source {
+	struct source *next;
+	unsigned char key[9];	/* family, then 4 bytes of IPv4 or the 8 of an IPv6 /64 */
+	unsigned int n;
+};
+
 static struct {
 	pthread_mutex_t lock;
 	unsigned int n;
 	struct entry *b[MAP_BUCKETS];
+	struct source *src[SOURCE_BUCKETS];
 } map = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Address and port only: sockaddr padding must not matter. */
@@ -35,6 +44,30 @@ static size_t key_of(const struct sockaddr_storage *ss, unsigned char *k)
 	memcpy(k, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 	memcpy(k + 4, &((const struct sockaddr_in *)ss)->sin_port, 2);
 	return 6;
+}
+
+/*
+ * A source: the IPv4 address, or the IPv6 /64 (a host gets a whole /64,
+ * so counting single IPv6 addresses would cap nothing).
+ */
+static void source_key(const struct sockaddr_storage *ss, unsigned char k[9])
+{
+	memset(k, 0, 9);
+	k[0] = ss->ss_family == AF_INET6 ? 6 : 4;
+	if (ss->ss_family == AF_INET6)
+		memcpy(k + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr, 8);
+	else
+		memcpy(k + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+}
+
+/* Under map.lock. */
+static struct source **source_slot(const unsigned char k[9])
+{
+	struct source **pp = &map.src[hash_bytes(k, 9) % SOURCE_BUCKETS];
+
+	while (*pp && memcmp((*pp)->key, k, 9))
+		pp = &(*pp)->next;
+	return pp;
 }
 
 static bool same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -53,32 +86,63 @@ static unsigned int bucket(const struct sockaddr_storage *ss)
 	return (unsigned int)(hash_bytes(k, n) % MAP_BUCKETS);
 }
 
-void conn_map_add(const struct sockaddr_storage *peer, int worker, uint64_t id)
+enum conn_map_result conn_map_add(const struct sockaddr_storage *peer, int worker, uint64_t id,
+				  void *conn, unsigned int max_per_source)
 {
 	struct entry *e = malloc(sizeof(*e));
 	unsigned int b = bucket(peer);
+	unsigned char k[9];
+	struct source **sp, *s;
 
 	if (!e)
-		return;		/* the connection still works; we just cannot send on it */
+		return CONN_MAP_NOMEM;
 	e->peer = *peer;
-	e->ref = (struct conn_ref){ worker, id };
+	e->ref = (struct conn_ref){ worker, id, conn };
+	source_key(peer, k);
 	pthread_mutex_lock(&map.lock);
+	sp = source_slot(k);
+	s = *sp;
+	if (s && s->n >= max_per_source) {
+		pthread_mutex_unlock(&map.lock);
+		free(e);
+		return CONN_MAP_SOURCE_FULL;
+	}
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s) {
+			pthread_mutex_unlock(&map.lock);
+			free(e);
+			return CONN_MAP_NOMEM;
+		}
+		memcpy(s->key, k, sizeof(s->key));
+		*sp = s;
+	}
+	s->n++;
 	e->next = map.b[b];
 	map.b[b] = e;
 	map.n++;
 	pthread_mutex_unlock(&map.lock);
+	return CONN_MAP_OK;
 }
 
 void conn_map_del(const struct sockaddr_storage *peer, uint64_t id)
 {
 	struct entry **pp, *e;
+	unsigned char k[9];
 
+	source_key(peer, k);
 	pthread_mutex_lock(&map.lock);
 	for (pp = &map.b[bucket(peer)]; (e = *pp); pp = &e->next) {
 		if (e->ref.id == id && same(&e->peer, peer)) {
+			struct source **sp = source_slot(k), *s = *sp;
+
 			*pp = e->next;
 			map.n--;
 			free(e);
+			if (s && !--s->n) {
+				*sp = s->next;
+				free(s);
+			}
 			break;
 		}
 	}
@@ -108,6 +172,18 @@ unsigned int conn_map_size(void)
 
 	pthread_mutex_lock(&map.lock);
 	n = map.n;
+	pthread_mutex_unlock(&map.lock);
+	return n;
+}
+
+unsigned int conn_map_source_count(const struct sockaddr_storage *peer)
+{
+	unsigned char k[9];
+	unsigned int n;
+
+	source_key(peer, k);
+	pthread_mutex_lock(&map.lock);
+	n = *source_slot(k) ? (*source_slot(k))->n : 0;
 	pthread_mutex_unlock(&map.lock);
 	return n;
 }

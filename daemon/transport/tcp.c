@@ -3,6 +3,15 @@
  * TCP: connections phones open to us, framed into messages (RFC 3261
  * §18.3), with RFC 5626 keepalives. A connection stays with the worker
  * that accepted it; conn_map.h finds it from any thread.
+ *
+ * What a connection may cost is bounded (docs/security.md, "Connections"):
+ * tcp_max_connections over all workers and tcp_max_per_source per address
+ * (counted in conn_map.c); a message must be whole tcp_header_timeout
+ * after its first byte (slowloris); a connection without a binding is
+ * closed after tcp_unauth_idle_timeout of silence, one with a binding
+ * (transport_conn_keep()) after tcp_idle_timeout; a peer that does not read
+ * is dropped at tcp_write_queue_max. Out of descriptors, a listener leaves
+ * the epoll set for TCP_ACCEPT_BACKOFF_MS instead of waking it in a loop.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,11 +21,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "transport/conn_map.h"
+#include "transport/fdlimit.h"
 #include "transport/worker_priv.h"
 
-#define TCP_RBUF_MAX (SIP_MAX_MESSAGE + 4096)
-#define TCP_WBUF_MAX (256 * 1024)
+#define TCP_RBUF_MIN 2048			/* what an idle connection holds */
+#define TCP_RBUF_MAX (SIP_MAX_MESSAGE + 4096)	/* a whole message and the next one's start */
+#define TCP_ACCEPT_BACKOFF_MS 250		/* EMFILE: a listener's pause */
+#define TCP_EMFILE_LOG_MS 10000			/* EMFILE: at most one warning per this */
 
 struct tcp_conn {
 	struct ev_handler ev;		/* ev.fd < 0 once closed */
@@ -24,11 +37,21 @@ struct tcp_conn {
 	struct list_head node;		/* in w->conns, then w->dead_conns once closed */
 	uint64_t id;
 	struct sip_source peer;
-	time_t last_active;
-	size_t rlen, wlen;
+	time_t last_active;		/* last message (or, with a binding, last byte) */
+	time_t msg_started;		/* first byte of the message not yet whole; 0: none */
+	time_t bound_until;		/* a binding rides on it until then (transport_conn_keep()) */
+	size_t rlen, rcap, wlen, wcap;
 	char *rbuf;
 	char *wbuf;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /*
  * Unlink C and close its socket. Its memory waits on dead_conns until the
@@ -42,6 +65,7 @@ static void conn_close(struct worker *w, struct tcp_conn *c)
 	list_del(&c->node);
 	list_add(&c->node, &w->dead_conns);
 	w->nconns--;
+	atomic_fetch_sub(&w->t->tcp_open, 1);
 	conn_map_del(&c->peer.addr, c->id);
 	STAT_INC(&w->stats, tcp_closed);
 }
@@ -58,58 +82,198 @@ void tcp_reap(struct worker *w)
 	}
 }
 
+/* Make room for NEED bytes in *BUF (capacity *CAP), growing by doubling up to MAX. */
+static int buf_reserve(char **buf, size_t *cap, size_t need, size_t max, size_t min)
+{
+	size_t n = *cap ? *cap : min;
+	char *p;
+
+	if (need <= *cap)
+		return 0;
+	if (need > max)
+		return -1;
+	while (n < need)
+		n *= 2;
+	if (n > max)
+		n = max;
+	p = realloc(*buf, n);
+	if (!p)
+		return -1;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/*
+ * Out of descriptors (or of socket memory): accept() would fail again at
+ * once, and the listening socket, level-triggered, would wake us forever.
+ * Leave the epoll set for a while; tcp_accept_resume() puts it back. What
+ * waits meanwhile stays in the kernel's backlog.
+ */
+static void accept_pause(struct listener *l, int err)
+{
+	struct worker *w = l->w;
+	struct transport *t = w->t;
+	uint64_t now = now_ms();
+	uint_fast64_t last = atomic_load(&t->emfile_logged_ms);
+
+	ev_del(w->epfd, &l->ev);
+	l->paused_until_ms = now + TCP_ACCEPT_BACKOFF_MS;
+	STAT_INC(&w->stats, tcp_accept_emfile);
+	/* Once per interval over all workers: a log line per pause would be a flood of its own. */
+	if (now - last >= TCP_EMFILE_LOG_MS &&
+	    atomic_compare_exchange_strong(&t->emfile_logged_ms, &last, now)) {
+		unsigned int more = atomic_exchange(&t->emfile_unlogged, 0);
+
+		log_warn("tcp: accept: %s with %u connections open: not accepting for %d ms at a "
+			 "time (%u more pauses since the last warning; see tcp_max_connections)",
+			 strerror(err), atomic_load(&t->tcp_open), TCP_ACCEPT_BACKOFF_MS, more);
+	} else {
+		atomic_fetch_add(&t->emfile_unlogged, 1);
+	}
+}
+
+int tcp_accept_resume(struct worker *w, int wait_ms)
+{
+	uint64_t now = 0;
+
+	for (int i = 0; i < w->nlisteners; i++) {
+		struct listener *l = &w->listeners[i];
+		uint64_t left;
+
+		if (!l->paused_until_ms)
+			continue;
+		if (!now)
+			now = now_ms();
+		if (now >= l->paused_until_ms) {
+			l->paused_until_ms = 0;
+			if (!ev_add(w->epfd, &l->ev, l->ev.fd, tcp_accept, l, EPOLLIN))
+				continue;
+			l->paused_until_ms = now + TCP_ACCEPT_BACKOFF_MS;	/* try again later */
+		}
+		left = l->paused_until_ms - now;
+		if (left < (uint64_t)wait_ms)
+			wait_ms = (int)left;
+	}
+	return wait_ms;
+}
+
+/*
+ * tcp_max_connections = 0: TCP gets what the descriptor limit leaves once
+ * everything long-lived is open, which is now (fdlimit.h).
+ */
+void tcp_size(struct transport *t)
+{
+	const struct ksip_config *cfg = t->cfg;
+	uint64_t nofile = fdlimit_current();
+	unsigned int in_use = fdlimit_in_use();
+	unsigned int ports = (unsigned int)cfg->rtp_port_max - cfg->rtp_port_min + 1;
+
+	if (cfg->tcp_max_connections) {
+		t->tcp_max = cfg->tcp_max_connections;
+		if (t->tcp_max + (uint64_t)in_use + FDLIMIT_SLACK > nofile)
+			log_warn("tcp_max_connections %u is more than the descriptor limit %llu "
+				 "leaves (%u open): accept() will meet EMFILE first",
+				 t->tcp_max, (unsigned long long)nofile, in_use);
+	} else {
+		t->tcp_max = fdlimit_tcp_cap(nofile, in_use, ports);
+	}
+	log_info("tcp: at most %u connections, %u per source (descriptor limit %llu, %u open, "
+		 "relay ports %u)", t->tcp_max, cfg->tcp_max_per_source,
+		 (unsigned long long)nofile, in_use, ports);
+}
+
 static void conn_event(void *arg, uint32_t events);
+
+/* Take FD from SS on as a connection of W, or say why not (the caller closes FD). */
+static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl)
+{
+	struct transport *t = w->t;
+	struct tcp_conn *c;
+	enum conn_map_result r;
+	int one = 1;
+
+	/* Over all workers: one shared count, so no worker's share sits idle while another is full. */
+	if (atomic_fetch_add(&t->tcp_open, 1) >= t->tcp_max) {
+		atomic_fetch_sub(&t->tcp_open, 1);
+		STAT_INC(&w->stats, tcp_errors);
+		return false;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		atomic_fetch_sub(&t->tcp_open, 1);
+		STAT_INC(&w->stats, tcp_errors);
+		return false;
+	}
+	c->w = w;
+	c->id = ++w->conn_seq;
+	memcpy(&c->peer.addr, ss, sizeof(*ss));
+	c->peer.addrlen = sl;
+	c->peer.transport = KSIP_TCP;
+	c->last_active = time(NULL);
+	r = conn_map_add(ss, w->id, c->id, c, t->cfg->tcp_max_per_source);
+	if (r != CONN_MAP_OK) {
+		atomic_fetch_sub(&t->tcp_open, 1);
+		if (r == CONN_MAP_SOURCE_FULL)
+			STAT_INC(&w->stats, tcp_refused_source);
+		else
+			STAT_INC(&w->stats, tcp_errors);
+		free(c);
+		return false;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ev_add(w->epfd, &c->ev, fd, conn_event, c, EPOLLIN | EPOLLRDHUP)) {
+		conn_map_del(ss, c->id);
+		atomic_fetch_sub(&t->tcp_open, 1);
+		STAT_INC(&w->stats, tcp_errors);
+		free(c);
+		return false;
+	}
+	list_add(&c->node, &w->conns);
+	w->nconns++;
+	STAT_INC(&w->stats, tcp_accepted);
+	return true;
+}
 
 void tcp_accept(void *arg, uint32_t events)
 {
 	struct listener *l = arg;
 	struct worker *w = l->w;
-	const struct ksip_config *cfg = w->t->cfg;
 
 	(void)events;
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(l->ev.fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct tcp_conn *c;
-		int one = 1;
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(l, errno);
 			return;
-		if (w->nconns >= cfg->tcp_max_connections / (unsigned int)w->t->nworkers + 1) {
-			STAT_INC(&w->stats, tcp_errors);
-			close(fd);
-			continue;
 		}
-		c = calloc(1, sizeof(*c));
-		if (!c || !(c->rbuf = malloc(TCP_RBUF_MAX))) {
-			free(c);
+		/* Over a cap: closed at once, before it costs more than this accept(). */
+		if (!conn_admit(w, fd, &ss, sl))
 			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->w = w;
-		if (ev_add(w->epfd, &c->ev, fd, conn_event, c, EPOLLIN | EPOLLRDHUP)) {
-			free(c->rbuf);
-			free(c);
-			close(fd);
-			continue;
-		}
-		memcpy(&c->peer.addr, &ss, sizeof(ss));
-		c->peer.addrlen = sl;
-		c->peer.transport = KSIP_TCP;
-		c->last_active = time(NULL);
-		list_add(&c->node, &w->conns);
-		w->nconns++;
-		c->id = ++w->conn_seq;
-		conn_map_add(&ss, w->id, c->id);
-		STAT_INC(&w->stats, tcp_accepted);
 	}
+}
+
+bool transport_conn_keep(struct worker *w, const struct sockaddr_storage *peer, time_t until)
+{
+	struct conn_ref ref;
+	struct tcp_conn *c;
+
+	/* Only W closes its connections, under its lock, which we hold: REF.conn is alive. */
+	if (!conn_map_find(peer, &ref) || ref.worker != w->id || !ref.conn)
+		return false;
+	c = ref.conn;
+	c->bound_until = until;
+	return true;
 }
 
 /* Queue or send bytes; returns -1 when the connection must be closed. */
 static int conn_write(struct worker *w, struct tcp_conn *c, const char *p, size_t n)
 {
+	size_t max = w->t->cfg->tcp_write_queue_max;
 	ssize_t r = 0;
 
 	if (!c->wlen) {
@@ -121,9 +285,11 @@ static int conn_write(struct worker *w, struct tcp_conn *c, const char *p, size_
 		if ((size_t)r == n)
 			return 0;
 	}
-	if (c->wlen + n - (size_t)r > TCP_WBUF_MAX)
+	if (c->wlen + n - (size_t)r > max) {
+		STAT_INC(&w->stats, tcp_write_overflows);
 		return -1;	/* the peer does not read: give up on it */
-	if (!c->wbuf && !(c->wbuf = malloc(TCP_WBUF_MAX)))
+	}
+	if (buf_reserve(&c->wbuf, &c->wcap, c->wlen + n - (size_t)r, max, SIP_OUT_MAX))
 		return -1;
 	memcpy(c->wbuf + c->wlen, p + r, n - (size_t)r);
 	c->wlen += n - (size_t)r;
@@ -135,7 +301,7 @@ void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len)
 {
 	struct tcp_conn *c;
 
-	/* Linear: a worker holds at most tcp_max_connections / workers connections. */
+	/* Linear: a worker holds at most tcp_max_connections connections. */
 	list_for_each_entry(c, &w->conns, node) {
 		if (c->id != id)
 			continue;
@@ -159,12 +325,22 @@ static int conn_flush(struct worker *w, struct tcp_conn *c)
 	return 0;
 }
 
+/* Nothing but the start of a ping (CR and LF) waits in the read buffer. */
+static bool only_crlf(const struct tcp_conn *c)
+{
+	for (size_t i = 0; i < c->rlen; i++)
+		if (c->rbuf[i] != '\r' && c->rbuf[i] != '\n')
+			return false;
+	return true;
+}
+
 /* Consume complete messages and keepalives from the read buffer. */
-static int conn_consume(struct worker *w, struct tcp_conn *c)
+static int conn_consume(struct worker *w, struct tcp_conn *c, time_t now)
 {
 	const struct transport_ops *ops = w->t->ops;
 	struct sip_out *o = w->tcp_reply;
 	size_t pos = 0;
+	bool whole = false;
 
 	while (pos < c->rlen) {
 		const char *p = c->rbuf + pos;
@@ -174,6 +350,9 @@ static int conn_consume(struct worker *w, struct tcp_conn *c)
 		/* RFC 5626 §4.4.1: CRLFCRLF is a ping, answered with CRLF. */
 		if (left >= 4 && !memcmp(p, "\r\n\r\n", 4)) {
 			STAT_INC(&w->stats, keepalives);
+			/* It keeps a flow with a binding alive (RFC 5626), not just any connection. */
+			if (c->bound_until > now)
+				c->last_active = now;
 			if (conn_write(w, c, "\r\n", 2))
 				return -1;
 			pos += 4;
@@ -193,6 +372,8 @@ static int conn_consume(struct worker *w, struct tcp_conn *c)
 		}
 		if (n == 0)
 			break;
+		whole = true;
+		c->last_active = now;
 		o->len = 0;
 		if (ops->on_message(w->arg, w, p, (size_t)n, &c->peer, o) &&
 		    conn_write(w, c, o->buf, o->len))
@@ -201,6 +382,11 @@ static int conn_consume(struct worker *w, struct tcp_conn *c)
 	}
 	memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
 	c->rlen -= pos;
+	/* What is left is a message begun: its clock starts with its first byte, now. */
+	if (whole || only_crlf(c))
+		c->msg_started = 0;
+	if (!c->msg_started && !only_crlf(c))
+		c->msg_started = now;
 	return 0;
 }
 
@@ -209,12 +395,13 @@ static void conn_readable(struct worker *w, struct tcp_conn *c)
 	for (int i = 0; i < 16; i++) {
 		ssize_t r;
 
-		if (c->rlen == TCP_RBUF_MAX) {
-			STAT_INC(&w->stats, parse_errors);
+		if (c->rlen == c->rcap &&
+		    buf_reserve(&c->rbuf, &c->rcap, c->rlen + 1, TCP_RBUF_MAX, TCP_RBUF_MIN)) {
+			STAT_INC(&w->stats, parse_errors);	/* or out of memory */
 			conn_close(w, c);
 			return;
 		}
-		r = recv(c->ev.fd, c->rbuf + c->rlen, TCP_RBUF_MAX - c->rlen, MSG_DONTWAIT);
+		r = recv(c->ev.fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
 		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
 			conn_close(w, c);
 			return;
@@ -222,8 +409,7 @@ static void conn_readable(struct worker *w, struct tcp_conn *c)
 		if (r < 0)
 			return;
 		c->rlen += (size_t)r;
-		c->last_active = time(NULL);
-		if (conn_consume(w, c)) {
+		if (conn_consume(w, c, time(NULL))) {
 			conn_close(w, c);
 			return;
 		}
@@ -248,11 +434,22 @@ static void conn_event(void *arg, uint32_t events)
 
 void tcp_sweep_idle(struct worker *w, time_t now)
 {
+	const struct ksip_config *cfg = w->t->cfg;
+	time_t unauth = cfg->tcp_unauth_idle_timeout < cfg->tcp_idle_timeout ?
+			cfg->tcp_unauth_idle_timeout : cfg->tcp_idle_timeout;
 	struct tcp_conn *c, *next;
 
-	list_for_each_entry_safe(c, next, &w->conns, node)
-		if (now - c->last_active > (time_t)w->t->cfg->tcp_idle_timeout)
+	list_for_each_entry_safe(c, next, &w->conns, node) {
+		time_t idle = c->bound_until > now ? (time_t)cfg->tcp_idle_timeout : unauth;
+
+		if (c->msg_started && now - c->msg_started > (time_t)cfg->tcp_header_timeout) {
+			STAT_INC(&w->stats, tcp_header_timeouts);
 			conn_close(w, c);
+		} else if (now - c->last_active > idle) {
+			STAT_INC(&w->stats, tcp_idle_closed);
+			conn_close(w, c);
+		}
+	}
 }
 
 void tcp_close_all(struct worker *w)

@@ -188,6 +188,7 @@ static void *worker_main(void *arg)
 		int n;
 		time_t now;
 
+		wait = tcp_accept_resume(w, wait);
 		pthread_mutex_unlock(&w->lock);
 		n = epoll_wait(w->epfd, ev, EV_BATCH, wait);
 		pthread_mutex_lock(&w->lock);
@@ -326,6 +327,7 @@ struct transport *transport_new(const struct ksip_config *cfg, int nworkers,
 	}
 	t->cfg = cfg;
 	t->ops = ops;
+	t->tcp_max = cfg->tcp_max_connections;	/* or sized at transport_start() */
 	t->workers = calloc((size_t)nworkers, sizeof(*t->workers));
 	if (!t->workers) {
 		free(t);
@@ -344,6 +346,7 @@ struct transport *transport_new(const struct ksip_config *cfg, int nworkers,
 
 int transport_start(struct transport *t)
 {
+	tcp_size(t);
 	for (int i = 0; i < t->nworkers; i++) {
 		struct worker *w = t->workers[i];
 		int err = pthread_create(&w->thread, NULL, worker_main, w);

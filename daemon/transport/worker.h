@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "base/config.h"
 #include "base/stats.h"
@@ -63,7 +64,11 @@ struct transport_ops {
  */
 struct transport *transport_new(const struct ksip_config *cfg, int nworkers,
 				const struct transport_ops *ops);
-/* Start every worker's thread (each needs its worker_attach() first); -1 if one fails. */
+/*
+ * Start every worker's thread (each needs its worker_attach() first); -1 if
+ * one fails. Call it last: with tcp_max_connections = 0 it sizes the TCP cap
+ * from the descriptors left then (transport/fdlimit.h).
+ */
 int transport_start(struct transport *t);
 /* Signal every started worker and join it. The sockets stay until transport_free(). */
 void transport_stop(struct transport *t);
@@ -81,6 +86,16 @@ struct worker *transport_worker(const struct transport *t, int index);
  */
 bool transport_send(struct worker *w, const struct sockaddr_storage *dst,
 		    enum ksip_transport tp, const char *buf, size_t len);
+
+/*
+ * What only the layer above knows: the TCP connection from PEER carries a
+ * registered binding until UNTIL (time(); 0: none any more). A connection
+ * with a binding may stay silent for tcp_idle_timeout, one without for
+ * tcp_unauth_idle_timeout only. Called on W's thread for a connection W
+ * owns: from on_message() for a message that came over it. False when W
+ * has no connection from PEER.
+ */
+bool transport_conn_keep(struct worker *w, const struct sockaddr_storage *peer, time_t until);
 
 /*
  * Give a message to worker TO (an index). On W's own thread and TO == W,

@@ -21,6 +21,8 @@
 struct listener {
 	struct ev_handler ev;
 	struct worker *w;
+	/* TCP, out of descriptors: out of the epoll set until then (CLOCK_MONOTONIC ms); else 0. */
+	uint64_t paused_until_ms;
 };
 
 struct udp_batch {
@@ -69,16 +71,28 @@ struct transport {
 	const struct transport_ops *ops;
 	int nworkers;
 	struct worker **workers;
+	/* TCP connections: the cap in force (cfg's, or sized by transport_start()) and how many are open. */
+	unsigned int tcp_max;
+	atomic_uint tcp_open;
+	/* EMFILE: when it was last logged (CLOCK_MONOTONIC ms), and pauses since, over all workers. */
+	atomic_uint_fast64_t emfile_logged_ms;
+	atomic_uint emfile_unlogged;
 };
 
 /* udp.c: a UDP socket is readable (a struct listener). Under w->lock. */
 void udp_readable(void *arg, uint32_t events);
 
+/* tcp.c: the TCP cap in force, from tcp_max_connections or the descriptors left (fdlimit.h). */
+void tcp_size(struct transport *t);
+
 /* tcp.c, all under w->lock */
 void tcp_accept(void *arg, uint32_t events);	/* a TCP listener is readable */
 /* Bytes another thread queued for connection ID (transport_send()). */
 void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len);
+/* Close connections past tcp_header_timeout or their idle timeout. */
 void tcp_sweep_idle(struct worker *w, time_t now);
+/* Put paused listeners back whose back-off is over; returns WAIT_MS or less (until the next). */
+int tcp_accept_resume(struct worker *w, int wait_ms);
 /* Free the connections closed during the epoll batch that just ended. */
 void tcp_reap(struct worker *w);
 void tcp_close_all(struct worker *w);

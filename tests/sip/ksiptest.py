@@ -71,7 +71,9 @@ def free_port():
 
 
 class Ksipd:
-    def __init__(self, **conf):
+    def __init__(self, exec_prefix=(), **conf):
+        # EXEC_PREFIX runs ksipd under a wrapper, e.g. ("prlimit", "--nofile=64:64", "--").
+        self.exec_prefix = list(exec_prefix)
         self.dir = tempfile.mkdtemp(prefix="ksiptest-")
         self.port = free_port()
         self.sock = os.path.join(self.dir, "ksipd.sock")
@@ -95,7 +97,7 @@ class Ksipd:
                 f.write("%s = %s\n" % (k, v))
         self.log = open(os.path.join(self.dir, "ksipd.log"), "ab")
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=99")
-        self.proc = subprocess.Popen([KSIPD, "--config", path], stdout=self.log, stderr=self.log, env=env)
+        self.proc = subprocess.Popen(self.exec_prefix + [KSIPD, "--config", path], stdout=self.log, stderr=self.log, env=env)
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -23,6 +23,7 @@
 #include "base/config.h"
 #include "tap.h"
 #include "transport/conn_map.h"
+#include "transport/fdlimit.h"
 #include "transport/worker.h"
 
 static struct seen {
@@ -33,6 +34,7 @@ static struct seen {
 	pthread_t direct_thread, message_thread;
 	atomic_int ticks, batches;
 	int worker_args_ok;
+	int keeps_ok;			/* transport_conn_keep() said yes for a KEEP message */
 } seen = { .lock = PTHREAD_MUTEX_INITIALIZER, .worker_args_ok = 1 };
 
 static struct sip_msg parsed;	/* stands for the message a SELF hand-off passes on */
@@ -48,7 +50,15 @@ static bool on_message(void *arg, struct worker *w, const char *buf, size_t len,
 	if ((intptr_t)arg != worker_index(w))
 		seen.worker_args_ok = 0;
 	pthread_mutex_unlock(&seen.lock);
-	if (len >= 4 && !memcmp(buf, "ECHO", 4)) {
+	if (len >= 4 && !memcmp(buf, "KEEP", 4)) {
+		/* What dispatch.c does after a 200 to a REGISTER over TCP. */
+		bool kept = transport_conn_keep(w, &src->addr, time(NULL) + 60);
+
+		pthread_mutex_lock(&seen.lock);
+		seen.keeps_ok += kept;
+		pthread_mutex_unlock(&seen.lock);
+	}
+	if (len >= 4 && (!memcmp(buf, "ECHO", 4) || !memcmp(buf, "KEEP", 4))) {
 		reply->dst = src->addr;
 		reply->dstlen = src->addrlen;
 		memcpy(reply->buf, "pong", 4);
@@ -160,6 +170,42 @@ static uint64_t stat_sum(struct transport *t, size_t offset)
 }
 #define STAT_SUM(t, field) stat_sum(t, offsetof(struct ksip_stats, field))
 
+/* A TCP connection to SRV from the loopback address FROM (127.0.0.x). */
+static int tcp_from(const struct sockaddr_in *srv, const char *from)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, from, &a.sin_addr);
+	if (bind(fd, (void *)&a, sizeof(a)) || connect(fd, (const void *)srv, sizeof(*srv))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Seconds until the peer closes FD (EOF or reset), or -1 if not within MAX_MS. */
+static double closed_after(int fd, int max_ms)
+{
+	struct timespec t0, t1;
+	char buf[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int left;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = max_ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, left) != 1)
+			return -1;
+		if (recv(fd, buf, sizeof(buf), 0) <= 0)
+			break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
 int main(void)
 {
 	static const char tcp_msg[] = "ECHO sip:a SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
@@ -177,6 +223,10 @@ int main(void)
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	config_defaults(&cfg);
 	ok(!config_parse_listen(&cfg, listen), "listen on %s (UDP and TCP)", listen);
+	/* Short, so the TCP limits below are seen at work within seconds. */
+	cfg.tcp_header_timeout = 1;
+	cfg.tcp_unauth_idle_timeout = 2;
+	cfg.tcp_max_per_source = 3;
 	srv.sin_port = htons((uint16_t)port);
 
 	t = transport_new(&cfg, 2, &ops);
@@ -284,8 +334,90 @@ int main(void)
 	close(g);
 	close(c);
 
+	/* The descriptor arithmetic (fdlimit.h): slack, media at most half of what is spare. */
+	ok(fdlimit_tcp_cap(64, 23, 16384) == 13 && fdlimit_tcp_cap(1024, 30, 16384) == 489 &&
+	   fdlimit_tcp_cap(1 << 20, 100, 16384) == FDLIMIT_TCP_AUTO_MAX &&
+	   fdlimit_tcp_cap(40, 30, 16384) == 1 && fdlimit_tcp_cap(1024, 30, 100) == 878,
+	   "the TCP cap from the descriptor limit");
+
+	/* Hostile: one source past tcp_max_per_source (3); another source is not affected. */
+	{
+		int s[4], other, refused = 0;
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		uint64_t before = STAT_SUM(t, tcp_refused_source);
+
+		for (int i = 0; i < 4; i++)
+			s[i] = tcp_from(&srv, "127.0.0.7");
+		for (int i = 0; i < 4; i++)
+			refused += closed_after(s[i], 300) >= 0;
+		inet_pton(AF_INET, "127.0.0.7", &a.sin_addr);
+		ok(refused == 1 && conn_map_source_count((struct sockaddr_storage *)&a) == 3 &&
+		   STAT_SUM(t, tcp_refused_source) == before + 1,
+		   "the 4th connection from one address is closed at once, and counted");
+		other = tcp_from(&srv, "127.0.0.8");
+		send(other, tcp_msg, sizeof(tcp_msg) - 1, 0);
+		n = recv_wait(other, buf, sizeof(buf));
+		ok(n == 4, "another address still connects and is served");
+		for (int i = 0; i < 4; i++)
+			close(s[i]);
+		close(other);
+	}
+
+	/* Hostile: a message that never ends, beside an idle connection and a kept one. */
+	{
+		static const char keep[] = "KEEP sip:a SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+		int slow = tcp_from(&srv, "127.0.0.9"), idle = tcp_from(&srv, "127.0.0.9");
+		int kept = tcp_from(&srv, "127.0.0.9");
+		double slow_t, idle_t;
+
+		send(idle, tcp_msg, sizeof(tcp_msg) - 1, 0);
+		send(kept, keep, sizeof(keep) - 1, 0);
+		ok(recv_wait(idle, buf, sizeof(buf)) == 4 && recv_wait(kept, buf, sizeof(buf)) == 4 &&
+		   count(&seen.keeps_ok) == 1, "transport_conn_keep() finds the connection a message came on");
+		send(slow, "ECHO sip:a SIP/2.0\r\nContent-Le", 30, 0);
+		slow_t = closed_after(slow, 4000);
+		ok(slow_t >= 0.5 && slow_t < 3.5 && STAT_SUM(t, tcp_header_timeouts) == 1,
+		   "a message not whole after tcp_header_timeout (1 s) closes its connection (%.1f s)",
+		   slow_t);
+		idle_t = closed_after(idle, 4000);
+		ok(idle_t >= 0 && STAT_SUM(t, tcp_idle_closed) >= 1,
+		   "a silent connection without a binding closes after tcp_unauth_idle_timeout (2 s)");
+		send(kept, tcp_msg, sizeof(tcp_msg) - 1, 0);
+		ok(recv_wait(kept, buf, sizeof(buf)) == 4, "the kept one is still open and served");
+		close(slow);
+		close(idle);
+		close(kept);
+	}
+	worker_lock(transport_worker(t, 0));
+	ok(!transport_conn_keep(transport_worker(t, 0), &peer, 1), "no keeping a connection that is not there");
+	worker_unlock(transport_worker(t, 0));
+
 	transport_stop(t);
 	transport_free(t);
 	ok(conn_map_size() == 0, "every connection is forgotten once the transport is freed");
+
+	/* IPv6: a source is a /64 (a host has a whole one), so its addresses share one count. */
+	{
+		struct sockaddr_storage a6[3];
+		static const char *addrs[] = { "2001:db8:0:1::1", "2001:db8:0:1:ffff::2",
+					       "2001:db8:0:2::1" };
+
+		for (int i = 0; i < 3; i++) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a6[i];
+
+			memset(&a6[i], 0, sizeof(a6[i]));
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(5060);
+			inet_pton(AF_INET6, addrs[i], &s6->sin6_addr);
+		}
+		ok(conn_map_add(&a6[0], 0, 1, NULL, 1) == CONN_MAP_OK &&
+		   conn_map_add(&a6[1], 0, 2, NULL, 1) == CONN_MAP_SOURCE_FULL &&
+		   conn_map_add(&a6[2], 0, 3, NULL, 1) == CONN_MAP_OK,
+		   "IPv6: per-source cap of 1: another address of the /64 refused, another /64 not");
+		conn_map_del(&a6[0], 1);
+		conn_map_del(&a6[2], 3);
+		ok(conn_map_size() == 0 && conn_map_source_count(&a6[1]) == 0,
+		   "and both tables are empty once they close");
+	}
 	return tap_done();
 }

@@ -28,6 +28,9 @@ struct nonce_use {
 	uint32_t expires;		/* the nonce is stale after this second */
 };
 
+/* docs/security.md states the cost per nonce in use from this size. */
+_Static_assert(sizeof(struct nonce_use) == 64, "a nonce in use is one 64-byte record");
+
 struct user {
 	struct user *next;
 	uint64_t hash;			/* hash_bytes(name) */

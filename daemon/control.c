@@ -239,6 +239,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 {
 	struct ksip_stats t;
 	struct location_usage u;
+	struct users_nonce_usage nu;
 	uint64_t requests = 0, responses = 0;
 	struct { const char *name; uint64_t v; } rows[64];
 	int nrows = 0;
@@ -247,6 +248,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	for (int i = 0; i < c->d->nworkers; i++)
 		stats_accumulate(&t, worker_stats(c->d->workers[i].w));
 	location_usage(c->d->loc, &u);
+	users_nonce_usage(c->d->users, &nu);
 	for (int i = 0; i < SIP_METHOD__COUNT; i++)
 		requests += t.requests[i];
 	for (int i = 0; i < 700; i++)
@@ -263,6 +265,9 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("auth_failures", t.auth_failures);
 	ROW("auth_stale", t.auth_stale);
 	ROW("auth_replays", t.auth_replays);
+	ROW("nonces_tracked", nu.tracked);
+	ROW("nonces_evicted", nu.evicted);
+	ROW("nonce_bytes", nu.bytes);
 	ROW("retransmissions", t.retransmissions);
 	ROW("keepalives", t.keepalives);
 	ROW("tcp_accepted", t.tcp_accepted);

@@ -70,6 +70,8 @@ static int open_state(struct ksipd *d)
 	d->auth.nonce = nonce_key_new(secret, d->cfg.realm);
 	explicit_bzero(secret, sizeof(secret));
 	d->users = users_new();
+	if (d->users)
+		users_nonce_limits(d->users, d->cfg.nonce_max_per_user, d->cfg.nonce_max_total);
 	/* Binding changes reach the disk through the store's writer queue. */
 	d->loc = location_new(&store_binding_persist, d->store);
 	if (!d->users || !d->loc || !d->auth.nonce)
@@ -230,7 +232,7 @@ int main(int argc, char **argv)
 	log_info("ksipd ready: realm '%s', %d workers, media %s", d.cfg.realm, d.nworkers,
 		 d.media.kernel ? "in the kernel" : "in userspace");
 
-	/* Housekeeping on the main thread: expire bindings every second until told to stop. */
+	/* Housekeeping on the main thread: expire bindings and nonces every second until told to stop. */
 	for (;;) {
 		struct timespec one = { 1, 0 };
 		int n;
@@ -241,6 +243,7 @@ int main(int argc, char **argv)
 		n = location_expire(d.loc, time(NULL));
 		if (n)
 			log_debug("%d bindings expired", n);
+		users_nonces_expire(d.users, time(NULL));
 		if (time(NULL) % 5 == 0)
 			media_adopt_sweep(&d.media);
 	}

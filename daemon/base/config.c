@@ -33,6 +33,8 @@ void config_defaults(struct ksip_config *c)
 	c->max_expires = 7200;
 	c->max_contacts = 10;
 	c->nonce_lifetime = 3600;
+	c->nonce_max_per_user = 32;
+	c->nonce_max_total = 262144;
 	config_parse_auth_algorithms(c, "SHA-256 MD5");
 	c->store_flush_ms = 200;
 	c->tcp_max_connections = 0;	/* transport_new() sizes it from RLIMIT_NOFILE */
@@ -198,6 +200,12 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		hint = "expected 1 to 64";
 	} else if (!strcmp(key, "nonce_lifetime")) {
 		r = parse_u32(value, 1, 86400, &c->nonce_lifetime);
+	} else if (!strcmp(key, "nonce_max_per_user")) {
+		r = parse_u32(value, 1, 4096, &c->nonce_max_per_user);
+		hint = "expected 1 to 4096";
+	} else if (!strcmp(key, "nonce_max_total")) {
+		r = parse_u32(value, 16, 1U << 26, &c->nonce_max_total);
+		hint = "expected 16 to 67108864";
 	} else if (!strcmp(key, "auth_algorithms")) {
 		r = config_parse_auth_algorithms(c, value);
 		hint = "expected SHA-256 and/or MD5, most preferred first";

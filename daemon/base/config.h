@@ -45,6 +45,8 @@ struct ksip_config {
 	uint32_t max_expires;
 	uint32_t max_contacts;
 	uint32_t nonce_lifetime;
+	uint32_t nonce_max_per_user;	/* nonces in use per user; the oldest is dropped past it */
+	uint32_t nonce_max_total;	/* the same over all users */
 	int auth_algs[2];		/* enum ksip_auth_alg, most preferred first */
 	int n_auth_algs;
 	uint32_t store_flush_ms;

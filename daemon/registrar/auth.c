@@ -86,6 +86,16 @@ static int find_credentials(const struct auth *a, const struct sip_msg *m, enum 
 	return 0;
 }
 
+/*
+ * RFC 7616 §3.4.6: the digest-uri must name the resource of the Request-Line,
+ * else credentials captured for one target would open another. Clients copy
+ * the Request-URI, so bytes are compared, as sent.
+ */
+static bool uri_matches(const struct digest_creds *c, const struct sip_msg *m)
+{
+	return strlen(c->uri) == m->ruri.len && !memcmp(c->uri, m->ruri.p, m->ruri.len);
+}
+
 void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_msg *m,
 		enum sip_hdr_id cred_hdr, time_t now, struct auth_outcome *out)
 {
@@ -93,7 +103,8 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 	uint8_t ha1[DIGEST_MAX_LEN];
 	char expected[DIGEST_HEX_MAX], method[32];
 	enum nonce_state ns;
-	uint64_t nonce_id = 0;
+	enum nonce_verdict nv;
+	struct nonce_id nonce_id = { 0 };
 	bool known, match;
 	int found;
 
@@ -107,6 +118,14 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 	if (!found) {
 		STAT_INC(st, auth_challenges);
 		out->result = AUTH_CHALLENGE;
+		return;
+	}
+	/* RFC 7616 §3.4.6: "the server SHOULD return a 400 Bad Request error". */
+	if (!uri_matches(&c, m)) {
+		STAT_INC(st, auth_failures);
+		log_auth_failure(now, c.username, "digest uri is not the Request-URI", NULL);
+		out->why = "Digest uri does not match the Request-URI";
+		out->result = AUTH_MALFORMED;
 		return;
 	}
 
@@ -134,8 +153,21 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 		out->result = AUTH_STALE;
 		return;
 	}
-	/* We only offer qop=auth; without it there is no nonce-count to protect us. */
-	if (!c.qop[0] || !users_nc_advance(a->users, c.username, nonce_id, c.nc_value)) {
+	/*
+	 * We only offer qop=auth; without it there is no nonce-count to protect
+	 * us. The nonce's state is created here, after the digest verified, so
+	 * only holders of a password can make the table grow.
+	 */
+	nv = c.qop[0] ? users_nonce_use(a->users, c.username, &nonce_id, a->cfg->nonce_lifetime,
+					c.nc_value, now)
+		      : NONCE_USE_REPLAY;
+	if (nv == NONCE_USE_DROPPED) {
+		/* Its state was dropped at a cap: a new nonce, without asking for the password. */
+		STAT_INC(st, auth_stale);
+		out->result = AUTH_STALE;
+		return;
+	}
+	if (nv != NONCE_USE_OK) {
 		STAT_INC(st, auth_replays);
 		STAT_INC(st, auth_failures);
 		log_auth_failure(now, c.username, "replayed nonce-count", c.nc);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Digest authentication of requests against the user table: challenge,
- * verify, stale nonces, nonce-count replay protection. Shared by the
+ * verify, digest uri against the Request-URI, stale nonces (expired, or
+ * minted before a restart), nonce-count replay protection (store/users.h). Shared by the
  * registrar (401/Authorization) and, later, the proxy (407/Proxy-Authorization).
  */
 #ifndef KSIP_AUTH_H
@@ -21,15 +22,17 @@ struct nonce_key;
 /* What authentication reads; owned by whoever made it (the daemon), shared by all workers. */
 struct auth {
 	const struct ksip_config *cfg;	/* realm, offered algorithms, nonce lifetime */
-	struct user_table *users;	/* HA1s and nonce-count windows */
+	struct user_table *users;	/* HA1s and the nonces in use */
 	struct nonce_key *nonce;	/* makes and checks stateless nonces */
 };
 
 enum auth_result {
 	AUTH_OK,
 	AUTH_CHALLENGE,		/* no (usable) credentials, or they failed: 401/407 */
-	AUTH_STALE,		/* right password, expired nonce: challenge with stale=true */
-	AUTH_MALFORMED,		/* credentials for our realm that don't parse: 400 */
+	AUTH_STALE,		/* right password, nonce expired, from before a restart or dropped
+				   at a cap: challenge with stale=true */
+	AUTH_MALFORMED,		/* credentials for our realm that don't parse, or whose
+				   digest uri is not the Request-URI: 400 */
 };
 
 struct auth_outcome {

@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,9 +263,14 @@ int digest_parse_credentials(struct sip_span value, struct digest_creds *c, cons
 
 /* --- stateless nonces ---------------------------------------------------- */
 
+#define NONCE_BODY_LEN 24	/* timestamp, boot, counter: 8 bytes each, big-endian */
+#define NONCE_MAC_LEN 16
+
 struct nonce_key {
 	EVP_MD_CTX *inner;	/* SHA-256 state after (key ^ ipad) */
 	EVP_MD_CTX *outer;	/* SHA-256 state after (key ^ opad) */
+	uint64_t boot;		/* random per process: nonces of earlier processes are stale */
+	uint64_t counter;	/* last counter handed out; atomic, shared by the workers */
 	char realm[128];
 };
 
@@ -275,6 +281,8 @@ struct nonce_key *nonce_key_new(const uint8_t secret[NONCE_SECRET_LEN], const ch
 	EVP_MD *sha = EVP_MD_fetch(NULL, "SHA256", NULL);
 
 	if (!k || !sha)
+		abort();
+	if (RAND_bytes((unsigned char *)&k->boot, sizeof(k->boot)) != 1)
 		abort();
 	k->inner = EVP_MD_CTX_new();
 	k->outer = EVP_MD_CTX_new();
@@ -304,14 +312,15 @@ void nonce_key_free(struct nonce_key *k)
 	free(k);
 }
 
-static void nonce_mac(const struct nonce_key *k, const uint8_t body[16], uint8_t mac[32])
+static void nonce_mac(const struct nonce_key *k, const uint8_t body[NONCE_BODY_LEN],
+		      uint8_t mac[32])
 {
 	EVP_MD_CTX *ctx = hash_ctx()->ctx;
 	uint8_t inner[32];
 	unsigned int len;
 
 	EVP_MD_CTX_copy_ex(ctx, k->inner);
-	EVP_DigestUpdate(ctx, body, 16);
+	EVP_DigestUpdate(ctx, body, NONCE_BODY_LEN);
 	EVP_DigestUpdate(ctx, k->realm, strlen(k->realm));
 	EVP_DigestFinal_ex(ctx, inner, &len);
 	EVP_MD_CTX_copy_ex(ctx, k->outer);
@@ -319,44 +328,51 @@ static void nonce_mac(const struct nonce_key *k, const uint8_t body[16], uint8_t
 	EVP_DigestFinal_ex(ctx, mac, &len);
 }
 
-static __thread uint64_t nonce_counter;
-
-void nonce_make(const struct nonce_key *k, time_t now, char out[NONCE_HEX_LEN + 1])
+static void put_be64(uint8_t *p, uint64_t v)
 {
-	uint8_t raw[32], mac[32];
-	uint64_t ts = (uint64_t)now, ctr;
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
 
-	if (!nonce_counter) {
-		/* Distinct per thread so two workers never mint the same nonce. */
-		nonce_counter = ((uint64_t)(uintptr_t)&nonce_counter << 20) ^ (uint64_t)now;
-	}
-	ctr = ++nonce_counter;
-	for (int i = 0; i < 8; i++) {
-		raw[i] = (uint8_t)(ts >> (56 - 8 * i));
-		raw[8 + i] = (uint8_t)(ctr >> (56 - 8 * i));
-	}
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void nonce_make(struct nonce_key *k, time_t now, char out[NONCE_HEX_LEN + 1])
+{
+	uint8_t raw[NONCE_BODY_LEN + NONCE_MAC_LEN], mac[32];
+
+	put_be64(raw, (uint64_t)now);
+	put_be64(raw + 8, k->boot);
+	put_be64(raw + 16, __atomic_add_fetch(&k->counter, 1, __ATOMIC_RELAXED));
 	nonce_mac(k, raw, mac);
-	memcpy(raw + 16, mac, 16);
+	memcpy(raw + NONCE_BODY_LEN, mac, NONCE_MAC_LEN);
 	hex_encode(raw, sizeof(raw), out);
 }
 
 enum nonce_state nonce_check(const struct nonce_key *k, const char *nonce, time_t now,
-			     unsigned int lifetime, uint64_t *id)
+			     unsigned int lifetime, struct nonce_id *id)
 {
-	uint8_t raw[32], mac[32];
-	uint64_t ts = 0;
+	uint8_t raw[NONCE_BODY_LEN + NONCE_MAC_LEN], mac[32];
+	int64_t ts;
 
 	if (strlen(nonce) != NONCE_HEX_LEN || !hex_decode(nonce, sizeof(raw), raw))
 		return NONCE_INVALID;
 	nonce_mac(k, raw, mac);
-	if (CRYPTO_memcmp(mac, raw + 16, 16))
+	if (CRYPTO_memcmp(mac, raw + NONCE_BODY_LEN, NONCE_MAC_LEN))
 		return NONCE_INVALID;
-	for (int i = 0; i < 8; i++)
-		ts = ts << 8 | raw[i];
-	*id = 0;
-	for (int i = 0; i < 8; i++)
-		*id = *id << 8 | raw[16 + i];
-	if ((int64_t)ts > (int64_t)now + 5 || (int64_t)now - (int64_t)ts > (int64_t)lifetime)
+	ts = (int64_t)get_be64(raw);
+	id->minted = (time_t)ts;
+	id->counter = get_be64(raw + 16);
+	/* Minted by an earlier process: its nonce-counts were not kept (RFC 7616 §3.3). */
+	if (get_be64(raw + 8) != k->boot)
+		return NONCE_STALE;
+	if (ts > (int64_t)now + 5 || (int64_t)now - ts > (int64_t)lifetime)
 		return NONCE_STALE;
 	return NONCE_VALID;
 }

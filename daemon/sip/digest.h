@@ -57,22 +57,37 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
 bool hex_decode(const char *in, size_t n, uint8_t *out);
 
 /*
- * Stateless nonces: hex(timestamp | counter | HMAC-SHA256(secret, ts |
- * counter | realm)[0..16)). The server verifies age and integrity without
- * remembering the nonce; nonce_id() names a nonce for nc tracking.
+ * Stateless nonces: hex(timestamp | boot | counter | HMAC-SHA256(secret,
+ * timestamp | boot | counter | realm)[0..16)). The server verifies age and
+ * integrity without remembering the nonce. boot is drawn at random by each
+ * process (nonce_key_new): a nonce with a valid MAC but another boot was
+ * minted before a restart, when the nonce-count memory of the registrar was
+ * lost, and is answered as stale. counter grows by one per nonce over the
+ * whole process (all workers), so it names a nonce and orders nonces by
+ * minting within this process.
  */
 #define NONCE_SECRET_LEN 32
-#define NONCE_HEX_LEN 64
+#define NONCE_HEX_LEN 80
 
 struct nonce_key;
 
 struct nonce_key *nonce_key_new(const uint8_t secret[NONCE_SECRET_LEN], const char *realm);
 void nonce_key_free(struct nonce_key *k);
 
-enum nonce_state { NONCE_VALID, NONCE_STALE, NONCE_INVALID };
+enum nonce_state {
+	NONCE_VALID,
+	NONCE_STALE,		/* ours, but past its lifetime or minted by an earlier process */
+	NONCE_INVALID,		/* not made with our secret and realm, or not a nonce at all */
+};
 
-void nonce_make(const struct nonce_key *k, time_t now, char out[NONCE_HEX_LEN + 1]);
+/* What a valid (or stale) nonce says about itself. */
+struct nonce_id {
+	uint64_t counter;	/* unique and increasing within one process */
+	time_t minted;		/* stale after minted + lifetime */
+};
+
+void nonce_make(struct nonce_key *k, time_t now, char out[NONCE_HEX_LEN + 1]);
 enum nonce_state nonce_check(const struct nonce_key *k, const char *nonce, time_t now,
-			     unsigned int lifetime, uint64_t *id);
+			     unsigned int lifetime, struct nonce_id *id);
 
 #endif

@@ -1,27 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "store/users.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/hash.h"
+#include "base/list.h"
 
 #define USER_SHARDS 16
-#define NC_SLOTS 4	/* concurrent nonces per user (devices sharing an account) */
+#define NC_WINDOW 64	/* nonce-counts remembered below the highest: bits of nonce_use.seen */
 
-struct nc_slot {
-	uint64_t nonce_id;
-	uint32_t nc;
-	uint32_t stamp;
+/*
+ * One nonce in use by one user (RFC 7616 §3.3: the server may track nc per
+ * nonce). Created only after a digest verified with that nonce, freed when
+ * the nonce goes stale. 64 bytes.
+ */
+struct nonce_use {
+	struct nonce_use *hnext;	/* shard's chain, keyed by (user, counter) */
+	struct nonce_use *unext;	/* the user's nonces, first used first */
+	struct list_head age;		/* the shard's nonces, first used first */
+	struct user *user;
+	uint64_t counter;		/* names the nonce (struct nonce_id) */
+	uint64_t seen;			/* bit i: nc == top - i was accepted */
+	uint32_t top;			/* highest nc accepted */
+	uint32_t expires;		/* the nonce is stale after this second */
 };
+
+/* docs/security.md states the cost per nonce in use from this size. */
+_Static_assert(sizeof(struct nonce_use) == 64, "a nonce in use is one 64-byte record");
 
 struct user {
 	struct user *next;
+	uint64_t hash;			/* hash_bytes(name) */
 	uint8_t ha1_md5[16];
 	uint8_t ha1_sha256[32];
-	struct nc_slot nc[NC_SLOTS];
-	uint32_t nc_clock;
+	struct nonce_use *nonces;	/* oldest first; nonces_last is the newest */
+	struct nonce_use *nonces_last;
+	uint32_t nnonces;
+	uint32_t floor_until;		/* floor applies until this second */
+	uint64_t floor;			/* untracked nonces with counter <= floor are refused */
 	char name[];
 };
 
@@ -30,10 +49,20 @@ struct user_shard {
 	struct user **buckets;
 	size_t nbuckets;
 	size_t count;
-};
+	/* nonces in use (all users of the shard) */
+	struct nonce_use **nbuckets_p;
+	size_t nnbuckets;
+	size_t nnonces;
+	struct list_head age;		/* oldest first use first */
+	uint64_t floor;			/* as user.floor, left by deleted users */
+	uint32_t floor_until;
+	uint64_t evicted;
+} __attribute__((aligned(64)));
 
 struct user_table {
 	struct user_shard shard[USER_SHARDS];
+	uint32_t nonces_per_user;	/* 0: no cap */
+	uint32_t nonces_per_shard;	/* the global cap, shared out over the shards; 0: no cap */
 };
 
 struct user_table *users_new(void)
@@ -43,13 +72,24 @@ struct user_table *users_new(void)
 	if (!t)
 		return NULL;
 	for (int i = 0; i < USER_SHARDS; i++) {
-		pthread_mutex_init(&t->shard[i].lock, NULL);
-		t->shard[i].nbuckets = 256;
-		t->shard[i].buckets = calloc(256, sizeof(struct user *));
-		if (!t->shard[i].buckets)
+		struct user_shard *s = &t->shard[i];
+
+		pthread_mutex_init(&s->lock, NULL);
+		s->nbuckets = 256;
+		s->buckets = calloc(256, sizeof(struct user *));
+		s->nnbuckets = 256;
+		s->nbuckets_p = calloc(256, sizeof(struct nonce_use *));
+		if (!s->buckets || !s->nbuckets_p)
 			abort();
+		list_init(&s->age);
 	}
 	return t;
+}
+
+void users_nonce_limits(struct user_table *t, uint32_t per_user, uint32_t total)
+{
+	t->nonces_per_user = per_user;
+	t->nonces_per_shard = total ? (total + USER_SHARDS - 1) / USER_SHARDS : 0;
 }
 
 void users_free(struct user_table *t)
@@ -57,16 +97,25 @@ void users_free(struct user_table *t)
 	if (!t)
 		return;
 	for (int i = 0; i < USER_SHARDS; i++) {
-		for (size_t b = 0; b < t->shard[i].nbuckets; b++) {
-			struct user *u = t->shard[i].buckets[b], *n;
+		struct user_shard *s = &t->shard[i];
+
+		while (!list_empty(&s->age)) {
+			struct nonce_use *n = container_of(s->age.next, struct nonce_use, age);
+
+			list_del(&n->age);
+			free(n);
+		}
+		for (size_t b = 0; b < s->nbuckets; b++) {
+			struct user *u = s->buckets[b], *n;
 
 			for (; u; u = n) {
 				n = u->next;
 				free(u);
 			}
 		}
-		free(t->shard[i].buckets);
-		pthread_mutex_destroy(&t->shard[i].lock);
+		free(s->buckets);
+		free(s->nbuckets_p);
+		pthread_mutex_destroy(&s->lock);
 	}
 	free(t);
 }
@@ -98,8 +147,7 @@ static void grow(struct user_shard *s)
 		struct user *u = s->buckets[b], *next;
 
 		for (; u; u = next) {
-			uint64_t h = hash_bytes(u->name, strlen(u->name));
-			size_t i = (h / USER_SHARDS) % n;
+			size_t i = (u->hash / USER_SHARDS) % n;
 
 			next = u->next;
 			u->next = nb[i];
@@ -111,6 +159,213 @@ static void grow(struct user_shard *s)
 	s->nbuckets = n;
 }
 
+/* --- nonces in use --------------------------------------------------------- */
+
+/* The chain of (U, COUNTER): keyed, so a client cannot aim its nonces at one chain. */
+static struct nonce_use **nonce_slot(struct user_shard *s, const struct user *u, uint64_t counter)
+{
+	uint64_t h = hash_bytes_seed(u->hash, &counter, sizeof(counter));
+
+	return &s->nbuckets_p[h % s->nnbuckets];
+}
+
+static struct nonce_use *nonce_find(struct user_shard *s, const struct user *u, uint64_t counter)
+{
+	struct nonce_use *n = *nonce_slot(s, u, counter);
+
+	for (; n; n = n->hnext)
+		if (n->counter == counter && n->user == u)
+			return n;
+	return NULL;
+}
+
+static void nonce_grow(struct user_shard *s)
+{
+	size_t nb_len = s->nnbuckets * 2, old = s->nnbuckets;
+	struct nonce_use **nb = calloc(nb_len, sizeof(*nb)), **ob = s->nbuckets_p;
+
+	if (!nb)
+		return;
+	s->nbuckets_p = nb;
+	s->nnbuckets = nb_len;
+	for (size_t b = 0; b < old; b++) {
+		struct nonce_use *n = ob[b], *next;
+
+		for (; n; n = next) {
+			struct nonce_use **slot = nonce_slot(s, n->user, n->counter);
+
+			next = n->hnext;
+			n->hnext = *slot;
+			*slot = n;
+		}
+	}
+	free(ob);
+}
+
+/*
+ * Forget N, the oldest nonce of its user (the caller makes sure): from the
+ * chain, the user's list and the age list. Shard lock held.
+ */
+static void nonce_unlink(struct user_shard *s, struct nonce_use *n)
+{
+	struct nonce_use **pp = nonce_slot(s, n->user, n->counter);
+	struct user *u = n->user;
+
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	*pp = n->hnext;
+	assert(u->nonces == n);
+	u->nonces = n->unext;
+	if (!u->nonces)
+		u->nonces_last = NULL;
+	u->nnonces--;
+	list_del(&n->age);
+	s->nnonces--;
+}
+
+/*
+ * Drop N to make room. Its nonce must stay refused until it goes stale, or
+ * dropping would reopen replay: its user's floor covers it from now on.
+ */
+static void nonce_evict(struct user_shard *s, struct nonce_use *n)
+{
+	struct user *u = n->user;
+
+	if (n->counter > u->floor)
+		u->floor = n->counter;
+	if (n->expires > u->floor_until)
+		u->floor_until = n->expires;
+	nonce_unlink(s, n);
+	free(n);
+	s->evicted++;
+}
+
+/* Accept NC once within the window below the highest nc seen (IPsec's anti-replay window). */
+static bool window_accept(struct nonce_use *n, uint32_t nc)
+{
+	uint32_t d;
+
+	if (nc > n->top) {
+		d = nc - n->top;
+		n->seen = d >= NC_WINDOW ? 0 : n->seen << d;
+		n->seen |= 1;
+		n->top = nc;
+		return true;
+	}
+	d = n->top - nc;
+	if (d >= NC_WINDOW || (n->seen & (1ULL << d)))
+		return false;
+	n->seen |= 1ULL << d;
+	return true;
+}
+
+static bool floor_covers(uint64_t floor, uint32_t until, uint64_t counter, time_t now)
+{
+	return floor && counter <= floor && (int64_t)now <= (int64_t)until;
+}
+
+enum nonce_verdict users_nonce_use(struct user_table *t, const char *name,
+				   const struct nonce_id *id, uint32_t lifetime, uint32_t nc,
+				   time_t now)
+{
+	uint64_t h;
+	struct user_shard *s = shard_of(t, name, &h);
+	struct nonce_use *n;
+	struct user *u;
+	enum nonce_verdict v = NONCE_USE_REPLAY;
+
+	if (!nc)
+		return NONCE_USE_REPLAY;	/* nc counts from 1 (RFC 7616 §3.4) */
+	pthread_mutex_lock(&s->lock);
+	u = *find(s, h, name);
+	if (!u)
+		goto out;
+	n = nonce_find(s, u, id->counter);
+	if (n) {
+		v = window_accept(n, nc) ? NONCE_USE_OK : NONCE_USE_REPLAY;
+		goto out;
+	}
+	/* First use of this nonce by this user, unless it was dropped to make room. */
+	if (floor_covers(u->floor, u->floor_until, id->counter, now) ||
+	    floor_covers(s->floor, s->floor_until, id->counter, now)) {
+		v = NONCE_USE_DROPPED;
+		goto out;
+	}
+	if (t->nonces_per_user && u->nnonces >= t->nonces_per_user)
+		nonce_evict(s, u->nonces);
+	if (t->nonces_per_shard && s->nnonces >= t->nonces_per_shard)
+		nonce_evict(s, container_of(s->age.next, struct nonce_use, age));
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		v = NONCE_USE_DROPPED;	/* refused as stale: the client simply tries a new nonce */
+		goto out;
+	}
+	n->user = u;
+	n->counter = id->counter;
+	n->expires = (uint32_t)(id->minted + lifetime);
+	n->top = nc;
+	n->seen = 1;
+	n->hnext = *nonce_slot(s, u, id->counter);
+	*nonce_slot(s, u, id->counter) = n;
+	if (u->nonces_last)
+		u->nonces_last->unext = n;
+	else
+		u->nonces = n;
+	u->nonces_last = n;
+	u->nnonces++;
+	list_add_tail(&n->age, &s->age);
+	if (++s->nnonces > s->nnbuckets)
+		nonce_grow(s);
+	v = NONCE_USE_OK;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+/*
+ * The age list is in order of first use, and a nonce is first used after it
+ * was minted: stopping at the first live one leaves an expired nonce behind
+ * it for at most nonce_lifetime after its own first use.
+ */
+int users_nonces_expire(struct user_table *t, time_t now)
+{
+	int freed = 0;
+
+	for (int i = 0; i < USER_SHARDS; i++) {
+		struct user_shard *s = &t->shard[i];
+
+		pthread_mutex_lock(&s->lock);
+		while (!list_empty(&s->age)) {
+			struct nonce_use *n = container_of(s->age.next, struct nonce_use, age);
+
+			if ((int64_t)now <= (int64_t)n->expires)
+				break;
+			nonce_unlink(s, n);
+			free(n);
+			freed++;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return freed;
+}
+
+void users_nonce_usage(struct user_table *t, struct users_nonce_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	for (int i = 0; i < USER_SHARDS; i++) {
+		struct user_shard *s = &t->shard[i];
+
+		pthread_mutex_lock(&s->lock);
+		u->tracked += s->nnonces;
+		u->evicted += s->evicted;
+		u->bytes += s->nnonces * sizeof(struct nonce_use) +
+			    s->nnbuckets * sizeof(struct nonce_use *);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+/* --- users ------------------------------------------------------------------ */
+
 int users_put(struct user_table *t, const struct user_record *r)
 {
 	uint64_t h;
@@ -121,8 +376,8 @@ int users_put(struct user_table *t, const struct user_record *r)
 	pthread_mutex_lock(&s->lock);
 	pp = find(s, h, r->name);
 	if (*pp) {
+		/* A new password: nonces in use stay tracked (old answers fail on HA1 anyway). */
 		u = *pp;
-		memset(u->nc, 0, sizeof(u->nc));
 	} else {
 		u = calloc(1, sizeof(*u) + nlen);
 		if (!u) {
@@ -130,6 +385,7 @@ int users_put(struct user_table *t, const struct user_record *r)
 			return -1;
 		}
 		memcpy(u->name, r->name, nlen);
+		u->hash = h;
 		*pp = u;
 		if (++s->count > s->nbuckets)
 			grow(s);
@@ -152,6 +408,16 @@ bool users_del(struct user_table *t, const char *name)
 	if (u) {
 		*pp = u->next;
 		s->count--;
+		/*
+		 * The user may come back with the same password while its nonces
+		 * are still fresh: the shard remembers them as a floor.
+		 */
+		while (u->nonces)
+			nonce_evict(s, u->nonces);
+		if (u->floor > s->floor)
+			s->floor = u->floor;
+		if (u->floor_until > s->floor_until)
+			s->floor_until = u->floor_until;
 	}
 	pthread_mutex_unlock(&s->lock);
 	free(u);
@@ -194,44 +460,6 @@ size_t users_count(struct user_table *t)
 		pthread_mutex_unlock(&t->shard[i].lock);
 	}
 	return n;
-}
-
-bool users_nc_advance(struct user_table *t, const char *name, uint64_t nonce_id, uint32_t nc)
-{
-	uint64_t h;
-	struct user_shard *s = shard_of(t, name, &h);
-	struct user *u;
-	struct nc_slot *slot = NULL, *oldest;
-	bool ok = false;
-
-	pthread_mutex_lock(&s->lock);
-	u = *find(s, h, name);
-	if (!u)
-		goto out;
-	oldest = &u->nc[0];
-	for (int i = 0; i < NC_SLOTS; i++) {
-		if (u->nc[i].nonce_id == nonce_id && u->nc[i].stamp)
-			slot = &u->nc[i];
-		if (u->nc[i].stamp < oldest->stamp)
-			oldest = &u->nc[i];
-	}
-	if (slot && nc <= slot->nc)
-		goto out;	/* replay: this nc (or a later one) was already accepted */
-	if (!slot) {
-		/*
-		 * A nonce evicted from the window could be replayed with an old nc;
-		 * eviction only happens when more than NC_SLOTS nonces are in use
-		 * by one account inside nonce_lifetime.
-		 */
-		slot = oldest;
-		slot->nonce_id = nonce_id;
-	}
-	slot->nc = nc;
-	slot->stamp = ++u->nc_clock;
-	ok = true;
-out:
-	pthread_mutex_unlock(&s->lock);
-	return ok;
 }
 
 void users_foreach(struct user_table *t, void (*fn)(void *ctx, const char *name), void *ctx)

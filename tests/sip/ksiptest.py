@@ -310,9 +310,19 @@ class SipClient:
         self.sock.close()
 
 
+def sipp_target(server, ipv6=False):
+    """host:port of SERVER as SIPp's [remote_ip]:[remote_port] spell it."""
+    return ("[::1]:%d" if ipv6 else "127.0.0.1:%d") % server.port
+
+
 def run_sipp(server, scenario, user_field, transport="u1", ipv6=False, extra=(), timeout=30,
-             calls=1, port=None):
-    """Run one SIPp scenario against SERVER; returns (exit code, output)."""
+             calls=1, port=None, auth_uri=None):
+    """Run one SIPp scenario against SERVER; returns (exit code, output).
+
+    SIPp puts sip:REMOTE_IP:REMOTE_PORT in the digest uri unless told
+    (-auth_uri); ksipd wants the Request-URI there (RFC 7616 §3.4.6). AUTH_URI
+    is that Request-URI without "sip:"; by default the realm, which is what
+    the REGISTER scenarios send to."""
     host = "::1" if ipv6 else "127.0.0.1"
     csv = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, dir=server.dir)
     csv.write("SEQUENTIAL\n")
@@ -323,7 +333,8 @@ def run_sipp(server, scenario, user_field, transport="u1", ipv6=False, extra=(),
     cmd = ["sipp", "-sf", os.path.join(SIPP_DIR, scenario), "-inf", csv.name, "-m", str(calls),
            "-i", host, "-p", str(port or free_port()), "-t", transport, "-nostdin", "-timeout", "%ds" % timeout,
            "-timeout_error", "-trace_err", "-error_file", os.path.join(server.dir, "sipp_err.log"),
-           "-key", "realm", server.conf["realm"]] + list(extra) + [target]
+           "-key", "realm", server.conf["realm"], "-auth_uri", auth_uri or server.conf["realm"]] + \
+        list(extra) + [target]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10, cwd=server.dir)
     out = p.stdout[-3000:] + p.stderr[-2000:]
     err = os.path.join(server.dir, "sipp_err.log")

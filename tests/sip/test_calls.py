@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from ksiptest import Ksipd, Response, SipClient, Tap, free_port, rand_token, run_sipp, SIPP_DIR
+from ksiptest import Ksipd, Response, SipClient, Tap, free_port, rand_token, run_sipp, sipp_target, SIPP_DIR
 
 T = Tap()
 RTP_MIN = 31000 + (os.getpid() % 50) * 200
@@ -71,9 +71,11 @@ def caller(d, scenario, callee, family=socket.AF_INET, rtp=None, extra=(), trans
     args = ["-key", "rtp", str(rtp or free_port()), "-mp", str(free_port())] + list(extra)
     if family == socket.AF_INET6:
         args += ["-mi", "::1"]
+    # The scenarios send to sip:CALLEE@[remote_ip]:[remote_port]: that is the digest uri too.
     return run_sipp(d, scenario, [["alice", "[authentication username=alice password=%s]" %
                                    PASSWORDS["alice"], callee]],
-                    ipv6=family == socket.AF_INET6, extra=args, timeout=40, transport=transport)
+                    ipv6=family == socket.AF_INET6, extra=args, timeout=40, transport=transport,
+                    auth_uri="%s@%s" % (callee, sipp_target(d, family == socket.AF_INET6)))
 
 
 def bob_answers(d, uas_scenario, uas_extra=()):
@@ -303,7 +305,8 @@ def run_all(d):
     # Instant message.
     uas = bob_answers(d, "message_uas.xml")
     uac = run_sipp(d, "message_uac.xml", [["alice", "[authentication username=alice password=%s]" %
-                                           PASSWORDS["alice"], "bob"]], timeout=20)
+                                           PASSWORDS["alice"], "bob"]], timeout=20,
+                   auth_uri="bob@" + sipp_target(d))
     both_ok("MESSAGE", uac, finish(uas))
 
     # The operator hangs up: BYE to both sides.

@@ -90,26 +90,35 @@ static void test_nonce(void)
 	struct nonce_key *k = nonce_key_new(secret, "ksip");
 	struct nonce_key *k2 = nonce_key_new(other, "ksip");
 	struct nonce_key *k3 = nonce_key_new(secret, "other-realm");
+	struct nonce_key *next_boot = nonce_key_new(secret, "ksip");
 	char n1[NONCE_HEX_LEN + 1], n2[NONCE_HEX_LEN + 1];
-	uint64_t id1 = 0, id2 = 0;
+	struct nonce_id id1 = { 0 }, id2 = { 0 };
 
 	nonce_make(k, 1000, n1);
 	nonce_make(k, 1000, n2);
-	ok(strcmp(n1, n2) != 0, "two nonces in the same second differ");
-	ok(nonce_check(k, n1, 1000, 300, &id1) == NONCE_VALID, "fresh nonce valid");
-	ok(nonce_check(k, n2, 1100, 300, &id2) == NONCE_VALID && id1 != id2,
-	   "nonce ids differ");
+	ok(strlen(n1) == NONCE_HEX_LEN && strcmp(n1, n2) != 0, "two nonces in the same second differ");
+	ok(nonce_check(k, n1, 1000, 300, &id1) == NONCE_VALID && id1.minted == 1000,
+	   "fresh nonce valid");
+	ok(nonce_check(k, n2, 1100, 300, &id2) == NONCE_VALID && id2.counter == id1.counter + 1,
+	   "nonce counters differ and grow");
+	ok(nonce_check(k, n1, 1300, 300, &id1) == NONCE_VALID, "valid for its whole lifetime");
 	ok(nonce_check(k, n1, 1301, 300, &id1) == NONCE_STALE, "nonce past lifetime is stale");
+	ok(nonce_check(next_boot, n1, 1000, 300, &id1) == NONCE_STALE,
+	   "same secret, next process: stale (its nonce-counts were lost)");
 	ok(nonce_check(k2, n1, 1000, 300, &id1) == NONCE_INVALID,
 	   "nonce from another secret invalid");
 	ok(nonce_check(k3, n1, 1000, 300, &id1) == NONCE_INVALID,
 	   "nonce bound to its realm");
 	n1[10] ^= 1;
 	ok(nonce_check(k, n1, 1000, 300, &id1) == NONCE_INVALID, "tampered nonce invalid");
+	n1[10] ^= 1;
+	n1[20] ^= 1;	/* in the boot id: covered by the MAC too */
+	ok(nonce_check(k, n1, 1000, 300, &id1) == NONCE_INVALID, "tampered boot id invalid");
 	ok(nonce_check(k, "abc", 1000, 300, &id1) == NONCE_INVALID, "short nonce invalid");
 	nonce_key_free(k);
 	nonce_key_free(k2);
 	nonce_key_free(k3);
+	nonce_key_free(next_boot);
 }
 
 int main(void)

@@ -37,6 +37,8 @@ void config_defaults(struct ksip_config *c)
 	c->store_flush_ms = 200;
 	c->tcp_max_connections = 4096;
 	c->tcp_idle_timeout = 3600;
+	c->trusted_peers[0] = 0;	/* nobody: every initial request is challenged */
+	c->allow_foreign_domains = false;	/* no relaying to other domains (docs/security.md) */
 	c->t1_ms = 500;
 	c->t2_ms = 4000;
 	c->t4_ms = 5000;
@@ -203,6 +205,15 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = parse_u32(value, 1, 1000000, &c->tcp_max_connections);
 	} else if (!strcmp(key, "tcp_idle_timeout")) {
 		r = parse_u32(value, 1, 86400, &c->tcp_idle_timeout);
+	} else if (!strcmp(key, "trusted_peers")) {
+		/* Checked as CIDRs by shield/trusted.c (main.c): base/ cannot see it. */
+		r = strlen(value) < sizeof(c->trusted_peers) ? 0 : -1;
+		if (!r)
+			memcpy(c->trusted_peers, value, strlen(value) + 1);
+		hint = "too long";
+	} else if (!strcmp(key, "allow_foreign_domains")) {
+		r = parse_bool(value, &c->allow_foreign_domains);
+		hint = "expected yes or no";
 	} else if (!strcmp(key, "t1_ms")) {
 		r = parse_u32(value, 10, 10000, &c->t1_ms);
 	} else if (!strcmp(key, "t2_ms")) {

@@ -106,6 +106,7 @@ static void free_call(struct proxy *p, struct call *c)
 		media_close(p->media, &c->s[i]);
 	if (c->invite)
 		c->invite->call = NULL;
+	free(c->early);
 	free(c->callid);
 	free(c->caller_from);
 	free(c->callee_to);
@@ -340,6 +341,11 @@ void call_early(struct call *c, const struct sip_msg *resp,
 	c->state = CALL_EARLY;
 	if (early_dialog(c, tag) || c->nearly >= CALL_EARLY_MAX)
 		return;
+	if (!c->early) {
+		c->early = calloc(CALL_EARLY_MAX, sizeof(*c->early));
+		if (!c->early)
+			return;	/* that early dialog is then vouched for by its signed Route only */
+	}
 	e = &c->early[c->nearly++];
 	span_copy(e->tag, sizeof(e->tag), tag);
 	e->sig = *callee_sig;
@@ -359,6 +365,10 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 	c->sig[LEG_CALLEE] = *callee_sig;
 	c->sig_tp[LEG_CALLEE] = callee_tp;
 	c->state = CALL_CONFIRMED;
+	/* One dialog now (§13.2.2.4): the early ones are no longer matched (early_dialog()). */
+	free(c->early);
+	c->early = NULL;
+	c->nearly = 0;
 	c->answered_ms = c->last_media_ms = p->now;
 	if (p->env.cfg->media_timeout)
 		timer_arm(&p->timers, &c->t_check, p->now + check_interval(p));

@@ -62,8 +62,9 @@ struct call {
 	uint64_t final_packets[2];	/* counters at the end, when the media is gone */
 	char reason[CALL_REASON_MAX];
 	struct resp_ctx *invite;	/* the initial INVITE's, while it is pending */
+	/* Before the answer (§12.1: a 1xx with a To tag): [CALL_EARLY_MAX], freed at the answer. */
+	struct call_early_dlg *early;
 	int nearly;
-	struct call_early_dlg early[CALL_EARLY_MAX];	/* before the answer (§12.1: 1xx with a To tag) */
 	int nstreams;
 	struct media_stream s[SDP_MAX_MEDIA];	/* opened by call_sdp(), closed by call_end() */
 	struct timer t_check;		/* media time-out: every quarter of it, once answered */

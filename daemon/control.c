@@ -293,6 +293,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("retransmissions_sent", t.retransmissions_sent);
 	ROW("cancels_received", t.cancels_received);
 	ROW("cancels_sent", t.cancels_sent);
+	ROW("relay_denied", t.relay_denied);
 	ROW("handoffs", t.handoffs);
 	ROW("send_errors", t.send_errors);
 	ROW("users", users_count(c->d->users));

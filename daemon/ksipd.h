@@ -8,7 +8,9 @@
 
 #include "base/config.h"
 #include "media/media.h"
+#include "proxy/authorize.h"
 #include "registrar/auth.h"
+#include "shield/trusted.h"
 
 struct user_table;
 struct location;
@@ -41,6 +43,8 @@ struct ksipd {
 	int nworkers;
 	time_t started;
 	struct media_env media;		/* relay ports, kernel or not: each worker's media reads it */
+	struct trusted_peers trusted;	/* trusted_peers, parsed at start; read-only afterwards */
+	uint8_t route_key[ROUTE_KEY_LEN];	/* signs our Record-Route; from the store */
 };
 
 #endif

@@ -69,6 +69,11 @@ static int open_state(struct ksipd *d)
 	}
 	d->auth.nonce = nonce_key_new(secret, d->cfg.realm);
 	explicit_bzero(secret, sizeof(secret));
+	/* Its own secret, not the nonce key: in-dialog requests prove their dialog with it. */
+	if (store_named_secret(d->store, "route_secret", d->route_key, sizeof(d->route_key))) {
+		log_err("database %s: cannot load or create the Record-Route secret", d->cfg.database);
+		return -1;
+	}
 	d->users = users_new();
 	if (d->users)
 		users_nonce_limits(d->users, d->cfg.nonce_max_per_user, d->cfg.nonce_max_total);
@@ -108,7 +113,9 @@ static int open_workers(struct ksipd *d)
 		kw->txc = txn_cache_new(TXN_CACHE_SLOTS);
 		kw->proxy = proxy_new(&(struct proxy_env){ .cfg = &d->cfg, .users = d->users,
 							   .loc = d->loc, .auth = &d->auth,
-							   .media = &d->media },
+							   .media = &d->media,
+							   .route_key = d->route_key,
+							   .trusted = &d->trusted },
 				      i, worker_stats(w), worker_epfd(w));
 		if (!kw->txc || !kw->proxy)
 			return -1;
@@ -201,6 +208,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksipd: %s\n", err);
 		return 2;
 	}
+	if (trusted_parse(&d.trusted, d.cfg.trusted_peers, err, sizeof(err))) {
+		fprintf(stderr, "ksipd: %s: key 'trusted_peers': %s\n",
+			config_file ? config_file : "defaults", err);
+		return 2;
+	}
 	if (check_only) {
 		printf("ksipd: configuration ok\n");
 		return 0;
@@ -260,6 +272,7 @@ out:
 	location_free(d.loc);
 	users_free(d.users);
 	nonce_key_free(d.auth.nonce);
+	explicit_bzero(d.route_key, sizeof(d.route_key));
 	if (rc)
 		log_err("ksipd failed to start");
 	return rc;

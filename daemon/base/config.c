@@ -43,6 +43,8 @@ void config_defaults(struct ksip_config *c)
 	c->tcp_unauth_idle_timeout = 60;
 	c->tcp_idle_timeout = 3600;
 	c->tcp_write_queue_max = 256 * 1024;
+	c->trusted_peers[0] = 0;	/* nobody: every initial request is challenged */
+	c->allow_foreign_domains = false;	/* no relaying to other domains (docs/security.md) */
 	c->t1_ms = 500;
 	c->t2_ms = 4000;
 	c->t4_ms = 5000;
@@ -226,6 +228,15 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		/* At least one largest answer (SIP_OUT_MAX); at most what one peer may cost us. */
 		r = parse_u32(value, 16384, 16 * 1024 * 1024, &c->tcp_write_queue_max);
 		hint = "expected 16384 to 16777216 bytes";
+	} else if (!strcmp(key, "trusted_peers")) {
+		/* Checked as CIDRs by shield/trusted.c (main.c): base/ cannot see it. */
+		r = strlen(value) < sizeof(c->trusted_peers) ? 0 : -1;
+		if (!r)
+			memcpy(c->trusted_peers, value, strlen(value) + 1);
+		hint = "too long";
+	} else if (!strcmp(key, "allow_foreign_domains")) {
+		r = parse_bool(value, &c->allow_foreign_domains);
+		hint = "expected yes or no";
 	} else if (!strcmp(key, "t1_ms")) {
 		r = parse_u32(value, 10, 10000, &c->t1_ms);
 	} else if (!strcmp(key, "t2_ms")) {

@@ -58,6 +58,10 @@ struct ksip_config {
 	uint32_t tcp_idle_timeout;	/* seconds of silence: a connection that carries a binding */
 	uint32_t tcp_write_queue_max;	/* bytes queued for a peer that does not read: then closed */
 
+	/* who may make the proxy forward (docs/security.md) */
+	char trusted_peers[1024];	/* CIDRs, parsed by shield/trusted.c at start */
+	bool allow_foreign_domains;	/* authenticated users may reach other domains */
+
 	/* proxy and transactions (RFC 3261 §17.1.1.1 timer values, in ms) */
 	uint32_t t1_ms, t2_ms, t4_ms;
 	uint32_t timer_c;		/* seconds an INVITE branch may ring (§16.6 step 11) */

@@ -40,6 +40,7 @@ struct ksip_stats {
 	uint64_t cancels_received, cancels_sent;
 	uint64_t responses_forwarded, responses_stray;
 	uint64_t targets_skipped;	/* contacts we cannot reach (TCP bindings) */
+	uint64_t relay_denied;		/* not forwarded: no dialog of ours (481), foreign (403), stray ACK */
 	uint64_t send_errors;
 	uint64_t handoffs;		/* messages passed to the worker owning the Call-ID */
 	uint64_t calls_created, calls_answered, calls_ended, calls_freed;

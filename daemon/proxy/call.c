@@ -106,6 +106,7 @@ static void free_call(struct proxy *p, struct call *c)
 		media_close(p->media, &c->s[i]);
 	if (c->invite)
 		c->invite->call = NULL;
+	free(c->early);
 	free(c->callid);
 	free(c->caller_from);
 	free(c->callee_to);
@@ -226,18 +227,60 @@ static struct call *lookup(struct proxy *p, struct sip_span callid, struct sip_s
 	return NULL;
 }
 
+static bool tag_is(const char *tag, struct sip_span s)
+{
+	return s.len && strlen(tag) == s.len && !memcmp(tag, s.p, s.len);
+}
+
+/* The early dialog of C with callee tag TAG, or NULL (only before the answer). */
+static const struct call_early_dlg *early_dialog(const struct call *c, struct sip_span tag)
+{
+	if (c->state != CALL_TRYING && c->state != CALL_EARLY)
+		return NULL;
+	for (int i = 0; i < c->nearly; i++)
+		if (tag_is(c->early[i].tag, tag))
+			return &c->early[i];
+	return NULL;
+}
+
+static bool callee_tag_matches(const struct call *c, struct sip_span tag)
+{
+	return tag_is(c->callee_tag, tag) || early_dialog(c, tag);
+}
+
 struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from)
 {
 	struct sip_span callid = sip_hdr_first(m, SIP_HDR_CALL_ID)->value;
-	struct call *c = lookup(p, callid, naddr_tag(m, SIP_HDR_FROM));
+	struct sip_span ft = naddr_tag(m, SIP_HDR_FROM), tt = naddr_tag(m, SIP_HDR_TO);
+	struct call *c = lookup(p, callid, ft);
 
-	if (c) {
+	/* Knowing the Call-ID and one tag (both travel in clear) is not enough. */
+	if (c && callee_tag_matches(c, tt)) {
 		*from = LEG_CALLER;
 		return c;
 	}
-	c = lookup(p, callid, naddr_tag(m, SIP_HDR_TO));
-	*from = LEG_CALLEE;
-	return c;
+	c = lookup(p, callid, tt);
+	if (c && callee_tag_matches(c, ft)) {
+		*from = LEG_CALLEE;
+		return c;
+	}
+	return NULL;
+}
+
+void call_route(const struct call *c, enum leg from, const struct sip_msg *m,
+		struct sockaddr_storage *dst, enum ksip_transport *tp)
+{
+	const struct call_early_dlg *e;
+
+	/* A forked INVITE's early dialog lives at the phone whose branch created it. */
+	if (from == LEG_CALLER && (e = early_dialog(c, naddr_tag(m, SIP_HDR_TO))) &&
+	    !tag_is(c->callee_tag, naddr_tag(m, SIP_HDR_TO))) {
+		*dst = e->sig;
+		*tp = e->sig_tp;
+		return;
+	}
+	*dst = c->sig[other_leg(from)];
+	*tp = c->sig_tp[other_leg(from)];
 }
 
 long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
@@ -286,10 +329,27 @@ long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_m
 	return n;
 }
 
-void call_early(struct call *c, const struct sip_msg *resp)
+void call_early(struct call *c, const struct sip_msg *resp,
+		const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp)
 {
-	if (c->state == CALL_TRYING && naddr_tag(resp, SIP_HDR_TO).len)
-		c->state = CALL_EARLY;
+	struct sip_span tag = naddr_tag(resp, SIP_HDR_TO);
+	struct call_early_dlg *e;
+
+	if ((c->state != CALL_TRYING && c->state != CALL_EARLY) || !tag.len ||
+	    tag.len >= sizeof(e->tag))
+		return;
+	c->state = CALL_EARLY;
+	if (early_dialog(c, tag) || c->nearly >= CALL_EARLY_MAX)
+		return;
+	if (!c->early) {
+		c->early = calloc(CALL_EARLY_MAX, sizeof(*c->early));
+		if (!c->early)
+			return;	/* that early dialog is then vouched for by its signed Route only */
+	}
+	e = &c->early[c->nearly++];
+	span_copy(e->tag, sizeof(e->tag), tag);
+	e->sig = *callee_sig;
+	e->sig_tp = callee_tp;
 }
 
 void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
@@ -305,6 +365,10 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 	c->sig[LEG_CALLEE] = *callee_sig;
 	c->sig_tp[LEG_CALLEE] = callee_tp;
 	c->state = CALL_CONFIRMED;
+	/* One dialog now (§13.2.2.4): the early ones are no longer matched (early_dialog()). */
+	free(c->early);
+	c->early = NULL;
+	c->nearly = 0;
 	c->answered_ms = c->last_media_ms = p->now;
 	if (p->env.cfg->media_timeout)
 		timer_arm(&p->timers, &c->t_check, p->now + check_interval(p));

@@ -32,6 +32,16 @@ static inline enum leg other_leg(enum leg l)
 	return l == LEG_CALLER ? LEG_CALLEE : LEG_CALLER;
 }
 
+/* Early dialogs a call remembers (forked INVITE: one per answering phone); more are signed only. */
+#define CALL_EARLY_MAX 4
+
+/* An early dialog: the To tag of a provisional, and the branch it came on. */
+struct call_early_dlg {
+	char tag[64];
+	struct sockaddr_storage sig;
+	enum ksip_transport sig_tp;
+};
+
 struct call {
 	struct call *hnext;		/* chain in p->call_tab */
 	struct list_head node;		/* in p->calls: all calls of the worker */
@@ -39,7 +49,7 @@ struct call {
 	uint64_t id;			/* call_id_make(worker, seq): see call_info.h */
 	enum call_state state;
 	char *callid;
-	char caller_tag[64], callee_tag[64];
+	char caller_tag[64], callee_tag[64];	/* callee_tag: "" until the 2xx */
 	char caller_user[CALL_USER_MAX], callee_user[CALL_USER_MAX];
 	char *caller_from, *callee_to;	/* header values with tags, for BYEs we send */
 	char *contact[2];		/* each leg's Contact URI */
@@ -52,6 +62,9 @@ struct call {
 	uint64_t final_packets[2];	/* counters at the end, when the media is gone */
 	char reason[CALL_REASON_MAX];
 	struct resp_ctx *invite;	/* the initial INVITE's, while it is pending */
+	/* Before the answer (§12.1: a 1xx with a To tag): [CALL_EARLY_MAX], freed at the answer. */
+	struct call_early_dlg *early;
+	int nearly;
 	int nstreams;
 	struct media_stream s[SDP_MAX_MEDIA];	/* opened by call_sdp(), closed by call_end() */
 	struct timer t_check;		/* media time-out: every quarter of it, once answered */
@@ -62,8 +75,15 @@ struct call {
 struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 		      const struct sockaddr_storage *caller_sig, enum ksip_transport caller_tp,
 		      const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);
-/* The call of an in-dialog message, and which leg sent it. */
+/*
+ * The call of an in-dialog message, and which leg sent it: by Call-ID, From
+ * tag and To tag together, in either orientation (§12.2.2). The callee's
+ * tag is the 2xx's, or before the answer one of the early dialogs'.
+ */
 struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from);
+/* Where leg FROM's in-dialog request M goes: the other leg's signalling address. */
+void call_route(const struct call *c, enum leg from, const struct sip_msg *m,
+		struct sockaddr_storage *dst, enum ksip_transport *tp);
 
 /*
  * SDP from leg FROM, about to be forwarded to the other leg: learn where
@@ -74,7 +94,9 @@ struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from)
 long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
 	      char *out, size_t cap);
 
-void call_early(struct call *c, const struct sip_msg *resp);
+/* A provisional RESP from the branch at CALLEE_SIG: an early dialog when it has a To tag. */
+void call_early(struct call *c, const struct sip_msg *resp,
+		const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);
 void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 		   const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);
 void call_request_seen(struct call *c, enum leg from, const struct sip_msg *m);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "registrar/auth.h"
+#include "proxy/authorize.h"
 #include "proxy/call.h"
 #include "transport/conn_map.h"
 #include "base/hash.h"
@@ -190,7 +191,7 @@ static bool looped(const struct sip_msg *m, uint64_t lh)
 	return false;
 }
 
-static bool uri_is_us(struct proxy *p, struct sip_span uri_s)
+bool proxy_uri_is_us(const struct proxy *p, struct sip_span uri_s)
 {
 	struct sip_uri u;
 	uint32_t port;
@@ -216,7 +217,7 @@ static unsigned int our_routes(struct proxy *p, const struct sip_msg *m, struct 
 
 		if (!sip_naddr_parse(elem, &na))
 			break;
-		if (!uri_is_us(p, na.uri)) {
+		if (!proxy_uri_is_us(p, na.uri)) {
 			*next = na.uri;
 			break;
 		}
@@ -248,30 +249,35 @@ static bool has_sdp(const struct sip_msg *m)
 	       !strncasecmp(ct->value.p, "application/sdp", 15);
 }
 
-/* "<sip:ADDR:PORT;lr>" (with ;transport=tcp) as a leg reaches us. */
+/*
+ * "<sip:ADDR:PORT;lr;ksig=...>" (with ;transport=tcp) as a leg reaches us.
+ * SIG (route_sign()) lets the dialog's requests prove, even after a
+ * restart, that ksipd record-routed it (proxy/authorize.c).
+ */
 static void rr_uri(struct proxy *p, const struct sockaddr_storage *local, enum ksip_transport tp,
-		   char *out, size_t len)
+		   const char *sig, char *out, size_t len)
 {
 	char h[INET6_ADDRSTRLEN + 2];
 	int fam = local->ss_family == AF_INET6;
 
 	netpath_host_str(local, h, sizeof(h));
-	snprintf(out, len, "<sip:%s:%u;%slr>", h, tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam],
-		 tp == KSIP_TCP ? "transport=tcp;" : "");
+	snprintf(out, len, "<sip:%s:%u;%slr%s>", h,
+		 tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam],
+		 tp == KSIP_TCP ? "transport=tcp;" : "", sig);
 }
 
 static void record_route(struct proxy *p, const struct sockaddr_storage *caller,
 			 enum ksip_transport caller_tp, const struct sockaddr_storage *callee,
-			 enum ksip_transport callee_tp, char *out, size_t len)
+			 enum ksip_transport callee_tp, const char *sig, char *out, size_t len)
 {
 	struct sockaddr_storage a, b;
-	char ua[96], ub[96];
+	char ua[160], ub[160];
 
 	out[0] = 0;
 	if (netpath_local_toward(callee, &b) || netpath_local_toward(caller, &a))
 		return;
-	rr_uri(p, &a, caller_tp, ua, sizeof(ua));
-	rr_uri(p, &b, callee_tp, ub, sizeof(ub));
+	rr_uri(p, &a, caller_tp, sig, ua, sizeof(ua));
+	rr_uri(p, &b, callee_tp, sig, ub, sizeof(ub));
 	if (!strcmp(ua, ub)) {
 		snprintf(out, len, "Record-Route: %s\r\n", ub);
 		return;
@@ -343,17 +349,49 @@ static void reply_challenge(struct proxy *p, struct stx *t, bool stale)
 	free(extra);
 }
 
-/* Initial INVITE, MESSAGE, OPTIONS, ...: authenticate, find the callee's contacts, fork. */
+/*
+ * Is the sender a local user (Proxy-Authorization, 407 until it is), or is
+ * this a spiral that passed here already? Answers T itself when not.
+ */
+static bool authenticate_sender(struct proxy *p, const struct sip_msg *m, struct stx *t)
+{
+	struct auth_outcome ao;
+	struct sip_naddr from;
+	struct sip_uri fu;
+
+	if (top_via_is_ours(m))
+		return true;
+	auth_check(p->env.auth, p->st, m, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
+	if (ao.result == AUTH_MALFORMED) {
+		stx_reply(p->txn, t, 400, ao.why, NULL);
+		return false;
+	}
+	if (ao.result != AUTH_OK) {
+		reply_challenge(p, t, ao.result == AUTH_STALE);
+		return false;
+	}
+	/* The authenticated user must be the one the request claims to come from. */
+	if (!sip_naddr_parse(sip_hdr_first(m, SIP_HDR_FROM)->value, &from) ||
+	    !sip_uri_parse(from.uri, &fu) || fu.user.len != strlen(ao.user) ||
+	    memcmp(fu.user.p, ao.user, fu.user.len)) {
+		stx_reply(p->txn, t, 403, "Forbidden auth ID", NULL);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Initial INVITE, MESSAGE, OPTIONS, ... for our domain: authenticate (a
+ * TRUSTED peer is not asked), find the callee's contacts, fork.
+ */
 static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *t,
-			  unsigned int ours, uint64_t lh)
+			  unsigned int ours, uint64_t lh, bool trusted)
 {
 	struct resp_ctx *rc = t->arg;
-	struct auth_outcome ao;
-	struct sip_uri ru, fu;
-	struct sip_naddr from;
+	struct sip_uri ru;
 	struct targets *ts;
 	struct call *c = NULL;
-	char user[128], via[256], rr[256], branch[64];
+	char user[128], via[256], rr[400], branch[64], sig[64];
 	char *sdp = NULL;
 	long sdp_len = 0;
 	int sent = 0;
@@ -362,25 +400,8 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		stx_reply(p->txn, t, 416, NULL, NULL);
 		return;
 	}
-	if (top_via_is_ours(m))
-		goto authenticated;
-	auth_check(p->env.auth, p->st, m, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
-	if (ao.result == AUTH_MALFORMED) {
-		stx_reply(p->txn, t, 400, ao.why, NULL);
+	if (!trusted && !authenticate_sender(p, m, t))
 		return;
-	}
-	if (ao.result != AUTH_OK) {
-		reply_challenge(p, t, ao.result == AUTH_STALE);
-		return;
-	}
-	/* The authenticated user must be the one the request claims to come from. */
-	if (!sip_naddr_parse(sip_hdr_first(m, SIP_HDR_FROM)->value, &from) ||
-	    !sip_uri_parse(from.uri, &fu) || fu.user.len != strlen(ao.user) ||
-	    memcmp(fu.user.p, ao.user, fu.user.len)) {
-		stx_reply(p->txn, t, 403, "Forbidden auth ID", NULL);
-		return;
-	}
-authenticated:
 	if (!ru.user.len || ru.user.len >= sizeof(user)) {
 		stx_reply(p->txn, t, 404, NULL, NULL);
 		return;
@@ -419,6 +440,9 @@ authenticated:
 			}
 		}
 	}
+	sig[0] = 0;
+	if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
+		route_sign(p, m, time(NULL), sig, sizeof(sig));
 	for (int i = 0; i < ts->n; i++) {
 		struct fwd_request f = { 0 };
 		struct sip_span body = { sdp, (uint32_t)sdp_len };
@@ -428,7 +452,7 @@ authenticated:
 			continue;
 		if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
 			record_route(p, &t->src.addr, t->src.transport, &ts->t[i].dst,
-				     ts->t[i].transport, rr, sizeof(rr));
+				     ts->t[i].transport, sig, rr, sizeof(rr));
 		else
 			rr[0] = 0;
 		f.ruri = (struct sip_span){ ts->t[i].uri, (uint32_t)strlen(ts->t[i].uri) };
@@ -455,30 +479,32 @@ out:
 	free(ts);
 }
 
-/* In-dialog requests and pre-routed ones: follow the Route set, else the dialog or Request-URI. */
+/*
+ * In-dialog requests and pre-routed ones (G says why they may pass): follow
+ * the Route set, else the dialog or Request-URI.
+ */
 static void route_onward(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
-			 struct stx *t, unsigned int ours, struct sip_span next_route, uint64_t lh)
+			 struct stx *t, unsigned int ours, struct sip_span next_route, uint64_t lh,
+			 const struct fwd_grant *g)
 {
 	struct sockaddr_storage dst;
 	enum ksip_transport tp = KSIP_UDP;
 	struct fwd_request f = { 0 };
-	struct call *c;
-	enum leg from = LEG_CALLER;
+	struct call *c = g->call;
+	enum leg from = g->from;
 	char via[256], branch[64];
 	char *sdp = NULL;
 	long sdp_len = 0;
 	struct sip_span body;
 	bool have_dst = false;
 
-	c = call_find(p, m, &from);
 	if (next_route.len) {
 		have_dst = uri_dest(next_route, &dst, &tp);
 	} else if (c) {
 		/* NAT-proof: where that leg really is, the way it talks to us. */
-		dst = c->sig[other_leg(from)];
-		tp = c->sig_tp[other_leg(from)];
+		call_route(c, from, m, &dst, &tp);
 		have_dst = true;
-	} else if (!uri_is_us(p, m->ruri)) {
+	} else if (!proxy_uri_is_us(p, m->ruri)) {
 		have_dst = uri_dest(m->ruri, &dst, &tp);
 	}
 	if (!have_dst) {
@@ -594,6 +620,8 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 {
 	enum sip_method km = m->method == SIP_ACK || m->method == SIP_CANCEL ? SIP_INVITE : m->method;
 	struct sip_span next_route;
+	struct fwd_grant g;
+	enum fwd_verdict v;
 	struct stx *t;
 	char key[512];
 	unsigned int ours;
@@ -614,12 +642,24 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 			stx_ack(p->txn, t);		/* ACK of our own non-2xx answer: hop by hop */
 			return;
 		}
-		route_onward(p, m, src, NULL, ours, next_route, lh);	/* ACK of a 2xx: end to end */
+		/* ACK of a 2xx: end to end, in a dialog of ours only; never answered. */
+		if (authorize_forwarding(p, m, src, next_route, &g) == FWD_IN_DIALOG)
+			route_onward(p, m, src, NULL, ours, next_route, lh, &g);
+		else
+			STAT_INC(p->st, relay_denied);
 		return;
 	}
 	t = stx_find(p->txn, key);
 	if (t) {
 		stx_retransmission(p->txn, t);
+		return;
+	}
+	/* Who may make us forward it (proxy/authorize.c); a refusal leaves no state behind. */
+	v = authorize_forwarding(p, m, src, next_route, &g);
+	if (v == FWD_NO_DIALOG || v == FWD_FOREIGN) {
+		STAT_INC(p->st, relay_denied);
+		reply_stateless(p, m, src, v == FWD_FOREIGN ? 403 : 481,
+				v == FWD_FOREIGN ? FWD_FOREIGN_REASON : NULL);
 		return;
 	}
 	t = stx_open(p, m, src, key);
@@ -643,10 +683,12 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 		stx_reply(p->txn, t, 482, NULL, NULL);
 		return;
 	}
-	if (naddr_tag(m, SIP_HDR_TO).len || next_route.len)
-		route_onward(p, m, src, t, ours, next_route, lh);
-	else
-		route_initial(p, m, t, ours, lh);
+	if (v == FWD_IN_DIALOG)
+		route_onward(p, m, src, t, ours, next_route, lh, &g);
+	else if (v == FWD_AUTHENTICATE_FOREIGN && authenticate_sender(p, m, t))
+		route_onward(p, m, src, t, ours, next_route, lh, &g);
+	else if (v != FWD_AUTHENTICATE_FOREIGN)
+		route_initial(p, m, t, ours, lh, v == FWD_TRUSTED);
 }
 
 /* --- responses ---------------------------------------------------------- */
@@ -752,7 +794,7 @@ static void branch_event(struct branch *b, enum branch_event ev, int code,
 		return;
 	if (ev == BRANCH_PROVISIONAL) {
 		if (rc->call && rc->stx->method == SIP_INVITE)
-			call_early(rc->call, m);
+			call_early(rc->call, m, &b->dst, b->transport);
 		stx_send_provisional(p->txn, rc->stx, p->out.buf, p->out.len);
 	} else {
 		proxy_send(p, &rc->stx->reply_dst, rc->stx->src.transport, p->out.buf, p->out.len);

@@ -31,6 +31,7 @@ struct auth;
 struct media_env;
 struct txn_layer;
 struct sip_request;
+struct trusted_peers;
 
 #define PROXY_TAB_BITS 14
 #define PROXY_TAB_SIZE (1u << PROXY_TAB_BITS)
@@ -42,6 +43,8 @@ struct proxy_env {
 	struct location *loc;
 	const struct auth *auth;	/* digest challenges and checks (registrar/auth.h) */
 	const struct media_env *media;	/* relay ports and whether ksip.ko forwards */
+	const uint8_t *route_key;	/* ROUTE_KEY_LEN bytes: signs our Record-Route (authorize.h) */
+	const struct trusted_peers *trusted;	/* trusted_peers: no challenge (shield/trusted.h) */
 };
 
 /*
@@ -102,6 +105,9 @@ void proxy_batch_done(struct proxy *p);
 /* Send one message to DST: over UDP, or on the TCP connection DST opened (transport_send()). */
 void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
 		const char *buf, size_t len);
+
+/* Does URI name us (one of our addresses and listen ports)? For proxy/ files. */
+bool proxy_uri_is_us(const struct proxy *p, struct sip_span uri);
 
 /* §16.10: the request is cancelled; CANCEL its pending branches (the caller gets 487). */
 void proxy_cancel(struct proxy *p, struct resp_ctx *rc);

@@ -31,6 +31,9 @@ struct store_backend_ops {
 	/* The nonce secret: load_secret returns 1 when none of LEN bytes is stored yet. */
 	int (*load_secret)(void *be, uint8_t *secret, size_t len);
 	int (*save_secret)(void *be, const uint8_t *secret, size_t len);
+	/* Any other secret of LEN bytes under KEY: load_meta returns 1 when none is stored. */
+	int (*load_meta)(void *be, const char *key, uint8_t *buf, size_t len);
+	int (*save_meta)(void *be, const char *key, const uint8_t *buf, size_t len);
 
 	/* Users of every realm; returns how many FN took, or -1. */
 	int (*load_users)(void *be, backend_user_fn fn, void *ctx);

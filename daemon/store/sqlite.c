@@ -116,6 +116,39 @@ static int sqlite_save_secret(void *be, const uint8_t *secret, size_t len)
 	return r;
 }
 
+/* Other secrets in meta, by KEY (the Record-Route key: proxy/authorize.c). */
+static int sqlite_load_meta(void *be, const char *key, uint8_t *buf, size_t len)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int r = 1;
+
+	if (prepare(b, "SELECT value FROM meta WHERE key=?", &st))
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && (size_t)sqlite3_column_bytes(st, 0) == len) {
+		memcpy(buf, sqlite3_column_blob(st, 0), len);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sqlite_save_meta(void *be, const char *key, const uint8_t *buf, size_t len)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int r;
+
+	if (prepare(b, "INSERT OR REPLACE INTO meta VALUES(?, ?)", &st))
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, buf, (int)len, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int sqlite_load_users(void *be, backend_user_fn fn, void *ctx)
 {
 	struct sqlite_backend *b = be;
@@ -292,6 +325,8 @@ const struct store_backend_ops store_backend_sqlite = {
 	.close = sqlite_close,
 	.load_secret = sqlite_load_secret,
 	.save_secret = sqlite_save_secret,
+	.load_meta = sqlite_load_meta,
+	.save_meta = sqlite_save_meta,
 	.load_users = sqlite_load_users,
 	.put_user = sqlite_put_user,
 	.delete_user = sqlite_delete_user,

@@ -291,6 +291,18 @@ int store_secret(struct store *s, uint8_t *secret, size_t len)
 	return r;
 }
 
+int store_named_secret(struct store *s, const char *name, uint8_t *secret, size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&s->be_lock);
+	r = s->ops->load_meta(s->be, name, secret, len);
+	if (r > 0)
+		r = RAND_bytes(secret, (int)len) == 1 ? s->ops->save_meta(s->be, name, secret, len) : -1;
+	pthread_mutex_unlock(&s->be_lock);
+	return r;
+}
+
 struct user_filter {
 	const char *realm;
 	user_load_fn fn;

@@ -31,6 +31,11 @@ void store_close(struct store *s);
 
 /* The nonce secret of LEN bytes: loaded, or created and saved on first start. */
 int store_secret(struct store *s, uint8_t *secret, size_t len);
+/*
+ * Another secret of LEN bytes, kept in the store under NAME (the key that
+ * signs our Record-Route, "route_secret"): loaded, or created on first start.
+ */
+int store_named_secret(struct store *s, const char *name, uint8_t *secret, size_t len);
 
 /* Gives FN every user of REALM (others are left out, with a warning); how many it took, or -1. */
 int store_load_users(struct store *s, const char *realm, user_load_fn fn, void *ctx);

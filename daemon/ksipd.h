@@ -17,6 +17,7 @@ struct transport;
 struct worker;
 struct proxy;
 struct txn_cache;
+struct nft_shield;
 
 /*
  * What the top attaches to one worker (worker_attach()): the calls whose
@@ -41,6 +42,8 @@ struct ksipd {
 	int nworkers;
 	time_t started;
 	struct media_env media;		/* relay ports, kernel or not: each worker's media reads it */
+	struct nft_shield *nft;		/* the nftables shield, or NULL (shield = userspace/off) */
+	enum ksip_shield_mode shield;	/* the shield in force: cfg.shield with auto resolved */
 };
 
 #endif

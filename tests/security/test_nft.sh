@@ -30,7 +30,7 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-[ -n "${KEEP_NS:-}" ] && trap - EXIT
+[ -n "${KEEP_NS:-}" ] && trap - EXIT	# KEEP_NS=1: leave the namespaces to look at
 
 echo "TAP version 13"
 if [ "$(id -u)" -ne 0 ] || ! command -v nft >/dev/null || ! command -v conntrack >/dev/null ||
@@ -48,10 +48,8 @@ ip -n "$B" addr add 10.77.0.3/24 dev b0
 ip -n "$B" addr add 10.77.0.4/24 dev b0
 ip -n "$B" addr add fd77::2/64 dev b0 nodad
 ip -n "$B" addr add fd77::3/64 dev b0 nodad
-for ns in "$A" "$B"; do
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set "${ns:7:1}0" up 2>/dev/null
-done
+ip -n "$A" link set lo up
+ip -n "$B" link set lo up
 ip -n "$A" link set a0 up
 ip -n "$B" link set b0 up
 

@@ -12,7 +12,9 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-missing-field-initializers -D_
            -Iinclude -Idaemon -Ikmod -pthread -MMD -MP
 NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
-LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) -pthread
+# The nftables shield (daemon/shield/nft*.c) speaks nf_tables netlink itself.
+NFT_LIBS  := $(shell pkg-config --libs libnftnl libmnl 2>/dev/null || echo -lnftnl -lmnl)
+LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) -pthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -106,7 +108,12 @@ $(O)/tests/udprelay: bench/udprelay.c lib/endpoint.c include/ksip/endpoint.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ bench/udprelay.c lib/endpoint.c
 
-tests: all $(O)/san/ksipd $(O)/tests/ktest $(O)/tests/udprelay $(UNIT_BINS) $(FUZZ_BINS)
+# Drives the nftables shield for tests/security/test_nft.sh (inside a test's namespace only).
+$(O)/tests/nft_helper: tests/security/nft_helper.c $(O)/libksipcore-san.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(O)/libksipcore-san.a $(LDLIBS)
+
+tests: all $(O)/san/ksipd $(O)/tests/nft_helper $(O)/tests/ktest $(O)/tests/udprelay $(UNIT_BINS) $(FUZZ_BINS)
 
 deps:
 	scripts/deps.sh

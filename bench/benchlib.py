@@ -101,7 +101,8 @@ def start_ksipd(d, conf_lines):
     sock = os.path.join(d, "ksipd.sock")
     conf = os.path.join(d, "ksipd.conf")
     with open(conf, "w") as f:
-        f.write("control_socket = %s\n%s\n" % (sock, "\n".join(conf_lines)))
+        # The host's nf_tables ruleset is not the bench's to change (CONF_LINES may override).
+        f.write("control_socket = %s\nshield = userspace\n%s\n" % (sock, "\n".join(conf_lines)))
     log = open(os.path.join(d, "ksipd.log"), "w")
     proc = subprocess.Popen([os.path.join(ROOT, "build", "ksipd"), "--config", conf], stderr=log)
     wait_for(sock, settle=0.3)

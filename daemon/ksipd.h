@@ -19,6 +19,7 @@ struct transport;
 struct worker;
 struct proxy;
 struct txn_cache;
+struct nft_shield;
 
 /*
  * What the top attaches to one worker (worker_attach()): the calls whose
@@ -45,6 +46,8 @@ struct ksipd {
 	struct media_env media;		/* relay ports, kernel or not: each worker's media reads it */
 	struct trusted_peers trusted;	/* trusted_peers, parsed at start; read-only afterwards */
 	uint8_t route_key[ROUTE_KEY_LEN];	/* signs our Record-Route; from the store */
+	struct nft_shield *nft;		/* the nftables shield, or NULL (shield = userspace/off) */
+	enum ksip_shield_mode shield;	/* the shield in force: cfg.shield with auto resolved */
 };
 
 #endif

@@ -2,6 +2,7 @@
 /* ksipd: start-up, housekeeping and orderly shutdown. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "media/media.h"
 #include "media/port_pool.h"
 #include "proxy/proxy.h"
+#include "shield/nft.h"
 #include "store/store.h"
 #include "store/users.h"
 #include "transport/fdlimit.h"
@@ -171,6 +173,51 @@ static int choose_media(struct ksipd *d)
 	return 0;
 }
 
+static const char *shield_name(enum ksip_shield_mode m)
+{
+	return m == KSIP_SHIELD_NFTABLES ? "nftables" : m == KSIP_SHIELD_USERSPACE ? "userspace" :
+	       m == KSIP_SHIELD_OFF ? "off" : "auto";
+}
+
+/*
+ * The nftables table when the configuration asks for it and the kernel
+ * lets us; else the userspace shield. Never a reason not to start.
+ */
+static void choose_shield(struct ksipd *d)
+{
+	char err[512];
+
+	d->shield = d->cfg.shield;
+	if (d->shield == KSIP_SHIELD_AUTO || d->shield == KSIP_SHIELD_NFTABLES) {
+		d->nft = nft_shield_open(&d->cfg, err, sizeof(err));
+		if (d->nft) {
+			d->shield = KSIP_SHIELD_NFTABLES;
+			log_info("shield: nftables, table inet %s (bans and rate meter in the kernel)",
+				 nft_shield_table(d->nft));
+			return;
+		}
+		log_warn("shield: nftables unavailable, falling back to userspace: %s", err);
+		d->shield = KSIP_SHIELD_USERSPACE;
+	}
+	log_info("shield: %s", shield_name(d->shield));
+}
+
+/* Someone deleted our table (`nft flush ruleset`): build it again, saying so once per event. */
+static void watch_shield(struct ksipd *d)
+{
+	struct pollfd p;
+
+	if (!d->nft)
+		return;
+	p = (struct pollfd){ .fd = nft_shield_monitor_fd(d->nft), .events = POLLIN };
+	if (poll(&p, 1, 0) <= 0 || !nft_shield_monitor_read(d->nft))
+		return;
+	log_warn("shield: table inet %s was changed or deleted by someone else; restoring it",
+		 nft_shield_table(d->nft));
+	if (nft_shield_restore(d->nft) == 0)
+		log_info("shield: table inet %s restored", nft_shield_table(d->nft));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -232,6 +279,7 @@ int main(int argc, char **argv)
 
 	if (open_state(&d) || choose_media(&d))
 		goto out;
+	choose_shield(&d);
 	if (open_workers(&d))
 		goto out_workers;
 	ctl = control_start(&d);
@@ -258,6 +306,7 @@ int main(int argc, char **argv)
 		users_nonces_expire(d.users, time(NULL));
 		if (time(NULL) % 5 == 0)
 			media_adopt_sweep(&d.media);
+		watch_shield(&d);
 	}
 	log_info("signal %d: shutting down", sig);
 	transport_stop(d.transport);
@@ -266,6 +315,7 @@ int main(int argc, char **argv)
 out_workers:
 	close_workers(&d);
 out:
+	nft_shield_close(d.nft, d.cfg.nft_keep_on_stop);
 	store_close(d.store);	/* writes what is still queued */
 	media_env_release(&d.media);
 	port_pool_free(d.media.ports);

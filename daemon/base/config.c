@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "base/config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,17 @@ void config_defaults(struct ksip_config *c)
 	c->media_timeout = 60;
 	c->max_call_duration = 14400;
 	c->kernel_flow_timeout = 300;
+	c->shield = KSIP_SHIELD_AUTO;
+	snprintf(c->nft_table, sizeof(c->nft_table), "ksip");
+	c->nft_keep_on_stop = false;
+	/*
+	 * A phone sends a few packets a minute, a call setup a dozen in a
+	 * second; an office of a hundred phones behind one NAT address stays
+	 * under 20/s. 200/s with a burst of 400 stops floods only; the userspace
+	 * bucket (source_rate) below it judges the rest.
+	 */
+	c->shield_sip_rate = 200;
+	c->shield_sip_burst = 400;
 }
 
 static int add_listen(struct ksip_config *c, enum ksip_transport t, const char *addr)
@@ -119,6 +132,61 @@ int config_parse_auth_algorithms(struct ksip_config *c, const char *value)
 		c->auth_algs[c->n_auth_algs++] = alg;
 	}
 	return c->n_auth_algs ? 0 : -1;
+}
+
+static int parse_cidr(const char *tok, struct ksip_cidr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned long plen;
+	int max;
+
+	if (strlen(tok) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", tok);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = 0;
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	plen = (unsigned long)max;
+	if (slash) {
+		char *end;
+
+		errno = 0;
+		plen = strtoul(slash, &end, 10);
+		if (errno || *end || !*slash || !isdigit((unsigned char)*slash) || plen > (unsigned long)max)
+			return -1;
+	}
+	out->plen = (uint8_t)plen;
+	/* Host bits set is a typo more often than not (10.1.2.3/8): refuse it. */
+	for (int bit = (int)plen; bit < max; bit++)
+		if (out->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return -1;
+	return 0;
+}
+
+int config_parse_cidrs(const char *value, struct ksip_cidr *out, int max, int *n)
+{
+	char buf[4096], *save = NULL, *tok;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", value);
+	*n = 0;
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		if (*n >= max || parse_cidr(tok, &out[*n]))
+			return -1;
+		(*n)++;
+	}
+	return 0;
 }
 
 struct load_ctx {
@@ -275,6 +343,38 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (!strcmp(key, "kernel_flow_timeout")) {
 		/* A day: well inside what ksip.ko accepts (checked below). */
 		r = parse_u32(value, 10, CONFIG_FLOW_TIMEOUT_MAX, &c->kernel_flow_timeout);
+	} else if (!strcmp(key, "shield")) {
+		r = 0;
+		if (!strcmp(value, "auto"))
+			c->shield = KSIP_SHIELD_AUTO;
+		else if (!strcmp(value, "nftables"))
+			c->shield = KSIP_SHIELD_NFTABLES;
+		else if (!strcmp(value, "userspace"))
+			c->shield = KSIP_SHIELD_USERSPACE;
+		else if (!strcmp(value, "off"))
+			c->shield = KSIP_SHIELD_OFF;
+		else
+			r = -1;
+		hint = "expected auto, nftables, userspace or off";
+	} else if (!strcmp(key, "nft_table")) {
+		/* Letters, digits and '_': the name goes into logs and `nft` commands as is. */
+		r = set_string(c->nft_table, sizeof(c->nft_table), value);
+		for (const char *p = value; !r && *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '_')
+				r = -1;
+		hint = "expected a name of letters, digits and '_' (at most 63)";
+	} else if (!strcmp(key, "nft_keep_on_stop")) {
+		r = parse_bool(value, &c->nft_keep_on_stop);
+		hint = "expected yes or no";
+	} else if (!strcmp(key, "shield_allow")) {
+		r = config_parse_cidrs(value, c->shield_allow, CONFIG_MAX_CIDRS, &c->n_shield_allow);
+		hint = "expected ADDR[/PREFIX] ... (host bits zero), at most " CONFIG_STR(CONFIG_MAX_CIDRS);
+	} else if (!strcmp(key, "shield_sip_rate")) {
+		r = parse_u32(value, 0, 1000000, &c->shield_sip_rate);
+		hint = "expected packets per second, 0 (no kernel meter) to 1000000";
+	} else if (!strcmp(key, "shield_sip_burst")) {
+		r = parse_u32(value, 1, 1000000, &c->shield_sip_burst);
+		hint = "expected packets, 1 to 1000000";
 	} else {
 		snprintf(lc->err, lc->errlen, "unknown key '%s'", key);
 		return 0;

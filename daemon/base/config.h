@@ -20,6 +20,18 @@ enum ksip_auth_alg { KSIP_AUTH_MD5, KSIP_AUTH_SHA256 };
 /* Who forwards media: the kernel module when it loads (auto), or one of them by force. */
 enum ksip_media_mode { KSIP_MEDIA_AUTO, KSIP_MEDIA_KERNEL, KSIP_MEDIA_USERSPACE };
 
+/* Which shield keeps hostile sources out (docs/security.md): auto = nftables when it opens, else userspace. */
+enum ksip_shield_mode { KSIP_SHIELD_AUTO, KSIP_SHIELD_NFTABLES, KSIP_SHIELD_USERSPACE, KSIP_SHIELD_OFF };
+
+/* An address prefix: FAMILY AF_INET or AF_INET6, ADDR in network order (4 or 16 bytes used). */
+struct ksip_cidr {
+	int family;
+	uint8_t addr[16];
+	uint8_t plen;
+};
+
+#define CONFIG_MAX_CIDRS 64	/* prefixes in one list key (shield_allow) */
+
 struct listen_addr {
 	enum ksip_transport transport;
 	struct sockaddr_storage addr;
@@ -72,6 +84,15 @@ struct ksip_config {
 	uint32_t media_timeout;		/* seconds without RTP either way: hang up; 0 off */
 	uint32_t max_call_duration;	/* seconds; 0 off */
 	uint32_t kernel_flow_timeout;	/* idle timeout of kernel flows (outlives a dead ksipd) */
+
+	/* shield: the nftables table (shield/nft.h) */
+	enum ksip_shield_mode shield;
+	char nft_table[64];
+	bool nft_keep_on_stop;
+	struct ksip_cidr shield_allow[CONFIG_MAX_CIDRS];	/* never banned nor rate-limited */
+	int n_shield_allow;
+	uint32_t shield_sip_rate;	/* packets/s per source to the SIP ports; 0: no meter */
+	uint32_t shield_sip_burst;	/* packets over the rate a source may send at once */
 };
 
 void config_defaults(struct ksip_config *c);
@@ -79,6 +100,8 @@ void config_defaults(struct ksip_config *c);
 int config_load(struct ksip_config *c, const char *file, char *err, size_t errlen);
 /* Parse "udp:ADDR:PORT", "tcp:[V6]:PORT" or "ADDR:PORT" (both transports). */
 int config_parse_listen(struct ksip_config *c, const char *value);
+/* "10.0.0.0/8 2001:db8::/32 192.0.2.7": at most MAX prefixes into OUT; host bits must be 0. */
+int config_parse_cidrs(const char *value, struct ksip_cidr *out, int max, int *n);
 /* "SHA-256 MD5": the digest algorithms offered in challenges, in order. */
 int config_parse_auth_algorithms(struct ksip_config *c, const char *value);
 

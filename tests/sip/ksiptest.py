@@ -85,6 +85,9 @@ class Ksipd:
             "control_socket": self.sock,
             "workers": "2",
             "log_level": "info",
+            # Tests run on the host's network stack: never the host's nf_tables ruleset.
+            # A test inside its own namespace may pass shield="nftables".
+            "shield": "userspace",
         }
         self.conf.update({k: str(v) for k, v in conf.items()})
         self.proc = None

@@ -17,6 +17,7 @@ struct transport;
 struct worker;
 struct proxy;
 struct txn_cache;
+struct shield;
 
 /*
  * What the top attaches to one worker (worker_attach()): the calls whose
@@ -41,6 +42,7 @@ struct ksipd {
 	int nworkers;
 	time_t started;
 	struct media_env media;		/* relay ports, kernel or not: each worker's media reads it */
+	struct shield *shield;		/* bans, auth failures, per-source rate: every thread */
 };
 
 #endif

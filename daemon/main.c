@@ -18,6 +18,7 @@
 #include "media/media.h"
 #include "media/port_pool.h"
 #include "proxy/proxy.h"
+#include "shield/shield.h"
 #include "store/store.h"
 #include "store/users.h"
 #include "transport/worker.h"
@@ -75,6 +76,8 @@ static int open_state(struct ksipd *d)
 		return -1;
 	d->auth.cfg = &d->cfg;
 	d->auth.users = d->users;
+	d->auth.on_failure = ksipd_auth_failed;
+	d->auth.failure_arg = d;
 	n = store_load_users(d->store, d->cfg.realm, load_user, d->users);
 	if (n < 0)
 		return -1;
@@ -83,6 +86,28 @@ static int open_state(struct ksipd *d)
 	if (n < 0)
 		return -1;
 	log_info("%d bindings restored", n);
+	return 0;
+}
+
+/* Bans, failed-auth counts and per-source rates, before any worker reads them. */
+static int open_shield(struct ksipd *d)
+{
+	const struct shield_params p = {
+		.ban_time = d->cfg.ban_time,
+		.auth_fail_limit = d->cfg.auth_fail_limit,
+		.auth_fail_window = d->cfg.auth_fail_window,
+		.source_rate = d->cfg.source_rate,
+		.source_burst = d->cfg.source_burst,
+		.table_size = d->cfg.shield_table_size,
+	};
+
+	d->shield = shield_new(&p);
+	if (!d->shield)
+		return -1;
+	log_info("shield: ban %u s after %u failed authentications in %u s; %u requests/s "
+		 "(burst %u) per source without credentials; %zu KiB of tables", p.ban_time,
+		 p.auth_fail_limit, p.auth_fail_window, p.source_rate, p.source_burst,
+		 shield_memory(d->shield) / 1024);
 	return 0;
 }
 
@@ -213,7 +238,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (open_state(&d) || choose_media(&d))
+	if (open_state(&d) || open_shield(&d) || choose_media(&d))
 		goto out;
 	if (open_workers(&d))
 		goto out_workers;
@@ -238,6 +263,9 @@ int main(int argc, char **argv)
 		n = location_expire(d.loc, time(NULL));
 		if (n)
 			log_debug("%d bindings expired", n);
+		n = shield_ban_expire(d.shield, time(NULL));
+		if (n)
+			log_info("%d bans ended", n);
 		if (time(NULL) % 5 == 0)
 			media_adopt_sweep(&d.media);
 	}
@@ -254,6 +282,7 @@ out:
 	location_free(d.loc);
 	users_free(d.users);
 	nonce_key_free(d.auth.nonce);
+	shield_free(d.shield);
 	if (rc)
 		log_err("ksipd failed to start");
 	return rc;

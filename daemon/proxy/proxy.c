@@ -364,7 +364,7 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	}
 	if (top_via_is_ours(m))
 		goto authenticated;
-	auth_check(p->env.auth, p->st, m, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
+	auth_check(p->env.auth, p->st, m, &t->src, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
 	if (ao.result == AUTH_MALFORMED) {
 		stx_reply(p->txn, t, 400, ao.why, NULL);
 		return;

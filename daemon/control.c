@@ -21,6 +21,7 @@
 #include "ksip/genl.h"
 #include "media/port_pool.h"
 #include "proxy/proxy.h"
+#include "shield/shield.h"
 #include "store/location.h"
 #include "ksip/endpoint.h"
 #include "base/log.h"
@@ -241,7 +242,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	struct location_usage u;
 	struct users_nonce_usage nu;
 	uint64_t requests = 0, responses = 0;
-	struct { const char *name; uint64_t v; } rows[64];
+	struct { const char *name; uint64_t v; } rows[96];
 	int nrows = 0;
 
 	memset(&t, 0, sizeof(t));
@@ -268,6 +269,12 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("nonces_tracked", nu.tracked);
 	ROW("nonces_evicted", nu.evicted);
 	ROW("nonce_bytes", nu.bytes);
+	ROW("banned_dropped", t.banned_dropped);
+	ROW("rate_limited", t.rate_limited);
+	ROW("auth_failures_source", t.auth_failures_source);
+	ROW("auth_user_failures", t.auth_user_failures);
+	ROW("bans_added", t.bans_added);
+	ROW("bans_active", c->d->shield ? shield_ban_count(c->d->shield) : 0);
 	ROW("retransmissions", t.retransmissions);
 	ROW("keepalives", t.keepalives);
 	ROW("tcp_accepted", t.tcp_accepted);
@@ -330,6 +337,61 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 		if (t.responses_sent[i])
 			ans_printf(a, "responses.%-12d %llu\n", i,
 				   (unsigned long long)t.responses_sent[i]);
+}
+
+/* `ban list`: the shield copies each ban out under its set's lock; we print without it. */
+struct ban_rows {
+	struct answer *a;
+	bool json;
+	int n;
+	time_t now;
+};
+
+static void list_ban(void *arg, const struct shield_ban_view *b)
+{
+	struct ban_rows *r = arg;
+	char addr[SHIELD_ADDR_STRLEN];
+	const char *why = b->reason == SHIELD_BAN_MANUAL ? "manual" : "auth_failures";
+
+	shield_addr_format(&b->addr, addr, sizeof(addr));
+	if (r->json)
+		ans_printf(r->a, "%s{\"source\":\"%s\",\"expires_in\":%lld,\"age\":%lld,"
+			   "\"reason\":\"%s\"}", r->n ? "," : "", addr, (long long)(b->expires - r->now),
+			   (long long)(r->now - b->added), why);
+	else
+		ans_printf(r->a, "%-40s %8lld %8lld  %s\n", addr, (long long)(b->expires - r->now),
+			   (long long)(r->now - b->added), why);
+	r->n++;
+}
+
+static void cmd_ban_list(struct control *c, bool json, struct answer *a)
+{
+	struct ban_rows r = { a, json, 0, time(NULL) };
+
+	ans_printf(a, "ok\n");
+	if (json)
+		ans_printf(a, "[");
+	else
+		ans_printf(a, "%-40s %8s %8s  %s\n", "SOURCE", "EXPIRES", "AGE", "REASON");
+	shield_ban_foreach(c->d->shield, r.now, list_ban, &r);
+	if (json)
+		ans_printf(a, "]\n");
+}
+
+static void cmd_ban_del(struct control *c, const char *addr, struct answer *a)
+{
+	struct shield_addr k;
+	char s[SHIELD_ADDR_STRLEN];
+
+	if (shield_addr_parse(addr, &k)) {
+		ans_printf(a, "error\tnot an IPv4 address or IPv6 address or /64: '%s'\n", addr);
+		return;
+	}
+	shield_addr_format(&k, s, sizeof(s));
+	if (shield_ban_del(c->d->shield, &k))
+		ans_printf(a, "ok\nban on %s lifted\n", s);
+	else
+		ans_printf(a, "error\t%s is not banned\n", s);
 }
 
 /*
@@ -493,6 +555,10 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_call_list(c, json, a);
 	} else if (!strcmp(f[0], CTL_CALL_HANGUP) && n == 2) {
 		cmd_call_hangup(c, f[1], a);
+	} else if (!strcmp(f[0], CTL_BAN_LIST)) {
+		cmd_ban_list(c, json, a);
+	} else if (!strcmp(f[0], CTL_BAN_DEL) && n == 2) {
+		cmd_ban_del(c, f[1], a);
 	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);

@@ -9,6 +9,7 @@
 #include "proxy/proxy.h"
 #include "registrar/registrar.h"
 #include "ksip/endpoint.h"
+#include "shield/shield.h"
 #include "sip/hdr.h"
 #include "store/location.h"
 #include "transport/worker.h"
@@ -194,9 +195,71 @@ static void register_request(struct sip_ctx *c, const struct sip_msg *m,
 		keep_flow(c, m, src);
 }
 
+/* --- the shield: bans and per-source rates (shield/shield.h, docs/security.md) --- */
+
+bool ksipd_source_trusted(const struct ksipd *d, const struct sip_source *src)
+{
+	/* trusted_peers (issue 12, another part) is checked here, and only here. */
+	(void)d;
+	(void)src;
+	return false;
+}
+
+void ksipd_auth_failed(void *arg, struct ksip_stats *st, const struct sip_source *src,
+		       const char *user, time_t now)
+{
+	struct ksipd *d = arg;
+	struct shield_addr k;
+
+	if (!d->shield || !src || ksipd_source_trusted(d, src) ||
+	    !shield_addr_from(&k, (const struct sockaddr *)&src->addr))
+		return;
+	shield_auth_failed(d->shield, st, &k, user, now);
+}
+
+/*
+ * Before anything costly: a banned source's messages are dropped unread and
+ * unanswered. *K is SRC's shield key for shield_rate_ok() (family 0: none).
+ */
+static bool shield_banned_source(struct sip_ctx *c, const struct sip_source *src,
+				 struct shield_addr *k)
+{
+	k->family = 0;
+	if (!c->d || !c->d->shield || ksipd_source_trusted(c->d, src) ||
+	    !shield_addr_from(k, (const struct sockaddr *)&src->addr)) {
+		k->family = 0;
+		return false;
+	}
+	if (!shield_banned(c->d->shield, k, c->now))
+		return false;
+	STAT_INC(c->st, banned_dropped);
+	return true;
+}
+
+/*
+ * A request without credentials takes a token from its source's bucket;
+ * over source_rate it is dropped unanswered. One with an Authorization or
+ * Proxy-Authorization header passes: if the credentials are false, they
+ * count as failed authentications instead, towards a ban.
+ */
+static bool shield_rate_ok(struct sip_ctx *c, const struct sip_msg *m, const struct shield_addr *k)
+{
+	struct timespec ts;
+
+	if (!k->family || m->count[SIP_HDR_AUTHORIZATION] || m->count[SIP_HDR_PROXY_AUTHORIZATION])
+		return true;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (shield_rate_allow(c->d->shield, k,
+			      (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000))
+		return true;
+	STAT_INC(c->st, rate_limited);
+	return false;
+}
+
 bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct sip_source *src,
 		 struct sip_out *o)
 {
+	struct shield_addr sk;
 	struct sip_msg m;
 	struct sip_via top_via;
 	enum sip_parse_result r;
@@ -204,6 +267,8 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 	char unsupported[256];
 
 	o->len = 0;
+	if (shield_banned_source(c, src, &sk))
+		return false;
 	r = sip_parse(&m, buf, len);
 	if (r == SIP_E_GARBAGE) {
 		STAT_INC(c->st, garbage);
@@ -218,6 +283,8 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 		return false;
 	}
 	STAT_INC(c->st, requests[m.method]);
+	if (!shield_rate_ok(c, &m, &sk))
+		return false;
 	/* Without a usable Via there is no way to address an answer: drop. */
 	if (!m.count[SIP_HDR_VIA] || (r != SIP_PARSE_OK && r != SIP_E_VERSION &&
 				      r != SIP_E_BODY_SHORT && r != SIP_E_CONTENT_LENGTH &&

@@ -27,6 +27,17 @@ struct sip_ctx {
 	struct worker *w;
 };
 
+/*
+ * Is SRC a trusted peer (trusted_peers)? The one place that decides whether
+ * the shield applies: a trusted peer is never banned, rate-limited or
+ * counted for failed authentications.
+ */
+bool ksipd_source_trusted(const struct ksipd *d, const struct sip_source *src);
+
+/* struct auth's on_failure (ARG: struct ksipd): counts the failure against the source. */
+void ksipd_auth_failed(void *arg, struct ksip_stats *st, const struct sip_source *src,
+		       const char *user, time_t now);
+
 /* What ksipd does with the messages its workers receive (transport/worker.h). */
 extern const struct transport_ops ksipd_transport_ops;
 

@@ -20,6 +20,7 @@ struct worker;
 struct proxy;
 struct txn_cache;
 struct nft_shield;
+struct shield;
 
 /*
  * What the top attaches to one worker (worker_attach()): the calls whose
@@ -47,7 +48,8 @@ struct ksipd {
 	struct trusted_peers trusted;	/* trusted_peers, parsed at start; read-only afterwards */
 	uint8_t route_key[ROUTE_KEY_LEN];	/* signs our Record-Route; from the store */
 	struct nft_shield *nft;		/* the nftables shield, or NULL (shield = userspace/off) */
-	enum ksip_shield_mode shield;	/* the shield in force: cfg.shield with auto resolved */
+	enum ksip_shield_mode shield_mode;	/* the shield in force: cfg.shield with auto resolved */
+	struct shield *shield;		/* bans, auth failures, per-source rate: every thread */
 };
 
 #endif

@@ -20,6 +20,7 @@
 #include "media/port_pool.h"
 #include "proxy/proxy.h"
 #include "shield/nft.h"
+#include "shield/shield.h"
 #include "store/store.h"
 #include "store/users.h"
 #include "transport/fdlimit.h"
@@ -85,6 +86,8 @@ static int open_state(struct ksipd *d)
 		return -1;
 	d->auth.cfg = &d->cfg;
 	d->auth.users = d->users;
+	d->auth.on_failure = ksipd_auth_failed;
+	d->auth.failure_arg = d;
 	n = store_load_users(d->store, d->cfg.realm, load_user, d->users);
 	if (n < 0)
 		return -1;
@@ -93,6 +96,28 @@ static int open_state(struct ksipd *d)
 	if (n < 0)
 		return -1;
 	log_info("%d bindings restored", n);
+	return 0;
+}
+
+/* Bans, failed-auth counts and per-source rates, before any worker reads them. */
+static int open_shield(struct ksipd *d)
+{
+	const struct shield_params p = {
+		.ban_time = d->cfg.ban_time,
+		.auth_fail_limit = d->cfg.auth_fail_limit,
+		.auth_fail_window = d->cfg.auth_fail_window,
+		.source_rate = d->cfg.source_rate,
+		.source_burst = d->cfg.source_burst,
+		.table_size = d->cfg.shield_table_size,
+	};
+
+	d->shield = shield_new(&p);
+	if (!d->shield)
+		return -1;
+	log_info("shield: ban %u s after %u failed authentications in %u s; %u requests/s "
+		 "(burst %u) per source without credentials; %zu KiB of tables", p.ban_time,
+		 p.auth_fail_limit, p.auth_fail_window, p.source_rate, p.source_burst,
+		 shield_memory(d->shield) / 1024);
 	return 0;
 }
 
@@ -187,19 +212,19 @@ static void choose_shield(struct ksipd *d)
 {
 	char err[512];
 
-	d->shield = d->cfg.shield;
-	if (d->shield == KSIP_SHIELD_AUTO || d->shield == KSIP_SHIELD_NFTABLES) {
+	d->shield_mode = d->cfg.shield;
+	if (d->shield_mode == KSIP_SHIELD_AUTO || d->shield_mode == KSIP_SHIELD_NFTABLES) {
 		d->nft = nft_shield_open(&d->cfg, err, sizeof(err));
 		if (d->nft) {
-			d->shield = KSIP_SHIELD_NFTABLES;
+			d->shield_mode = KSIP_SHIELD_NFTABLES;
 			log_info("shield: nftables, table inet %s (bans and rate meter in the kernel)",
 				 nft_shield_table(d->nft));
 			return;
 		}
 		log_warn("shield: nftables unavailable, falling back to userspace: %s", err);
-		d->shield = KSIP_SHIELD_USERSPACE;
+		d->shield_mode = KSIP_SHIELD_USERSPACE;
 	}
-	log_info("shield: %s", shield_name(d->shield));
+	log_info("shield: %s", shield_name(d->shield_mode));
 }
 
 /* Someone deleted our table (`nft flush ruleset`): build it again, saying so once per event. */
@@ -277,7 +302,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (open_state(&d) || choose_media(&d))
+	if (open_state(&d) || open_shield(&d) || choose_media(&d))
 		goto out;
 	choose_shield(&d);
 	if (open_workers(&d))
@@ -304,6 +329,9 @@ int main(int argc, char **argv)
 		if (n)
 			log_debug("%d bindings expired", n);
 		users_nonces_expire(d.users, time(NULL));
+		n = shield_ban_expire(d.shield, time(NULL));
+		if (n)
+			log_info("%d bans ended", n);
 		if (time(NULL) % 5 == 0)
 			media_adopt_sweep(&d.media);
 		watch_shield(&d);
@@ -323,6 +351,7 @@ out:
 	users_free(d.users);
 	nonce_key_free(d.auth.nonce);
 	explicit_bzero(d.route_key, sizeof(d.route_key));
+	shield_free(d.shield);
 	if (rc)
 		log_err("ksipd failed to start");
 	return rc;

@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config clang libsqlite3-dev libssl-dev libinih-dev
       libnl-genl-3-dev libmnl-dev libnftnl-dev sip-tester python3 sqlite3 iproute2 procps
       qemu-system-x86 busybox-static cpio linux-image-cloud-amd64 linux-headers-cloud-amd64
       linux-source-6.1
-      nftables conntrack"
+      nftables conntrack sipvicious"
 
 missing=""
 for p in $PKGS; do

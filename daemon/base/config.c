@@ -47,6 +47,13 @@ void config_defaults(struct ksip_config *c)
 	c->tcp_write_queue_max = 256 * 1024;
 	c->trusted_peers[0] = 0;	/* nobody: every initial request is challenged */
 	c->allow_foreign_domains = false;	/* no relaying to other domains (docs/security.md) */
+	c->ban_time = 600;
+	c->auth_fail_limit = 10;
+	c->auth_fail_window = 60;
+	/* A phone with a few lines behind NAT sends a handful a minute; a reboot, a few a second. */
+	c->source_rate = 20;
+	c->source_burst = 50;
+	c->shield_table_size = 16384;
 	c->t1_ms = 500;
 	c->t2_ms = 4000;
 	c->t4_ms = 5000;
@@ -305,6 +312,19 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (!strcmp(key, "allow_foreign_domains")) {
 		r = parse_bool(value, &c->allow_foreign_domains);
 		hint = "expected yes or no";
+	} else if (!strcmp(key, "ban_time")) {
+		r = parse_u32(value, 1, 86400 * 7, &c->ban_time);
+	} else if (!strcmp(key, "auth_fail_limit")) {
+		r = parse_u32(value, 0, KSIP_AUTH_FAIL_LIMIT_MAX, &c->auth_fail_limit);
+		hint = "expected 0 (never ban) to " CONFIG_STR(KSIP_AUTH_FAIL_LIMIT_MAX);
+	} else if (!strcmp(key, "auth_fail_window")) {
+		r = parse_u32(value, 1, 86400, &c->auth_fail_window);
+	} else if (!strcmp(key, "source_rate")) {
+		r = parse_u32(value, 0, 1000000, &c->source_rate);
+	} else if (!strcmp(key, "source_burst")) {
+		r = parse_u32(value, 1, 1000000, &c->source_burst);
+	} else if (!strcmp(key, "shield_table_size")) {
+		r = parse_u32(value, 64, 1 << 22, &c->shield_table_size);
 	} else if (!strcmp(key, "t1_ms")) {
 		r = parse_u32(value, 10, 10000, &c->t1_ms);
 	} else if (!strcmp(key, "t2_ms")) {

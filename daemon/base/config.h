@@ -43,6 +43,9 @@ struct listen_addr {
 /* Workers at most: the `workers` key's bound, and what call ids make room for (proxy/call_info.h). */
 #define KSIP_MAX_WORKERS 64
 
+/* auth_fail_limit at most: shield/authfail.c keeps that many failure times per source. */
+#define KSIP_AUTH_FAIL_LIMIT_MAX 100
+
 struct ksip_config {
 	struct listen_addr listen[MAX_LISTEN];
 	int nlisten;
@@ -73,6 +76,14 @@ struct ksip_config {
 	/* who may make the proxy forward (docs/security.md) */
 	char trusted_peers[1024];	/* CIDRs, parsed by shield/trusted.c at start */
 	bool allow_foreign_domains;	/* authenticated users may reach other domains */
+
+	/* shield: bans, failed-auth limits, per-source rate (docs/security.md) */
+	uint32_t ban_time;		/* seconds */
+	uint32_t auth_fail_limit;	/* failures per window a source may make; 0: never ban */
+	uint32_t auth_fail_window;	/* seconds */
+	uint32_t source_rate;		/* requests/s without credentials per source; 0: off */
+	uint32_t source_burst;
+	uint32_t shield_table_size;	/* entries in each shield table */
 
 	/* proxy and transactions (RFC 3261 §17.1.1.1 timer values, in ms) */
 	uint32_t t1_ms, t2_ms, t4_ms;

@@ -33,6 +33,13 @@ struct ksip_stats {
 	uint64_t tcp_idle_closed;	/* closed: silent too long (with or without a binding) */
 	uint64_t tcp_write_overflows;	/* closed: the peer let tcp_write_queue_max pile up */
 
+	/* shield (issue 12) */
+	uint64_t banned_dropped;	/* messages from a banned source, dropped unread */
+	uint64_t rate_limited;		/* requests without credentials over source_rate, dropped */
+	uint64_t auth_failures_source;	/* failures counted against their source (trusted: not) */
+	uint64_t auth_user_failures;	/* failures for a user already over auth_fail_limit */
+	uint64_t bans_added;		/* sources banned for failing auth_fail_limit */
+
 	/* proxy: created/freed pairs give what is alive (ksipctl stats shows both) */
 	uint64_t stx_created, stx_freed;
 	uint64_t branches_created, branches_freed;

@@ -361,7 +361,7 @@ static bool authenticate_sender(struct proxy *p, const struct sip_msg *m, struct
 
 	if (top_via_is_ours(m))
 		return true;
-	auth_check(p->env.auth, p->st, m, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
+	auth_check(p->env.auth, p->st, m, &t->src, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
 	if (ao.result == AUTH_MALFORMED) {
 		stx_reply(p->txn, t, 400, ao.why, NULL);
 		return false;

@@ -97,7 +97,8 @@ static bool uri_matches(const struct digest_creds *c, const struct sip_msg *m)
 }
 
 void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_msg *m,
-		enum sip_hdr_id cred_hdr, time_t now, struct auth_outcome *out)
+		const struct sip_source *src, enum sip_hdr_id cred_hdr, time_t now,
+		struct auth_outcome *out)
 {
 	struct digest_creds c;
 	uint8_t ha1[DIGEST_MAX_LEN];
@@ -145,6 +146,8 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 		STAT_INC(st, auth_failures);
 		log_auth_failure(now, c.username,
 				 ns == NONCE_INVALID ? "foreign nonce" : "bad credentials", NULL);
+		if (a->on_failure)
+			a->on_failure(a->failure_arg, st, src, c.username, now);
 		out->result = AUTH_CHALLENGE;
 		return;
 	}

@@ -24,6 +24,15 @@ struct auth {
 	const struct ksip_config *cfg;	/* realm, offered algorithms, nonce lifetime */
 	struct user_table *users;	/* HA1s and the nonces in use */
 	struct nonce_key *nonce;	/* makes and checks stateless nonces */
+	/*
+	 * Told of each failed verification (wrong password, unknown user, bad
+	 * nonce; not a missing header, not a stale nonce) with the source and
+	 * the user name tried, on the worker that checked, ST its counters.
+	 * The top points it at the shield (dispatch.c). NULL: nobody listens.
+	 */
+	void (*on_failure)(void *arg, struct ksip_stats *st, const struct sip_source *src,
+			   const char *user, time_t now);
+	void *failure_arg;
 };
 
 enum auth_result {
@@ -41,9 +50,13 @@ struct auth_outcome {
 	const char *why;	/* for AUTH_MALFORMED */
 };
 
-/* Judge the credentials of M in CRED_HDR (Authorization or Proxy-Authorization); counts in ST. */
+/*
+ * Judge the credentials of M from SRC in CRED_HDR (Authorization or
+ * Proxy-Authorization); counts in ST, reports failures through on_failure.
+ */
 void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_msg *m,
-		enum sip_hdr_id cred_hdr, time_t now, struct auth_outcome *out);
+		const struct sip_source *src, enum sip_hdr_id cred_hdr, time_t now,
+		struct auth_outcome *out);
 
 /* Append WWW-Authenticate (or Proxy-Authenticate) headers: SHA-256, then MD5 (RFC 8760). */
 void auth_add_challenge(const struct auth *a, struct sip_out *o, bool proxy, bool stale,

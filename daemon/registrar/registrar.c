@@ -187,7 +187,7 @@ void registrar_handle(const struct registrar_ctx *c, const struct sip_msg *m,
 		return;
 	}
 
-	auth_check(c->auth, c->st, m, SIP_HDR_AUTHORIZATION, c->now, &auth);
+	auth_check(c->auth, c->st, m, src, SIP_HDR_AUTHORIZATION, c->now, &auth);
 	switch (auth.result) {
 	case AUTH_OK:
 		break;

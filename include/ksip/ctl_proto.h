@@ -21,5 +21,7 @@
 #define CTL_STATS "stats"		/* [json] */
 #define CTL_CALL_LIST "call-list"	/* [json] */
 #define CTL_CALL_HANGUP "call-hangup"	/* ID */
+#define CTL_BAN_LIST "ban-list"		/* [json] */
+#define CTL_BAN_DEL "ban-del"		/* ADDR or IPV6/64 */
 
 #endif

@@ -10,6 +10,7 @@
 #include "registrar/registrar.h"
 #include "ksip/endpoint.h"
 #include "shield/shield.h"
+#include "shield/trusted.h"
 #include "sip/hdr.h"
 #include "store/location.h"
 #include "transport/worker.h"
@@ -199,10 +200,8 @@ static void register_request(struct sip_ctx *c, const struct sip_msg *m,
 
 bool ksipd_source_trusted(const struct ksipd *d, const struct sip_source *src)
 {
-	/* trusted_peers (issue 12, another part) is checked here, and only here. */
-	(void)d;
-	(void)src;
-	return false;
+	/* The one place the shield asks: trusted peers are never banned nor rate-limited. */
+	return trusted_match(d->cfg.trusted_peers, d->cfg.n_trusted_peers, &src->addr);
 }
 
 void ksipd_auth_failed(void *arg, struct ksip_stats *st, const struct sip_source *src,

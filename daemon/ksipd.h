@@ -10,7 +10,7 @@
 #include "media/media.h"
 #include "proxy/authorize.h"
 #include "registrar/auth.h"
-#include "shield/trusted.h"
+#include "base/config.h"
 
 struct user_table;
 struct location;
@@ -45,7 +45,6 @@ struct ksipd {
 	int nworkers;
 	time_t started;
 	struct media_env media;		/* relay ports, kernel or not: each worker's media reads it */
-	struct trusted_peers trusted;	/* trusted_peers, parsed at start; read-only afterwards */
 	uint8_t route_key[ROUTE_KEY_LEN];	/* signs our Record-Route; from the store */
 	struct nft_shield *nft;		/* the nftables shield, or NULL (shield = userspace/off) */
 	enum ksip_shield_mode shield_mode;	/* the shield in force: cfg.shield with auto resolved */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ksipd: start-up, housekeeping and orderly shutdown. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -102,11 +103,13 @@ static int open_state(struct ksipd *d)
 /* Bans, failed-auth counts and per-source rates, before any worker reads them. */
 static int open_shield(struct ksipd *d)
 {
+	bool off = d->cfg.shield == KSIP_SHIELD_OFF;
+	/* shield = off: the tables stay (ksipctl ban works) but nothing bans or limits by itself. */
 	const struct shield_params p = {
 		.ban_time = d->cfg.ban_time,
-		.auth_fail_limit = d->cfg.auth_fail_limit,
+		.auth_fail_limit = off ? 0 : d->cfg.auth_fail_limit,
 		.auth_fail_window = d->cfg.auth_fail_window,
-		.source_rate = d->cfg.source_rate,
+		.source_rate = off ? 0 : d->cfg.source_rate,
 		.source_burst = d->cfg.source_burst,
 		.table_size = d->cfg.shield_table_size,
 	};
@@ -141,8 +144,7 @@ static int open_workers(struct ksipd *d)
 		kw->proxy = proxy_new(&(struct proxy_env){ .cfg = &d->cfg, .users = d->users,
 							   .loc = d->loc, .auth = &d->auth,
 							   .media = &d->media,
-							   .route_key = d->route_key,
-							   .trusted = &d->trusted },
+							   .route_key = d->route_key },
 				      i, worker_stats(w), worker_epfd(w));
 		if (!kw->txc || !kw->proxy)
 			return -1;
@@ -205,6 +207,46 @@ static const char *shield_name(enum ksip_shield_mode m)
 }
 
 /*
+ * The ban list's observer while the nftables shield is up: each ban is
+ * mirrored into ban4 with its remaining time, so the kernel drops the
+ * source before ksipd reads a byte; an ended ban leaves the set at once.
+ * An IPv6 ban covers a /64, which the per-address ban6 set cannot hold: those
+ * stay with the userspace check (dispatch.c), which always runs as well.
+ */
+static void mirror_ban(void *arg, enum shield_ban_event ev, const struct shield_ban_view *b)
+{
+	struct ksipd *d = arg;
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	time_t now = time(NULL);
+
+	if (b->addr.family != AF_INET)
+		return;
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl((uint32_t)b->addr.prefix);
+	if (ev == SHIELD_BAN_ADDED) {
+		if (b->expires > now)
+			nft_shield_ban(d->nft, &ss, (uint32_t)(b->expires - now));
+	} else {
+		nft_shield_unban(d->nft, &ss);
+	}
+}
+
+/* allow4/allow6: trusted_peers and shield_allow, never banned nor limited in the kernel either. */
+static void allow_trusted(struct ksipd *d)
+{
+	struct ksip_cidr all[2 * CONFIG_MAX_CIDRS];
+	size_t n = 0;
+
+	for (int i = 0; i < d->cfg.n_trusted_peers; i++)
+		all[n++] = d->cfg.trusted_peers[i];
+	for (int i = 0; i < d->cfg.n_shield_allow; i++)
+		all[n++] = d->cfg.shield_allow[i];
+	if (nft_shield_allow_set(d->nft, all, n))
+		log_warn("shield: cannot load trusted_peers into the allow sets");
+}
+
+/*
  * The nftables table when the configuration asks for it and the kernel
  * lets us; else the userspace shield. Never a reason not to start.
  */
@@ -219,6 +261,8 @@ static void choose_shield(struct ksipd *d)
 			d->shield_mode = KSIP_SHIELD_NFTABLES;
 			log_info("shield: nftables, table inet %s (bans and rate meter in the kernel)",
 				 nft_shield_table(d->nft));
+			allow_trusted(d);
+			shield_ban_observe(d->shield, mirror_ban, d);
 			return;
 		}
 		log_warn("shield: nftables unavailable, falling back to userspace: %s", err);
@@ -278,11 +322,6 @@ int main(int argc, char **argv)
 	config_defaults(&d.cfg);
 	if (config_file && config_load(&d.cfg, config_file, err, sizeof(err))) {
 		fprintf(stderr, "ksipd: %s\n", err);
-		return 2;
-	}
-	if (trusted_parse(&d.trusted, d.cfg.trusted_peers, err, sizeof(err))) {
-		fprintf(stderr, "ksipd: %s: key 'trusted_peers': %s\n",
-			config_file ? config_file : "defaults", err);
 		return 2;
 	}
 	if (check_only) {

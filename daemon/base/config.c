@@ -45,7 +45,7 @@ void config_defaults(struct ksip_config *c)
 	c->tcp_unauth_idle_timeout = 60;
 	c->tcp_idle_timeout = 3600;
 	c->tcp_write_queue_max = 256 * 1024;
-	c->trusted_peers[0] = 0;	/* nobody: every initial request is challenged */
+	c->n_trusted_peers = 0;	/* nobody: every initial request is challenged */
 	c->allow_foreign_domains = false;	/* no relaying to other domains (docs/security.md) */
 	c->ban_time = 600;
 	c->auth_fail_limit = 10;
@@ -304,11 +304,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = parse_u32(value, 16384, 16 * 1024 * 1024, &c->tcp_write_queue_max);
 		hint = "expected 16384 to 16777216 bytes";
 	} else if (!strcmp(key, "trusted_peers")) {
-		/* Checked as CIDRs by shield/trusted.c (main.c): base/ cannot see it. */
-		r = strlen(value) < sizeof(c->trusted_peers) ? 0 : -1;
-		if (!r)
-			memcpy(c->trusted_peers, value, strlen(value) + 1);
-		hint = "too long";
+		r = config_parse_cidrs(value, c->trusted_peers, CONFIG_MAX_CIDRS, &c->n_trusted_peers);
+		hint = "expected ADDR[/PREFIX] ... (host bits zero), at most " CONFIG_STR(CONFIG_MAX_CIDRS);
 	} else if (!strcmp(key, "allow_foreign_domains")) {
 		r = parse_bool(value, &c->allow_foreign_domains);
 		hint = "expected yes or no";

@@ -30,7 +30,7 @@ struct ksip_cidr {
 	uint8_t plen;
 };
 
-#define CONFIG_MAX_CIDRS 64	/* prefixes in one list key (shield_allow) */
+#define CONFIG_MAX_CIDRS 64	/* prefixes in one list key (trusted_peers, shield_allow) */
 
 struct listen_addr {
 	enum ksip_transport transport;
@@ -74,7 +74,8 @@ struct ksip_config {
 	uint32_t tcp_write_queue_max;	/* bytes queued for a peer that does not read: then closed */
 
 	/* who may make the proxy forward (docs/security.md) */
-	char trusted_peers[1024];	/* CIDRs, parsed by shield/trusted.c at start */
+	struct ksip_cidr trusted_peers[CONFIG_MAX_CIDRS];	/* gateways, PBXes: no challenge, no ban */
+	int n_trusted_peers;
 	bool allow_foreign_domains;	/* authenticated users may reach other domains */
 
 	/* shield: bans, failed-auth limits, per-source rate (docs/security.md) */

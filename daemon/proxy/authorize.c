@@ -168,7 +168,7 @@ enum fwd_verdict authorize_forwarding(struct proxy *p, const struct sip_msg *m,
 		return FWD_NO_DIALOG;	/* an ACK always answers something: without a To tag, nothing */
 	if (next_route.len || !domain_is_ours(p, m))
 		return p->env.cfg->allow_foreign_domains ? FWD_AUTHENTICATE_FOREIGN : FWD_FOREIGN;
-	if (trusted_match(p->env.trusted, &src->addr))
+	if (trusted_match(p->env.cfg->trusted_peers, p->env.cfg->n_trusted_peers, &src->addr))
 		return FWD_TRUSTED;
 	return FWD_AUTHENTICATE;
 }

@@ -31,7 +31,6 @@ struct auth;
 struct media_env;
 struct txn_layer;
 struct sip_request;
-struct trusted_peers;
 
 #define PROXY_TAB_BITS 14
 #define PROXY_TAB_SIZE (1u << PROXY_TAB_BITS)
@@ -44,7 +43,6 @@ struct proxy_env {
 	const struct auth *auth;	/* digest challenges and checks (registrar/auth.h) */
 	const struct media_env *media;	/* relay ports and whether ksip.ko forwards */
 	const uint8_t *route_key;	/* ROUTE_KEY_LEN bytes: signs our Record-Route (authorize.h) */
-	const struct trusted_peers *trusted;	/* trusted_peers: no challenge (shield/trusted.h) */
 };
 
 /*

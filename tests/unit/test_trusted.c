@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* shield/trusted.c: CIDR parsing and matching for trusted_peers (IPv4, IPv6, mapped). */
+/* trusted_peers: config.c parses the CIDRs, shield/trusted.c matches them (IPv4, IPv6, mapped). */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -18,11 +18,21 @@ static struct sockaddr_storage addr(const char *s)
 	return ss;
 }
 
-static bool in(const struct trusted_peers *t, const char *s)
+struct list {
+	int n;
+	struct ksip_cidr cidr[CONFIG_MAX_CIDRS];
+};
+
+static int parse(struct list *t, const char *s)
+{
+	return config_parse_cidrs(s, t->cidr, CONFIG_MAX_CIDRS, &t->n);
+}
+
+static bool in(const struct list *t, const char *s)
 {
 	struct sockaddr_storage ss = addr(s);
 
-	return trusted_match(t, &ss);
+	return trusted_match(t->cidr, t->n, &ss);
 }
 
 int main(void)
@@ -32,15 +42,13 @@ int main(void)
 		"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x",
 		"example.org", "10.0.0", "/8", "fe80::1%eth0/64",
 	};
-	struct trusted_peers t;
-	struct cidr c;
-	char err[128];
+	struct list t, one;
 
-	ok(!trusted_parse(&t, "", err, sizeof(err)) && t.n == 0, "an empty list parses to nobody");
-	ok(!in(&t, "10.1.2.3") && !trusted_match(NULL, &(struct sockaddr_storage){ 0 }),
+	ok(!parse(&t, "") && t.n == 0, "an empty list parses to nobody");
+	ok(!in(&t, "10.1.2.3") && !trusted_match(NULL, 0, &(struct sockaddr_storage){ 0 }),
 	   "nobody is trusted by an empty or absent list");
-	ok(!trusted_parse(&t, "10.0.0.0/8 192.0.2.7, 2001:db8:a::/48\tfd00::5", err, sizeof(err)) &&
-	   t.n == 4, "four prefixes, separated by spaces, commas and tabs");
+	ok(!parse(&t, "10.0.0.0/8 192.0.2.7, 2001:db8:a::/48\tfd00::5") && t.n == 4,
+	   "four prefixes, separated by spaces, commas and tabs");
 	ok(in(&t, "10.255.0.1") && in(&t, "10.0.0.0") && !in(&t, "11.0.0.1"), "10.0.0.0/8 matches inside only");
 	ok(in(&t, "192.0.2.7") && !in(&t, "192.0.2.8"), "a bare IPv4 address is a /32");
 	ok(in(&t, "2001:db8:a:ffff::1") && !in(&t, "2001:db8:b::1"), "2001:db8:a::/48 matches inside only");
@@ -49,16 +57,17 @@ int main(void)
 	   "an IPv4-mapped IPv6 source is matched as IPv4");
 	ok(!in(&t, "::a00:1"), "an IPv4-compatible (not mapped) address is not IPv4");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ok(cidr_parse(bad[i], &c) == -1, "'%s' is refused", bad[i]);
-	ok(trusted_parse(&t, "10.0.0.0/8 nonsense", err, sizeof(err)) == -1 && strstr(err, "nonsense") &&
-	   t.n == 0, "a bad entry fails the whole list and is named: %s", err);
-	ok(!cidr_parse("0.0.0.0/0", &c) && cidr_match(&c, &(struct sockaddr_storage){ .ss_family = AF_INET }),
+		ok(parse(&one, bad[i]) == -1, "'%s' is refused", bad[i]);
+	ok(parse(&one, "10.0.0.0/8 nonsense") == -1, "a bad entry fails the whole list");
+	ok(!parse(&one, "0.0.0.0/0") &&
+	   cidr_match(&one.cidr[0], &(struct sockaddr_storage){ .ss_family = AF_INET }),
 	   "0.0.0.0/0 matches every IPv4 address");
-	ok(!cidr_parse("10.128.0.0/9", &c), "10.128.0.0/9 parses");
+	ok(!parse(&one, "10.128.0.0/9"), "10.128.0.0/9 parses");
 	{
 		struct sockaddr_storage a = addr("10.127.255.255"), b = addr("10.128.0.0");
 
-		ok(!cidr_match(&c, &a) && cidr_match(&c, &b), "/9 splits inside a byte");
+		ok(!cidr_match(&one.cidr[0], &a) && cidr_match(&one.cidr[0], &b),
+		   "/9 splits inside a byte");
 	}
 	return tap_done();
 }

@@ -104,7 +104,13 @@ $(O)/tests/udprelay: bench/udprelay.c lib/endpoint.c include/ksip/endpoint.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ bench/udprelay.c lib/endpoint.c
 
-tests: all $(O)/san/ksipd $(O)/tests/ktest $(O)/tests/udprelay $(UNIT_BINS) $(FUZZ_BINS)
+# The flood sender of tests/security/ (sendmmsg, spoofed sources inside a test namespace).
+$(O)/tests/sipflood: tests/tools/sipflood.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -pthread
+
+tests: all $(O)/san/ksipd $(O)/tests/ktest $(O)/tests/udprelay $(O)/tests/sipflood $(UNIT_BINS) \
+	$(FUZZ_BINS)
 
 deps:
 	scripts/deps.sh

@@ -71,7 +71,10 @@ def free_port():
 
 
 class Ksipd:
-    def __init__(self, **conf):
+    def __init__(self, binary=None, netns=None, **conf):
+        """BINARY: another ksipd (tests/security/ measure the optimized one); NETNS: run inside it."""
+        self.binary = binary or KSIPD
+        self.netns = netns
         self.dir = tempfile.mkdtemp(prefix="ksiptest-")
         self.port = free_port()
         self.sock = os.path.join(self.dir, "ksipd.sock")
@@ -95,7 +98,10 @@ class Ksipd:
                 f.write("%s = %s\n" % (k, v))
         self.log = open(os.path.join(self.dir, "ksipd.log"), "ab")
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=99")
-        self.proc = subprocess.Popen([KSIPD, "--config", path], stdout=self.log, stderr=self.log, env=env)
+        # "ip netns exec" execs ksipd in place: self.proc.pid is ksipd's own.
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen(prefix + [self.binary, "--config", path], stdout=self.log, stderr=self.log,
+                                     env=env)
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -309,16 +315,18 @@ class SipClient:
 
 
 def run_sipp(server, scenario, user_field, transport="u1", ipv6=False, extra=(), timeout=30,
-             calls=1, port=None):
-    """Run one SIPp scenario against SERVER; returns (exit code, output)."""
-    host = "::1" if ipv6 else "127.0.0.1"
+             calls=1, port=None, netns=None, local_ip=None, target=None):
+    """Run one SIPp scenario against SERVER; returns (exit code, output).
+
+    NETNS runs SIPp inside that namespace, from LOCAL_IP, towards TARGET ("ADDR:PORT")."""
+    host = local_ip or ("::1" if ipv6 else "127.0.0.1")
     csv = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, dir=server.dir)
     csv.write("SEQUENTIAL\n")
     for fields in user_field:
         csv.write(";".join(fields) + "\n")
     csv.close()
-    target = ("[%s]:%d" if ipv6 else "%s:%d") % (host, server.port)
-    cmd = ["sipp", "-sf", os.path.join(SIPP_DIR, scenario), "-inf", csv.name, "-m", str(calls),
+    target = target or ("[%s]:%d" if ipv6 else "%s:%d") % (host, server.port)
+    cmd = (["ip", "netns", "exec", netns] if netns else []) + ["sipp", "-sf", os.path.join(SIPP_DIR, scenario), "-inf", csv.name, "-m", str(calls),
            "-i", host, "-p", str(port or free_port()), "-t", transport, "-nostdin", "-timeout", "%ds" % timeout,
            "-timeout_error", "-trace_err", "-error_file", os.path.join(server.dir, "sipp_err.log"),
            "-key", "realm", server.conf["realm"]] + list(extra) + [target]

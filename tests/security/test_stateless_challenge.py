@@ -3,14 +3,16 @@
 the size limit (issue 12: stateless challenges, bounded state, sizes that tell the truth).
 
     attacker / caller (127.0.0.1, UDP) ----> ksipd (sanitizer build, loopback, 1 worker)
-    bob's phone: a silent UDP socket on 127.0.0.1 that counts what reaches it
+    bob's phone: a silent UDP socket on 127.0.0.1 that counts what reaches it, later also a
+    TCP connection to ksipd from the same address and port
 
 Promises checked (docs/security.md "Stateless challenges and bounded state"):
   - an INVITE without credentials gets exactly one datagram (407, no 100 Trying) and leaves no
     transaction; its retransmission gets one more, identical; nothing follows on a timer;
   - the ACK of that 407 is absorbed, not forwarded;
   - at max_calls a verified INVITE gets 503 with Retry-After, statelessly;
-  - a verified INVITE over 1300 bytes once forwarded, towards a UDP-only phone, gets 513.
+  - a verified INVITE over 1300 bytes once forwarded, towards a UDP-only phone, gets 513; when
+    the phone holds a TCP connection from its address, it goes over that (RFC 3261 §18.1.1).
 """
 import os
 import socket
@@ -57,16 +59,15 @@ def authed(c, d, callee="bob", **kw):
 
 def main():
     d = Ksipd(auth_algorithms="MD5", workers=1, max_calls=3, media="userspace")
-    phone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    phone.bind(("127.0.0.1", free_port()))
-    phone.settimeout(0.2)
+    # bob's phone registers from the socket it listens on: ksipd sends to where REGISTER came from.
+    reg = SipClient(d, bind_port=free_port())
+    phone = reg.sock
     try:
         d.add_user("alice", "s3cret")
         d.add_user("bob", "hunter2")
-        reg = SipClient(d)
         r, _ = reg.register("bob", "hunter2", ["<sip:bob@127.0.0.1:%d>" % phone.getsockname()[1]])
         T.ok(r is not None and r.code == 200, "bob registers a UDP contact", r and r.raw)
-        reg.close()
+        phone.settimeout(0.2)
 
         # 1. One datagram per unauthenticated INVITE, no state, no timer.
         c = SipClient(d)
@@ -112,6 +113,27 @@ def main():
         except socket.timeout:
             leaked = None
         T.ok(leaked is None, "and nothing reached the phone", leaked)
+        # The same phone with a TCP connection from its address: §18.1.1 sends it over TCP.
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind(phone.getsockname())
+        tcp.connect(("127.0.0.1", d.port))
+        tcp.settimeout(2.0)
+        time.sleep(0.2)
+        c2.send(authed(c2, d, body="x" * 1300, ctype="text/plain"))
+        got = b""
+        try:
+            while b"\r\n\r\n" not in got:
+                chunk = tcp.recv(65535)
+                if not chunk:
+                    break
+                got += chunk
+        except socket.timeout:
+            pass
+        T.ok(got.startswith(b"INVITE ") and b"\r\nVia: SIP/2.0/TCP " in got.split(b"\r\n\r\n")[0],
+             "with a TCP connection from the phone's address, the large INVITE goes over it, Via TCP",
+             repr(got[:600]) + " / " + repr([(x.code, x.reason) for x in all_within(c2, 0.5)]))
+        tcp.close()
 
         # 4. At max_calls (3, one worker; calls that ended count while still listed): 503 with
         # Retry-After, and no transaction for it.

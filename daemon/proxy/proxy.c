@@ -471,6 +471,9 @@ again:
 	else if (!sent)
 		stx_reply(p->txn, t, 480, "No reachable contact", NULL);
 out:
+	/* No branch went out (488, 503, 513, 480): the call ends now, or it would hold its slot. */
+	if (c && !sent)
+		call_end(p, c, "failed: %d", t->last_code);
 	free(sdp);
 	free(ts);
 }

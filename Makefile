@@ -114,7 +114,13 @@ $(O)/tests/nft_helper: tests/security/nft_helper.c $(O)/libksipcore-san.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(O)/libksipcore-san.a $(LDLIBS)
 
-tests: all $(O)/san/ksipd $(O)/tests/nft_helper $(O)/tests/ktest $(O)/tests/udprelay $(UNIT_BINS) $(FUZZ_BINS)
+# The flood sender of tests/security/ (sendmmsg, spoofed sources inside a test namespace).
+$(O)/tests/sipflood: tests/tools/sipflood.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -pthread
+
+tests: all $(O)/san/ksipd $(O)/tests/nft_helper $(O)/tests/ktest $(O)/tests/udprelay $(O)/tests/sipflood \
+	$(UNIT_BINS) $(FUZZ_BINS)
 
 deps:
 	scripts/deps.sh

@@ -302,6 +302,8 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("cancels_sent", t.cancels_sent);
 	ROW("relay_denied", t.relay_denied);
 	ROW("handoffs", t.handoffs);
+	ROW("inbox_dropped", t.inbox_dropped);
+	ROW("cap_rejects", t.cap_rejects);
 	ROW("send_errors", t.send_errors);
 	ROW("users", users_count(c->d->users));
 	ROW("aors", u.aors);

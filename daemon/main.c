@@ -141,7 +141,8 @@ static int open_workers(struct ksipd *d)
 		kw->d = d;
 		kw->w = w;
 		kw->txc = txn_cache_new(TXN_CACHE_SLOTS);
-		kw->proxy = proxy_new(&(struct proxy_env){ .cfg = &d->cfg, .users = d->users,
+		kw->proxy = proxy_new(&(struct proxy_env){ .cfg = &d->cfg, .nworkers = d->nworkers,
+							   .users = d->users,
 							   .loc = d->loc, .auth = &d->auth,
 							   .media = &d->media,
 							   .route_key = d->route_key },

@@ -58,6 +58,11 @@ void config_defaults(struct ksip_config *c)
 	c->t2_ms = 4000;
 	c->t4_ms = 5000;
 	c->timer_c = 180;
+	/* About 96 MiB of signalling state at the caps, at typical sizes (docs/security.md). */
+	c->max_server_transactions = 8192;
+	c->max_client_transactions = 8192;
+	c->max_calls = 4096;
+	c->inbox_max = 4096;
 	c->media = KSIP_MEDIA_AUTO;
 	/* Below Linux's ephemeral range (32768-60999), so clients' sockets never take them. */
 	c->rtp_port_min = 16384;
@@ -330,6 +335,14 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = parse_u32(value, 10, 60000, &c->t4_ms);
 	} else if (!strcmp(key, "timer_c")) {
 		r = parse_u32(value, 1, 3600, &c->timer_c);
+	} else if (!strcmp(key, "max_server_transactions")) {
+		r = parse_u32(value, 16, 10000000, &c->max_server_transactions);
+	} else if (!strcmp(key, "max_client_transactions")) {
+		r = parse_u32(value, 16, 10000000, &c->max_client_transactions);
+	} else if (!strcmp(key, "max_calls")) {
+		r = parse_u32(value, 1, 10000000, &c->max_calls);
+	} else if (!strcmp(key, "inbox_max")) {
+		r = parse_u32(value, 64, 1000000, &c->inbox_max);
 	} else if (!strcmp(key, "media")) {
 		r = 0;
 		if (!strcmp(value, "auto"))

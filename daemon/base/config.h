@@ -90,6 +90,16 @@ struct ksip_config {
 	uint32_t t1_ms, t2_ms, t4_ms;
 	uint32_t timer_c;		/* seconds an INVITE branch may ring (§16.6 step 11) */
 
+	/*
+	 * Bounded state (docs/security.md): totals over all workers, each
+	 * worker enforcing its share (total / workers). At a cap a new request
+	 * gets a stateless 503 with Retry-After.
+	 */
+	uint32_t max_server_transactions;
+	uint32_t max_client_transactions;
+	uint32_t max_calls;
+	uint32_t inbox_max;		/* messages queued for one worker by the others */
+
 	/* media */
 	enum ksip_media_mode media;
 	uint16_t rtp_port_min, rtp_port_max;

@@ -50,6 +50,8 @@ struct ksip_stats {
 	uint64_t relay_denied;		/* not forwarded: no dialog of ours (481), foreign (403), stray ACK */
 	uint64_t send_errors;
 	uint64_t handoffs;		/* messages passed to the worker owning the Call-ID */
+	uint64_t inbox_dropped;		/* not queued: the receiving worker's inbox was full */
+	uint64_t cap_rejects;		/* 503 at a cap on transactions or calls (issue 12) */
 	uint64_t calls_created, calls_answered, calls_ended, calls_freed;
 	uint64_t relay_streams_opened, relay_streams_closed;
 	uint64_t kernel_flows_installed, kernel_flows_removed;

@@ -113,6 +113,7 @@ static void free_call(struct proxy *p, struct call *c)
 	free(c->contact[0]);
 	free(c->contact[1]);
 	free(c);
+	p->ncalls--;
 	STAT_INC(p->st, calls_freed);
 }
 
@@ -203,6 +204,7 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 	timer_init(&c->t_check, timer_check);
 	timer_init(&c->t_limit, timer_limit);
 	timer_init(&c->t_free, timer_free);
+	p->ncalls++;
 	STAT_INC(p->st, calls_created);
 	log_debug("call %" PRIu64 ": %s -> %s, Call-ID %s", c->id, c->caller_user, c->callee_user,
 		  c->callid);

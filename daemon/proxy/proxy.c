@@ -34,6 +34,14 @@ static void txn_send(void *arg, const struct sockaddr_storage *dst, enum ksip_tr
 	proxy_send(arg, dst, tp, buf, len);
 }
 
+/* This worker's share of a cap on the whole daemon (rounded up). */
+static uint32_t cap_share(uint32_t total, int nworkers)
+{
+	uint32_t n = nworkers > 0 ? (uint32_t)nworkers : 1;
+
+	return (total + n - 1) / n;
+}
+
 struct proxy *proxy_new(const struct proxy_env *env, int index, struct ksip_stats *st, int epfd)
 {
 	struct proxy *p = calloc(1, sizeof(*p));
@@ -45,6 +53,8 @@ struct proxy *proxy_new(const struct proxy_env *env, int index, struct ksip_stat
 			.timer_c_ms = env->cfg->timer_c * 1000,
 		},
 		.instance = (unsigned int)index,
+		.max_stx = cap_share(env->cfg->max_server_transactions, env->nworkers),
+		.max_branches = cap_share(env->cfg->max_client_transactions, env->nworkers),
 		.st = st,
 		.send = txn_send,
 		.send_arg = p,
@@ -55,6 +65,7 @@ struct proxy *proxy_new(const struct proxy_env *env, int index, struct ksip_stat
 	p->env = *env;
 	p->index = index;
 	p->st = st;
+	p->max_calls = cap_share(env->cfg->max_calls, env->nworkers);
 	list_init(&p->calls);
 	p->txn = txn_layer_new(&te);
 	if (!p->txn)
@@ -150,14 +161,46 @@ static int our_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksi
 
 /* --- helpers ------------------------------------------------------------ */
 
+/* Send the stateless answer in p->out towards SRC: one datagram, nothing kept. */
+static void send_stateless(struct proxy *p, const struct sip_source *src, int code)
+{
+	if (p->out.overflow)
+		return;
+	proxy_send(p, &p->out.dst, src->transport, p->out.buf, p->out.len);
+	STAT_INC(p->st, responses_sent[code]);
+}
+
 static void reply_stateless(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
 			    int code, const char *reason)
 {
 	sip_reply_simple(&p->out, m, src, code, reason);
-	if (!p->out.overflow) {
-		proxy_send(p, &p->out.dst, src->transport, p->out.buf, p->out.len);
-		STAT_INC(p->st, responses_sent[code]);
-	}
+	send_stateless(p, src, code);
+}
+
+/* At a cap (issue 12, bounded state): 503 with Retry-After, built from the request alone. */
+static void reply_busy(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
+		       const char *why)
+{
+	STAT_INC(p->st, cap_rejects);
+	sip_reply_start(&p->out, m, src, 503, why);
+	out_printf(&p->out, "Retry-After: %u\r\n", PROXY_RETRY_AFTER);
+	sip_reply_finish(&p->out);
+	send_stateless(p, src, 503);
+}
+
+/*
+ * 407 built from the request alone, as the registrar's 401: an unverified
+ * sender gets one datagram per request it sends and costs no memory (no
+ * transaction, so no Timer G either). Its ACK carries the To tag we minted
+ * and is absorbed by on_request().
+ */
+static void reply_challenge(struct proxy *p, const struct sip_msg *m,
+			    const struct sip_source *src, bool stale)
+{
+	sip_reply_start(&p->out, m, src, 407, NULL);
+	auth_add_challenge(p->env.auth, &p->out, true, stale, time(NULL));
+	sip_reply_finish(&p->out);
+	send_stateless(p, src, 407);
 }
 
 /* §16.6 step 8: what makes a request "the same" when it comes back to us. */
@@ -334,58 +377,9 @@ static void collect_target(void *ctx, const struct binding_view *b)
 	ts->n++;
 }
 
-static void reply_challenge(struct proxy *p, struct stx *t, bool stale)
-{
-	struct sip_out *extra = malloc(sizeof(*extra));
-
-	if (!extra)
-		return;
-	extra->len = 0;
-	extra->overflow = false;
-	auth_add_challenge(p->env.auth, extra, true, stale, time(NULL));
-	out_add(extra, "", 1);
-	if (!extra->overflow)
-		stx_reply(p->txn, t, 407, NULL, extra->buf);
-	free(extra);
-}
-
-/*
- * Is the sender a local user (Proxy-Authorization, 407 until it is), or is
- * this a spiral that passed here already? Answers T itself when not.
- */
-static bool authenticate_sender(struct proxy *p, const struct sip_msg *m, struct stx *t)
-{
-	struct auth_outcome ao;
-	struct sip_naddr from;
-	struct sip_uri fu;
-
-	if (top_via_is_ours(m))
-		return true;
-	auth_check(p->env.auth, p->st, m, &t->src, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
-	if (ao.result == AUTH_MALFORMED) {
-		stx_reply(p->txn, t, 400, ao.why, NULL);
-		return false;
-	}
-	if (ao.result != AUTH_OK) {
-		reply_challenge(p, t, ao.result == AUTH_STALE);
-		return false;
-	}
-	/* The authenticated user must be the one the request claims to come from. */
-	if (!sip_naddr_parse(sip_hdr_first(m, SIP_HDR_FROM)->value, &from) ||
-	    !sip_uri_parse(from.uri, &fu) || fu.user.len != strlen(ao.user) ||
-	    memcmp(fu.user.p, ao.user, fu.user.len)) {
-		stx_reply(p->txn, t, 403, "Forbidden auth ID", NULL);
-		return false;
-	}
-	return true;
-}
-
-/*
- * Initial INVITE, MESSAGE, OPTIONS, ... for our domain: authenticate (a
- * TRUSTED peer is not asked), find the callee's contacts, fork.
- */
+/* Initial INVITE, MESSAGE, OPTIONS, ... for our domain (verified): find the callee's contacts, fork. */
 static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *t,
-			  unsigned int ours, uint64_t lh, bool trusted)
+			  unsigned int ours, uint64_t lh)
 {
 	struct resp_ctx *rc = t->arg;
 	struct sip_uri ru;
@@ -394,14 +388,10 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	char user[128], via[256], rr[400], branch[64], sig[64];
 	char *sdp = NULL;
 	long sdp_len = 0;
-	int sent = 0;
+	int sent = 0, too_large = 0;
 
-	if (!sip_uri_parse(m->ruri, &ru) || (ru.scheme != SIP_SCHEME_SIP && ru.scheme != SIP_SCHEME_SIPS)) {
-		stx_reply(p->txn, t, 416, NULL, NULL);
-		return;
-	}
-	if (!trusted && !authenticate_sender(p, m, t))
-		return;
+	/* verify_request() checked the scheme and the credentials (or the trusted source). */
+	sip_uri_parse(m->ruri, &ru);
 	if (!ru.user.len || ru.user.len >= sizeof(user)) {
 		stx_reply(p->txn, t, 404, NULL, NULL);
 		return;
@@ -446,13 +436,23 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	for (int i = 0; i < ts->n; i++) {
 		struct fwd_request f = { 0 };
 		struct sip_span body = { sdp, (uint32_t)sdp_len };
+		enum ksip_transport tp = ts->t[i].transport;
 
+		if (tp == KSIP_TCP && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
+			STAT_INC(p->st, targets_skipped);	/* its connection is gone */
+			continue;
+		}
+		if (txn_branches_full(p->txn, 1)) {
+			stx_reply(p->txn, t, 503, "Too Many Client Transactions", PROXY_RETRY_AFTER_HDR);
+			goto out;
+		}
 		txn_branch_id(p->txn, lh, branch, sizeof(branch));
-		if (our_via(p, &ts->t[i].dst, ts->t[i].transport, branch, via, sizeof(via)))
+again:
+		if (our_via(p, &ts->t[i].dst, tp, branch, via, sizeof(via)))
 			continue;
 		if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
-			record_route(p, &t->src.addr, t->src.transport, &ts->t[i].dst,
-				     ts->t[i].transport, sig, rr, sizeof(rr));
+			record_route(p, &t->src.addr, t->src.transport, &ts->t[i].dst, tp, sig, rr,
+				     sizeof(rr));
 		else
 			rr[0] = 0;
 		f.ruri = (struct sip_span){ ts->t[i].uri, (uint32_t)strlen(ts->t[i].uri) };
@@ -463,18 +463,26 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		f.body = sdp_len > 0 ? &body : NULL;
 		f.src = &t->src;
 		build_forward_request(&p->out, m, &f);
-		if (p->out.overflow)
-			continue;
-		if (ts->t[i].transport == KSIP_TCP && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
-			STAT_INC(p->st, targets_skipped);	/* its connection is gone */
+		if (!p->out.overflow && tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX &&
+		    conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
+			tp = KSIP_TCP;	/* §18.1.1, on the phone's own connection: Via says so */
+			goto again;
+		}
+		if (p->out.overflow || (tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX)) {
+			too_large++;
 			continue;
 		}
-		if (fork_branch(p, rc, m->method, branch, &ts->t[i].dst, ts->t[i].transport))
+		if (fork_branch(p, rc, m->method, branch, &ts->t[i].dst, tp))
 			sent++;
 	}
-	if (!sent)
+	if (!sent && too_large)
+		stx_reply(p->txn, t, 513, NULL, NULL);	/* §18.1.1: too large for UDP, no TCP */
+	else if (!sent)
 		stx_reply(p->txn, t, 480, "No reachable contact", NULL);
 out:
+	/* No branch went out (488, 503, 513, 480): the call ends now, or it would hold its slot. */
+	if (c && !sent)
+		call_end(p, c, "failed: %d", t->last_code);
 	free(sdp);
 	free(ts);
 }
@@ -547,8 +555,15 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 	f.body = sdp_len > 0 ? &body : NULL;
 	f.src = src;
 	build_forward_request(&p->out, m, &f);
+	if (!p->out.overflow && tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX &&
+	    conn_map_find(&dst, &(struct conn_ref){ 0 }) && !our_via(p, &dst, KSIP_TCP, branch, via,
+								 sizeof(via))) {
+		tp = KSIP_TCP;	/* §18.1.1: over TCP when a connection to the next hop exists */
+		build_forward_request(&p->out, m, &f);
+	}
 	free(sdp);
-	if (p->out.overflow) {
+	if (p->out.overflow || (tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX)) {
+		/* §18.1.1: too large for UDP and no connection to carry it. */
 		if (t)
 			stx_reply(p->txn, t, 513, NULL, NULL);
 		return;
@@ -616,6 +631,86 @@ static struct stx *stx_open(struct proxy *p, const struct sip_msg *m,
 	return t;
 }
 
+/*
+ * Issue 12: verify, then create state. Everything a request can be told
+ * before ksipd takes responsibility for it is decided here, each answer
+ * one stateless datagram per request received (a retransmission gets one
+ * again): a flood from spoofed sources costs no memory and is not
+ * amplified. True when the request may have a server transaction.
+ *
+ * The authorization of forwarding goes here too: whatever decides that a
+ * request may be forwarded without credentials (in-dialog, trusted peer)
+ * must decide before the transaction exists.
+ */
+static bool verify_request(struct proxy *p, const struct sip_msg *m,
+			   const struct sip_source *src, enum fwd_verdict v, uint64_t lh)
+{
+	const struct sip_hdr *from = sip_hdr_first(m, SIP_HDR_FROM);
+	struct auth_outcome ao;
+	struct sip_naddr na;
+	struct sip_uri ru, fu;
+	uint32_t mf;
+
+	if (m->count[SIP_HDR_MAX_FORWARDS] &&
+	    span_to_u32(sip_hdr_first(m, SIP_HDR_MAX_FORWARDS)->value, 255, &mf) && mf == 0) {
+		reply_stateless(p, m, src, 483, NULL);
+		return false;
+	}
+	if (m->nhdrs > SIP_FORWARD_MAX_HEADERS) {
+		/* We add Via, Record-Route and Max-Forwards: stay within what we accept ourselves. */
+		reply_stateless(p, m, src, 513, "Too Many Headers To Forward");
+		return false;
+	}
+	if (looped(m, lh)) {
+		reply_stateless(p, m, src, 482, NULL);
+		return false;
+	}
+	if (v == FWD_IN_DIALOG)
+		return true;
+	if (!sip_uri_parse(m->ruri, &ru) || (ru.scheme != SIP_SCHEME_SIP && ru.scheme != SIP_SCHEME_SIPS)) {
+		reply_stateless(p, m, src, 416, NULL);
+		return false;
+	}
+	/* A trusted peer, or a spiral that passed these checks here already, is not asked again. */
+	if (v == FWD_TRUSTED || top_via_is_ours(m))
+		return true;
+	auth_check(p->env.auth, p->st, m, src, SIP_HDR_PROXY_AUTHORIZATION, time(NULL), &ao);
+	if (ao.result == AUTH_MALFORMED) {
+		reply_stateless(p, m, src, 400, ao.why);
+		return false;
+	}
+	if (ao.result != AUTH_OK) {
+		reply_challenge(p, m, src, ao.result == AUTH_STALE);
+		return false;
+	}
+	/* The authenticated user must be the one the request claims to come from. */
+	if (!sip_naddr_parse(from->value, &na) || !sip_uri_parse(na.uri, &fu) ||
+	    fu.user.len != strlen(ao.user) || memcmp(fu.user.p, ao.user, fu.user.len)) {
+		reply_stateless(p, m, src, 403, "Forbidden auth ID");
+		return false;
+	}
+	return true;
+}
+
+/* Room for the state a verified request needs; else a stateless 503 (issue 12). */
+static bool within_caps(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
+			bool in_dialog)
+{
+	if (txn_stx_full(p->txn)) {
+		reply_busy(p, m, src, "Too Many Transactions");
+		return false;
+	}
+	if (txn_branches_full(p->txn, 1)) {
+		reply_busy(p, m, src, "Too Many Client Transactions");
+		return false;
+	}
+	if (m->method == SIP_INVITE && !in_dialog && p->ncalls >= p->max_calls) {
+		reply_busy(p, m, src, "Too Many Calls");
+		return false;
+	}
+	return true;
+}
+
 static void on_request(struct proxy *p, const struct sip_msg *m, const struct sip_source *src)
 {
 	enum sip_method km = m->method == SIP_ACK || m->method == SIP_CANCEL ? SIP_INVITE : m->method;
@@ -626,7 +721,7 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 	char key[512];
 	unsigned int ours;
 	uint64_t lh;
-	uint32_t mf;
+	bool in_dialog;
 
 	if (stx_key(m, km, key, sizeof(key)))
 		return;
@@ -640,6 +735,11 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 		t = stx_find(p->txn, key);
 		if (t && t->state != STX_ACCEPTED) {
 			stx_ack(p->txn, t);		/* ACK of our own non-2xx answer: hop by hop */
+			return;
+		}
+		if (!t && sip_reply_tag_is_ours(m)) {
+			/* The ACK of an answer we sent statelessly (a 407, a 503): absorbed. */
+			STAT_INC(p->st, retransmissions);
 			return;
 		}
 		/* ACK of a 2xx: end to end, in a dialog of ours only; never answered. */
@@ -662,33 +762,21 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 				v == FWD_FOREIGN ? FWD_FOREIGN_REASON : NULL);
 		return;
 	}
+	in_dialog = v == FWD_IN_DIALOG;
+	if (!verify_request(p, m, src, v, lh) || !within_caps(p, m, src, in_dialog))
+		return;
+	/* Verified and within the caps: from here on ksipd keeps state for the request. */
 	t = stx_open(p, m, src, key);
 	if (!t) {
-		reply_stateless(p, m, src, 503, "Out of memory");
+		reply_busy(p, m, src, "Out of memory");
 		return;
 	}
 	if (m->method == SIP_INVITE)
 		stx_reply(p->txn, t, 100, NULL, NULL);
-	if (m->count[SIP_HDR_MAX_FORWARDS] &&
-	    span_to_u32(sip_hdr_first(m, SIP_HDR_MAX_FORWARDS)->value, 255, &mf) && mf == 0) {
-		stx_reply(p->txn, t, 483, NULL, NULL);
-		return;
-	}
-	if (m->nhdrs > SIP_FORWARD_MAX_HEADERS) {
-		/* We add Via, Record-Route and Max-Forwards: stay within what we accept ourselves. */
-		stx_reply(p->txn, t, 513, "Too Many Headers To Forward", NULL);
-		return;
-	}
-	if (looped(m, lh)) {
-		stx_reply(p->txn, t, 482, NULL, NULL);
-		return;
-	}
-	if (v == FWD_IN_DIALOG)
+	if (v == FWD_IN_DIALOG || v == FWD_AUTHENTICATE_FOREIGN)
 		route_onward(p, m, src, t, ours, next_route, lh, &g);
-	else if (v == FWD_AUTHENTICATE_FOREIGN && authenticate_sender(p, m, t))
-		route_onward(p, m, src, t, ours, next_route, lh, &g);
-	else if (v != FWD_AUTHENTICATE_FOREIGN)
-		route_initial(p, m, t, ours, lh, v == FWD_TRUSTED);
+	else
+		route_initial(p, m, t, ours, lh);
 }
 
 /* --- responses ---------------------------------------------------------- */

@@ -35,9 +35,15 @@ struct sip_request;
 #define PROXY_TAB_BITS 14
 #define PROXY_TAB_SIZE (1u << PROXY_TAB_BITS)
 
+/* Seconds a 503 at a cap asks the client to wait (§21.5.4, §20.33). */
+#define PROXY_RETRY_AFTER 5
+#define PROXY_RETRY_AFTER_HDR "Retry-After: 5\r\n"
+_Static_assert(PROXY_RETRY_AFTER == 5, "PROXY_RETRY_AFTER_HDR says the same");
+
 /* What the proxy uses of the daemon, filled by the top when it makes a worker's proxy. */
 struct proxy_env {
 	const struct ksip_config *cfg;
+	int nworkers;			/* each worker enforces its share of the caps */
 	struct user_table *users;
 	struct location *loc;
 	const struct auth *auth;	/* digest challenges and checks (registrar/auth.h) */
@@ -73,6 +79,7 @@ struct proxy {
 	uint16_t tcp_port[2];		/* our TCP listen port per family (0: none) */
 	struct call *call_tab[PROXY_TAB_SIZE];
 	struct list_head calls;		/* every struct call of this worker (call.c) */
+	uint32_t ncalls, max_calls;	/* alive (call.c counts), this worker's share of max_calls */
 	struct media *media;
 	struct sip_out out;		/* scratch for messages being built */
 	struct sip_msg in;		/* a handed-over message, parsed again here */

@@ -180,27 +180,43 @@ void sip_response_destination(const struct sip_msg *m, const struct sip_source *
 	*dstlen = tmp.dstlen;
 }
 
+/*
+ * The To tag ksipd gives a request's local answers: the same request, the
+ * same tag, so retransmissions get identical answers. A MAC, not a plain
+ * hash, so nobody else can tell our tag for a Call-ID and From in advance,
+ * and an ACK carrying it is known to answer one of our responses.
+ */
+static uint64_t reply_tag(const struct sip_msg *m)
+{
+	const struct sip_hdr *from = sip_hdr_first(m, SIP_HDR_FROM);
+	const struct sip_hdr *cid = sip_hdr_first(m, SIP_HDR_CALL_ID);
+	uint64_t h = hash_mac(0, cid ? cid->value.p : "", cid ? cid->value.len : 0);
+
+	return from ? hash_mac(h, from->value.p, from->value.len) : h;
+}
+
+bool sip_reply_tag_is_ours(const struct sip_msg *m)
+{
+	const struct sip_hdr *to = sip_hdr_first(m, SIP_HDR_TO);
+	struct sip_naddr na;
+	struct sip_span tag;
+	char want[17];
+
+	if (!to || !sip_naddr_parse(to->value, &na) || !sip_param_find(na.params, "tag", &tag))
+		return false;
+	snprintf(want, sizeof(want), "%016" PRIx64, reply_tag(m));
+	return tag.len == 16 && !memcmp(tag.p, want, 16);
+}
+
 static void write_to(struct sip_out *o, const struct sip_msg *m, const struct sip_hdr *to)
 {
 	struct sip_naddr na;
 	struct sip_span tag;
-	const struct sip_hdr *from = sip_hdr_first(m, SIP_HDR_FROM);
-	const struct sip_hdr *cid = sip_hdr_first(m, SIP_HDR_CALL_ID);
-	uint64_t h;
 
 	out_str(o, "To: ");
 	out_span(o, to->value);
-	if (sip_naddr_parse(to->value, &na) && !sip_param_find(na.params, "tag", &tag)) {
-		/*
-		 * Same request, same tag: retransmissions get identical answers.
-		 * A MAC, not a plain hash, so nobody else can tell our tag for a
-		 * Call-ID and From in advance.
-		 */
-		h = hash_mac(0, cid ? cid->value.p : "", cid ? cid->value.len : 0);
-		if (from)
-			h = hash_mac(h, from->value.p, from->value.len);
-		out_printf(o, ";tag=%016" PRIx64, h);
-	}
+	if (sip_naddr_parse(to->value, &na) && !sip_param_find(na.params, "tag", &tag))
+		out_printf(o, ";tag=%016" PRIx64, reply_tag(m));
 	out_str(o, "\r\n");
 }
 

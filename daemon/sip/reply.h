@@ -11,7 +11,17 @@
 
 struct sip_via;
 
-#define SIP_OUT_MAX 8192
+/*
+ * What ksipd builds at most: what it accepts (16 KiB datagrams, the
+ * transport's UDP_BUF) plus its own Via, Record-Route and Max-Forwards, so
+ * a request it accepted can be forwarded (over TCP: see below).
+ */
+#define SIP_OUT_MAX (16384 + 1024)
+/*
+ * §18.1.1: a request larger than this (the path MTU unknown) goes over a
+ * congestion-controlled transport; without one, the answer is 513.
+ */
+#define SIP_UDP_REQUEST_MAX 1300
 
 struct sip_source {
 	struct sockaddr_storage addr;
@@ -51,6 +61,12 @@ void sip_write_received_via(struct sip_out *o, struct sip_span value, const stru
 /* Where responses to M go (§18.2.2 and RFC 3581), as sip_reply_start() sets o->dst. */
 void sip_response_destination(const struct sip_msg *m, const struct sip_source *src,
 			      struct sockaddr_storage *dst, socklen_t *dstlen);
+/*
+ * Does M's To tag say it answers one of our local responses to that
+ * Call-ID and From (the tag sip_reply_start() adds)? How the proxy knows,
+ * without any state, the ACK of a response it sent statelessly.
+ */
+bool sip_reply_tag_is_ours(const struct sip_msg *m);
 /* Server header, Content-Length: 0, end of headers. */
 void sip_reply_finish(struct sip_out *o);
 

@@ -57,14 +57,24 @@ static int make_socket(const struct listen_addr *l)
 
 /* --- inbox --------------------------------------------------------------- */
 
-/* Queue a message for worker O; false when out of memory (like a lost datagram). */
-static bool inbox_post(struct worker *o, uint64_t conn_id, const char *buf, size_t len,
-		       const struct sip_source *src)
+/*
+ * Queue a message for worker O; false when out of memory (like a lost
+ * datagram) or when O's inbox holds inbox_max messages already: a flood
+ * handed over by other workers must not grow memory (issue 12). FROM, the
+ * posting worker (its lock held), counts the drop.
+ */
+static bool inbox_post(struct worker *from, struct worker *o, uint64_t conn_id, const char *buf,
+		       size_t len, const struct sip_source *src)
 {
-	struct inbox_msg *im = malloc(sizeof(*im) + len);
+	struct inbox_msg *im;
 	uint64_t one = 1;
 	bool wake;
 
+	if (atomic_load_explicit(&o->inbox_len, memory_order_relaxed) >= o->t->cfg->inbox_max) {
+		STAT_INC(&from->stats, inbox_dropped);
+		return false;
+	}
+	im = malloc(sizeof(*im) + len);
 	if (!im)
 		return false;
 	im->next = NULL;
@@ -80,6 +90,7 @@ static bool inbox_post(struct worker *o, uint64_t conn_id, const char *buf, size
 	else
 		o->inbox_head = im;
 	o->inbox_tail = im;
+	atomic_fetch_add_explicit(&o->inbox_len, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&o->inbox_lock);
 	if (wake && write(o->inbox.fd, &one, sizeof(one)) != sizeof(one))
 		log_debug("worker %d: inbox wake-up failed", o->id);
@@ -100,7 +111,7 @@ void transport_handoff(struct worker *w, int to, const struct sip_msg *m, const 
 		ops->on_handoff(w->arg, w, m, buf, len, src);
 		return;
 	}
-	if (inbox_post(o, 0, buf, len, src))
+	if (inbox_post(w, o, 0, buf, len, src))
 		STAT_INC(&w->stats, handoffs);
 }
 
@@ -118,6 +129,7 @@ static void inbox_drain(void *arg, uint32_t events)
 	pthread_mutex_lock(&w->inbox_lock);
 	im = w->inbox_head;
 	w->inbox_head = w->inbox_tail = NULL;
+	atomic_store_explicit(&w->inbox_len, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&w->inbox_lock);
 	for (; im; im = next) {
 		next = im->next;
@@ -139,7 +151,7 @@ bool transport_send(struct worker *w, const struct sockaddr_storage *dst,
 
 		/* Always through the inbox, even to ourselves: the caller may be another thread. */
 		if (conn_map_find(dst, &ref) && ref.worker >= 0 && ref.worker < w->t->nworkers &&
-		    inbox_post(w->t->workers[ref.worker], ref.id, buf, len, NULL))
+		    inbox_post(w, w->t->workers[ref.worker], ref.id, buf, len, NULL))
 			return true;
 	} else {
 		int fd = w->udp_fd[fam_index(dst->ss_family)];

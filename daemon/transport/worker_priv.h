@@ -53,6 +53,7 @@ struct worker {
 	/* Messages and TCP bytes other threads queued for this worker. */
 	pthread_mutex_t inbox_lock;
 	struct inbox_msg *inbox_head, *inbox_tail;
+	atomic_uint inbox_len;		/* messages queued, at most cfg->inbox_max */
 	struct listener listeners[MAX_LISTEN];
 	int nlisteners;
 	int udp_fd[2];			/* send sockets: [0] IPv4, [1] IPv6 (-1 when none) */

@@ -21,6 +21,7 @@ struct txn_layer {
 	uint64_t now;			/* ms, from txn_set_now() */
 	uint64_t seq;			/* branch ids */
 	struct timer_heap timers;
+	uint32_t nstx, nbranches;	/* alive, against env.max_stx and env.max_branches */
 	struct sip_out out;		/* scratch for ACK, CANCEL and local answers */
 	struct list_head stx_tab[TXN_TAB_SIZE];	/* struct stx.hlink, keyed by stx_key() */
 	struct list_head br_tab[TXN_TAB_SIZE];	/* struct branch.hlink, keyed by branch id */
@@ -98,6 +99,26 @@ int txn_tick(struct txn_layer *tl, int max)
 {
 	timer_run(&tl->timers, tl->now, tl);
 	return timer_wait_ms(&tl->timers, tl->now, max);
+}
+
+uint32_t txn_stx_count(const struct txn_layer *tl)
+{
+	return tl->nstx;
+}
+
+uint32_t txn_branch_count(const struct txn_layer *tl)
+{
+	return tl->nbranches;
+}
+
+bool txn_stx_full(const struct txn_layer *tl)
+{
+	return tl->env.max_stx && tl->nstx >= tl->env.max_stx;
+}
+
+bool txn_branches_full(const struct txn_layer *tl, uint32_t n)
+{
+	return tl->env.max_branches && tl->nbranches + n > tl->env.max_branches;
 }
 
 /* --- branch ids --------------------------------------------------------- */
@@ -195,6 +216,7 @@ static void stx_free(struct txn_layer *tl, struct stx *t)
 	buf_free(&t->last);
 	free(t->key);
 	free(t);
+	tl->nstx--;
 	STAT_INC(tl->env.st, stx_freed);
 }
 
@@ -218,8 +240,11 @@ static void stx_timer_retx(struct timer *tm, void *ctx)
 struct stx *stx_new(struct txn_layer *tl, const struct sip_msg *m, const struct sip_source *src,
 		    const char *key, stx_freed_h fh, void *arg)
 {
-	struct stx *t = calloc(1, sizeof(*t));
+	struct stx *t;
 
+	if (txn_stx_full(tl))
+		return NULL;
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->key = strdup(key);
@@ -240,6 +265,7 @@ struct stx *stx_new(struct txn_layer *tl, const struct sip_msg *m, const struct 
 	list_add(&t->hlink, &tl->stx_tab[TAB_INDEX(t->hash)]);
 	/* Until an answer is sent, a transaction may not outlive Timer C plus a margin. */
 	arm(tl, &t->t_end, tl->env.timers.timer_c_ms + 64 * t1(tl));
+	tl->nstx++;
 	STAT_INC(tl->env.st, stx_created);
 	return t;
 }
@@ -263,6 +289,8 @@ void stx_send_final(struct txn_layer *tl, struct stx *t, int code, const char *b
 	buf_set(&t->last, buf, len);
 	t->last_code = code;
 	tx(tl, &t->reply_dst, t->src.transport, buf, len);
+	/* Only the answer is needed to absorb retransmissions (issue 12: no more local answers). */
+	buf_free(&t->request);
 	if (t->method == SIP_INVITE && code >= 300) {
 		t->state = STX_COMPLETED;
 		if (t->src.transport == KSIP_UDP) {
@@ -285,6 +313,8 @@ void stx_reply(struct txn_layer *tl, struct stx *t, int code, const char *reason
 	struct sip_msg m;
 	struct sip_out *o = &tl->out;
 
+	if (t->state != STX_PROCEEDING || !t->request.len)
+		return;
 	if (sip_parse(&m, t->request.p, t->request.len) != SIP_PARSE_OK)
 		return;
 	sip_reply_start(o, &m, &t->src, code, reason);
@@ -353,6 +383,7 @@ static void branch_free(struct txn_layer *tl, struct branch *b)
 	buf_free(&b->ack);
 	buf_free(&b->cancel);
 	free(b);
+	tl->nbranches--;
 	STAT_INC(tl->env.st, branches_freed);
 }
 
@@ -452,8 +483,11 @@ struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method 
 			   enum ksip_transport tp, const char *buf, size_t len,
 			   branch_resp_h resph, void *arg)
 {
-	struct branch *b = calloc(1, sizeof(*b));
+	struct branch *b;
 
+	if (txn_branches_full(tl, 1))
+		return NULL;
+	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
 	if (!buf_set(&b->request, buf, len)) {
@@ -476,6 +510,7 @@ struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method 
 	timer_init(&b->t_end, branch_timer_end);
 	timer_init(&b->t_cancel, branch_timer_cancel);
 	list_add(&b->hlink, &tl->br_tab[TAB_INDEX(b->hash)]);
+	tl->nbranches++;
 	if (t)
 		list_add(&b->sibling, &t->branches);
 	else

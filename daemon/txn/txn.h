@@ -47,6 +47,8 @@ typedef void (*txn_send_h)(void *arg, const struct sockaddr_storage *dst, enum k
 struct txn_env {
 	struct txn_timers timers;
 	unsigned int instance;		/* goes into our branch ids: the worker index */
+	/* Caps for this layer (0: none): stx_new() and branch_send() refuse beyond them. */
+	uint32_t max_stx, max_branches;
 	struct ksip_stats *st;		/* the owner's counters (one writer) */
 	txn_send_h send;
 	void *send_arg;
@@ -82,7 +84,7 @@ struct stx {
 	struct sip_source src;		/* where the request came from */
 	struct sockaddr_storage reply_dst;	/* where its responses go */
 	socklen_t reply_dstlen;
-	struct txn_buf request;		/* the request as received */
+	struct txn_buf request;		/* the request as received, until the final answer */
 	struct txn_buf last;		/* last response sent upstream */
 	int last_code;
 	struct list_head branches;	/* struct branch.sibling: the copies forwarded for it */
@@ -130,6 +132,12 @@ void txn_set_now(struct txn_layer *tl, uint64_t now);
 uint64_t txn_now(const struct txn_layer *tl);
 /* Fire the timers due at the layer's clock; returns ms until the next one (at most MAX). */
 int txn_tick(struct txn_layer *tl, int max);
+/* Transactions alive now, and whether another would pass the layer's caps. */
+uint32_t txn_stx_count(const struct txn_layer *tl);
+uint32_t txn_branch_count(const struct txn_layer *tl);
+bool txn_stx_full(const struct txn_layer *tl);
+/* Room for N more branches (a request forked to N targets). */
+bool txn_branches_full(const struct txn_layer *tl, uint32_t n);
 
 /* --- branch ids: z9hG4bKks<loop hash>.<instance>.<seq>.<MAC> ------------ */
 
@@ -147,14 +155,21 @@ bool txn_branch_has_loophash(struct sip_span branch, uint64_t loophash);
 /* The server transaction key of a request (an ACK or CANCEL maps to its INVITE's). */
 int stx_key(const struct sip_msg *m, enum sip_method method, char *out, size_t len);
 struct stx *stx_find(struct txn_layer *tl, const char *key);
-/* FH (may be NULL) is called with ARG when the transaction is freed. */
+/*
+ * FH (may be NULL) is called with ARG when the transaction is freed. NULL
+ * when out of memory or at the max_stx cap: the caller answers statelessly.
+ */
 struct stx *stx_new(struct txn_layer *tl, const struct sip_msg *m, const struct sip_source *src,
 		    const char *key, stx_freed_h fh, void *arg);
 /* Send a provisional response upstream and remember it for retransmissions. */
 void stx_send_provisional(struct txn_layer *tl, struct stx *t, const char *buf, size_t len);
-/* Send the final response and enter Completed (or Accepted for a 2xx to INVITE). */
+/*
+ * Send the final response and enter Completed (or Accepted for a 2xx to
+ * INVITE). The stored request is freed: from here on the transaction only
+ * absorbs retransmissions, with the response it keeps.
+ */
 void stx_send_final(struct txn_layer *tl, struct stx *t, int code, const char *buf, size_t len);
-/* A locally generated answer (§8.2.6) to the transaction's request. */
+/* A locally generated answer (§8.2.6) to the transaction's request; none once final. */
 void stx_reply(struct txn_layer *tl, struct stx *t, int code, const char *reason,
 	       const char *extra);
 /* The ACK for our non-2xx final answer arrived. */
@@ -168,7 +183,8 @@ void stx_cancel_branches(struct txn_layer *tl, struct stx *t, const struct branc
 
 /*
  * Send BUF to DST as a new branch of T (NULL for ksipd's own requests) and
- * keep it until it ends. RESPH (may be NULL) hears of its responses with
+ * keep it until it ends. NULL (nothing sent) when out of memory or at the
+ * max_branches cap. RESPH (may be NULL) hears of its responses with
  * ARG, until the branch ends or T is freed, whichever comes first.
  */
 struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method method,

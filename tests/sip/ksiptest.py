@@ -71,9 +71,12 @@ def free_port():
 
 
 class Ksipd:
-    def __init__(self, exec_prefix=(), **conf):
-        # EXEC_PREFIX runs ksipd under a wrapper, e.g. ("prlimit", "--nofile=64:64", "--").
+    def __init__(self, exec_prefix=(), binary=None, netns=None, **conf):
+        """EXEC_PREFIX runs ksipd under a wrapper, e.g. ("prlimit", "--nofile=64:64", "--");
+        BINARY: another ksipd (tests/security/ measure the optimized one); NETNS: run inside it."""
         self.exec_prefix = list(exec_prefix)
+        self.binary = binary or KSIPD
+        self.netns = netns
         self.dir = tempfile.mkdtemp(prefix="ksiptest-")
         self.port = free_port()
         self.sock = os.path.join(self.dir, "ksipd.sock")
@@ -100,7 +103,10 @@ class Ksipd:
                 f.write("%s = %s\n" % (k, v))
         self.log = open(os.path.join(self.dir, "ksipd.log"), "ab")
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=99")
-        self.proc = subprocess.Popen(self.exec_prefix + [KSIPD, "--config", path], stdout=self.log, stderr=self.log, env=env)
+        # "ip netns exec" execs ksipd in place: self.proc.pid is ksipd's own.
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen(prefix + self.exec_prefix + [self.binary, "--config", path],
+                                     stdout=self.log, stderr=self.log, env=env)
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -319,21 +325,22 @@ def sipp_target(server, ipv6=False):
 
 
 def run_sipp(server, scenario, user_field, transport="u1", ipv6=False, extra=(), timeout=30,
-             calls=1, port=None, auth_uri=None):
+             calls=1, port=None, auth_uri=None, netns=None, local_ip=None, target=None):
     """Run one SIPp scenario against SERVER; returns (exit code, output).
 
     SIPp puts sip:REMOTE_IP:REMOTE_PORT in the digest uri unless told
     (-auth_uri); ksipd wants the Request-URI there (RFC 7616 §3.4.6). AUTH_URI
     is that Request-URI without "sip:"; by default the realm, which is what
-    the REGISTER scenarios send to."""
-    host = "::1" if ipv6 else "127.0.0.1"
+    the REGISTER scenarios send to. NETNS runs SIPp inside that namespace,
+    from LOCAL_IP, towards TARGET ("ADDR:PORT")."""
+    host = local_ip or ("::1" if ipv6 else "127.0.0.1")
     csv = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, dir=server.dir)
     csv.write("SEQUENTIAL\n")
     for fields in user_field:
         csv.write(";".join(fields) + "\n")
     csv.close()
-    target = ("[%s]:%d" if ipv6 else "%s:%d") % (host, server.port)
-    cmd = ["sipp", "-sf", os.path.join(SIPP_DIR, scenario), "-inf", csv.name, "-m", str(calls),
+    target = target or ("[%s]:%d" if ipv6 else "%s:%d") % (host, server.port)
+    cmd = (["ip", "netns", "exec", netns] if netns else []) + ["sipp", "-sf", os.path.join(SIPP_DIR, scenario), "-inf", csv.name, "-m", str(calls),
            "-i", host, "-p", str(port or free_port()), "-t", transport, "-nostdin", "-timeout", "%ds" % timeout,
            "-timeout_error", "-trace_err", "-error_file", os.path.join(server.dir, "sipp_err.log"),
            "-key", "realm", server.conf["realm"], "-auth_uri", auth_uri or server.conf["realm"]] + \

@@ -167,5 +167,38 @@ int main(void)
 		sip_build_request(&o, &q);
 		ok(o.overflow, "so is an empty one");
 	}
+	{
+		/* Issue 12: the ACK of a stateless answer is known by the To tag we minted. */
+		static const char ack_fmt[] =
+			"ACK sip:bob@ksip.test SIP/2.0\r\n"
+			"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKaaa\r\n"
+			"From: <sip:alice@ksip.test>;tag=1\r\n"
+			"%.*s\r\n"
+			"Call-ID: %s\r\n"
+			"CSeq: 7 ACK\r\n"
+			"Content-Length: 0\r\n\r\n";
+		static struct sip_msg a;
+		static char ack[1024];
+		struct sip_source src = { .addrlen = sizeof(struct sockaddr_in) };
+		const char *to, *eol;
+		int n, tolen;
+
+		src.addr.ss_family = AF_INET;
+		sip_reply_simple(&o, &m, &src, 407, NULL);
+		to = memmem(o.buf, o.len, "To: ", 4);
+		eol = to ? memmem(to, o.len - (size_t)(to - o.buf), "\r\n", 2) : NULL;
+		tolen = to && eol ? (int)(eol - to) : 0;
+		to = to ? to : "";
+		n = snprintf(ack, sizeof(ack), ack_fmt, tolen, to, "c1");
+		ok(tolen && sip_parse(&a, ack, (size_t)n) == SIP_PARSE_OK && sip_reply_tag_is_ours(&a),
+		   "the ACK of our 407 carries a To tag we minted");
+		n = snprintf(ack, sizeof(ack), ack_fmt, tolen, to, "c2");
+		ok(sip_parse(&a, ack, (size_t)n) == SIP_PARSE_OK && !sip_reply_tag_is_ours(&a),
+		   "the same tag with another Call-ID is not ours");
+		n = snprintf(ack, sizeof(ack), ack_fmt, 27, "To: <sip:bob@ksip.test>;tag=2", "c1");
+		ok(sip_parse(&a, ack, (size_t)n) == SIP_PARSE_OK && !sip_reply_tag_is_ours(&a),
+		   "a tag the callee chose is not ours");
+	}
+
 	return tap_done();
 }

@@ -36,6 +36,7 @@ static int nsent;
 static uint64_t clock_ms;
 static struct txn_layer *tl;
 static struct ksip_stats st;
+static uint32_t cap_stx, cap_branches;	/* caps of the next layer_new() (0: none) */
 
 static void fake_send(void *arg, const struct sockaddr_storage *dst, enum ksip_transport tp,
 		      const char *buf, size_t len)
@@ -66,6 +67,8 @@ static void layer_new(uint32_t t1, uint32_t t2, uint32_t t4, uint32_t timer_c)
 	struct txn_env env = {
 		.timers = { .t1_ms = t1, .t2_ms = t2, .t4_ms = t4, .timer_c_ms = timer_c },
 		.instance = 3,
+		.max_stx = cap_stx,
+		.max_branches = cap_branches,
 		.st = &st,
 		.send = fake_send,
 	};
@@ -638,6 +641,42 @@ static void test_hostile_responses(void)
 	layer_end();
 }
 
+/* Issue 12: caps refuse before allocating; a final answer frees the stored request. */
+static void test_caps_and_final(void)
+{
+	struct report r = { 0 };
+	uint64_t freed[3];
+	struct stx *t[3];
+	char id[2][64];
+
+	cap_stx = 2;
+	cap_branches = 1;
+	layer_new(T1, T2, T4, TIMER_C);
+	t[0] = receive("INVITE", KSIP_UDP, &freed[0]);
+	t[1] = receive("OPTIONS", KSIP_UDP, &freed[1]);
+	ok(t[0] && t[1] && txn_stx_count(tl) == 2 && txn_stx_full(tl), "two server transactions fill a cap of 2");
+	t[2] = receive("MESSAGE", KSIP_UDP, &freed[2]);
+	ok(!t[2] && txn_stx_count(tl) == 2, "a third is refused (stx_new returns NULL)");
+	ok(send_branch("OPTIONS", KSIP_UDP, id[0], &r) && txn_branches_full(tl, 1),
+	   "one client transaction fills a cap of 1");
+	ok(!send_branch("OPTIONS", KSIP_UDP, id[1], &r) && txn_branch_count(tl) == 1 &&
+	   count_since(0, "OPTIONS") == 1, "a second is refused and nothing is sent");
+
+	ok(t[0]->request.len > 0, "a proceeding server transaction keeps its request");
+	stx_reply(tl, t[0], 486, NULL, NULL);
+	ok(!t[0]->request.p && !t[0]->request.len && t[0]->last.len,
+	   "once final it keeps the answer only");
+	stx_reply(tl, t[0], 500, NULL, NULL);
+	stx_retransmission(tl, t[0]);
+	ok(count_since(0, "SIP/2.0 486") == 2 && !count_since(0, "SIP/2.0 500"),
+	   "a retransmission gets the answer again; no local answer after the final one");
+	advance_to(64 * T1);
+	ok(freed[0] == 64 * T1 && txn_stx_count(tl) == 1 && !txn_stx_full(tl),
+	   "Timer H frees it and makes room again");
+	cap_stx = cap_branches = 0;
+	layer_end();
+}
+
 int main(void)
 {
 	peer_init();
@@ -657,6 +696,7 @@ int main(void)
 	test_stx_branches();
 	test_branch_ids();
 	test_hostile_responses();
+	test_caps_and_final();
 	txn_layer_free(tl);
 	return tap_done();
 }

@@ -96,21 +96,23 @@ def wait_for(path, settle):
     time.sleep(settle)
 
 
-def start_ksipd(d, conf_lines):
-    """ksipd (release build) with CONF_LINES in D; returns (Popen, control socket)."""
+def start_ksipd(d, conf_lines, prefix=()):
+    """ksipd (release build) with CONF_LINES in D, run under PREFIX (e.g. ip netns exec NS);
+    returns (Popen, control socket)."""
     sock = os.path.join(d, "ksipd.sock")
     conf = os.path.join(d, "ksipd.conf")
     with open(conf, "w") as f:
         # The host's nf_tables ruleset is not the bench's to change (CONF_LINES may override).
         f.write("control_socket = %s\nshield = userspace\n%s\n" % (sock, "\n".join(conf_lines)))
     log = open(os.path.join(d, "ksipd.log"), "w")
-    proc = subprocess.Popen([os.path.join(ROOT, "build", "ksipd"), "--config", conf], stderr=log)
+    proc = subprocess.Popen(list(prefix) + [os.path.join(ROOT, "build", "ksipd"), "--config", conf],
+                            stderr=log)
     wait_for(sock, settle=0.3)
     return proc, sock
 
 
-def start_kamailio(d, template, subst):
-    """Kamailio from bench/TEMPLATE with @KEY@ replaced; returns (Popen, ctl socket)."""
+def start_kamailio(d, template, subst, prefix=()):
+    """Kamailio from bench/TEMPLATE with @KEY@ replaced, run under PREFIX; returns (Popen, ctl socket)."""
     with open(os.path.join(HERE, template)) as f:
         cfg = f.read()
     for k, v in dict(subst, DIR=d).items():
@@ -120,7 +122,7 @@ def start_kamailio(d, template, subst):
         f.write(cfg)
     ctl = os.path.join(d, "kamailio.ctl")
     log = open(os.path.join(d, "kamailio.log"), "w")
-    proc = subprocess.Popen(["kamailio", "-f", conf, "-DD", "-E", "-m", "2048", "-M", "64", "-Y", d],
+    proc = subprocess.Popen(list(prefix) + ["kamailio", "-f", conf, "-DD", "-E", "-m", "2048", "-M", "64", "-Y", d],
                             stderr=log, stdout=log)
     wait_for(ctl, settle=0.5)
     return proc, ctl

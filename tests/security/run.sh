@@ -7,7 +7,7 @@ for t in test_*.py test_*.sh; do
 	echo "# $t"
 	case $t in
 	*.py) python3 "$t" || rc=1 ;;
-	*.sh) sh "$t" || rc=1 ;;
+	*.sh) bash "$t" || rc=1 ;;	# bash scripts (test_nft.sh uses $RANDOM, local)
 	esac
 done
 exit $rc

@@ -88,7 +88,11 @@ def main():
     d = None
     try:
         d = Ksipd(binary=KSIPD_OPT, netns=SRV, listen="udp:10.77.1.1:5060 udp:10.77.2.1:5060",
-                  auth_algorithms="MD5", media="userspace", log_level="warn", workers=2)
+                  auth_algorithms="MD5", media="userspace", log_level="warn", workers=2,
+                  # The legitimate load is one address making REG_RATE fresh registrations a
+                  # second, each opened without credentials: more than source_rate's default
+                  # lets one address do (there it stands for a whole office of phones).
+                  source_rate=2 * REG_RATE, source_burst=4 * REG_RATE)
         d.add_user("alice", "s3cret")
         d.add_user("bob", "hunter2")
         pid = d.proc.pid

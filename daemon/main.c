@@ -209,22 +209,30 @@ static const char *shield_name(enum ksip_shield_mode m)
 
 /*
  * The ban list's observer while the nftables shield is up: each ban is
- * mirrored into ban4 with its remaining time, so the kernel drops the
- * source before ksipd reads a byte; an ended ban leaves the set at once.
- * An IPv6 ban covers a /64, which the per-address ban6 set cannot hold: those
- * stay with the userspace check (dispatch.c), which always runs as well.
+ * mirrored into ban4 (an IPv4 address) or ban6 (an IPv6 /64, as an
+ * interval) with its remaining time, so the kernel drops the source before
+ * ksipd reads a byte; an ended ban leaves the set at once.
  */
 static void mirror_ban(void *arg, enum shield_ban_event ev, const struct shield_ban_view *b)
 {
 	struct ksipd *d = arg;
 	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	time_t now = time(NULL);
 
-	if (b->addr.family != AF_INET)
+	if (b->addr.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl((uint32_t)b->addr.prefix);
+	} else if (b->addr.family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		for (int i = 0; i < 8; i++)	/* the /64; nft_shield_ban() bans all of it */
+			sin6->sin6_addr.s6_addr[i] = (uint8_t)(b->addr.prefix >> (56 - 8 * i));
+	} else {
 		return;
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl((uint32_t)b->addr.prefix);
+	}
 	if (ev == SHIELD_BAN_ADDED) {
 		if (b->expires > now)
 			nft_shield_ban(d->nft, &ss, (uint32_t)(b->expires - now));

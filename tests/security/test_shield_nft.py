@@ -168,6 +168,16 @@ try:
            "ksipctl ban add --for 600 --reason: in ban4, listed with its reason", row)
     d.ctl("ban", "del", "10.12.1.2")
     tap.ok("10.12.1.2" not in (elems("ban4") or ["x"]), "ksipctl ban del: gone from ban4 at once")
+    for args, what in ((["10.12.1"], "not an IPv4 address"), (["2001:db8::/48"], "not an IPv4"),
+                       (["10.12.1.2", "--for", "2592001"], "is not 1 to 2592000 seconds"),
+                       (["10.12.1.2", "--for", "99999999999999999999999"], "is not 1 to"),
+                       (["10.12.1.2", "--for", "0"], "is not 1 to"),
+                       (["10.12.1.2", "--reason", "x" * 48], "--reason too long"),
+                       (["10.12.1.2", "--reason", "a\x1bb"], "control character")):
+        p = d.ctl("ban", "add", *args, check=False)
+        tap.ok(p.returncode == 1 and what in p.stderr, "ban add %s: refused by ksipd"
+               % " ".join(a[:30] for a in args), p.stderr)
+    tap.ok(not bans() and not elems("ban4"), "and none of them banned anything")
 
     # --- 5. a restart puts the ban back from the store ---------------------------------------
     d.ctl("ban", "add", "10.12.1.2", "--for", "600", "--reason", "kept")

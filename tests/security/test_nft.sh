@@ -98,7 +98,7 @@ EOF
 
 # delivered PORT SRC DST COUNT: how many of COUNT datagrams from SRC reach PORT in $A
 delivered() {
-	local out="$TMP/recv.$RANDOM"
+	local out; out=$(mktemp -p "$TMP" recv.XXXXXX)	# not $RANDOM: run.sh runs this with sh (dash)
 	ip netns exec "$A" python3 "$TMP/udp.py" recv "$1" "$out.stop" >"$out" &
 	local pid=$!
 	for _ in $(seq 250); do grep -q ready "$out" 2>/dev/null && break; sleep 0.02; done

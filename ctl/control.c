@@ -110,6 +110,20 @@ int ctl_ask_list(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, 
 	return ctl_ask(o, "%s%s\n", cmd->request, o->json ? "\tjson" : "");
 }
 
+int ctl_ban_add(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
+{
+	char *f[3] = { argv[0], (char *)(o->ban_for ? o->ban_for : ""),
+		       (char *)(o->ban_reason ? o->ban_reason : "") };
+	if (argc != 1)
+		return ctl_usage(cmd);
+	if (!ctl_fields_ok(3, f))
+		return 1;
+	/* A number here; ksipd judges its range (KSIP_BAN_MAX_SECONDS) and the reason. */
+	if (o->ban_for && (!o->ban_for[0] || o->ban_for[strspn(o->ban_for, "0123456789")]))
+		return ctl_fail("--for: not a number of seconds", o->ban_for);
+	return ctl_ask(o, "%s\t%s\t%s\t%s\n", cmd->request, f[0], f[1], f[2]);
+}
+
 int ctl_ask_one(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
 {
 	if (argc != 1)

@@ -14,6 +14,8 @@ struct ctl_opts {
 	const char *socket;	/* ksipd's control socket */
 	bool json;		/* JSON output instead of a table */
 	bool password_stdin;	/* read the password as one line of stdin */
+	const char *ban_for;	/* ban add --for SECONDS, or NULL */
+	const char *ban_reason;	/* ban add --reason TEXT, or NULL */
 };
 
 struct ctl_cmd;
@@ -42,6 +44,7 @@ int ctl_usage(const struct ctl_cmd *cmd);
 /* control.c: commands answered by ksipd over its control socket. */
 ctl_fn ctl_ask_list;		/* REQUEST [json]: a listing */
 ctl_fn ctl_ask_one;		/* REQUEST ARG: one object named by the operator */
+ctl_fn ctl_ban_add;		/* REQUEST ADDR SECONDS REASON, from --for and --reason */
 /* Arguments become TAB-separated fields of one line: false (said why) if one can't. */
 bool ctl_fields_ok(int argc, char **argv);
 /* Send one request line (printf-style) and stream the answer to stdout. */

@@ -31,8 +31,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  ctl_ask_one, CTL_CALL_HANGUP },
 	{ "ban", "list", "", "banned sources: address (/64 for IPv6), seconds left, why",
 	  ctl_ask_list, CTL_BAN_LIST },
+	{ "ban", "add", "ADDR [--for SECONDS] [--reason TEXT]",
+	  "ban ADDR's source (its /64 for IPv6) for SECONDS (ban_time), kept across restarts",
+	  ctl_ban_add, CTL_BAN_ADD },
 	{ "ban", "del", "ADDR", "lift the ban on ADDR's source (its /64 for IPv6)", ctl_ask_one,
 	  CTL_BAN_DEL },
+	{ "shield", NULL, "", "the shield in force (nftables, userspace, off) and its counters",
+	  ctl_ask_list, CTL_SHIELD },
 	{ "flow", "add",
 	  "LOCAL from SOURCE to PEER [expect ADDR[:PORT] | latch] [timeout SEC] [dscp N]",
 	  "forward UDP arriving at LOCAL to PEER, sent from SOURCE", ctl_flow_add },
@@ -118,6 +123,8 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "password-stdin", no_argument, NULL, 'p' },
+		{ "for", required_argument, NULL, 'f' },
+		{ "reason", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -138,6 +145,12 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			o.password_stdin = true;
+			break;
+		case 'f':
+			o.ban_for = optarg;
+			break;
+		case 'r':
+			o.ban_reason = optarg;
 			break;
 		case 'h':
 			usage(stdout, NULL);

@@ -15,12 +15,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dispatch.h"
 #include "proxy/call_info.h"
 #include "sip/digest.h"
 #include "ksip/ctl_proto.h"
 #include "ksip/genl.h"
 #include "media/port_pool.h"
 #include "proxy/proxy.h"
+#include "shield/nft.h"
 #include "shield/shield.h"
 #include "store/location.h"
 #include "ksip/endpoint.h"
@@ -243,6 +245,12 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	struct users_nonce_usage nu;
 	uint64_t requests = 0, responses = 0;
 	struct { const char *name; uint64_t v; } rows[96];
+	struct nft_shield_counters nc;
+	static const char *const nft_rows[NFT_SHIELD_NCOUNTERS] = {
+#define NFT_ROW(name, help) [NFT_SHIELD_CTR_##name] = "nft_" #name,
+		NFT_SHIELD_COUNTERS(NFT_ROW)
+#undef NFT_ROW
+	};
 	int nrows = 0;
 
 	memset(&t, 0, sizeof(t));
@@ -275,6 +283,10 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("auth_user_failures", t.auth_user_failures);
 	ROW("bans_added", t.bans_added);
 	ROW("bans_active", c->d->shield ? shield_ban_count(c->d->shield) : 0);
+	/* The kernel's side of the shield: what its rules dropped before ksipd saw it. */
+	if (c->d->nft && !nft_shield_counters(c->d->nft, &nc))
+		for (int i = 0; i < NFT_SHIELD_NCOUNTERS && nrows < 90; i++)
+			ROW(nft_rows[i], nc.packets[i]);
 	ROW("retransmissions", t.retransmissions);
 	ROW("keepalives", t.keepalives);
 	ROW("tcp_accepted", t.tcp_accepted);
@@ -313,7 +325,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 
 	ans_printf(a, "ok\n");
 	if (json) {
-		ans_printf(a, "{");
+		ans_printf(a, "{\"shield\":\"%s\",", config_shield_name(c->d->shield_mode));
 		for (int i = 0; i < nrows; i++)
 			ans_printf(a, "\"%s\":%llu,", rows[i].name, (unsigned long long)rows[i].v);
 		ans_printf(a, "\"requests_by_method\":{");
@@ -329,6 +341,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 		ans_printf(a, "}}\n");
 		return;
 	}
+	ans_printf(a, "%-22s %s\n", "shield", config_shield_name(c->d->shield_mode));
 	for (int i = 0; i < nrows; i++)
 		ans_printf(a, "%-22s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
 	for (int i = 0; i < SIP_METHOD__COUNT; i++)
@@ -353,16 +366,19 @@ static void list_ban(void *arg, const struct shield_ban_view *b)
 {
 	struct ban_rows *r = arg;
 	char addr[SHIELD_ADDR_STRLEN];
-	const char *why = b->reason == SHIELD_BAN_MANUAL ? "manual" : "auth_failures";
+	const char *why = b->reason == SHIELD_BAN_OPERATOR ? "operator" : "auth_failures";
 
 	shield_addr_format(&b->addr, addr, sizeof(addr));
-	if (r->json)
+	if (r->json) {
 		ans_printf(r->a, "%s{\"source\":\"%s\",\"expires_in\":%lld,\"age\":%lld,"
-			   "\"reason\":\"%s\"}", r->n ? "," : "", addr, (long long)(b->expires - r->now),
-			   (long long)(r->now - b->added), why);
-	else
-		ans_printf(r->a, "%-40s %8lld %8lld  %s\n", addr, (long long)(b->expires - r->now),
-			   (long long)(r->now - b->added), why);
+			   "\"reason\":\"%s\",\"note\":\"", r->n ? "," : "", addr,
+			   (long long)(b->expires - r->now), (long long)(r->now - b->added), why);
+		ans_json_str(r->a, b->note);
+		ans_printf(r->a, "\"}");
+	} else {
+		ans_printf(r->a, "%-40s %8lld %8lld  %s%s%s\n", addr, (long long)(b->expires - r->now),
+			   (long long)(r->now - b->added), why, b->note[0] ? ": " : "", b->note);
+	}
 	r->n++;
 }
 
@@ -394,6 +410,137 @@ static void cmd_ban_del(struct control *c, const char *addr, struct answer *a)
 		ans_printf(a, "ok\nban on %s lifted\n", s);
 	else
 		ans_printf(a, "error\t%s is not banned\n", s);
+}
+
+/* Does the /64 of IPv6 source K hold any address of prefix C (or C all of it)? */
+static bool cidr_meets_64(const struct ksip_cidr *c, const struct shield_addr *k)
+{
+	int bits = c->plen < 64 ? c->plen : 64;
+	uint64_t top = 0;
+
+	if (c->family != AF_INET6)
+		return false;
+	for (int i = 0; i < 8; i++)
+		top = top << 8 | c->addr[i];
+	return !bits || !((top ^ k->prefix) >> (64 - bits));
+}
+
+/* Would a ban on K touch a trusted peer or a shield_allow address? */
+static bool ban_hits_exempt(const struct ksipd *d, const struct shield_addr *k)
+{
+	struct sockaddr_storage ss = { 0 };
+
+	if (k->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl((uint32_t)k->prefix);
+		return ksipd_addr_exempt(d, &ss);
+	}
+	for (int i = 0; i < d->cfg.n_trusted_peers; i++)
+		if (cidr_meets_64(&d->cfg.trusted_peers[i], k))
+			return true;
+	for (int i = 0; i < d->cfg.n_shield_allow; i++)
+		if (cidr_meets_64(&d->cfg.shield_allow[i], k))
+			return true;
+	return false;
+}
+
+/* An operator's reason: printable, no control characters (it is logged and listed), short. */
+static const char *bad_note(const char *s)
+{
+	if (strlen(s) >= KSIP_BAN_NOTE_MAX)
+		return "too long";
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return "has a control character";
+	return NULL;
+}
+
+/* `ban add ADDR [--for SECONDS] [--reason TEXT]`: f[1] ADDR, f[2] SECONDS or "", f[3] TEXT or "". */
+static void cmd_ban_add(struct control *c, char **f, int n, struct answer *a)
+{
+	struct shield_addr k;
+	char s[SHIELD_ADDR_STRLEN], *end;
+	unsigned long secs = c->d->cfg.ban_time;
+	const char *why;
+	time_t now = time(NULL);
+
+	if (n != 4) {
+		ans_printf(a, "error\tusage: ban add ADDR [--for SECONDS] [--reason TEXT]\n");
+		return;
+	}
+	if (shield_addr_parse(f[1], &k)) {
+		ans_printf(a, "error\tnot an IPv4 address or IPv6 address or /64: '%s'\n", f[1]);
+		return;
+	}
+	shield_addr_format(&k, s, sizeof(s));
+	if (f[2][0]) {
+		errno = 0;
+		secs = strtoul(f[2], &end, 10);
+		if (*end || errno || f[2][0] == '-' || !secs || secs > KSIP_BAN_MAX_SECONDS) {
+			ans_printf(a, "error\t--for: '%s' is not 1 to %d seconds\n", f[2],
+				   KSIP_BAN_MAX_SECONDS);
+			return;
+		}
+	}
+	why = bad_note(f[3]);
+	if (why) {
+		ans_printf(a, "error\t--reason %s (at most %d bytes, printable)\n", why,
+			   KSIP_BAN_NOTE_MAX - 1);
+		return;
+	}
+	if (ban_hits_exempt(c->d, &k)) {
+		ans_printf(a, "error\t%s is (or holds) a trusted peer (trusted_peers or shield_allow): "
+			   "trusted peers are never banned\n", s);
+		return;
+	}
+	if (shield_ban_add(c->d->shield, &k, now, (uint32_t)secs, SHIELD_BAN_OPERATOR, f[3])) {
+		log_warn("banned %s for %lu s by the operator%s%s", s, secs, f[3][0] ? ": " : "", f[3]);
+		ans_printf(a, "ok\n%s banned for %lu s\n", s, secs);
+	} else {
+		ans_printf(a, "ok\n%s was banned already; its ban lasts at least %lu s more\n", s, secs);
+	}
+}
+
+/* `shield`: which one is in force, the kernel's counters and the userspace ones. */
+static void cmd_shield(struct control *c, bool json, struct answer *a)
+{
+	struct nft_shield_counters nc = { 0 };
+	struct ksip_stats t;
+	bool kernel = c->d->nft && !nft_shield_counters(c->d->nft, &nc);
+	size_t bans = shield_ban_count(c->d->shield);
+
+	memset(&t, 0, sizeof(t));
+	for (int i = 0; i < c->d->nworkers; i++)
+		stats_accumulate(&t, worker_stats(c->d->workers[i].w));
+	ans_printf(a, "ok\n");
+	if (json) {
+		ans_printf(a, "{\"shield\":\"%s\",\"table\":", config_shield_name(c->d->shield_mode));
+		if (c->d->nft)
+			ans_printf(a, "\"inet %s\"", nft_shield_table(c->d->nft));
+		else
+			ans_printf(a, "null");
+		ans_printf(a, ",\"bans_active\":%zu,\"banned_dropped\":%llu,\"rate_limited\":%llu,"
+			   "\"counters\":{", bans, (unsigned long long)t.banned_dropped,
+			   (unsigned long long)t.rate_limited);
+		for (int i = 0; kernel && i < NFT_SHIELD_NCOUNTERS; i++)
+			ans_printf(a, "%s\"%s\":{\"packets\":%llu,\"bytes\":%llu}", i ? "," : "",
+				   nft_shield_counter_desc[i].name, (unsigned long long)nc.packets[i],
+				   (unsigned long long)nc.bytes[i]);
+		ans_printf(a, "}}\n");
+		return;
+	}
+	ans_printf(a, "%-16s %s\n", "shield", config_shield_name(c->d->shield_mode));
+	if (c->d->nft)
+		ans_printf(a, "%-16s inet %s\n", "table", nft_shield_table(c->d->nft));
+	ans_printf(a, "%-16s %zu\n%-16s %llu\n%-16s %llu\n", "bans_active", bans, "banned_dropped",
+		   (unsigned long long)t.banned_dropped, "rate_limited",
+		   (unsigned long long)t.rate_limited);
+	for (int i = 0; kernel && i < NFT_SHIELD_NCOUNTERS; i++)
+		ans_printf(a, "%-16s %llu packets %llu bytes  (%s)\n", nft_shield_counter_desc[i].name,
+			   (unsigned long long)nc.packets[i], (unsigned long long)nc.bytes[i],
+			   nft_shield_counter_desc[i].help);
 }
 
 /*
@@ -561,6 +708,10 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_ban_list(c, json, a);
 	} else if (!strcmp(f[0], CTL_BAN_DEL) && n == 2) {
 		cmd_ban_del(c, f[1], a);
+	} else if (!strcmp(f[0], CTL_BAN_ADD)) {
+		cmd_ban_add(c, f, n, a);	/* a reason may read "json" */
+	} else if (!strcmp(f[0], CTL_SHIELD)) {
+		cmd_shield(c, json, a);
 	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);

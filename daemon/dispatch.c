@@ -198,10 +198,17 @@ static void register_request(struct sip_ctx *c, const struct sip_msg *m,
 
 /* --- the shield: bans and per-source rates (shield/shield.h, docs/security.md) --- */
 
+bool ksipd_addr_exempt(const struct ksipd *d, const struct sockaddr_storage *addr)
+{
+	/* As in the kernel (allow4/allow6 hold both lists): never banned nor rate-limited. */
+	return trusted_match(d->cfg.trusted_peers, d->cfg.n_trusted_peers, addr) ||
+	       trusted_match(d->cfg.shield_allow, d->cfg.n_shield_allow, addr);
+}
+
 bool ksipd_source_trusted(const struct ksipd *d, const struct sip_source *src)
 {
-	/* The one place the shield asks: trusted peers are never banned nor rate-limited. */
-	return trusted_match(d->cfg.trusted_peers, d->cfg.n_trusted_peers, &src->addr);
+	/* The one place the shield asks: trusted peers and shield_allow are exempt. */
+	return ksipd_addr_exempt(d, &src->addr);
 }
 
 void ksipd_auth_failed(void *arg, struct ksip_stats *st, const struct sip_source *src,

@@ -28,11 +28,13 @@ struct sip_ctx {
 };
 
 /*
- * Is SRC a trusted peer (trusted_peers)? The one place that decides whether
- * the shield applies: a trusted peer is never banned, rate-limited or
- * counted for failed authentications.
+ * Is SRC a trusted peer (trusted_peers) or in shield_allow? The one place
+ * that decides whether the shield applies: such a source is never banned,
+ * rate-limited or counted for failed authentications.
  */
 bool ksipd_source_trusted(const struct ksipd *d, const struct sip_source *src);
+/* The same for an address: in trusted_peers or shield_allow, so never banned nor rate-limited. */
+bool ksipd_addr_exempt(const struct ksipd *d, const struct sockaddr_storage *addr);
 
 /* struct auth's on_failure (ARG: struct ksipd): counts the failure against the source. */
 void ksipd_auth_failed(void *arg, struct ksip_stats *st, const struct sip_source *src,

@@ -201,36 +201,91 @@ static int choose_media(struct ksipd *d)
 	return 0;
 }
 
-static const char *shield_name(enum ksip_shield_mode m)
-{
-	return m == KSIP_SHIELD_NFTABLES ? "nftables" : m == KSIP_SHIELD_USERSPACE ? "userspace" :
-	       m == KSIP_SHIELD_OFF ? "off" : "auto";
-}
-
 /*
- * The ban list's observer while the nftables shield is up: each ban is
- * mirrored into ban4 with its remaining time, so the kernel drops the
- * source before ksipd reads a byte; an ended ban leaves the set at once.
- * An IPv6 ban covers a /64, which the per-address ban6 set cannot hold: those
- * stay with the userspace check (dispatch.c), which always runs as well.
+ * While the nftables shield is up, each ban is mirrored into ban4 (an IPv4
+ * address) or ban6 (an IPv6 /64, as an interval) with its remaining time,
+ * so the kernel drops the source before ksipd reads a byte; an ended ban
+ * leaves the set at once.
  */
-static void mirror_ban(void *arg, enum shield_ban_event ev, const struct shield_ban_view *b)
+static void mirror_ban(struct ksipd *d, enum shield_ban_event ev, const struct shield_ban_view *b)
 {
-	struct ksipd *d = arg;
 	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	time_t now = time(NULL);
 
-	if (b->addr.family != AF_INET)
+	if (b->addr.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl((uint32_t)b->addr.prefix);
+	} else if (b->addr.family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		for (int i = 0; i < 8; i++)	/* the /64; nft_shield_ban() bans all of it */
+			sin6->sin6_addr.s6_addr[i] = (uint8_t)(b->addr.prefix >> (56 - 8 * i));
+	} else {
 		return;
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl((uint32_t)b->addr.prefix);
-	if (ev == SHIELD_BAN_ADDED) {
+	}
+	if (ev == SHIELD_BAN_ADDED || ev == SHIELD_BAN_EXTENDED) {
 		if (b->expires > now)
 			nft_shield_ban(d->nft, &ss, (uint32_t)(b->expires - now));
 	} else {
 		nft_shield_unban(d->nft, &ss);
 	}
+}
+
+static const char *ban_reason_name(enum shield_ban_reason r)
+{
+	return r == SHIELD_BAN_OPERATOR ? "operator" : "auth_failures";
+}
+
+/* Every ban added or ended goes to the store's writer queue: a queued write, never the disk here. */
+static void persist_ban(struct ksipd *d, enum shield_ban_event ev, const struct shield_ban_view *b)
+{
+	struct ban_record r = { .added = b->added, .until = b->expires };
+
+	shield_addr_format(&b->addr, r.source, sizeof(r.source));
+	if (ev != SHIELD_BAN_ADDED && ev != SHIELD_BAN_EXTENDED) {
+		store_queue_unban(d->store, r.source);
+		return;
+	}
+	snprintf(r.reason, sizeof(r.reason), "%s", ban_reason_name(b->reason));
+	snprintf(r.note, sizeof(r.note), "%s", b->note);
+	store_queue_ban(d->store, &r);
+}
+
+/*
+ * The ban list's one observer (any thread, no shield lock held): the store
+ * keeps every ban across restarts, and nftables, when it is up, enforces it.
+ */
+static void on_ban(void *arg, enum shield_ban_event ev, const struct shield_ban_view *b)
+{
+	struct ksipd *d = arg;
+
+	persist_ban(d, ev, b);
+	if (d->nft)
+		mirror_ban(d, ev, b);
+}
+
+/* A ban from the store: back in the list with the time it has left (on_ban mirrors it). */
+static int load_ban(void *arg, const struct ban_record *r)
+{
+	struct ksipd *d = arg;
+	struct shield_addr k;
+	time_t now = time(NULL);
+	bool op = !strcmp(r->reason, "operator");
+
+	if (shield_addr_parse(r->source, &k) || r->until <= now) {
+		log_warn("database %s: ban of '%s' not understood, left out", d->cfg.database,
+			 r->source);
+		return -1;
+	}
+	/* Never longer than the longest ban ksipd gives, whatever the row says. */
+	shield_ban_add(d->shield, &k, now,
+		       (uint32_t)(r->until - now > KSIP_BAN_MAX_SECONDS ? KSIP_BAN_MAX_SECONDS :
+				  r->until - now),
+		       op ? SHIELD_BAN_OPERATOR : SHIELD_BAN_AUTH, op ? r->note : NULL);
+	return 0;
 }
 
 /* allow4/allow6: trusted_peers and shield_allow, never banned nor limited in the kernel either. */
@@ -263,13 +318,26 @@ static void choose_shield(struct ksipd *d)
 			log_info("shield: nftables, table inet %s (bans and rate meter in the kernel)",
 				 nft_shield_table(d->nft));
 			allow_trusted(d);
-			shield_ban_observe(d->shield, mirror_ban, d);
 			return;
 		}
 		log_warn("shield: nftables unavailable, falling back to userspace: %s", err);
 		d->shield_mode = KSIP_SHIELD_USERSPACE;
 	}
-	log_info("shield: %s", shield_name(d->shield_mode));
+	log_info("shield: %s", config_shield_name(d->shield_mode));
+}
+
+/* After choose_shield(): the bans of the last run, back in the list and (on_ban) the kernel. */
+static int restore_bans(struct ksipd *d)
+{
+	int n;
+
+	shield_ban_observe(d->shield, on_ban, d);
+	n = store_load_bans(d->store, time(NULL), load_ban, d);
+	if (n < 0)
+		return -1;
+	if (n)
+		log_info("%d bans restored from %s", n, d->cfg.database);
+	return 0;
 }
 
 /* Someone deleted our table (`nft flush ruleset`): build it again, saying so once per event. */
@@ -345,7 +413,7 @@ int main(int argc, char **argv)
 	if (open_state(&d) || open_shield(&d) || choose_media(&d))
 		goto out;
 	choose_shield(&d);
-	if (open_workers(&d))
+	if (restore_bans(&d) || open_workers(&d))
 		goto out_workers;
 	ctl = control_start(&d);
 	if (!ctl)

@@ -444,3 +444,9 @@ int config_load(struct ksip_config *c, const char *file, char *err, size_t errle
 	}
 	return 0;
 }
+
+const char *config_shield_name(enum ksip_shield_mode m)
+{
+	return m == KSIP_SHIELD_NFTABLES ? "nftables" : m == KSIP_SHIELD_USERSPACE ? "userspace" :
+	       m == KSIP_SHIELD_OFF ? "off" : "auto";
+}

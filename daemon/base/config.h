@@ -46,6 +46,11 @@ struct listen_addr {
 /* auth_fail_limit at most: shield/authfail.c keeps that many failure times per source. */
 #define KSIP_AUTH_FAIL_LIMIT_MAX 100
 
+/* An operator's reason for a ban (`ksipctl ban add --reason`), bytes with the NUL: kept per ban. */
+#define KSIP_BAN_NOTE_MAX 48
+/* The longest ban `ksipctl ban add --for` asks for (and the nftables shield installs): 30 days. */
+#define KSIP_BAN_MAX_SECONDS (30 * 86400)
+
 struct ksip_config {
 	struct listen_addr listen[MAX_LISTEN];
 	int nlisten;
@@ -120,6 +125,8 @@ struct ksip_config {
 void config_defaults(struct ksip_config *c);
 /* Load FILE over the defaults; on error *err names the key and problem. */
 int config_load(struct ksip_config *c, const char *file, char *err, size_t errlen);
+/* "auto", "nftables", "userspace" or "off", as the `shield` key spells them. */
+const char *config_shield_name(enum ksip_shield_mode m);
 /* Parse "udp:ADDR:PORT", "tcp:[V6]:PORT" or "ADDR:PORT" (both transports). */
 int config_parse_listen(struct ksip_config *c, const char *value);
 /* "10.0.0.0/8 2001:db8::/32 192.0.2.7": at most MAX prefixes into OUT; host bits must be 0. */

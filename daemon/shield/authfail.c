@@ -125,7 +125,7 @@ bool shield_auth_failed(struct shield *s, struct ksip_stats *st, const struct sh
 		return false;
 	STAT_INC(st, auth_failures_source);
 	if (fail_note(s, &s->fails, src, now, true, NULL) &&
-	    shield_ban_add(s, src, now, s->p.ban_time, SHIELD_BAN_AUTH)) {
+	    shield_ban_add(s, src, now, s->p.ban_time, SHIELD_BAN_AUTH, NULL)) {
 		STAT_INC(st, bans_added);
 		shield_addr_format(src, a, sizeof(a));
 		/* One line per ban: bans are few, each stops a source's whole flood. */

@@ -7,12 +7,14 @@
  */
 #include "shield/shield_priv.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct ban_entry {
 	struct shield_slot h;	/* h.stamp: the second the ban ends */
 	int64_t added;
 	uint32_t reason;	/* enum shield_ban_reason */
+	char note[KSIP_BAN_NOTE_MAX];
 };
 
 int shield_ban_init(struct shield *s)
@@ -32,6 +34,7 @@ static void ban_view(const struct ban_entry *e, struct shield_ban_view *v)
 	v->added = (time_t)e->added;
 	v->expires = (time_t)e->h.stamp;
 	v->reason = (enum shield_ban_reason)e->reason;
+	memcpy(v->note, e->note, sizeof(v->note));
 }
 
 static void tell(struct shield *s, enum shield_ban_event ev, const struct shield_ban_view *v)
@@ -41,7 +44,7 @@ static void tell(struct shield *s, enum shield_ban_event ev, const struct shield
 }
 
 bool shield_ban_add(struct shield *s, const struct shield_addr *k, time_t now, uint32_t seconds,
-		    enum shield_ban_reason reason)
+		    enum shield_ban_reason reason, const char *note)
 {
 	struct ban_entry *e, old;
 	struct shield_ban_view v, ov;
@@ -51,9 +54,15 @@ bool shield_ban_add(struct shield *s, const struct shield_addr *k, time_t now, u
 	set = shield_set_lock(&s->bans, k);
 	e = (struct ban_entry *)shield_set_find(&s->bans, set, k);
 	if (e && e->h.stamp > now) {
-		if (e->h.stamp < until)
+		bool later = e->h.stamp < until;
+
+		if (later) {
 			e->h.stamp = until;
+			ban_view(e, &v);
+		}
 		shield_set_unlock(&s->bans, set);
+		if (later)	/* the copies (nftables, the store) must end later too */
+			tell(s, SHIELD_BAN_EXTENDED, &v);
 		return false;
 	}
 	if (!e) {
@@ -68,6 +77,7 @@ bool shield_ban_add(struct shield *s, const struct shield_addr *k, time_t now, u
 	e->h.stamp = until;
 	e->added = now;
 	e->reason = reason;
+	snprintf(e->note, sizeof(e->note), "%s", note ? note : "");
 	ban_view(e, &v);
 	if (old.h.key.family)
 		ban_view(&old, &ov);

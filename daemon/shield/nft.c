@@ -20,7 +20,7 @@
  *           ip saddr @allow4 counter name allow_sip accept
  *           ip6 saddr @allow6 counter name allow_sip accept
  *           ip saddr @ban4 counter name ban_sip drop
- *           ip6 saddr @ban6 counter name ban_sip drop
+ *           ip6 saddr @ban6 counter name ban_sip drop        (ban6: /64 intervals)
  *           add @rate4 { ip saddr limit rate over R/second burst B packets } counter name rate_sip drop
  *           add @rate6 { ip6 saddr & ffff:ffff:ffff:ffff:: limit rate over ... } counter name rate_sip drop }
  *   chain relay {
@@ -80,7 +80,9 @@ static const struct nft_set_desc {
 	[SET_SIP_UDP] = { "sip_udp", NFT_TYPE_INET_SERVICE, 2, 0, 0, 0 },
 	[SET_SIP_TCP] = { "sip_tcp", NFT_TYPE_INET_SERVICE, 2, 0, 0, 0 },
 	[SET_BAN4] = { "ban4", NFT_TYPE_IPADDR, 4, NFT_SET_TIMEOUT, NFT_SHIELD_BAN_MAX, 0 },
-	[SET_BAN6] = { "ban6", NFT_TYPE_IP6ADDR, 16, NFT_SET_TIMEOUT, NFT_SHIELD_BAN_MAX, 0 },
+	/* /64 prefixes: an interval set, each ban two elements (its start carries the timeout). */
+	[SET_BAN6] = { "ban6", NFT_TYPE_IP6ADDR, 16, NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+		       2 * NFT_SHIELD_BAN_MAX, 0 },
 	[SET_ALLOW4] = { "allow4", NFT_TYPE_IPADDR, 4, NFT_SET_INTERVAL, 0, 0 },
 	[SET_ALLOW6] = { "allow6", NFT_TYPE_IP6ADDR, 16, NFT_SET_INTERVAL, 0, 0 },
 	/* Bounded: when full, a new source is not metered (the userspace bucket still is). */
@@ -462,23 +464,32 @@ static void put_ports(struct nft_shield *s, int set, const uint16_t *ports, int 
 	put_elems(s, e, NFT_MSG_NEWSETELEM, NLM_F_CREATE, "add");
 }
 
-/* A prefix as an interval: its first address, and the one after its last (INTERVAL_END). */
-static void elem_add_cidr(struct nftnl_set *n, const struct ksip_cidr *c)
+/*
+ * ADDR/PLEN as an interval: its first address (with TIMEOUT_MS, if any), and
+ * the one after its last (INTERVAL_END, which the kernel refuses a timeout
+ * on: an expired start takes its end with it).
+ */
+static void elem_add_prefix(struct nftnl_set *n, const uint8_t *addr, uint32_t len, int plen,
+			    uint64_t timeout_ms)
 {
-	uint32_t len = c->family == AF_INET ? 4 : 16;
 	uint8_t end[16];
 	int carry = 1;
 
-	memcpy(end, c->addr, len);
-	for (int bit = c->plen; bit < (int)len * 8; bit++)
+	memcpy(end, addr, len);
+	for (int bit = plen; bit < (int)len * 8; bit++)
 		end[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
 	for (int i = (int)len - 1; i >= 0 && carry; i--) {
 		end[i]++;
 		carry = end[i] == 0;
 	}
-	elem_add(n, c->addr, len, 0, 0);
+	elem_add(n, addr, len, 0, timeout_ms);
 	if (!carry)	/* else the prefix reaches the last address: no end */
 		elem_add(n, end, len, NFT_SET_ELEM_INTERVAL_END, 0);
+}
+
+static void elem_add_cidr(struct nftnl_set *n, const struct ksip_cidr *c)
+{
+	elem_add_prefix(n, c->addr, c->family == AF_INET ? 4 : 16, c->plen, 0);
 }
 
 /* allow4/allow6 emptied and filled, inside the transaction being built. */
@@ -554,7 +565,11 @@ static void ban_sweep(struct nft_shield *s, time_t now)
 	}
 }
 
-/* ADDR as (family, bytes); a v4-mapped IPv6 address is IPv4. -1 for any other family. */
+/*
+ * ADDR's source as the shield counts it, as (family, bytes): an IPv4
+ * address (a v4-mapped IPv6 address is IPv4), or the IPv6 /64 holding ADDR,
+ * its last 64 bits zero. -1 for any other family.
+ */
 static int addr_key(const struct sockaddr_storage *ss, uint8_t out[16])
 {
 	if (ss->ss_family == AF_INET) {
@@ -568,10 +583,20 @@ static int addr_key(const struct sockaddr_storage *ss, uint8_t out[16])
 			memcpy(out, &a->s6_addr[12], 4);
 			return AF_INET;
 		}
-		memcpy(out, a, 16);
+		memcpy(out, a, 8);
+		memset(out + 8, 0, 8);
 		return AF_INET6;
 	}
 	return -1;
+}
+
+/* One ban's elements: an IPv4 address in ban4, or a /64 interval in ban6. */
+static void ban_elem_add(struct nftnl_set *n, int family, const uint8_t *key, uint64_t ms)
+{
+	if (family == AF_INET)
+		elem_add(n, key, 4, 0, ms);
+	else
+		elem_add_prefix(n, key, 16, 64, ms);
 }
 
 /* Put the remembered bans back, a message of elements per transaction. */
@@ -588,8 +613,8 @@ static int put_bans(struct nft_shield *s)
 
 			if (!n[i])
 				n[i] = elems_new(s, i ? SET_BAN6 : SET_BAN4);
-			elem_add(n[i], x->addr, i ? 16 : 4, 0, (uint64_t)(x->until - now) * 1000);
-			if (++k[i] < NFT_ELEMS_PER_MSG)
+			ban_elem_add(n[i], x->family, x->addr, (uint64_t)(x->until - now) * 1000);
+			if (++k[i] < NFT_ELEMS_PER_MSG / 2)
 				continue;
 			nft_batch_begin(s);
 			put_elems(s, n[i], NFT_MSG_NEWSETELEM, NLM_F_CREATE, "add");
@@ -763,15 +788,13 @@ void nft_shield_close(struct nft_shield *s, bool keep)
 	free(s);
 }
 
-static int ban_elem(struct nft_shield *s, int family, const uint8_t *key, uint64_t ms,
-		    uint16_t type, uint16_t flags, const char *verb)
+static void ban_elem(struct nft_shield *s, int family, const uint8_t *key, uint64_t ms,
+		     uint16_t type, uint16_t flags, const char *verb)
 {
-	int set = family == AF_INET ? SET_BAN4 : SET_BAN6;
-	struct nftnl_set *n = elems_new(s, set);
+	struct nftnl_set *n = elems_new(s, family == AF_INET ? SET_BAN4 : SET_BAN6);
 
-	elem_add(n, key, family == AF_INET ? 4 : 16, 0, ms);
+	ban_elem_add(n, family, key, ms);
 	put_elems(s, n, type, flags, verb);
-	return 0;
 }
 
 int nft_shield_ban(struct nft_shield *s, const struct sockaddr_storage *addr, uint32_t seconds)

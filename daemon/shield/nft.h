@@ -9,7 +9,8 @@
  *
  *   counters  allow_sip allow_relay ban_sip ban_relay rate_sip
  *   sets      sip_udp sip_tcp        inet_service: the `listen` ports
- *             ban4 ban6              ipv4/ipv6_addr, flags timeout: the bans
+ *             ban4                   ipv4_addr, flags timeout: banned addresses
+ *             ban6                   ipv6_addr, flags interval,timeout: banned /64s
  *             allow4 allow6          ipv4/ipv6_addr, flags interval: never banned or limited
  *             rate4 rate6            ipv4/ipv6_addr, flags dynamic,timeout: the rate meter
  *   chains    prerouting             filter, hook prerouting, priority raw (-300), accept
@@ -76,13 +77,14 @@ struct nft_shield *nft_shield_open(const struct ksip_config *cfg, char *err, siz
 void nft_shield_close(struct nft_shield *s, bool keep);
 
 /*
- * Ban ADDR (AF_INET or AF_INET6; a v4-mapped IPv6 address counts as IPv4)
- * for SECONDS (1 .. a day, larger is cut) in ban4/ban6; a ban already there
- * gets the new timeout. 0 or -1 with errno (EAFNOSUPPORT, ENOSPC: the
+ * Ban ADDR's source as the userspace shield counts it: an IPv4 address in
+ * ban4 (a v4-mapped IPv6 address counts as IPv4), or the IPv6 /64 holding
+ * ADDR in ban6 (any address of it names it). For SECONDS (1 .. 30 days,
+ * larger is cut); a ban already there gets the new timeout. 0 or -1 with errno (EAFNOSUPPORT, ENOSPC: the
  * memory of bans is full, or the kernel's errno) and the reason logged.
  */
 int nft_shield_ban(struct nft_shield *s, const struct sockaddr_storage *addr, uint32_t seconds);
-/* Lift a ban at once; an address not banned (or expired) is not an error. */
+/* Lift a ban (ADDR's address or /64, as above) at once; one not there (or expired) is no error. */
 int nft_shield_unban(struct nft_shield *s, const struct sockaddr_storage *addr);
 /* Replace allow4/allow6 with CIDRS in one transaction (trusted_peers and shield_allow). */
 int nft_shield_allow_set(struct nft_shield *s, const struct ksip_cidr *cidrs, size_t n);

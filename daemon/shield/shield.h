@@ -72,9 +72,13 @@ size_t shield_memory(const struct shield *s);
 
 /* --- ban.c: the ban list ------------------------------------------------ */
 
-enum shield_ban_reason { SHIELD_BAN_AUTH, SHIELD_BAN_MANUAL };
+enum shield_ban_reason {
+	SHIELD_BAN_AUTH,	/* auth_fail_limit failed authentications */
+	SHIELD_BAN_OPERATOR,	/* ksipctl ban add (its text in the view's note) */
+};
 enum shield_ban_event {
-	SHIELD_BAN_ADDED,	/* new ban (an existing one extended is not news) */
+	SHIELD_BAN_ADDED,	/* new ban */
+	SHIELD_BAN_EXTENDED,	/* an existing ban now ends later (view: the new end) */
 	SHIELD_BAN_EXPIRED,	/* its time ran out */
 	SHIELD_BAN_REMOVED,	/* shield_ban_del() */
 	SHIELD_BAN_EVICTED,	/* the table was full: the ban closest to its end made room */
@@ -84,6 +88,7 @@ struct shield_ban_view {
 	struct shield_addr addr;
 	time_t added, expires;
 	enum shield_ban_reason reason;
+	char note[KSIP_BAN_NOTE_MAX];	/* the operator's reason, or "" */
 };
 
 /*
@@ -95,9 +100,13 @@ typedef void shield_ban_observer(void *arg, enum shield_ban_event ev,
 				 const struct shield_ban_view *b);
 void shield_ban_observe(struct shield *s, shield_ban_observer *fn, void *arg);
 
-/* Ban K until NOW + SECONDS (extends an existing ban). True when the ban is new. */
+/*
+ * Ban K until NOW + SECONDS (extends an existing ban, which keeps its reason).
+ * NOTE: the operator's reason (NULL: none), cut to KSIP_BAN_NOTE_MAX - 1
+ * bytes. True when the ban is new.
+ */
 bool shield_ban_add(struct shield *s, const struct shield_addr *k, time_t now, uint32_t seconds,
-		    enum shield_ban_reason reason);
+		    enum shield_ban_reason reason, const char *note);
 /* Is K banned at NOW? Lock-free while the list is empty. */
 bool shield_banned(struct shield *s, const struct shield_addr *k, time_t now);
 /* Lift K's ban; true if there was one. */

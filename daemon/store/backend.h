@@ -48,7 +48,13 @@ struct store_backend_ops {
 	int (*save_binding)(void *be, const struct binding_view *b, time_t expires_at);
 	int (*delete_binding)(void *be, const char *aor, const char *contact);
 	int (*delete_aor)(void *be, const char *aor);
+	/* Bans, in the same batches: one row per source, replaced when saved again. */
+	int (*save_ban)(void *be, const struct ban_record *b);
+	int (*delete_ban)(void *be, const char *source);
 	int (*commit)(void *be);
+
+	/* Deletes the bans over at NOW, then gives FN the others; how many it took, or -1. */
+	int (*load_bans)(void *be, time_t now, ban_load_fn fn, void *ctx);
 };
 
 extern const struct store_backend_ops store_backend_sqlite;

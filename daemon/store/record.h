@@ -50,4 +50,20 @@ struct user_record {
 /* A user read back at start-up. Returns 0 when it was taken. */
 typedef int (*user_load_fn)(void *ctx, const struct user_record *u);
 
+/*
+ * A ban as the store keeps it (the shield's list, written through the
+ * writer queue; re-installed at start with the time it has left). The
+ * source is text as the shield prints it ("192.0.2.1", "2001:db8::/64"):
+ * the store need not know what a source is.
+ */
+struct ban_record {
+	char source[48];
+	int64_t added, until;		/* seconds since the epoch */
+	char reason[16];		/* "auth_failures", "operator" */
+	char note[KSIP_BAN_NOTE_MAX];	/* the operator's reason, or "" */
+};
+
+/* A ban read back at start-up. Returns 0 when it was taken. */
+typedef int (*ban_load_fn)(void *ctx, const struct ban_record *b);
+
 #endif

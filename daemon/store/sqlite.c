@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The SQLite backend (WAL): tables users, bindings and meta (the nonce
- * secret). store.c calls these one at a time under its backend lock.
+ * The SQLite backend (WAL): tables users, bindings, bans and meta (the
+ * nonce secret). store.c calls these one at a time under its backend lock.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 struct sqlite_backend {
 	sqlite3 *db;
 	sqlite3_stmt *upsert, *del, *del_aor;	/* the writer's statements, prepared once */
+	sqlite3_stmt *ban, *unban;
 };
 
 static const char schema[] =
@@ -28,7 +29,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS bindings(aor TEXT NOT NULL, contact TEXT NOT NULL,"
 	" callid TEXT NOT NULL, cseq INTEGER NOT NULL, expires INTEGER NOT NULL,"
 	" q INTEGER NOT NULL, transport INTEGER NOT NULL, source TEXT NOT NULL,"
-	" PRIMARY KEY(aor, contact));";
+	" PRIMARY KEY(aor, contact));"
+	"CREATE TABLE IF NOT EXISTS bans(source TEXT PRIMARY KEY, added INTEGER NOT NULL,"
+	" until INTEGER NOT NULL, reason TEXT NOT NULL, note TEXT NOT NULL);";
 
 static int prepare(struct sqlite_backend *b, const char *sql, sqlite3_stmt **st)
 {
@@ -48,6 +51,8 @@ static void sqlite_close(void *be)
 	sqlite3_finalize(b->upsert);
 	sqlite3_finalize(b->del);
 	sqlite3_finalize(b->del_aor);
+	sqlite3_finalize(b->ban);
+	sqlite3_finalize(b->unban);
 	sqlite3_close(b->db);
 	free(b);
 }
@@ -76,7 +81,9 @@ static void *sqlite_open(const char *path, char *err, size_t errlen)
 	}
 	if (prepare(b, "INSERT OR REPLACE INTO bindings VALUES(?,?,?,?,?,?,?,?)", &b->upsert) ||
 	    prepare(b, "DELETE FROM bindings WHERE aor=? AND contact=?", &b->del) ||
-	    prepare(b, "DELETE FROM bindings WHERE aor=?", &b->del_aor)) {
+	    prepare(b, "DELETE FROM bindings WHERE aor=?", &b->del_aor) ||
+	    prepare(b, "INSERT OR REPLACE INTO bans VALUES(?,?,?,?,?)", &b->ban) ||
+	    prepare(b, "DELETE FROM bans WHERE source=?", &b->unban)) {
 		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(b->db));
 		goto fail;
 	}
@@ -275,7 +282,7 @@ static int step_reset(struct sqlite_backend *b, sqlite3_stmt *st, const char *ao
 	int r = 0;
 
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		log_err("sqlite: writing binding of %s: %s", aor, sqlite3_errmsg(b->db));
+		log_err("sqlite: writing the row of %s: %s", aor, sqlite3_errmsg(b->db));
 		r = -1;
 	}
 	sqlite3_reset(st);
@@ -319,6 +326,61 @@ static int sqlite_delete_aor(void *be, const char *aor)
 	return step_reset(b, b->del_aor, aor);
 }
 
+static int sqlite_save_ban(void *be, const struct ban_record *r)
+{
+	struct sqlite_backend *b = be;
+
+	sqlite3_bind_text(b->ban, 1, r->source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(b->ban, 2, r->added);
+	sqlite3_bind_int64(b->ban, 3, r->until);
+	sqlite3_bind_text(b->ban, 4, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(b->ban, 5, r->note, -1, SQLITE_STATIC);
+	return step_reset(b, b->ban, r->source);
+}
+
+static int sqlite_delete_ban(void *be, const char *source)
+{
+	struct sqlite_backend *b = be;
+
+	sqlite3_bind_text(b->unban, 1, source, -1, SQLITE_STATIC);
+	return step_reset(b, b->unban, source);
+}
+
+static int sqlite_load_bans(void *be, time_t now, ban_load_fn fn, void *ctx)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int n = 0;
+
+	if (prepare(b, "DELETE FROM bans WHERE until <= ?", &st) == 0) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (prepare(b, "SELECT source, added, until, reason, note FROM bans", &st))
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct ban_record r = { 0 };
+		const char *src = (const char *)sqlite3_column_text(st, 0);
+		const char *reason = (const char *)sqlite3_column_text(st, 3);
+		const char *note = (const char *)sqlite3_column_text(st, 4);
+
+		/* Text edited by hand into something too long is left out; the caller parses the rest. */
+		if (!src || !reason || strlen(src) >= sizeof(r.source) ||
+		    strlen(reason) >= sizeof(r.reason))
+			continue;
+		snprintf(r.source, sizeof(r.source), "%s", src);
+		snprintf(r.reason, sizeof(r.reason), "%s", reason);
+		snprintf(r.note, sizeof(r.note), "%s", note ? note : "");
+		r.added = sqlite3_column_int64(st, 1);
+		r.until = sqlite3_column_int64(st, 2);
+		if (fn(ctx, &r) == 0)
+			n++;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
 const struct store_backend_ops store_backend_sqlite = {
 	.name = "sqlite",
 	.open = sqlite_open,
@@ -335,5 +397,8 @@ const struct store_backend_ops store_backend_sqlite = {
 	.save_binding = sqlite_save_binding,
 	.delete_binding = sqlite_delete_binding,
 	.delete_aor = sqlite_delete_aor,
+	.save_ban = sqlite_save_ban,
+	.delete_ban = sqlite_delete_ban,
+	.load_bans = sqlite_load_bans,
 	.commit = sqlite_commit,
 };

@@ -15,14 +15,17 @@
 #include "base/list.h"
 #include "base/log.h"
 
-enum op_kind { OP_UPSERT, OP_DELETE, OP_DELETE_AOR };
+enum op_kind { OP_UPSERT, OP_DELETE, OP_DELETE_AOR, OP_BAN, OP_UNBAN };
 
 /* A queued change: one allocation holding its strings (V's aor, contact, callid). */
 struct store_op {
 	struct list_head node;		/* in store.queue, then in the writer's batch */
 	enum op_kind kind;
 	time_t expires_at;
-	struct binding_view v;
+	union {
+		struct binding_view v;	/* OP_UPSERT, OP_DELETE, OP_DELETE_AOR */
+		struct ban_record ban;	/* OP_BAN; OP_UNBAN uses ban.source */
+	};
 	char data[];
 };
 
@@ -51,6 +54,12 @@ static void exec_op(struct store *s, const struct store_op *op)
 		break;
 	case OP_DELETE_AOR:
 		s->ops->delete_aor(s->be, op->v.aor);
+		break;
+	case OP_BAN:
+		s->ops->save_ban(s->be, &op->ban);
+		break;
+	case OP_UNBAN:
+		s->ops->delete_ban(s->be, op->ban.source);
 		break;
 	}
 }
@@ -253,6 +262,45 @@ void store_queue_delete_aor(struct store *s, const char *aor)
 	op = new_op(OP_DELETE_AOR, aor, NULL, NULL);
 	if (op)
 		enqueue(s, op);
+}
+
+static void queue_ban_op(struct store *s, enum op_kind kind, const struct ban_record *b,
+			 const char *source)
+{
+	struct store_op *op;
+
+	if (!s)
+		return;
+	op = calloc(1, sizeof(*op));
+	if (!op) {
+		log_err("store: out of memory, ban change of %s not persisted", source);
+		return;
+	}
+	op->kind = kind;
+	if (b)
+		op->ban = *b;
+	snprintf(op->ban.source, sizeof(op->ban.source), "%s", source);
+	enqueue(s, op);
+}
+
+void store_queue_ban(struct store *s, const struct ban_record *b)
+{
+	queue_ban_op(s, OP_BAN, b, b->source);
+}
+
+void store_queue_unban(struct store *s, const char *source)
+{
+	queue_ban_op(s, OP_UNBAN, NULL, source);
+}
+
+int store_load_bans(struct store *s, time_t now, ban_load_fn fn, void *ctx)
+{
+	int n;
+
+	pthread_mutex_lock(&s->be_lock);
+	n = s->ops->load_bans(s->be, now, fn, ctx);
+	pthread_mutex_unlock(&s->be_lock);
+	return n;
 }
 
 /* The location table's persistence hooks; ARG is the struct store. */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Persistence of users, bindings and the nonce secret, through one backend
- * (backend.h; SQLite today). Users and the nonce secret are written
- * synchronously (rare, operator-driven). Binding changes are queued by the
- * workers and written by one writer thread in a transaction every
+ * Persistence of users, bindings, bans and the nonce secret, through one
+ * backend (backend.h; SQLite today). Users and the nonce secret are written
+ * synchronously (rare, operator-driven). Binding and ban changes are queued
+ * by the workers and written by one writer thread in a transaction every
  * store_flush_ms, so the request path never waits for the disk.
  *
  * The store knows the tables only through the callbacks it is given:
@@ -53,6 +53,12 @@ void store_queue_delete_aor(struct store *s, const char *aor);
 
 /* The three above as the location table's persistence ops; their argument is the store. */
 extern const struct binding_persist_ops store_binding_persist;
+
+/* Queued ban changes (from the ban list's observer, on any thread: never blocks on I/O). */
+void store_queue_ban(struct store *s, const struct ban_record *b);
+void store_queue_unban(struct store *s, const char *source);
+/* Deletes the bans over at NOW, gives FN the others; how many it took, or -1. */
+int store_load_bans(struct store *s, time_t now, ban_load_fn fn, void *ctx);
 
 /* Block until everything queued before the call is committed. */
 void store_sync(struct store *s);

@@ -23,5 +23,7 @@
 #define CTL_CALL_HANGUP "call-hangup"	/* ID */
 #define CTL_BAN_LIST "ban-list"		/* [json] */
 #define CTL_BAN_DEL "ban-del"		/* ADDR or IPV6/64 */
+#define CTL_BAN_ADD "ban-add"		/* ADDR SECONDS REASON (SECONDS "": ban_time; REASON may be "") */
+#define CTL_SHIELD "shield"		/* [json] */
 
 #endif

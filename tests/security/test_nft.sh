@@ -4,10 +4,12 @@
 #   ns $A: the shield's table, UDP receivers     ns $B: the sources
 #   +----------------------------+              +---------------------------+
 #   | a0 10.77.0.1  fd77::1      |--- veth -----| b0 10.77.0.2 .3 .4        |
-#   | table inet ksip            |              |    fd77::2 fd77::3        |
+#   |    fd77:0:0:1::1           |              |    fd77::2 fd77::5        |
+#   | table inet ksip            |              |    fd77:0:0:1::3          |
 #   +----------------------------+              +---------------------------+
-#   10.77.0.2 / fd77::2 get banned, 10.77.0.3 / fd77::3 never, 10.77.0.4 is in
-#   shield_allow (and banned too: allow wins).
+#   10.77.0.2 / fd77::2 get banned, 10.77.0.3 / fd77:0:0:1::3 never, 10.77.0.4 is
+#   in shield_allow (and banned too: allow wins). An IPv6 ban covers the /64
+#   (ban6 holds intervals): banning fd77::2 bans fd77::5 too, not fd77:0:0:1::3.
 #
 # Everything runs in the two namespaces made here (the machine's own ruleset
 # is never touched) and they are deleted at the end. Needs root, nft, conntrack.
@@ -43,11 +45,13 @@ ip netns add "$A" && ip netns add "$B" || exit 1
 ip link add a0 netns "$A" type veth peer name b0 netns "$B"
 ip -n "$A" addr add 10.77.0.1/24 dev a0
 ip -n "$A" addr add fd77::1/64 dev a0 nodad
+ip -n "$A" addr add fd77:0:0:1::1/64 dev a0 nodad
 ip -n "$B" addr add 10.77.0.2/24 dev b0
 ip -n "$B" addr add 10.77.0.3/24 dev b0
 ip -n "$B" addr add 10.77.0.4/24 dev b0
 ip -n "$B" addr add fd77::2/64 dev b0 nodad
-ip -n "$B" addr add fd77::3/64 dev b0 nodad
+ip -n "$B" addr add fd77::5/64 dev b0 nodad
+ip -n "$B" addr add fd77:0:0:1::3/64 dev b0 nodad
 ip -n "$A" link set lo up
 ip -n "$B" link set lo up
 ip -n "$A" link set a0 up
@@ -94,7 +98,7 @@ EOF
 
 # delivered PORT SRC DST COUNT: how many of COUNT datagrams from SRC reach PORT in $A
 delivered() {
-	local out="$TMP/recv.$RANDOM"
+	local out; out=$(mktemp -p "$TMP" recv.XXXXXX)	# not $RANDOM: run.sh runs this with sh (dash)
 	ip netns exec "$A" python3 "$TMP/udp.py" recv "$1" "$out.stop" >"$out" &
 	local pid=$!
 	for _ in $(seq 250); do grep -q ready "$out" 2>/dev/null && break; sleep 0.02; done
@@ -112,13 +116,14 @@ set_elems() {	# elements of a set, one per line
 import json, sys
 for o in json.load(sys.stdin)["nftables"]:
     for e in o.get("set", {}).get("elem", []):
-        print(e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e)'
+        v = e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e
+        print("%s/%d" % (v["prefix"]["addr"], v["prefix"]["len"]) if isinstance(v, dict) else v)'
 }
 helper() { ip netns exec "$A" "$HELPER" "$TMP/ksipd.conf" "$@"; }
 
 # 1: the table and its names
 # Long enough for the packet checks below (about a second each), short enough to wait out.
-BAN=6
+BAN=8
 t0=$(date +%s.%N)
 helper open ban 10.77.0.2 $BAN ban fd77::2 $BAN ban 10.77.0.4 60 keep >"$TMP/h1" 2>&1
 ok $? "open and ban v4, v6 and an allowed address ($BAN s and 60 s)"
@@ -138,22 +143,23 @@ sys.exit(print(bad) or 1 if bad else 0)
 EOF
 ok $? "nft -j list table inet ksip: sets, chains (prerouting at raw, policy accept), counters"
 set_elems ban4 >"$TMP/ban4"; set_elems ban6 >"$TMP/ban6"
-grep -q '10.77.0.2' "$TMP/ban4" && grep -q 'fd77::2' "$TMP/ban6"
-ok $? "ban4 and ban6 hold the bans"
+grep -qx '10.77.0.2' "$TMP/ban4" && grep -qx 'fd77::/64' "$TMP/ban6"
+ok $? "ban4 holds 10.77.0.2, ban6 the /64 of fd77::2 (fd77::/64)"
 grep -q "\"timeout\": $BAN" "$TMP/table.json"
 ok $? "the bans carry their timeout"
 
 # 2: packets
 r=$(delivered 5060 10.77.0.2 10.77.0.1 10); [ "$r" = 0 ]; ok $? "banned 10.77.0.2 -> SIP port: 0/10 delivered ($r)"
 r=$(delivered 5060 fd77::2 fd77::1 10); [ "$r" = 0 ]; ok $? "banned fd77::2 -> SIP port: 0/10 delivered ($r)"
+r=$(delivered 5060 fd77::5 fd77::1 10); [ "$r" = 0 ]; ok $? "fd77::5, same /64 as fd77::2: 0/10 delivered ($r)"
 r=$(delivered 5060 10.77.0.3 10.77.0.1 10); [ "$r" = 10 ]; ok $? "unbanned 10.77.0.3: 10/10 delivered ($r)"
-r=$(delivered 5060 fd77::3 fd77::1 10); [ "$r" = 10 ]; ok $? "unbanned fd77::3: 10/10 delivered ($r)"
+r=$(delivered 5060 fd77:0:0:1::3 fd77:0:0:1::1 10); [ "$r" = 10 ]; ok $? "unbanned fd77:0:0:1::3, the next /64: 10/10 delivered ($r)"
 r=$(delivered 5060 10.77.0.4 10.77.0.1 10); [ "$r" = 10 ]; ok $? "allowed and banned 10.77.0.4: 10/10 delivered ($r)"
-c=$(counter ban_sip); [ "$c" -ge 20 ]; ok $? "counter ban_sip counted the drops ($c)"
+c=$(counter ban_sip); [ "$c" -ge 30 ]; ok $? "counter ban_sip counted the drops ($c)"
 c=$(counter allow_sip); [ "$c" -ge 10 ]; ok $? "counter allow_sip counted the allowed ($c)"
 sleep "$(python3 -c "import time; print(max(0, $t0 + $BAN + 0.3 - time.time()))")"
 set_elems ban4 >"$TMP/ban4b"; set_elems ban6 >"$TMP/ban6b"
-! grep -q '10.77.0.2' "$TMP/ban4b" && ! grep -q 'fd77::2' "$TMP/ban6b"
+! grep -q '10.77.0.2' "$TMP/ban4b" && ! grep -q 'fd77::/64' "$TMP/ban6b"
 ok $? "the $BAN s bans expired in the kernel, on time"
 r=$(delivered 5060 10.77.0.2 10.77.0.1 10); [ "$r" = 10 ]; ok $? "after expiry 10.77.0.2 gets through ($r)"
 

@@ -63,7 +63,7 @@ tap.ok(p.returncode == 2 and help_.stdout in p.stderr, "unknown option: the usag
 sample = {
     "user add": ["alice"], "user passwd": ["alice"], "user del": ["alice"], "user list": [],
     "reg list": [], "reg del": ["alice"], "stats": [], "call list": [], "call hangup": ["1"],
-    "ban list": [], "ban del": ["192.0.2.1"],
+    "ban list": [], "ban add": ["192.0.2.1"], "ban del": ["192.0.2.1"], "shield": [],
     "flow add": ["127.0.0.1:4000", "from", "127.0.0.1:4001", "to", "127.0.0.1:4002", "latch"],
     "flow del": ["127.0.0.1:4000"], "flow list": [], "flow flush": [], "kstats": [],
     "guard set": ["5060"], "guard show": [],
@@ -108,6 +108,14 @@ tap.ok(p.returncode == 1 and "may not contain a TAB" in p.stderr, "a TAB in a pa
 p = ctl("user", "add", "bob", stdin="pw\n")
 tap.ok(p.returncode == 1 and "use --password-stdin" in p.stderr,
        "no terminal and no --password-stdin: says how", p.stderr)
+for opt, bad in (("--reason", "a\tb"), ("--reason", "a\nb"), ("--for", "1\t2")):
+    p = ctl("ban", "add", "192.0.2.1", opt, bad)
+    tap.ok(p.returncode == 1 and "may not contain TAB or newline" in p.stderr,
+           "ban add %s with a TAB or newline is refused" % opt, p.stderr)
+for bad in ("-5", "10s", "", "1e9"):
+    p = ctl("ban", "add", "192.0.2.1", "--for", bad)
+    tap.ok(p.returncode == 1 and "--for: not a number of seconds" in p.stderr,
+           "ban add --for %r is refused" % bad, p.stderr)
 maxports = uapi("KSIP_GUARD_MAX_PORTS")
 p = ctl("guard", "set", *[str(5000 + i) for i in range(maxports + 1)])
 tap.ok(p.returncode == 1 and "at most %d ports" % maxports in p.stderr,

@@ -44,13 +44,18 @@ static bool same(struct shield_addr a, struct shield_addr b)
 }
 
 /* The observer: what it was told, in order. */
-static struct { int added, expired, removed, evicted; char last[SHIELD_ADDR_STRLEN]; } seen;
+static struct {
+	int added, extended, expired, removed, evicted;
+	char last[SHIELD_ADDR_STRLEN], note[KSIP_BAN_NOTE_MAX];
+} seen;
 
 static void observe(void *arg, enum shield_ban_event ev, const struct shield_ban_view *b)
 {
 	(void)arg;
 	if (ev == SHIELD_BAN_ADDED)
 		seen.added++;
+	else if (ev == SHIELD_BAN_EXTENDED)
+		seen.extended++;
 	else if (ev == SHIELD_BAN_EXPIRED)
 		seen.expired++;
 	else if (ev == SHIELD_BAN_REMOVED)
@@ -58,6 +63,7 @@ static void observe(void *arg, enum shield_ban_event ev, const struct shield_ban
 	else
 		seen.evicted++;
 	shield_addr_format(&b->addr, seen.last, sizeof(seen.last));
+	memcpy(seen.note, b->note, sizeof(seen.note));
 }
 
 static void list_one(void *arg, const struct shield_ban_view *b)
@@ -66,7 +72,7 @@ static void list_one(void *arg, const struct shield_ban_view *b)
 
 	shield_addr_format(&b->addr, a, sizeof(a));
 	strcat(out, a);
-	strcat(out, b->reason == SHIELD_BAN_MANUAL ? "(manual) " : "(auth) ");
+	strcat(out, b->reason == SHIELD_BAN_OPERATOR ? "(operator) " : "(auth) ");
 }
 
 static void test_addresses(void)
@@ -104,17 +110,21 @@ static void test_bans(void)
 	memset(&seen, 0, sizeof(seen));
 	shield_ban_observe(s, observe, NULL);
 	ok(!shield_banned(s, &a, 1000), "nothing banned at first");
-	ok(shield_ban_add(s, &a, 1000, 10, SHIELD_BAN_AUTH), "ban 192.0.2.1 for 10 s: new");
+	ok(shield_ban_add(s, &a, 1000, 10, SHIELD_BAN_AUTH, NULL), "ban 192.0.2.1 for 10 s: new");
 	ok(seen.added == 1 && !strcmp(seen.last, "192.0.2.1"), "the observer is told of the ban");
 	ok(shield_banned(s, &a, 1000) && shield_banned(s, &a, 1009), "banned through its 10th second");
 	ok(!shield_banned(s, &a, 1010), "and no longer at 1000 + 10");
-	ok(!shield_ban_add(s, &a, 1005, 20, SHIELD_BAN_AUTH) && seen.added == 1,
-	   "banning again extends, and is no news to the observer");
+	ok(!shield_ban_add(s, &a, 1005, 20, SHIELD_BAN_AUTH, NULL) && seen.added == 1,
+	   "banning again extends, and is no new ban to the observer");
+	ok(seen.extended == 1, "but it is told the ban now ends later (for nftables and the store)");
+	ok(!shield_ban_add(s, &a, 1006, 2, SHIELD_BAN_AUTH, NULL) && seen.extended == 1,
+	   "a shorter ban on top changes nothing and tells nothing");
 	ok(shield_banned(s, &a, 1024) && !shield_banned(s, &a, 1025), "extended to 1005 + 20");
-	ok(shield_ban_add(s, &b, 1000, 600, SHIELD_BAN_MANUAL), "ban 2001:db8::1");
+	ok(shield_ban_add(s, &b, 1000, 600, SHIELD_BAN_OPERATOR, "scanner"), "ban 2001:db8::1");
+	ok(!strcmp(seen.note, "scanner"), "the operator's reason reaches the observer");
 	ok(shield_banned(s, &b2, 1000), "its /64 neighbour is banned with it");
 	ok(shield_ban_foreach(s, 1000, list_one, list) == 2 && strstr(list, "192.0.2.1(auth)") &&
-	   strstr(list, "2001:db8::/64(manual)"), "listing: %s", list);
+	   strstr(list, "2001:db8::/64(operator)"), "listing: %s", list);
 	ok(shield_ban_count(s) == 2, "two entries");
 	ok(shield_ban_expire(s, 1024) == 0, "expire at 1024: nothing is over");
 	ok(shield_ban_expire(s, 1025) == 1 && seen.expired == 1 && !strcmp(seen.last, "192.0.2.1"),
@@ -124,9 +134,9 @@ static void test_bans(void)
 	   "del by a neighbour in the /64 lifts the ban");
 	ok(!shield_ban_del(s, &b2) && shield_ban_count(s) == 0, "del again: nothing to lift");
 	/* A ban that is over but not swept, added again: the observer hears it end, then begin. */
-	shield_ban_add(s, &a, 2000, 5, SHIELD_BAN_AUTH);
+	shield_ban_add(s, &a, 2000, 5, SHIELD_BAN_AUTH, NULL);
 	seen.expired = 0;
-	ok(shield_ban_add(s, &a, 2010, 5, SHIELD_BAN_AUTH) && seen.expired == 1 && seen.added == 4 &&
+	ok(shield_ban_add(s, &a, 2010, 5, SHIELD_BAN_AUTH, NULL) && seen.expired == 1 && seen.added == 4 &&
 	   shield_ban_count(s) == 1, "re-banned after its ban ended unswept: expired, then added");
 	shield_free(s);
 }
@@ -223,7 +233,7 @@ static void test_tables_bounded(void)
 	for (int i = 0; i < 5000; i++) {
 		struct shield_addr k = { .prefix = 0x0a000000u + (uint32_t)i, .family = AF_INET };
 
-		shield_ban_add(s, &k, 1000, 600 + (uint32_t)(i % 7), SHIELD_BAN_AUTH);
+		shield_ban_add(s, &k, 1000, 600 + (uint32_t)(i % 7), SHIELD_BAN_AUTH, NULL);
 		for (int j = 0; j < 3; j++)
 			shield_auth_failed(s, &st, &k, "user", 1000);
 		shield_rate_allow(s, &k, 1000);

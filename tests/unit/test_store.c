@@ -292,6 +292,56 @@ static void remove_dir(void)
 	ok(rmdir(dir) == 0, "the temporary directory is removed");
 }
 
+struct ban_list {
+	struct ban_record b[8];
+	int n;
+};
+
+static int collect_ban(void *ctx, const struct ban_record *b)
+{
+	struct ban_list *l = ctx;
+
+	if (l->n == 8)
+		return -1;
+	l->b[l->n++] = *b;
+	return 0;
+}
+
+/* Bans go through the writer queue like bindings; load drops those over and gives the rest. */
+static void test_bans(void)
+{
+	struct ban_record r1 = { "192.0.2.1", 1000, 5000, "auth_failures", "" };
+	struct ban_record r2 = { "2001:db8::/64", 1000, 1500, "operator", "a scanner, \"quoted\"" };
+	struct ban_record r3 = { "198.51.100.9", 1000, 9000, "operator", "lifted" };
+	struct ban_list l = { .n = 0 };
+	struct store *s = open_db();
+	int i;
+
+	store_queue_ban(s, &r1);
+	store_queue_ban(s, &r2);
+	store_queue_ban(s, &r3);
+	r1.until = 6000;	/* saved again: replaced, not doubled */
+	store_queue_ban(s, &r1);
+	store_queue_unban(s, "198.51.100.9");
+	store_close(s);	/* writes what is queued */
+	s = open_db();
+	ok(store_load_bans(s, 2000, collect_ban, &l) == 1 && l.n == 1,
+	   "reopened at 2000: one ban in force (the other over, the third lifted)");
+	ok(l.n == 1 && !strcmp(l.b[0].source, "192.0.2.1") && l.b[0].until == 6000 &&
+	   l.b[0].added == 1000 && !strcmp(l.b[0].reason, "auth_failures"),
+	   "192.0.2.1 until 6000, saved twice: the last one kept");
+	l.n = 0;
+	store_queue_ban(s, &r2);
+	store_sync(s);
+	ok(store_load_bans(s, 1200, collect_ban, &l) == 2 && l.n == 2, "both at 1200");
+	i = l.n == 2 && !strcmp(l.b[0].source, "192.0.2.1");	/* rows come in no promised order */
+	ok(l.n == 2 && !strcmp(l.b[i].note, "a scanner, \"quoted\"") && !strcmp(l.b[i].reason, "operator"),
+	   "the operator's note comes back as it went in");
+	l.n = 0;
+	ok(store_load_bans(s, 6000, collect_ban, &l) == 0 && l.n == 0, "at 6000 nothing is left");
+	store_close(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -302,6 +352,7 @@ int main(void)
 	test_write_reopen();
 	test_location_through_store();
 	test_hostile();
+	test_bans();
 	remove_dir();
 	return tap_done();
 }

@@ -8,7 +8,8 @@
 # module, daemon and iptables) and, for --profile, VM_PERF=1 (perf).
 #
 # Builds ksip.ko (W=1; a warning fails), packs busybox, ksip.ko, veth.ko,
-# iproute2, ksipctl, ktest, udprelay, SIPp and tests/kernel/sip/ into an
+# nf_tables and the modules ksipd's table needs, iproute2, nft, ksipctl,
+# ksipd, ktest, udprelay, sipflood, SIPp and tests/kernel/sip/ into an
 # initramfs, boots it with panic_on_warn, and leaves OUTDIR/console.log (the
 # kernel log) and OUTDIR/results.txt (what SCRIPT printed, via ttyS1).
 # Exit status: 0 booted and finished, 2 setup failed, 3 timed out, 4 kernel
@@ -58,6 +59,8 @@ copy_bin "$O/tests/ktest" /bin/ktest
 copy_bin "$O/tests/udprelay" /bin/udprelay
 copy_bin /usr/bin/sipp /bin/sipp
 copy_bin "$O/ksipd" /bin/ksipd
+copy_bin "$O/tests/sipflood" /bin/sipflood
+copy_bin /usr/sbin/nft /usr/sbin/nft
 cp ksip.ko "$R/lib/modules/"
 # bench/rtp compares rtpengine's kernel module: build it against the same headers, bring its
 # daemon, iptables-legacy and the netfilter modules it needs (VM_RTPENGINE=1; big, so opt-in).
@@ -88,9 +91,16 @@ fi
 # perf, to profile the guest's kernel from inside it (VM_PERF=1; see docs/benchmarks.md).
 [ "${VM_PERF:-0}" = 1 ] && copy_bin "$(readlink -f /usr/bin/perf)" /bin/perf
 cp "/lib/modules/$KV/kernel/drivers/net/veth.ko" "$R/lib/modules/"
+# The nftables shield (tests/kernel/vm-shield.sh): what ksipd's table needs that the cloud kernel
+# builds as modules, with their dependencies (modules.dep); vm-shield.sh loads them in this order.
+for m in lib/libcrc32c net/netfilter/nfnetlink net/netfilter/nf_tables net/netfilter/nft_objref \
+	net/netfilter/nft_limit net/ipv4/netfilter/nf_defrag_ipv4 net/ipv6/netfilter/nf_defrag_ipv6 \
+	net/netfilter/nf_conntrack net/netfilter/nft_ct; do
+	cp "/lib/modules/$KV/kernel/$m.ko" "$R/lib/modules/" || die "missing $m.ko in $KV"
+done
 cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
 cp tests/sipp/*.xml "$R/tests/sipp/"
-cp tests/kernel/vm-calls.sh "$R/tests/"
+cp tests/kernel/vm-calls.sh tests/kernel/vm-shield.sh "$R/tests/"
 cp "$SCRIPT" "$R/tests/vm-tests.sh"
 cp tests/kernel/vm-init.sh "$R/init"
 chmod +x "$R/init"

@@ -39,7 +39,8 @@ wait_confirmed() {
 	done
 	return 1
 }
-# -auth_uri: the digest uri is the Request-URI, as ksipd checks (RFC 7616 §3.4.6).
+# -auth_uri: SIPp's digest uri is the remote address unless told; ksipd wants the Request-URI
+# (RFC 7616 §3.4.6): sip:ksip.test for REGISTER, sip:bob@10.0.1.1:5060 for alice's INVITE.
 register_bob() {
 	in_ns callee $SIPP -sf /tests/sipp/register_refresh.xml -inf $K/bob.csv -m 1 -i 10.0.2.2 -p 5080 \
 		-key realm ksip.test -auth_uri ksip.test -nostdin -timeout 10s 10.0.2.1:5060 > $K/reg.out 2>&1
@@ -51,8 +52,8 @@ start_call() {
 	uas_pid=$!
 	sleep 0.3
 	in_ns caller $SIPP -sf /tests/sipp/call_uac.xml -inf $K/alice.csv -m 1 -i 10.0.1.2 -p 5070 -mp 6000 \
-		-key rtp 20000 -key realm ksip.test -auth_uri bob@10.0.1.1:5060 -d "$1" -nostdin \
-		-timeout 60s -timeout_error \
+		-key rtp 20000 -key realm ksip.test -auth_uri bob@10.0.1.1:5060 -d "$1" -nostdin -timeout 60s \
+		-timeout_error \
 		10.0.1.1:5060 > $K/uac.out 2>&1 &
 	uac_pid=$!
 }

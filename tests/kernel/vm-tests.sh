@@ -284,6 +284,9 @@ relay $CTL flow flush
 # --- calls through ksipd -------------------------------------------------------------
 . /tests/vm-calls.sh
 
+# --- the nftables shield: a banned source floods during a call (issue 13) ----------------
+. /tests/vm-shield.sh
+
 # --- netns exit and unload with traffic and 10,000 flows ------------------------------
 in_ns relay $KT bulk 10000 1000 > /tmp/bulk
 is "$(cat /tmp/bulk)" "added 10000" "10,000 flows added"

@@ -327,6 +327,19 @@ static void e_port(struct nftnl_rule *r, uint8_t proto, uint32_t off)
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2);
 }
 
+/* "FAMILY saddr @SET counter name CTR VERDICT" in CHAIN: the allow and ban rules. */
+static void source_rule(struct nft_shield *s, const char *chain, int family, int set,
+			enum nft_shield_counter ctr, int verdict, const char *what)
+{
+	struct nftnl_rule *r = rule_new(s, chain);
+
+	e_saddr(r, family);
+	e_lookup(r, set);
+	e_counter(r, ctr);
+	e_verdict(r, verdict, NULL);
+	put_rule(s, r, what);
+}
+
 static void put_rules(struct nft_shield *s)
 {
 	static const uint8_t mask64[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -371,32 +384,16 @@ static void put_rules(struct nft_shield *s)
 
 	/* Allowed first: never dropped, never metered. */
 	for (int i = 0; i < 2; i++) {
-		r = rule_new(s, "sip");
-		e_saddr(r, fam[i]);
-		e_lookup(r, i ? SET_ALLOW6 : SET_ALLOW4);
-		e_counter(r, NFT_SHIELD_CTR_allow_sip);
-		e_verdict(r, NF_ACCEPT, NULL);
-		put_rule(s, r, i ? "ip6 saddr @allow6 accept" : "ip saddr @allow4 accept");
-		r = rule_new(s, "relay");
-		e_saddr(r, fam[i]);
-		e_lookup(r, i ? SET_ALLOW6 : SET_ALLOW4);
-		e_counter(r, NFT_SHIELD_CTR_allow_relay);
-		e_verdict(r, NF_ACCEPT, NULL);
-		put_rule(s, r, i ? "ip6 saddr @allow6 accept" : "ip saddr @allow4 accept");
+		source_rule(s, "sip", fam[i], i ? SET_ALLOW6 : SET_ALLOW4, NFT_SHIELD_CTR_allow_sip,
+			    NF_ACCEPT, i ? "ip6 saddr @allow6 accept" : "ip saddr @allow4 accept");
+		source_rule(s, "relay", fam[i], i ? SET_ALLOW6 : SET_ALLOW4, NFT_SHIELD_CTR_allow_relay,
+			    NF_ACCEPT, i ? "ip6 saddr @allow6 accept" : "ip saddr @allow4 accept");
 	}
 	for (int i = 0; i < 2; i++) {
-		r = rule_new(s, "sip");
-		e_saddr(r, fam[i]);
-		e_lookup(r, i ? SET_BAN6 : SET_BAN4);
-		e_counter(r, NFT_SHIELD_CTR_ban_sip);
-		e_verdict(r, NF_DROP, NULL);
-		put_rule(s, r, i ? "ip6 saddr @ban6 drop" : "ip saddr @ban4 drop");
-		r = rule_new(s, "relay");
-		e_saddr(r, fam[i]);
-		e_lookup(r, i ? SET_BAN6 : SET_BAN4);
-		e_counter(r, NFT_SHIELD_CTR_ban_relay);
-		e_verdict(r, NF_DROP, NULL);
-		put_rule(s, r, i ? "ip6 saddr @ban6 drop" : "ip saddr @ban4 drop");
+		source_rule(s, "sip", fam[i], i ? SET_BAN6 : SET_BAN4, NFT_SHIELD_CTR_ban_sip, NF_DROP,
+			    i ? "ip6 saddr @ban6 drop" : "ip saddr @ban4 drop");
+		source_rule(s, "relay", fam[i], i ? SET_BAN6 : SET_BAN4, NFT_SHIELD_CTR_ban_relay, NF_DROP,
+			    i ? "ip6 saddr @ban6 drop" : "ip saddr @ban4 drop");
 	}
 	for (int i = 0; s->sip_rate && i < 2; i++) {
 		r = rule_new(s, "sip");

@@ -192,11 +192,13 @@ static int choose_media(struct ksipd *d)
 		ksip_genl_close(g);
 		log_info("media: forwarded in the kernel by ksip.ko (relay ports %u-%u)",
 			 d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+		snprintf(d->media_why, sizeof(d->media_why), "ksip.ko answers");
 		if (media_adopt(&d->media) < 0)
 			log_warn("could not look for kernel flows of an earlier run");
 	} else {
 		log_info("media: relayed in userspace by ksipd, not in the kernel (%s); "
 			 "relay ports %u-%u", err, d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+		snprintf(d->media_why, sizeof(d->media_why), "%s", err);
 	}
 	return 0;
 }
@@ -317,11 +319,17 @@ static void choose_shield(struct ksipd *d)
 			d->shield_mode = KSIP_SHIELD_NFTABLES;
 			log_info("shield: nftables, table inet %s (bans and rate meter in the kernel)",
 				 nft_shield_table(d->nft));
+			snprintf(d->shield_why, sizeof(d->shield_why), "table inet %s",
+				 nft_shield_table(d->nft));
 			allow_trusted(d);
 			return;
 		}
 		log_warn("shield: nftables unavailable, falling back to userspace: %s", err);
+		snprintf(d->shield_why, sizeof(d->shield_why), "nftables unavailable: %s", err);
 		d->shield_mode = KSIP_SHIELD_USERSPACE;
+	} else {
+		snprintf(d->shield_why, sizeof(d->shield_why), "shield = %s in the configuration",
+			 config_shield_name(d->shield_mode));
 	}
 	log_info("shield: %s", config_shield_name(d->shield_mode));
 }

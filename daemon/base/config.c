@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <arpa/inet.h>
 #include <ini.h>
 #include <stdio.h>
@@ -201,11 +202,41 @@ int config_parse_cidrs(const char *value, struct ksip_cidr *out, int max, int *n
 	return 0;
 }
 
+/*
+ * inih goes on past a bad line and returns the number of the first one, so
+ * only the first error may write the message, and it must be the error of
+ * that line: the reader counts lines so each message knows its own.
+ */
 struct load_ctx {
 	struct ksip_config *c;
 	char *err;
 	size_t errlen;
+	FILE *f;
+	int line;		/* the line inih is on (the reader's count) */
+	int err_line;		/* the line of the message in err, 0: none yet */
+	int nerrors;		/* bad keys and values, the first one's message kept */
 };
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_ctx *lc = stream;
+
+	lc->line++;
+	return fgets(str, num, lc->f);
+}
+
+static void __attribute__((format(printf, 2, 3))) load_error(struct load_ctx *lc,
+							       const char *fmt, ...)
+{
+	va_list ap;
+
+	if (lc->nerrors++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(lc->err, lc->errlen, fmt, ap);
+	va_end(ap);
+	lc->err_line = lc->line;
+}
 
 static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
 {
@@ -248,7 +279,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	int r;
 
 	if (*section && strcmp(section, "ksipd")) {
-		snprintf(lc->err, lc->errlen, "unknown section [%s]", section);
+		load_error(lc, "unknown section [%s]", section);
 		return 0;
 	}
 	if (!strcmp(key, "listen")) {
@@ -406,11 +437,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = parse_u32(value, 1, 1000000, &c->shield_sip_burst);
 		hint = "expected packets, 1 to 1000000";
 	} else {
-		snprintf(lc->err, lc->errlen, "unknown key '%s'", key);
+		load_error(lc, "unknown key '%s'", key);
 		return 0;
 	}
 	if (r) {
-		snprintf(lc->err, lc->errlen, "key '%s': %s: '%s'", key, hint, value);
+		load_error(lc, "key '%s': %s: '%s'", key, hint, value);
 		return 0;
 	}
 	return 1;
@@ -418,19 +449,33 @@ static int on_key(void *user, const char *section, const char *key, const char *
 
 int config_load(struct ksip_config *c, const char *file, char *err, size_t errlen)
 {
-	struct load_ctx lc = { c, err, errlen };
+	struct load_ctx lc = { c, err, errlen, NULL, 0, 0, 0 };
 	int line;
 
 	err[0] = 0;
-	line = ini_parse(file, on_key, &lc);
-	if (line < 0) {
+	lc.f = fopen(file, "r");
+	if (!lc.f) {
 		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
 		return -1;
 	}
+	line = ini_parse_stream(read_line, &lc, on_key, &lc);
+	if (ferror(lc.f)) {		/* e.g. a directory: fopen() takes it, reading fails */
+		snprintf(err, errlen, "%s: cannot read: %s", file, strerror(errno));
+		fclose(lc.f);
+		return -1;
+	}
+	fclose(lc.f);
 	if (line > 0) {
 		char msg[512];
+		/* A syntax error inih found before our first bad key has no message of ours. */
+		bool ours = lc.err_line == line;
+		int more = lc.nerrors - (ours ? 1 : 0);
 
-		snprintf(msg, sizeof(msg), "%s:%d: %s", file, line, err[0] ? err : "syntax error");
+		if (more > 0)
+			snprintf(msg, sizeof(msg), "%s:%d: %s (and %d more bad keys)", file, line,
+				 ours ? err : "syntax error", more);
+		else
+			snprintf(msg, sizeof(msg), "%s:%d: %s", file, line, ours ? err : "syntax error");
 		snprintf(err, errlen, "%s", msg);
 		return -1;
 	}

@@ -377,7 +377,7 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	struct control *ctl;
 	sigset_t sigs;
-	char err[512];
+	char err[2048];
 	int opt, sig = 0, rc = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:kh", opts, NULL)) != -1) {
@@ -398,7 +398,9 @@ int main(int argc, char **argv)
 	}
 	config_defaults(&d.cfg);
 	if (config_file && config_load(&d.cfg, config_file, err, sizeof(err))) {
-		fprintf(stderr, "ksipd: %s\n", err);
+		/* One line per bad line of the file. */
+		for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
+			fprintf(stderr, "ksipd: %s\n", l);
 		return 2;
 	}
 	if (check_only) {

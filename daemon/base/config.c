@@ -203,39 +203,91 @@ int config_parse_cidrs(const char *value, struct ksip_cidr *out, int max, int *n
 }
 
 /*
- * inih goes on past a bad line and returns the number of the first one, so
- * only the first error may write the message, and it must be the error of
- * that line: the reader counts lines so each message knows its own.
+ * inih goes on past a bad line and returns the number of the first one. We
+ * report every bad key, one line each ("FILE:LINE: what"), so an operator
+ * fixes them all in one go: a reader that counts lines tells each message
+ * its own line. A syntax error (no '=', an open '[') reaches no handler;
+ * inih's returned line names it when it comes before our first message.
  */
 struct load_ctx {
 	struct ksip_config *c;
+	const char *file;
 	char *err;
 	size_t errlen;
+	size_t used;		/* bytes of err written */
 	FILE *f;
 	int line;		/* the line inih is on (the reader's count) */
-	int err_line;		/* the line of the message in err, 0: none yet */
-	int nerrors;		/* bad keys and values, the first one's message kept */
+	int first_line;		/* the line of our first message, 0: none */
+	int dropped;		/* messages that did not fit in err */
 };
+
+static void __attribute__((format(printf, 3, 4))) err_append(struct load_ctx *lc, int line,
+							       const char *fmt, ...);
+
+/*
+ * A line inih will call a syntax error: not blank, not a comment, not a
+ * continuation, not a [section], and no '=' or ':'. Reported here so that
+ * every such line is, not only one before the first bad key.
+ */
+static bool syntax_error(const char *l)
+{
+	if (*l == ' ' || *l == '\t')		/* a continuation, or a blank line */
+		return false;
+	if (!*l || *l == '\n' || *l == '\r' || *l == ';' || *l == '#')
+		return false;
+	if (*l == '[')
+		return !strchr(l, ']');
+	return !strpbrk(l, "=:");
+}
 
 static char *read_line(char *str, int num, void *stream)
 {
 	struct load_ctx *lc = stream;
+	char *l = fgets(str, num, lc->f);
 
 	lc->line++;
-	return fgets(str, num, lc->f);
+	if (l && syntax_error(l)) {
+		if (!lc->first_line)
+			lc->first_line = lc->line;
+		err_append(lc, lc->line, "syntax error");
+	}
+	return l;
+}
+
+/* Append "FILE:LINE: what" as a line of its own, or count it when ERR is full. */
+static void __attribute__((format(printf, 3, 4))) err_append(struct load_ctx *lc, int line,
+							       const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = snprintf(lc->err + lc->used, lc->errlen - lc->used, "%s%s:%d: %s", lc->used ? "\n" : "",
+		     lc->file, line, msg);
+	/* Room kept for the "and N more" line. */
+	if (n < 0 || lc->used + (size_t)n + 64 >= lc->errlen) {
+		lc->err[lc->used] = 0;
+		lc->dropped++;
+		return;
+	}
+	lc->used += (size_t)n;
 }
 
 static void __attribute__((format(printf, 2, 3))) load_error(struct load_ctx *lc,
 							       const char *fmt, ...)
 {
+	char msg[400];
 	va_list ap;
 
-	if (lc->nerrors++)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(lc->err, lc->errlen, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	lc->err_line = lc->line;
+	if (!lc->first_line)
+		lc->first_line = lc->line;
+	err_append(lc, lc->line, "%s", msg);
 }
 
 static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
@@ -449,7 +501,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 
 int config_load(struct ksip_config *c, const char *file, char *err, size_t errlen)
 {
-	struct load_ctx lc = { c, err, errlen, NULL, 0, 0, 0 };
+	struct load_ctx lc = { .c = c, .file = file, .err = err, .errlen = errlen };
 	int line;
 
 	err[0] = 0;
@@ -465,20 +517,21 @@ int config_load(struct ksip_config *c, const char *file, char *err, size_t errle
 		return -1;
 	}
 	fclose(lc.f);
-	if (line > 0) {
-		char msg[512];
-		/* A syntax error inih found before our first bad key has no message of ours. */
-		bool ours = lc.err_line == line;
-		int more = lc.nerrors - (ours ? 1 : 0);
+	if (line > 0 && (!lc.first_line || line < lc.first_line)) {
+		/* An error inih found that we did not see coming: it goes first. */
+		char *rest = strdup(err);
 
-		if (more > 0)
-			snprintf(msg, sizeof(msg), "%s:%d: %s (and %d more bad keys)", file, line,
-				 ours ? err : "syntax error", more);
-		else
-			snprintf(msg, sizeof(msg), "%s:%d: %s", file, line, ours ? err : "syntax error");
-		snprintf(err, errlen, "%s", msg);
-		return -1;
+		snprintf(err, errlen, "%s:%d: syntax error%s%s", file, line, rest && *rest ? "\n" : "",
+			 rest ? rest : "");
+		free(rest);
 	}
+	if (lc.dropped) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, "\n%s: and %d more bad lines", file, lc.dropped);
+	}
+	if (line > 0)
+		return -1;
 	if (c->min_expires > c->default_expires || c->default_expires > c->max_expires) {
 		snprintf(err, errlen, "%s: need min_expires <= default_expires <= max_expires", file);
 		return -1;

@@ -16,12 +16,11 @@ SK=/tmp/ksipd-shield
 NFT=/usr/sbin/nft
 KC="$CTL --socket $SK/ksipd.sock"
 mkdir -p $SK
-# Dependency order from modules.dep; counters, sets, lookup, dynset, payload, meta, range and
-# bitwise are built into nf_tables.ko. objref: the rules' named counters; ct: notrack; limit: the
-# rate meter.
+# scripts/vm.sh wrote the load order from this kernel's modules.dep; counters, sets, lookup,
+# dynset, payload, meta, range and bitwise are built into nf_tables.ko. objref: the rules' named
+# counters; ct: notrack; limit: the rate meter.
 mods_ok=0
-for m in libcrc32c nfnetlink nf_tables nft_objref nft_limit nf_defrag_ipv4 nf_defrag_ipv6 \
-	nf_conntrack nft_ct; do
+for m in $(cat /lib/modules/shield.order); do
 	insmod /lib/modules/$m.ko || mods_ok=1
 done
 ok $mods_ok "nf_tables, nft_objref, nft_limit, nf_conntrack and nft_ct load"

@@ -13,8 +13,9 @@
  *                                       prints "received N bad M"; with KTEST_NAP_MS, naps
  *                                       that long between reads instead of polling
  *   sendfile SRC DST FILE...           send each FILE as one datagram
- *   rawsend SRC DST COUNT SIZE CSUM    like send, but each UDP header built here (raw socket,
- *                                       no offload) with checksum CSUM: good, zero or bad
+ *   rawsend SRC DST COUNT SIZE MODE    like send, but each UDP header built here (raw socket,
+ *                                       no offload); MODE: good, zero or bad (the checksum), pad
+ *                                       (16 bytes past the UDP length), opts (IPv4 options)
  *   echo BIND TIMEOUT_MS               send every datagram back to its sender until timeout
  *   ping SRC DST COUNT SIZE            send COUNT datagrams from SRC to DST, one at a time, each
  *                                       answered on the same socket from DST; "received N bad M"
@@ -265,22 +266,25 @@ static uint16_t udp_csum(const struct sockaddr_storage *src, const struct sockad
 }
 
 /*
- * rawsend SRC DST COUNT SIZE good|zero|bad: UDP datagrams whose checksum is
- * set here, never by the kernel or a device, so the receiver's stack
- * verifies what the relay made of it.
+ * rawsend SRC DST COUNT SIZE good|zero|bad|pad|opts: UDP datagrams whose
+ * checksum is set here, never by the kernel or a device, so the receiver's
+ * stack verifies what the relay made of it. pad: 16 bytes of IP payload
+ * after the UDP datagram; opts: 4 bytes of IPv4 options (NOPs); both with a
+ * good checksum.
  */
 static int cmd_rawsend(char **argv)
 {
 	struct sockaddr_storage src, dst, bind_to;
 	long count = atol(argv[2]), size = atol(argv[3]);
 	const char *mode = argv[4];
-	static unsigned char pkt[8 + PKT_MAX];
+	static unsigned char pkt[8 + PKT_MAX + 16];
 	uint16_t ulen = (uint16_t)(8 + size);
 	int fd;
 
 	if (ksip_parse_endpoint(argv[0], false, &src) || ksip_parse_endpoint(argv[1], false, &dst) ||
 	    src.ss_family != dst.ss_family || size < PKT_MIN || size > PKT_MAX ||
-	    (strcmp(mode, "good") && strcmp(mode, "zero") && strcmp(mode, "bad")))
+	    (strcmp(mode, "good") && strcmp(mode, "zero") && strcmp(mode, "bad") &&
+	     strcmp(mode, "pad") && strcmp(mode, "opts")))
 		return 2;
 	fd = socket(src.ss_family, SOCK_RAW, IPPROTO_UDP);
 	bind_to = src;
@@ -288,6 +292,15 @@ static int cmd_rawsend(char **argv)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&bind_to, ksip_sockaddr_len(&bind_to))) {
 		perror("rawsend");
 		return 2;
+	}
+	if (!strcmp(mode, "opts")) {
+		static const unsigned char nops[4] = { 1, 1, 1, 0 };	/* NOP NOP NOP EOL */
+
+		if (src.ss_family != AF_INET ||
+		    setsockopt(fd, IPPROTO_IP, IP_OPTIONS, nops, sizeof(nops))) {
+			perror("IP_OPTIONS");
+			return 2;
+		}
 	}
 	for (long i = 0; i < count; i++) {
 		uint16_t sport = htons(ksip_endpoint_port(&src)), dport = htons(ksip_endpoint_port(&dst));
@@ -305,7 +318,10 @@ static int cmd_rawsend(char **argv)
 			check = check == htons(0x1234) ? htons(0x4321) : htons(0x1234);
 		memcpy(pkt + 6, &check, 2);
 		ksip_endpoint_set_port(&to, 0);
-		if (sendto(fd, pkt, ulen, 0, (struct sockaddr *)&to, ksip_sockaddr_len(&to)) < 0)
+		if (!strcmp(mode, "pad"))
+			memset(pkt + ulen, 0xee, 16);
+		if (sendto(fd, pkt, ulen + (strcmp(mode, "pad") ? 0 : 16), 0, (struct sockaddr *)&to,
+			   ksip_sockaddr_len(&to)) < 0)
 			perror("sendto");
 	}
 	return 0;

@@ -58,6 +58,20 @@ is "$(cat /tmp/xf_raw2)/$(($(csum_errors caller) - ce0))/$(($(kstat drop_error) 
 	"received 50 bad 0/10/10" \
 	"IPv6 -> IPv4, software checksums: 50 good arrive, 10 wrong dropped by the receiver, 10 with the invalid IPv6 checksum 0 dropped and counted by the relay"
 
+# Hostile shapes: IP payload past the UDP length (the receiver must see only the datagram) and
+# IPv4 options (dropped with the IPv4 header).
+in_ns callee $KT recv [fd02::2]:48000 20 2000 [fd02::1]:38002 > /tmp/xf_pad &
+sleep 0.3
+in_ns caller $KT rawsend 10.0.1.2:28000 10.0.1.1:38000 10 100 pad
+in_ns caller $KT rawsend 10.0.1.2:28000 10.0.1.1:38000 10 100 opts
+wait
+in_ns caller $KT recv 10.0.1.2:28000 10 2000 10.0.1.1:38000 > /tmp/xf_pad4 &
+sleep 0.3
+in_ns callee $KT rawsend [fd02::2]:48000 [fd02::1]:38002 10 100 pad
+wait
+is "$(cat /tmp/xf_pad)/$(cat /tmp/xf_pad4)" "received 20 bad 0/received 10 bad 0" \
+	"bytes past the UDP length (cut) and IPv4 options (dropped with the header): datagrams arrive intact both ways"
+
 # A full-size IPv4 packet (1500 bytes) is 1520 bytes as IPv6: the relay fragments it as a local
 # sender would, and the callee reassembles it.
 is "$(media_through callee [fd02::2]:48000 [fd02::1]:38002 caller 10.0.1.2:28000 10.0.1.1:38000 5 1472)" \

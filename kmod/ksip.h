@@ -8,11 +8,13 @@
 
 #include <linux/in6.h>
 #include <linux/mutex.h>
+#include <linux/netfilter.h>
 #include <linux/netlink.h>
 #include <linux/rhashtable.h>
 #include <linux/seqlock.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
+#include <net/inet_ecn.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <uapi/linux/ksip.h>
@@ -69,6 +71,7 @@ enum ksip_net_counter {
 	KSIP_NC_BYTES,
 	KSIP_NC_DROP_SOURCE,
 	KSIP_NC_NO_ROUTE,
+	KSIP_NC_DROP_ERROR,	/* could not be sent: no memory, GSO, unfit for the other family */
 	KSIP_NC__MAX,
 };
 
@@ -134,6 +137,23 @@ void ksip_net_read_stats(struct ksip_net *kn, u64 *c, u64 *guard);
 /* ksip_hook.c */
 int ksip_hooks_register(struct net *net);
 void ksip_hooks_unregister(struct net *net);
+void ksip_net_count(struct ksip_net *kn, enum ksip_net_counter c, u64 bytes);
+void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
+		       struct dst_entry *dst, unsigned int payload);
+
+/* The DS field to send with: the flow's DSCP if it has one, else OLD's; ECN bits kept. */
+static inline u8 ksip_dsfield(const struct ksip_flow *flow, u8 old)
+{
+	if (flow->flags & KSIP_FLOW_F_DSCP)
+		return (flow->dscp << 2) | (old & INET_ECN_MASK);
+	return old;
+}
+
+/* ksip_xlate.c: flows whose LOCAL and PEER differ in address family */
+unsigned int ksip_forward_4to6(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
+			       const struct nf_hook_state *state);
+unsigned int ksip_forward_6to4(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
+			       const struct nf_hook_state *state);
 
 /* ksip_route.c */
 struct dst_entry *ksip_route_get(struct net *net, struct ksip_flow *flow,

@@ -137,7 +137,7 @@ for e in objref limit ct; do
 done
 cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
 cp tests/sipp/*.xml "$R/tests/sipp/"
-cp tests/kernel/vm-calls.sh tests/kernel/vm-shield.sh "$R/tests/"
+cp tests/kernel/vm-calls.sh tests/kernel/vm-shield.sh tests/kernel/vm-xfam.sh "$R/tests/"
 cp "$SCRIPT" "$R/tests/vm-tests.sh"
 cp tests/kernel/vm-init.sh "$R/init"
 chmod +x "$R/init"

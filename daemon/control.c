@@ -306,6 +306,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("relay_ports_in_use",
 	    c->d->media.ports ? 2ULL * port_pool_in_use(c->d->media.ports) : 0);
 	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
+	ROW("relay_streams_cross_family", t.relay_streams_cross_family);
 	ROW("kernel_flow_pairs", t.kernel_flows_installed - t.kernel_flows_removed);
 	ROW("responses_forwarded", t.responses_forwarded);
 	ROW("responses_stray", t.responses_stray);

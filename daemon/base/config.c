@@ -354,6 +354,15 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		else
 			r = -1;
 		hint = "expected auto, kernel or userspace";
+	} else if (!strcmp(key, "ice")) {
+		r = 0;
+		if (!strcmp(value, "remove"))
+			c->ice_pass = false;
+		else if (!strcmp(value, "pass"))
+			c->ice_pass = true;
+		else
+			r = -1;
+		hint = "expected remove or pass";
 	} else if (!strcmp(key, "rtp_ports")) {
 		uint32_t lo, hi;
 		char lo_s[16], hi_s[16];

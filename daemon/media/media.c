@@ -106,6 +106,11 @@ static int open_once(struct media *m, struct media_stream *s)
 	return 1;	/* a port was taken by someone else: the next pair may do */
 }
 
+bool media_kernel_bridges(int fam_a, int fam_b)
+{
+	return fam_a == fam_b;
+}
+
 int media_open(struct media *m, struct media_stream *s, const struct sockaddr_storage relay_ip[2])
 {
 	int r = 1;
@@ -113,8 +118,12 @@ int media_open(struct media *m, struct media_stream *s, const struct sockaddr_st
 	memset(s, 0, sizeof(*s));
 	s->relay_ip[0] = relay_ip[0];
 	s->relay_ip[1] = relay_ip[1];
-	/* ksip.ko forwards within one address family; a v4<->v6 call stays in userspace. */
-	s->kernel = m->genl && s->relay_ip[0].ss_family == s->relay_ip[1].ss_family;
+	s->kernel = !!m->genl;
+	if (s->kernel && !media_kernel_bridges(relay_ip[0].ss_family, relay_ip[1].ss_family)) {
+		s->kernel = false;
+		s->why_userspace = "IPv4<->IPv6 call: ksip.ko forwards within one address family";
+		STAT_INC(m->st, relay_streams_cross_family);
+	}
 	for (int i = 0; i < OPEN_TRIES && r > 0; i++)
 		r = open_once(m, s);
 	if (r)
@@ -177,6 +186,30 @@ static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 	return 0;
 }
 
+/*
+ * ksip.ko refused a flow for its address families (a module older or newer
+ * than media_kernel_bridges() thinks): the worker relays this stream itself
+ * on the ports it already holds. False when the sockets cannot be had.
+ */
+static bool move_to_userspace(struct media *m, struct media_stream *s)
+{
+	kernel_flow_del(m, s, 0);
+	kernel_flow_del(m, s, 1);
+	s->kernel = false;
+	s->relay = relay_open(s, m->epfd);
+	if (!s->relay) {
+		log_warn("relay ports %u/%u: ksip.ko refused the flow and the ports cannot be bound",
+			 s->relay_port[0], s->relay_port[1]);
+		s->kernel = true;	/* keep media_close() from burying a relay that is not there */
+		return false;
+	}
+	s->why_userspace = "ksip.ko refused the flow's address families (EAFNOSUPPORT)";
+	STAT_INC(m->st, relay_streams_cross_family);
+	log_info("relay ports %u/%u: %s; relayed in userspace", s->relay_port[0], s->relay_port[1],
+		 s->why_userspace);
+	return true;
+}
+
 void media_update(struct media *m, struct media_stream *s)
 {
 	if (!s->open || !s->kernel)
@@ -186,7 +219,10 @@ void media_update(struct media *m, struct media_stream *s)
 			continue;
 		/* The peer may have moved (re-INVITE): replace the flow. */
 		kernel_flow_del(m, s, leg);
-		kernel_flow_add(m, s, leg);
+		if (kernel_flow_add(m, s, leg) == -EAFNOSUPPORT) {
+			move_to_userspace(m, s);
+			return;
+		}
 	}
 }
 

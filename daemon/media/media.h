@@ -2,8 +2,8 @@
 /*
  * The media relay of one worker: kernel flows through ksip.ko when it is
  * loaded, else sockets relayed by the worker itself (the safety net, and
- * always for a stream whose legs use different address families, which the
- * kernel module refuses). Both latch: the first packet from a leg fixes
+ * for a stream whose legs use different address families while the kernel
+ * module forwards within one family: media_kernel_bridges()). Both latch: the first packet from a leg fixes
  * where the other leg's packets go (symmetric RTP through NAT).
  *
  * Threading: a struct media and its streams belong to one worker and are
@@ -59,7 +59,16 @@ struct media_stream {
 	enum sdp_dir dir[2];
 	struct media_relay *relay;	/* userspace relay sockets, when not in the kernel */
 	bool flow_up[2];		/* kernel flow whose local side is relay_port[leg] */
+	const char *why_userspace;	/* with ksip.ko loaded, why this stream is not in it */
 };
+
+/*
+ * Can ksip.ko forward between a leg of family FAM_A and one of FAM_B? Its
+ * flows take LOCAL, SOURCE and PEER of one family today (ksip_netlink.c
+ * answers EAFNOSUPPORT otherwise), so an IPv4<->IPv6 call is relayed in
+ * userspace. The one place to change when the module bridges families.
+ */
+bool media_kernel_bridges(int fam_a, int fam_b);
 
 /*
  * The relay of worker WORKER (for logs): counters go to ST, userspace relay

@@ -317,6 +317,7 @@ long sdp_rewrite(struct sip_span body, const struct sdp_session *s, const struct
 {
 	struct writer w = { out, cap, 0, false };
 	struct sip_span rest = body, line;
+	bool wrote_origin = false;
 	int mi = -1;
 
 	while (next_line(&rest, &line)) {
@@ -370,8 +371,10 @@ long sdp_rewrite(struct sip_span body, const struct sdp_session *s, const struct
 		}
 		put(&w, "\r\n", 2);
 		/* RFC 4566 wants o= second: write ours after v= when the phone sent none. */
-		if (!s->has_origin && line.len >= 2 && line.p[0] == 'v' && line.p[1] == '=')
+		if (!s->has_origin && !wrote_origin && line.len >= 2 && line.p[0] == 'v') {
 			put_origin(&w, r);
+			wrote_origin = true;
+		}
 	}
 	return w.overflow ? -1 : (long)w.len;
 }

@@ -119,10 +119,12 @@ int media_open(struct media *m, struct media_stream *s, const struct sockaddr_st
 	s->relay_ip[0] = relay_ip[0];
 	s->relay_ip[1] = relay_ip[1];
 	s->kernel = !!m->genl;
-	if (s->kernel && !media_kernel_bridges(relay_ip[0].ss_family, relay_ip[1].ss_family)) {
-		s->kernel = false;
-		s->why_userspace = "IPv4<->IPv6 call: ksip.ko forwards within one address family";
+	if (relay_ip[0].ss_family != relay_ip[1].ss_family) {
 		STAT_INC(m->st, relay_streams_cross_family);
+		if (s->kernel && !media_kernel_bridges(relay_ip[0].ss_family, relay_ip[1].ss_family)) {
+			s->kernel = false;
+			s->why_userspace = "IPv4<->IPv6 call: ksip.ko forwards within one address family";
+		}
 	}
 	for (int i = 0; i < OPEN_TRIES && r > 0; i++)
 		r = open_once(m, s);
@@ -204,7 +206,6 @@ static bool move_to_userspace(struct media *m, struct media_stream *s)
 		return false;
 	}
 	s->why_userspace = "ksip.ko refused the flow's address families (EAFNOSUPPORT)";
-	STAT_INC(m->st, relay_streams_cross_family);
 	log_info("relay ports %u/%u: %s; relayed in userspace", s->relay_port[0], s->relay_port[1],
 		 s->why_userspace);
 	return true;

@@ -293,6 +293,16 @@ static bool has_sdp(const struct sip_msg *m)
 }
 
 /*
+ * Offers and answers travel in these only (RFC 3264, RFC 3262 PRACK, RFC
+ * 3311 UPDATE). SDP in another message of a call (an OPTIONS answer's
+ * capabilities) moves no media: it goes on empty, it would give its sender away.
+ */
+static bool carries_offer_answer(enum sip_method m)
+{
+	return m == SIP_INVITE || m == SIP_ACK || m == SIP_PRACK || m == SIP_UPDATE;
+}
+
+/*
  * "<sip:ADDR:PORT;lr;ksig=...>" (with ;transport=tcp) as a leg reaches us.
  * SIG (route_sign()) lets the dialog's requests prove, even after a
  * restart, that ksipd record-routed it (proxy/authorize.c).
@@ -525,7 +535,8 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 		call_request_seen(c, from, m);
 		if (has_sdp(m)) {
 			sdp = malloc(SIP_OUT_MAX);
-			sdp_len = sdp ? call_sdp(p, c, from, m, sdp, SIP_OUT_MAX) : -1;
+			sdp_len = !sdp ? -1 : carries_offer_answer(m->method) ?
+				  call_sdp(p, c, from, m, sdp, SIP_OUT_MAX) : 0;
 			if (sdp_len < 0) {
 				if (t)
 					stx_reply(p->txn, t, 488, sdp ? c->sdp_error : NULL, NULL);
@@ -800,7 +811,8 @@ static bool prepare_upstream(struct proxy *p, struct resp_ctx *rc, const struct 
 	}
 	if (rewrite) {
 		sdp = malloc(SIP_OUT_MAX);
-		sdp_len = sdp ? call_sdp(p, c, other_leg(requester), m, sdp, SIP_OUT_MAX) : -1;
+		sdp_len = !sdp ? -1 : carries_offer_answer(rc->stx->method) ?
+			  call_sdp(p, c, other_leg(requester), m, sdp, SIP_OUT_MAX) : 0;
 	}
 	/* An SDP the relay could not take goes on empty, never raw: raw gives the answerer away. */
 	body = (struct sip_span){ sdp ? sdp : "", (uint32_t)(sdp_len > 0 ? sdp_len : 0) };

@@ -316,6 +316,19 @@ def v4_to_v6(d):
     T.ok(b3 and origin(b3) == origin(b2), "%s: the same hold again: bob's o= version stays" % label,
          {"before": origin(b2) if b2 else None, "now": b3 and origin(b3)})
 
+    # An in-dialog OPTIONS answered with capabilities (port 0): no offer/answer, no media change.
+    dlg.a.sip.send(dlg.request("OPTIONS"))
+    opt = recv_request(bob, "OPTIONS", dlg.call_id)
+    if opt is not None:
+        bob.sip.send(reply(opt, 200, "OK", bob_tag, bob.contact,
+                           sdp("bob", socket.AF_INET6, 0, 0).replace("a=sendrecv", "a=inactive")))
+    r = dlg.final()
+    T.ok(r is not None and r.code == 200 and body_of(r) == "",
+         "%s: SDP in an OPTIONS answer goes on empty (no offer/answer there, nothing of bob)" % label,
+         r and r.raw)
+    now = next((c for c in calls(d) if c["id"] == call["id"]), None) if call else None
+    T.ok(now and all(x["open"] for x in now["relay"]), "%s: ... and the streams stay open" % label, now)
+
     dlg.a.sip.send(dlg.request("BYE"))
     bye = recv_request(bob, "BYE", dlg.call_id)
     if bye is not None:

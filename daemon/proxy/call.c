@@ -364,6 +364,34 @@ static long write_sdp(struct call *c, enum leg to, struct sip_span body,
 	return n;
 }
 
+/*
+ * A leg whose media is of another family than its signalling (a dual-stack
+ * phone registered over IPv4 offering IPv6 media) gets the relay address of
+ * its media's family, as long as no stream is open yet, i.e. in the first
+ * offer of the call: afterwards the other leg already holds our address.
+ */
+static void follow_media_family(struct call *c, enum leg from, const struct sdp_session *sess)
+{
+	const struct sdp_media *md = NULL;
+	struct sockaddr_storage local;
+
+	for (int i = 0; i < sess->nmedia && !md; i++)
+		if (sess->media[i].port)
+			md = &sess->media[i];
+	if (!md || md->addr.ss_family == c->relay_ip[from].ss_family)
+		return;
+	if (first_open(c) || netpath_local_toward(&md->addr, &local)) {
+		log_warn("call %" PRIu64 ": the %s's media is %s but the relay faces it over %s: "
+			 "media to it may not flow", c->id, from == LEG_CALLER ? "caller" : "callee",
+			 md->addr.ss_family == AF_INET6 ? "IPv6" : "IPv4",
+			 c->relay_ip[from].ss_family == AF_INET6 ? "IPv6" : "IPv4");
+		return;
+	}
+	c->relay_ip[from] = local;
+	log_info("call %" PRIu64 ": the %s's media is %s: the relay faces it with that family", c->id,
+		 from == LEG_CALLER ? "caller" : "callee", md->addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+}
+
 long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
 	      char *out, size_t cap)
 {
@@ -381,6 +409,7 @@ long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_m
 		c->sdp_error = why;
 		return -1;
 	}
+	follow_media_family(c, from, &sess);
 	memset(&relay, 0, sizeof(relay));
 	relay.addr = c->relay_ip[to];
 	relay.keep_ice = p->env.cfg->ice_pass;

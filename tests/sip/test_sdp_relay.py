@@ -54,13 +54,14 @@ def media_ports(body):
 class Phone:
     """One user agent: a SIP socket and an RTP socket per stream, of one family."""
 
-    def __init__(self, d, user, family, transport="udp"):
-        self.d, self.user, self.family = d, user, family
-        self.ip = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    def __init__(self, d, user, family, transport="udp", media_family=None):
+        self.d, self.user = d, user
+        self.family = media_family or family	# of its media: what the SDP says
+        self.ip = "::1" if self.family == socket.AF_INET6 else "127.0.0.1"
         self.sip = SipClient(d, family=family, transport=transport)
         self.rtp = []
         for _ in range(2):	# audio, video
-            s = socket.socket(family, socket.SOCK_DGRAM)
+            s = socket.socket(self.family, socket.SOCK_DGRAM)
             s.bind((self.ip, 0))
             s.settimeout(2)
             self.rtp.append(s)
@@ -380,6 +381,46 @@ def hostile(d, challenge):
          "hostile SDP: no relay port or stream left open", s)
 
 
+def dual_stack(d, challenge):
+    """Alice talks SIP over IPv4 but offers IPv6 media; bob is IPv4 all through."""
+    label = "alice SIP over IPv4, media over IPv6"
+    alice = Phone(d, "alice", socket.AF_INET, media_family=socket.AF_INET6)
+    bob = Phone(d, "bob", socket.AF_INET)
+    d.ctl("reg", "del", "bob", check=False)	# bob's IPv6 phone of the first call is gone
+    T.ok(register(d, bob), "%s: bob registers over IPv4" % label)
+    dlg = Dialog(alice, "bob")
+    NC[0] += 1
+    dlg.nc = NC[0]
+    dlg.invite(sdp("alice", socket.AF_INET6, *alice.ports()), challenge)
+    inv = recv_request(bob, "INVITE", dlg.call_id)
+    got = body_of(inv)
+    T.ok(inv is not None and origin(got) and origin(got)[3] == "IP4" and "IP6" not in got and
+         "::1" not in got, "%s: bob's offer is all IPv4 (the relay's)" % label, got)
+    if inv is None:
+        return
+    bob_tag = rand_token(8)
+    bob.sip.send(reply(inv, 200, "OK", bob_tag, bob.contact, sdp("bob", socket.AF_INET, *bob.ports())))
+    ok = dlg.final()
+    got_a = body_of(ok)
+    T.ok(ok is not None and origin(got_a) and origin(got_a)[3:] == ("IP6", "::1") and
+         got_a.count("c=IN IP6 ::1\r\n") == 2 and "127.0.0.1" not in got_a,
+         "%s: alice's answer gives her the relay's IPv6 address, the family of her media" % label, got_a)
+    if ok is None or ok.code != 200:
+        return
+    dlg.confirm(ok)
+    recv_request(bob, "ACK", dlg.call_id)
+    relay_both_ways(label, alice, bob, [("::1", p) for p in media_ports(got_a)],
+                    [("127.0.0.1", p) for p in media_ports(got)])
+    dlg.a.sip.send(dlg.request("BYE"))
+    bye = recv_request(bob, "BYE", dlg.call_id)
+    if bye is not None:
+        bob.sip.send(reply(bye, 200, "OK", bob_tag))
+    r = dlg.final()
+    T.ok(r is not None and r.code == 200, "%s: BYE answered" % label, r and r.raw)
+    alice.close()
+    bob.close()
+
+
 def main():
     d = Ksipd(auth_algorithms="MD5", rtp_ports="%d-%d" % (RTP_MIN, RTP_MIN + 99), media_timeout=0,
               t1_ms=100, t2_ms=400, t4_ms=500, timer_c=5)
@@ -388,6 +429,7 @@ def main():
             d.add_user(user, pw)
         challenge = v4_to_v6(d)
         if challenge:
+            dual_stack(d, challenge)
             hostile(d, challenge)
         deadline = time.time() + 5
         while time.time() < deadline and d.stats()["relay_streams"]:

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "media/media.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/stats.h"
@@ -318,6 +320,30 @@ void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint
 		*g = ksip_genl_open(err, sizeof(err));
 	if (*g && !ksip_genl_flow_get(*g, &f->local, &spec, err, sizeof(err)))
 		pkts[f->leg] += spec.packets;
+}
+
+int media_check_addresses(const struct ksip_config *cfg)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct sockaddr_storage *a = &cfg->media_addr[i];
+		char host[INET6_ADDRSTRLEN];
+		int fd, r;
+
+		if (!a->ss_family)
+			continue;
+		fd = socket(a->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		r = fd < 0 ? -1 : bind(fd, (const struct sockaddr *)a, i ? sizeof(struct sockaddr_in6) :
+				       sizeof(struct sockaddr_in));
+		if (fd >= 0)
+			close(fd);
+		if (r) {
+			inet_ntop(a->ss_family, i ? (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr :
+				  (const void *)&((const struct sockaddr_in *)a)->sin_addr, host, sizeof(host));
+			log_err("media_address %s: the relay cannot bind it (%s)", host, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* --- flows left by a previous ksipd ---------------------------------- */

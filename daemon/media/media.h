@@ -126,6 +126,8 @@ int media_stream_flows(const struct media_stream *s, uint64_t pkts[2],
 		       struct media_flow_ref flows[2]);
 void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint64_t pkts[2]);
 
+/* At start-up: can the relay bind each media_address? -1 (logged) when one is not ours. */
+int media_check_addresses(const struct ksip_config *cfg);
 /* At start-up, main thread: reserve the ports of kernel flows a previous ksipd left. */
 int media_adopt(struct media_env *env);
 /* Release adopted ports whose flows have idled out. Main thread, every few seconds. */

@@ -184,6 +184,19 @@ static void timer_check(struct timer *t, void *ctx)
 	timer_arm(&p->timers, &c->t_check, p->now + check_interval(p));
 }
 
+/* Our media address facing PEER: media_address of its family, else what the route selects. */
+static int relay_address_toward(const struct proxy *p, const struct sockaddr_storage *peer,
+				struct sockaddr_storage *local)
+{
+	const struct sockaddr_storage *conf = &p->env.cfg->media_addr[peer->ss_family == AF_INET6];
+
+	if (conf->ss_family) {
+		*local = *conf;
+		return 0;
+	}
+	return netpath_local_toward(peer, local);
+}
+
 struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 		      const struct sockaddr_storage *caller_sig, enum ksip_transport caller_tp,
 		      const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp)
@@ -209,8 +222,8 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 	c->sig[LEG_CALLEE] = *callee_sig;
 	c->sig_tp[LEG_CALLER] = caller_tp;
 	c->sig_tp[LEG_CALLEE] = callee_tp;
-	if (netpath_local_toward(caller_sig, &c->relay_ip[LEG_CALLER]) ||
-	    netpath_local_toward(callee_sig, &c->relay_ip[LEG_CALLEE]))
+	if (relay_address_toward(p, caller_sig, &c->relay_ip[LEG_CALLER]) ||
+	    relay_address_toward(p, callee_sig, &c->relay_ip[LEG_CALLEE]))
 		goto fail;
 	c->cseq[LEG_CALLER] = cseq_number(invite, NULL);
 	c->created = time(NULL);
@@ -370,7 +383,8 @@ static long write_sdp(struct call *c, enum leg to, struct sip_span body,
  * its media's family, as long as no stream is open yet, i.e. in the first
  * offer of the call: afterwards the other leg already holds our address.
  */
-static void follow_media_family(struct call *c, enum leg from, const struct sdp_session *sess)
+static void follow_media_family(const struct proxy *p, struct call *c, enum leg from,
+				const struct sdp_session *sess)
 {
 	const struct sdp_media *md = NULL;
 	struct sockaddr_storage local;
@@ -380,7 +394,7 @@ static void follow_media_family(struct call *c, enum leg from, const struct sdp_
 			md = &sess->media[i];
 	if (!md || md->addr.ss_family == c->relay_ip[from].ss_family)
 		return;
-	if (first_open(c) || netpath_local_toward(&md->addr, &local)) {
+	if (first_open(c) || relay_address_toward(p, &md->addr, &local)) {
 		log_warn("call %" PRIu64 ": the %s's media is %s but the relay faces it over %s: "
 			 "media to it may not flow", c->id, from == LEG_CALLER ? "caller" : "callee",
 			 md->addr.ss_family == AF_INET6 ? "IPv6" : "IPv4",
@@ -409,7 +423,7 @@ long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_m
 		c->sdp_error = why;
 		return -1;
 	}
-	follow_media_family(c, from, &sess);
+	follow_media_family(p, c, from, &sess);
 	memset(&relay, 0, sizeof(relay));
 	relay.addr = c->relay_ip[to];
 	relay.keep_ice = p->env.cfg->ice_pass;

@@ -421,6 +421,56 @@ def dual_stack(d, challenge):
     bob.close()
 
 
+def media_address():
+    """media_address = 127.0.0.2: both legs see it, and the relay speaks from it."""
+    label = "media_address 127.0.0.2"
+    d = Ksipd(auth_algorithms="MD5", rtp_ports="%d-%d" % (RTP_MIN + 100, RTP_MIN + 199), media_timeout=0,
+              media_address="127.0.0.2 [::1]")
+    try:
+        for user, pw in PASSWORDS.items():
+            d.add_user(user, pw)
+        alice, bob = Phone(d, "alice", socket.AF_INET), Phone(d, "bob", socket.AF_INET)
+        T.ok(register(d, bob), "%s: bob registers" % label)
+        dlg = Dialog(alice, "bob")
+        dlg.invite(sdp("alice", socket.AF_INET, *alice.ports()))
+        inv = recv_request(bob, "INVITE", dlg.call_id)
+        got = body_of(inv)
+        T.ok(origin(got) and origin(got)[4] == "127.0.0.2" and got.count("c=IN IP4 127.0.0.2\r\n") == 2,
+             "%s: bob's o= and c= carry the configured address" % label, got)
+        if inv is not None:
+            tag = rand_token(8)
+            bob.sip.send(reply(inv, 200, "OK", tag, bob.contact, sdp("bob", socket.AF_INET, *bob.ports())))
+            ok = dlg.final()
+            got_a = body_of(ok)
+            T.ok(origin(got_a) and origin(got_a)[4] == "127.0.0.2", "%s: so do alice's" % label, got_a)
+            if ok is not None and ok.code == 200:
+                dlg.confirm(ok)
+                relay_both_ways(label, alice, bob, [("127.0.0.2", p) for p in media_ports(got_a)],
+                                [("127.0.0.2", p) for p in media_ports(got)])
+                dlg.a.sip.send(dlg.request("BYE"))
+                bye = recv_request(bob, "BYE", dlg.call_id)
+                if bye is not None:
+                    bob.sip.send(reply(bye, 200, "OK", tag))
+                dlg.final()
+        alice.close()
+        bob.close()
+    finally:
+        rc = d.stop()
+        T.ok(rc == 0, "%s: ksipd exits cleanly" % label, d.logtext()[-2000:])
+        d.cleanup()
+    for value, what in (("192.0.2.55", "an address not of this host"),
+                        ("pbx.example", "a host name"), ("127.0.0.1 127.0.0.2", "two IPv4 addresses"),
+                        ("0.0.0.0", "the wildcard")):
+        try:
+            bad = Ksipd(media_address=value)
+            started = True
+            bad.cleanup()
+        except RuntimeError as e:
+            started, err = False, str(e)
+        T.ok(not started and "media_address" in err, "media_address = %s (%s): ksipd refuses to start, "
+             "naming the key" % (value, what), None if not started else "it started")
+
+
 def main():
     d = Ksipd(auth_algorithms="MD5", rtp_ports="%d-%d" % (RTP_MIN, RTP_MIN + 99), media_timeout=0,
               t1_ms=100, t2_ms=400, t4_ms=500, timer_c=5)
@@ -441,6 +491,7 @@ def main():
         rc = d.stop()
         T.ok(rc == 0, "ksipd (ASan/UBSan build) exits cleanly", d.logtext()[-3000:])
         d.cleanup()
+    media_address()
     T.done()
 
 

@@ -307,6 +307,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("relay_ports_in_use",
 	    c->d->media.ports ? 2ULL * port_pool_in_use(c->d->media.ports) : 0);
 	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
+	ROW("relay_streams_cross_family", t.relay_streams_cross_family);
 	ROW("kernel_flow_pairs", t.kernel_flows_installed - t.kernel_flows_removed);
 	ROW("responses_forwarded", t.responses_forwarded);
 	ROW("responses_stray", t.responses_stray);
@@ -657,10 +658,12 @@ static void add_row(void *arg, const struct call_info *ci)
 static void list_call(const struct call_info *r, bool json, struct answer *a, int *n)
 {
 	if (!json) {
-		ans_printf(a, "%-10llu %-9s %-14s %-14s %-9s %6lus %10llu %10llu  %s\n",
+		/* A live call's REASON column says why its media is not where expected. */
+		ans_printf(a, "%-10llu %-9s %-14s %-14s %-9s %6lus %10llu %10llu  %s%s\n",
 			   (unsigned long long)r->id, call_state_name(r->state), r->caller, r->callee,
 			   r->media, r->duration, (unsigned long long)r->pkts[0],
-			   (unsigned long long)r->pkts[1], r->reason);
+			   (unsigned long long)r->pkts[1], r->reason[0] || !r->media_why ? "" : "media: ",
+			   r->reason[0] || !r->media_why ? r->reason : r->media_why);
 		return;
 	}
 	ans_printf(a, "%s{\"id\":%llu,\"state\":\"%s\",\"caller\":\"", (*n)++ ? "," : "",
@@ -675,6 +678,8 @@ static void list_call(const struct call_info *r, bool json, struct answer *a, in
 		   r->media, r->nstreams, r->duration, (unsigned long long)r->pkts[0],
 		   (unsigned long long)r->pkts[1]);
 	ans_json_str(a, r->reason);
+	ans_printf(a, "\",\"media_reason\":\"");
+	ans_json_str(a, r->media_why ? r->media_why : "");
 	ans_printf(a, "\",\"relay\":[");
 	for (int i = 0; i < r->nstreams; i++) {
 		char ip[2][64];

@@ -420,7 +420,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (open_state(&d) || open_shield(&d) || choose_media(&d))
+	if (open_state(&d) || open_shield(&d) || choose_media(&d) || media_check_addresses(&d.cfg))
 		goto out;
 	choose_shield(&d);
 	if (restore_bans(&d) || open_workers(&d))

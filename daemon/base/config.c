@@ -202,6 +202,38 @@ int config_parse_cidrs(const char *value, struct ksip_cidr *out, int max, int *n
 	return 0;
 }
 
+/* "192.0.2.10 2001:db8::10": at most one address of each family, IP literals only. */
+static int parse_media_addresses(const char *value, struct sockaddr_storage addr[2])
+{
+	char buf[256], *save = NULL, *tok;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", value);
+	memset(addr, 0, 2 * sizeof(*addr));
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&addr[0];
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr[1];
+		size_t n = strlen(tok);
+
+		if (n > 2 && tok[0] == '[' && tok[n - 1] == ']') {
+			tok[n - 1] = 0;
+			tok++;
+		}
+		if (!addr[0].ss_family && inet_pton(AF_INET, tok, &v4->sin_addr) == 1)
+			addr[0].ss_family = AF_INET;
+		else if (!addr[1].ss_family && inet_pton(AF_INET6, tok, &v6->sin6_addr) == 1)
+			addr[1].ss_family = AF_INET6;
+		else
+			return -1;	/* not an address, or a second one of a family */
+	}
+	/* The wildcard cannot be written into SDP. */
+	if ((addr[0].ss_family && ((struct sockaddr_in *)&addr[0])->sin_addr.s_addr == INADDR_ANY) ||
+	    (addr[1].ss_family && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&addr[1])->sin6_addr)))
+		return -1;
+	return 0;
+}
+
 /*
  * inih goes on past a bad line and returns the number of the first one. We
  * report every bad key, one line each ("FILE:LINE: what"), so an operator
@@ -437,6 +469,18 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		else
 			r = -1;
 		hint = "expected auto, kernel or userspace";
+	} else if (!strcmp(key, "media_address")) {
+		r = parse_media_addresses(value, c->media_addr);
+		hint = "expected an IPv4 address, an IPv6 address, or one of each";
+	} else if (!strcmp(key, "ice")) {
+		r = 0;
+		if (!strcmp(value, "remove"))
+			c->ice_pass = false;
+		else if (!strcmp(value, "pass"))
+			c->ice_pass = true;
+		else
+			r = -1;
+		hint = "expected remove or pass";
 	} else if (!strcmp(key, "rtp_ports")) {
 		uint32_t lo, hi;
 		char lo_s[16], hi_s[16];

@@ -108,11 +108,6 @@ static int open_once(struct media *m, struct media_stream *s)
 	return 1;	/* a port was taken by someone else: the next pair may do */
 }
 
-bool media_kernel_bridges(int fam_a, int fam_b)
-{
-	return fam_a == fam_b;
-}
-
 int media_open(struct media *m, struct media_stream *s, const struct sockaddr_storage relay_ip[2])
 {
 	int r = 1;
@@ -121,13 +116,9 @@ int media_open(struct media *m, struct media_stream *s, const struct sockaddr_st
 	s->relay_ip[0] = relay_ip[0];
 	s->relay_ip[1] = relay_ip[1];
 	s->kernel = !!m->genl;
-	if (relay_ip[0].ss_family != relay_ip[1].ss_family) {
+	/* ksip.ko bridges families itself; an older module's EAFNOSUPPORT: move_to_userspace(). */
+	if (relay_ip[0].ss_family != relay_ip[1].ss_family)
 		STAT_INC(m->st, relay_streams_cross_family);
-		if (s->kernel && !media_kernel_bridges(relay_ip[0].ss_family, relay_ip[1].ss_family)) {
-			s->kernel = false;
-			s->why_userspace = "IPv4<->IPv6 call: ksip.ko forwards within one address family";
-		}
-	}
 	for (int i = 0; i < OPEN_TRIES && r > 0; i++)
 		r = open_once(m, s);
 	if (r)
@@ -191,8 +182,8 @@ static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 }
 
 /*
- * ksip.ko refused a flow for its address families (a module older or newer
- * than media_kernel_bridges() thinks): the worker relays this stream itself
+ * ksip.ko refused a flow for its address families (a module older than the
+ * cross-family forwarding of ksip_xlate.c): the worker relays this stream itself
  * on the ports it already holds. False when the sockets cannot be had.
  */
 static bool move_to_userspace(struct media *m, struct media_stream *s)

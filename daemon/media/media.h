@@ -2,9 +2,9 @@
 /*
  * The media relay of one worker: kernel flows through ksip.ko when it is
  * loaded, else sockets relayed by the worker itself (the safety net, and
- * for a stream whose legs use different address families while the kernel
- * module forwards within one family: media_kernel_bridges()). Both latch: the first packet from a leg fixes
- * where the other leg's packets go (symmetric RTP through NAT).
+ * for a stream a module too old to bridge address families refuses). Both
+ * latch: the first packet from a leg fixes where the other leg's packets go
+ * (symmetric RTP through NAT).
  *
  * Threading: a struct media and its streams belong to one worker and are
  * used only by the thread that holds that worker's lock (the worker while
@@ -68,7 +68,6 @@ struct media_stream {
  * answers EAFNOSUPPORT otherwise), so an IPv4<->IPv6 call is relayed in
  * userspace. The one place to change when the module bridges families.
  */
-bool media_kernel_bridges(int fam_a, int fam_b);
 
 /*
  * The relay of worker WORKER (for logs): counters go to ST, userspace relay

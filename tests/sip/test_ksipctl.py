@@ -62,6 +62,7 @@ tap.ok(p.returncode == 2 and help_.stdout in p.stderr, "unknown option: the usag
 # --- dispatch: every command in the table reaches its handler -----------------------------
 sample = {
     "user add": ["alice"], "user passwd": ["alice"], "user del": ["alice"], "user list": [],
+    "user set": ["alice", "--digest", "md5"],
     "reg list": [], "reg del": ["alice"], "stats": [], "call list": [], "call hangup": ["1"],
     "ban list": [], "ban add": ["192.0.2.1"], "ban del": ["192.0.2.1"], "shield": [],
     "flow add": ["127.0.0.1:4000", "from", "127.0.0.1:4001", "to", "127.0.0.1:4002", "latch"],

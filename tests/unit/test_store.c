@@ -252,8 +252,9 @@ static void test_hostile(void)
 	/* Rows edited by hand into nonsense are left out, the others loaded. */
 	if (sqlite3_open(path, &db) == SQLITE_OK) {
 		sqlite3_exec(db,
-			     "INSERT INTO users VALUES('mallory','ksip','zz','00');"
-			     "INSERT INTO users VALUES('trudy','ksip',"
+			     "INSERT INTO users(name, realm, ha1_md5, ha1_sha256)"
+			     " VALUES('mallory','ksip','zz','00');"
+			     "INSERT INTO users(name, realm, ha1_md5, ha1_sha256) VALUES('trudy','ksip',"
 			     "'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz',"
 			     "'0000000000000000000000000000000000000000000000000000000000000000');"
 			     "INSERT INTO bindings VALUES('gil','sip:gil@192.0.2.30','c',1,9999999999,"

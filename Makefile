@@ -79,6 +79,7 @@ test_objs = $(if $(TEST_LAYERS_$(1)),$(foreach l,$(TEST_LAYERS_$(1)),\
 TEST_LAYERS_test_hash := base
 TEST_LAYERS_test_txn := base sip txn
 TEST_LAYERS_test_users := base sip store/users
+TEST_LAYERS_test_challenge := base sip registrar/challenge
 TEST_LAYERS_test_trusted := base shield/trusted
 TEST_LAYERS_test_shield := base sip shield
 

@@ -63,6 +63,8 @@ int ctl_user_password(const struct ctl_cmd *cmd, const struct ctl_opts *o, int a
 
 	if (argc != 1 || (o->digest && !add))
 		return ctl_usage(cmd);
+	if (o->digest && !*o->digest)
+		return ctl_fail("--digest", "empty (auto, sha256, md5 or both)");
 	if (!ctl_fields_ok(argc, argv) || !ctl_fields_ok(1, &digest))
 		return 1;
 	if (read_password(o->password_stdin, pw, sizeof(pw)))
@@ -81,6 +83,8 @@ int ctl_user_set(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, 
 
 	if (argc != 1 || !digest)
 		return ctl_usage(cmd);
+	if (!*digest)
+		return ctl_fail("--digest", "empty (auto, sha256, md5 or both)");
 	if (!ctl_fields_ok(argc, argv) || !ctl_fields_ok(1, &digest))
 		return 1;
 	return ctl_ask(o, "%s\t%s\t%s\n", cmd->request, argv[0], digest);

@@ -110,10 +110,10 @@ static bool valid_user_name(const char *s)
 	return true;
 }
 
-/* A --digest value into *D ("" means auto); false after answering the error. */
-static bool parse_digest(const char *s, enum user_digest *d, struct answer *a)
+/* A --digest value into *D ("" means auto where EMPTY_OK); false after answering the error. */
+static bool parse_digest(const char *s, bool empty_ok, enum user_digest *d, struct answer *a)
 {
-	int v = *s ? user_digest_parse(s) : USER_DIGEST_AUTO;
+	int v = *s || !empty_ok ? user_digest_parse(s) : USER_DIGEST_AUTO;
 
 	if (v < 0) {
 		ans_printf(a, "error\t--digest: '%s' is not auto, sha256, md5 or both\n", s);
@@ -154,7 +154,7 @@ static void cmd_user_password(struct control *c, char **f, int n, bool create, s
 		ans_printf(a, "error\tempty password\n");
 		return;
 	}
-	if (n == 4 && !parse_digest(f[3], &d, a))
+	if (n == 4 && !parse_digest(f[3], true, &d, a))
 		return;
 	memset(&u, 0, sizeof(u));
 	exists = users_get(c->d->users, f[1], &u);	/* passwd keeps the digest setting */
@@ -173,7 +173,13 @@ static void cmd_user_password(struct control *c, char **f, int n, bool create, s
 	}
 	digest_ha1(DIGEST_MD5, u.name, c->d->cfg.realm, f[2], u.ha1_md5);
 	digest_ha1(DIGEST_SHA256, u.name, c->d->cfg.realm, f[2], u.ha1_sha256);
-	/* Disk first: a user we report as saved must survive a crash. */
+	/*
+	 * Disk first: a user we report as saved must survive a crash. The
+	 * writer's queued last algorithms go first (store_sync), so that an
+	 * older one cannot land on the row after it. One noted in between is
+	 * set right on disk by the user's next authentication.
+	 */
+	store_sync(c->d->store);
 	if (store_user_put(c->d->store, c->d->cfg.realm, &u) || users_put(c->d->users, &u)) {
 		explicit_bzero(&u, sizeof(u));
 		ans_printf(a, "error\tcannot save user '%s'\n", f[1]);
@@ -200,7 +206,7 @@ static void cmd_user_set(struct control *c, char **f, int n, struct answer *a)
 		ans_printf(a, "error\tusage: user set NAME DIGEST\n");
 		return;
 	}
-	if (!parse_digest(f[2], &d, a))
+	if (!parse_digest(f[2], false, &d, a))
 		return;
 	if (!users_get(c->d->users, f[1], &u)) {
 		ans_printf(a, "error\tno such user '%s'\n", f[1]);
@@ -208,6 +214,7 @@ static void cmd_user_set(struct control *c, char **f, int n, struct answer *a)
 	}
 	u.digest = (uint8_t)d;
 	u.last_alg = USER_LAST_NONE;
+	store_sync(c->d->store);	/* as in cmd_user_password() */
 	if (store_user_put(c->d->store, c->d->cfg.realm, &u) || users_put(c->d->users, &u)) {
 		explicit_bzero(&u, sizeof(u));
 		ans_printf(a, "error\tcannot save user '%s'\n", f[1]);

@@ -29,6 +29,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  ctl_ask_list, CTL_USER_LIST },
 	{ "reg", "list", "", "list registered contacts", ctl_ask_list, CTL_REG_LIST },
 	{ "reg", "del", "AOR", "remove every binding of AOR", ctl_ask_one, CTL_REG_DEL },
+	{ "status", NULL, "", "what runs: listen addresses, media (kernel or userspace), shield, why",
+	  ctl_ask_list, CTL_STATUS },
 	{ "stats", NULL, "", "counters of the running daemon", ctl_ask_list, CTL_STATS },
 	{ "call", "list", "", "calls in progress (and just ended), media counters",
 	  ctl_ask_list, CTL_CALL_LIST },

@@ -2,6 +2,7 @@
 /* The control socket: ksipctl's requests, served on their own thread. */
 #include "control.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -393,6 +394,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("relay_ports_in_use",
 	    c->d->media.ports ? 2ULL * port_pool_in_use(c->d->media.ports) : 0);
 	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
+	ROW("relay_streams_cross_family", t.relay_streams_cross_family);
 	ROW("kernel_flow_pairs", t.kernel_flows_installed - t.kernel_flows_removed);
 	ROW("responses_forwarded", t.responses_forwarded);
 	ROW("responses_stray", t.responses_stray);
@@ -630,6 +632,80 @@ static void cmd_shield(struct control *c, bool json, struct answer *a)
 			   nft_shield_counter_desc[i].help);
 }
 
+static void listen_str(const struct listen_addr *l, char *out, size_t len)
+{
+	const struct sockaddr_storage *ss = &l->addr;
+	const char *t = l->transport == KSIP_UDP ? "udp" : "tcp";
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned int port;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+		snprintf(out, len, "%s:[%s]:%u", t, host, port);
+		return;
+	}
+	inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
+	port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	snprintf(out, len, "%s:%s:%u", t, host, port);
+}
+
+/*
+ * `status`: what is running and why it runs that way: the first thing an
+ * operator asks after a start, before any counter.
+ */
+static void cmd_status(struct control *c, bool json, struct answer *a)
+{
+	struct ksipd *d = c->d;
+	const char *media = d->media.kernel ? "kernel" : "userspace";
+	struct location_usage u;
+	struct ksip_stats t;
+	char l[96];
+
+	memset(&t, 0, sizeof(t));
+	for (int i = 0; i < d->nworkers; i++)
+		stats_accumulate(&t, worker_stats(d->workers[i].w));
+	location_usage(d->loc, &u);
+	ans_printf(a, "ok\n");
+	if (json) {
+		ans_printf(a, "{\"uptime_seconds\":%llu,\"workers\":%d,\"realm\":\"",
+			   (unsigned long long)(time(NULL) - d->started), d->nworkers);
+		ans_json_str(a, d->cfg.realm);
+		ans_printf(a, "\",\"listen\":[");
+		for (int i = 0; i < d->cfg.nlisten; i++) {
+			listen_str(&d->cfg.listen[i], l, sizeof(l));
+			ans_printf(a, "%s\"%s\"", i ? "," : "", l);
+		}
+		ans_printf(a, "],\"media\":\"%s\",\"media_why\":\"", media);
+		ans_json_str(a, d->media_why);
+		ans_printf(a, "\",\"relay_ports\":\"%u-%u\",\"shield\":\"%s\",\"shield_why\":\"",
+			   d->cfg.rtp_port_min, d->cfg.rtp_port_max,
+			   config_shield_name(d->shield_mode));
+		ans_json_str(a, d->shield_why);
+		ans_printf(a, "\",\"users\":%zu,\"bindings\":%zu,\"calls_active\":%llu,"
+			   "\"bans_active\":%zu}\n", users_count(d->users), (size_t)u.bindings,
+			   (unsigned long long)(t.calls_created - t.calls_ended),
+			   d->shield ? shield_ban_count(d->shield) : 0);
+		return;
+	}
+	ans_printf(a, "%-13s %llu s, %d workers, realm %s\n", "running",
+		   (unsigned long long)(time(NULL) - d->started), d->nworkers, d->cfg.realm);
+	for (int i = 0; i < d->cfg.nlisten; i++) {
+		listen_str(&d->cfg.listen[i], l, sizeof(l));
+		ans_printf(a, "%-13s %s\n", i ? "" : "listen", l);
+	}
+	ans_printf(a, "%-13s %s (%s), relay ports %u-%u\n", "media", media, d->media_why,
+		   d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+	ans_printf(a, "%-13s %s (%s)\n", "shield", config_shield_name(d->shield_mode),
+		   d->shield_why);
+	ans_printf(a, "%-13s %zu users, %zu bindings, %llu calls, %zu bans\n", "state",
+		   users_count(d->users), (size_t)u.bindings,
+		   (unsigned long long)(t.calls_created - t.calls_ended),
+		   d->shield ? shield_ban_count(d->shield) : 0);
+}
+
 /*
  * `call list`: the owners copy their calls into call_info records under the
  * worker's lock; the packet counters of kernel flows are read after the
@@ -669,10 +745,12 @@ static void add_row(void *arg, const struct call_info *ci)
 static void list_call(const struct call_info *r, bool json, struct answer *a, int *n)
 {
 	if (!json) {
-		ans_printf(a, "%-10llu %-9s %-14s %-14s %-9s %6lus %10llu %10llu  %s\n",
+		/* A live call's REASON column says why its media is not where expected. */
+		ans_printf(a, "%-10llu %-9s %-14s %-14s %-9s %6lus %10llu %10llu  %s%s\n",
 			   (unsigned long long)r->id, call_state_name(r->state), r->caller, r->callee,
 			   r->media, r->duration, (unsigned long long)r->pkts[0],
-			   (unsigned long long)r->pkts[1], r->reason);
+			   (unsigned long long)r->pkts[1], r->reason[0] || !r->media_why ? "" : "media: ",
+			   r->reason[0] || !r->media_why ? r->reason : r->media_why);
 		return;
 	}
 	ans_printf(a, "%s{\"id\":%llu,\"state\":\"%s\",\"caller\":\"", (*n)++ ? "," : "",
@@ -687,6 +765,8 @@ static void list_call(const struct call_info *r, bool json, struct answer *a, in
 		   r->media, r->nstreams, r->duration, (unsigned long long)r->pkts[0],
 		   (unsigned long long)r->pkts[1]);
 	ans_json_str(a, r->reason);
+	ans_printf(a, "\",\"media_reason\":\"");
+	ans_json_str(a, r->media_why ? r->media_why : "");
 	ans_printf(a, "\",\"relay\":[");
 	for (int i = 0; i < r->nstreams; i++) {
 		char ip[2][64];
@@ -801,6 +881,8 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_ban_add(c, f, n, a);	/* a reason may read "json" */
 	} else if (!strcmp(f[0], CTL_SHIELD)) {
 		cmd_shield(c, json, a);
+	} else if (!strcmp(f[0], CTL_STATUS)) {
+		cmd_status(c, json, a);
 	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);

@@ -116,6 +116,12 @@ struct ksip_config {
 	uint32_t media_timeout;		/* seconds without RTP either way: hang up; 0 off */
 	uint32_t max_call_duration;	/* seconds; 0 off */
 	uint32_t kernel_flow_timeout;	/* idle timeout of kernel flows (outlives a dead ksipd) */
+	bool ice_pass;			/* ice = pass: leave ICE attributes in the SDP we relay */
+	/*
+	 * media_address: the relay's address per family ([0] IPv4, [1] IPv6;
+	 * ss_family 0 when not set: the address the route toward the leg selects).
+	 */
+	struct sockaddr_storage media_addr[2];
 
 	/* shield: the nftables table (shield/nft.h) */
 	enum ksip_shield_mode shield;

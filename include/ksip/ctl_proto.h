@@ -26,5 +26,6 @@
 #define CTL_BAN_DEL "ban-del"		/* ADDR or IPV6/64 */
 #define CTL_BAN_ADD "ban-add"		/* ADDR SECONDS REASON (SECONDS "": ban_time; REASON may be "") */
 #define CTL_SHIELD "shield"		/* [json] */
+#define CTL_STATUS "status"		/* [json] */
 
 #endif

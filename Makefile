@@ -81,6 +81,7 @@ TEST_LAYERS_test_hash := base
 TEST_LAYERS_test_config := base
 TEST_LAYERS_test_txn := base sip txn
 TEST_LAYERS_test_users := base sip store/users
+TEST_LAYERS_test_challenge := base sip registrar/challenge
 TEST_LAYERS_test_trusted := base shield/trusted
 TEST_LAYERS_test_shield := base sip shield
 

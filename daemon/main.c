@@ -58,6 +58,7 @@ static int load_binding(void *loc, const struct binding_view *b, time_t expires_
 static int open_state(struct ksipd *d)
 {
 	uint8_t secret[NONCE_SECRET_LEN];
+	uint64_t decoy_key[2];
 	char err[512];
 	int n;
 
@@ -78,9 +79,18 @@ static int open_state(struct ksipd *d)
 		log_err("database %s: cannot load or create the Record-Route secret", d->cfg.database);
 		return -1;
 	}
+	/* Unknown names get the same challenge before and after a restart (users_digest_of). */
+	if (store_named_secret(d->store, "decoy_secret", (uint8_t *)decoy_key, sizeof(decoy_key))) {
+		log_err("database %s: cannot load or create the decoy secret", d->cfg.database);
+		return -1;
+	}
 	d->users = users_new();
-	if (d->users)
+	if (d->users) {
 		users_nonce_limits(d->users, d->cfg.nonce_max_per_user, d->cfg.nonce_max_total);
+		users_decoy_key(d->users, decoy_key);
+		/* A changed last algorithm reaches the disk through the writer queue. */
+		users_set_persist(d->users, &store_users_persist, d->store);
+	}
 	/* Binding changes reach the disk through the store's writer queue. */
 	d->loc = location_new(&store_binding_persist, d->store);
 	if (!d->users || !d->loc || !d->auth.nonce)

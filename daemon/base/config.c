@@ -39,6 +39,8 @@ void config_defaults(struct ksip_config *c)
 	c->nonce_max_per_user = 32;
 	c->nonce_max_total = 262144;
 	config_parse_auth_algorithms(c, "SHA-256 MD5");
+	/* Debian's baresip 1.0.0 gives up on any 401 that offers SHA-256 (issue 14). */
+	config_parse_md5_agents(c, "baresip");
 	c->store_flush_ms = 200;
 	c->tcp_max_connections = 0;	/* transport_new() sizes it from RLIMIT_NOFILE */
 	c->tcp_max_per_source = 64;
@@ -145,6 +147,22 @@ int config_parse_auth_algorithms(struct ksip_config *c, const char *value)
 		c->auth_algs[c->n_auth_algs++] = alg;
 	}
 	return c->n_auth_algs ? 0 : -1;
+}
+
+int config_parse_md5_agents(struct ksip_config *c, const char *value)
+{
+	char buf[CONFIG_MAX_AGENTS * CONFIG_AGENT_LEN], *save = NULL, *tok;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", value);
+	c->n_digest_md5_agents = 0;
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		if (c->n_digest_md5_agents >= CONFIG_MAX_AGENTS || strlen(tok) >= CONFIG_AGENT_LEN)
+			return -1;
+		snprintf(c->digest_md5_agents[c->n_digest_md5_agents++], CONFIG_AGENT_LEN, "%s", tok);
+	}
+	return 0;
 }
 
 static int parse_cidr(const char *tok, struct ksip_cidr *out)
@@ -406,6 +424,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (!strcmp(key, "auth_algorithms")) {
 		r = config_parse_auth_algorithms(c, value);
 		hint = "expected SHA-256 and/or MD5, most preferred first";
+	} else if (!strcmp(key, "digest_md5_agents")) {
+		r = config_parse_md5_agents(c, value);
+		hint = "expected at most " CONFIG_STR(CONFIG_MAX_AGENTS) " User-Agent substrings, each "
+		       "shorter than " CONFIG_STR(CONFIG_AGENT_LEN) " bytes";
 	} else if (!strcmp(key, "store_flush_ms")) {
 		r = parse_u32(value, 1, 10000, &c->store_flush_ms);
 	} else if (!strcmp(key, "tcp_max_connections")) {

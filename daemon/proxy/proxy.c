@@ -198,7 +198,7 @@ static void reply_challenge(struct proxy *p, const struct sip_msg *m,
 			    const struct sip_source *src, bool stale)
 {
 	sip_reply_start(&p->out, m, src, 407, NULL);
-	auth_add_challenge(p->env.auth, &p->out, true, stale, time(NULL));
+	auth_add_challenge(p->env.auth, &p->out, m, true, stale, time(NULL));
 	sip_reply_finish(&p->out);
 	send_stateless(p, src, 407);
 }

@@ -12,8 +12,9 @@
 #define CTL_FIELD_SEP '\t'
 
 /* Commands: name, then arguments. */
-#define CTL_USER_ADD "user-add"		/* NAME PASSWORD */
+#define CTL_USER_ADD "user-add"		/* NAME PASSWORD [DIGEST] ("" or absent: auto) */
 #define CTL_USER_PASSWD "user-passwd"	/* NAME PASSWORD */
+#define CTL_USER_SET "user-set"		/* NAME DIGEST (auto, sha256, md5, both) */
 #define CTL_USER_DEL "user-del"		/* NAME */
 #define CTL_USER_LIST "user-list"	/* [json] */
 #define CTL_REG_LIST "reg-list"		/* [json] */

@@ -79,6 +79,7 @@ test_objs = $(if $(TEST_LAYERS_$(1)),$(foreach l,$(TEST_LAYERS_$(1)),\
 	$(if $(filter media,$(TEST_LAYERS_$(1))),$(O)/$(2)/lib/ksip_genl.o),$(O)/$(3))
 TEST_LAYERS_test_hash := base
 TEST_LAYERS_test_config := base
+TEST_LAYERS_test_log := base
 TEST_LAYERS_test_txn := base sip txn
 TEST_LAYERS_test_users := base sip store/users
 TEST_LAYERS_test_challenge := base sip registrar/challenge
@@ -96,7 +97,7 @@ $(O)/tests/san/%: tests/unit/%.c $$(call test_objs,$$*,san,libksipcore-san.a) te
 		$(LDLIBS)
 
 # libFuzzer needs clang; the parser has no dependencies beyond libc.
-FUZZ_DEPS := $(wildcard daemon/sip/*.c) daemon/base/hash.c \
+FUZZ_DEPS := $(wildcard daemon/sip/*.c) daemon/base/hash.c daemon/base/log.c \
 	     kmod/ksip_sipframe.c lib/endpoint.c
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)

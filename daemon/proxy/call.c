@@ -17,6 +17,9 @@
 #include "sip/build.h"
 #include "sip/hdr.h"
 
+/* Call start and end lines at info: a flood of calls writes a few a second (base/log.h). */
+static struct log_limit call_log_budget = LOG_LIMIT_INIT;
+
 #define CALL_INDEX(h) ((uint32_t)((h) ^ ((h) >> 32)) & (PROXY_TAB_SIZE - 1))
 #define CALL_LINGER_MS 10000	/* an ended call stays in `ksipctl call list` this long */
 /* The media is looked at every quarter of media_timeout (at least every second). */
@@ -243,8 +246,9 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 	timer_init(&c->t_free, timer_free);
 	p->ncalls++;
 	STAT_INC(p->st, calls_created);
-	log_debug("call %" PRIu64 ": %s -> %s, Call-ID %s", c->id, c->caller_user, c->callee_user,
-		  c->callid);
+	c->created_ms = p->now;
+	log_limited(&call_log_budget, LOG_LVL_INFO, "call %" PRIu64 " started: %s -> %s, Call-ID %s",
+		    c->id, c->caller_user, c->callee_user, c->callid);
 	return c;
 fail:
 	free(c->callid);
@@ -489,9 +493,9 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 		timer_arm(&p->timers, &c->t_limit,
 			  p->now + (uint64_t)p->env.cfg->max_call_duration * 1000);
 	STAT_INC(p->st, calls_answered);
-	log_info("call %" PRIu64 " answered: %s -> %s (media %s%s%s)", c->id, c->caller_user,
-		 c->callee_user, media_mode(c), media_why(c) ? ": " : "",
-		 media_why(c) ? media_why(c) : "");
+	log_limited(&call_log_budget, LOG_LVL_INFO, "call %" PRIu64 " answered: %s -> %s (media %s%s%s)",
+		    c->id, c->caller_user, c->callee_user, media_mode(c), media_why(c) ? ": " : "",
+		    media_why(c) ? media_why(c) : "");
 }
 
 void call_request_seen(struct call *c, enum leg from, const struct sip_msg *m)
@@ -520,8 +524,16 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 	timer_cancel(&p->timers, &c->t_limit);
 	timer_arm(&p->timers, &c->t_free, p->now + CALL_LINGER_MS);
 	STAT_INC(p->st, calls_ended);
-	log_info("call %" PRIu64 " ended (%s -> %s): %s", c->id, c->caller_user, c->callee_user,
-		 c->reason);
+	if (c->answered_ms)
+		log_limited(&call_log_budget, LOG_LVL_INFO,
+			    "call %" PRIu64 " ended (%s -> %s) after %" PRIu64 ".%03" PRIu64 " s of talk: %s",
+			    c->id, c->caller_user, c->callee_user, (p->now - c->answered_ms) / 1000,
+			    (p->now - c->answered_ms) % 1000, c->reason);
+	else
+		log_limited(&call_log_budget, LOG_LVL_INFO,
+			    "call %" PRIu64 " ended (%s -> %s) unanswered after %" PRIu64 ".%03" PRIu64 " s: %s",
+			    c->id, c->caller_user, c->callee_user, (p->now - c->created_ms) / 1000,
+			    (p->now - c->created_ms) % 1000, c->reason);
 }
 
 /* A BYE from us to leg TO, inside the dialog (§15.1.1). */

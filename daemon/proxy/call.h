@@ -68,7 +68,7 @@ struct call {
 	struct sockaddr_storage relay_ip[2];	/* our address facing each leg */
 	uint32_t cseq[2];		/* highest CSeq seen from each leg */
 	time_t created;
-	uint64_t answered_ms, ended_ms, last_media_ms;
+	uint64_t created_ms, answered_ms, ended_ms, last_media_ms;
 	uint64_t final_packets[2];	/* counters at the end, when the media is gone */
 	char reason[CALL_REASON_MAX];
 	struct resp_ctx *invite;	/* the initial INVITE's, while it is pending */

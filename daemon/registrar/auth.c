@@ -50,33 +50,15 @@ void auth_add_challenge(const struct auth *a, struct sip_out *o, const struct si
 }
 
 /*
- * At most AUTH_LOG_BURST failure lines per second per worker: a guessing
- * flood must not become a write() per request. auth_failures still counts
- * every one; the number left out is logged with the next line that is not.
+ * A guessing flood must not become a write() per request: failure lines
+ * share one budget (base/log.h); auth_failures still counts every one.
  */
-#define AUTH_LOG_BURST 10
+static struct log_limit auth_log_budget = LOG_LIMIT_INIT;
 
-static __thread struct {
-	time_t second;
-	unsigned int logged;
-	unsigned long suppressed;
-} auth_log;
-
-static void log_auth_failure(time_t now, const char *user, const char *why, const char *nc)
+static void log_auth_failure(const char *user, const char *why, const char *nc)
 {
-	if (auth_log.second != now) {
-		auth_log.second = now;
-		auth_log.logged = 0;
-	}
-	if (auth_log.logged >= AUTH_LOG_BURST) {
-		auth_log.suppressed++;
-		return;
-	}
-	auth_log.logged++;
-	if (auth_log.suppressed)
-		log_info("%lu more auth failures were not logged", auth_log.suppressed);
-	auth_log.suppressed = 0;
-	log_info("auth failed for '%s' (%s%s%s)", user, why, nc ? ", nc " : "", nc ? nc : "");
+	log_limited(&auth_log_budget, LOG_LVL_INFO, "auth failed for '%s' (%s%s%s)", user, why,
+		    nc ? ", nc " : "", nc ? nc : "");
 }
 
 static bool algorithm_offered(const struct auth *a, enum digest_alg alg)
@@ -151,7 +133,7 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 	/* RFC 7616 §3.4.6: "the server SHOULD return a 400 Bad Request error". */
 	if (!uri_matches(&c, m)) {
 		STAT_INC(st, auth_failures);
-		log_auth_failure(now, c.username, "digest uri is not the Request-URI", NULL);
+		log_auth_failure(c.username, "digest uri is not the Request-URI", NULL);
 		out->why = "Digest uri does not match the Request-URI";
 		out->result = AUTH_MALFORMED;
 		return;
@@ -177,7 +159,7 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 
 	if (!match) {
 		STAT_INC(st, auth_failures);
-		log_auth_failure(now, c.username,
+		log_auth_failure(c.username,
 				 ns == NONCE_INVALID ? "foreign nonce"
 				 : known && !allowed ? "algorithm not allowed for the user"
 				 : "bad credentials", NULL);
@@ -208,7 +190,7 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 	if (nv != NONCE_USE_OK) {
 		STAT_INC(st, auth_replays);
 		STAT_INC(st, auth_failures);
-		log_auth_failure(now, c.username, "replayed nonce-count", c.nc);
+		log_auth_failure(c.username, "replayed nonce-count", c.nc);
 		out->result = AUTH_CHALLENGE;
 		return;
 	}

@@ -124,6 +124,7 @@ sleep 0.5
 # receive in one family and send in the other.
 start_ksipd
 ok $? "ksipd starts again (IPv4 and IPv6)"
+relay $KC reg del bob > /dev/null	# his IPv4 binding from the calls above
 in_ns callee $SIPP -sf /tests/sipp/register_refresh.xml -inf $K/bob.csv -m 1 -i fd02::2 -p 5080 \
 	-key realm ksip.test -auth_uri ksip.test -nostdin -timeout 10s [fd02::1]:5060 > $K/reg6.out 2>&1
 ok $? "bob registers over IPv6" "$(tail -5 $K/reg6.out)"

@@ -14,7 +14,9 @@ NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/u
 NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
 # The nftables shield (daemon/shield/nft*.c) speaks nf_tables netlink itself.
 NFT_LIBS  := $(shell pkg-config --libs libnftnl libmnl 2>/dev/null || echo -lnftnl -lmnl)
-LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) -pthread
+# The Prometheus endpoint (daemon/metrics.c) serves HTTP with libmicrohttpd.
+MHD_LIBS  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) $(MHD_LIBS) -pthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -272,6 +272,8 @@ static void gauges(struct text *o, struct ksipd *d, const struct ksipd_counters 
 	one(o, "branches", "gauge", "proxy client transactions alive",
 	    alive(t->branches_created, t->branches_freed));
 	one(o, "calls_active", "gauge", "calls started and not ended", alive(t->calls_created, t->calls_ended));
+	one(o, "calls_listed", "gauge", "calls `ksipctl call list` shows: in progress and just ended",
+	    alive(t->calls_created, t->calls_freed));
 	family(o, "tcp_connections", "gauge", "open SIP connections, by transport");
 	sample(o, "tcp_connections", "transport=\"tcp\"", alive(t->tcp_accepted, t->tcp_closed));
 	one(o, "relay_ports_in_use", "gauge", "relay ports taken by media streams", v->relay_ports_in_use);

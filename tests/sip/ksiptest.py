@@ -91,6 +91,8 @@ class Ksipd:
             # Tests run on the host's network stack: never the host's nf_tables ruleset.
             # A test inside its own namespace may pass shield="nftables".
             "shield": "userspace",
+            # Off unless a test asks (with a port of its own): every daemon would want 127.0.0.1:9461.
+            "metrics_listen": "",
         }
         self.conf.update({k: str(v) for k, v in conf.items()})
         self.proc = None

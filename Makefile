@@ -80,6 +80,7 @@ test_objs = $(if $(TEST_LAYERS_$(1)),$(foreach l,$(TEST_LAYERS_$(1)),\
 	$(O)/$(2)/lib/endpoint.o $(O)/$(2)/kmod/ksip_sipframe.o \
 	$(if $(filter media,$(TEST_LAYERS_$(1))),$(O)/$(2)/lib/ksip_genl.o),$(O)/$(3))
 TEST_LAYERS_test_hash := base
+TEST_LAYERS_test_stats := base
 TEST_LAYERS_test_config := base
 TEST_LAYERS_test_txn := base sip txn
 TEST_LAYERS_test_users := base sip store/users

@@ -150,15 +150,7 @@ try:
     m = topo.socket_in("good", socket.AF_INET, socket.SOCK_STREAM)
     m.settimeout(5)
     m.connect(("10.12.2.1", 9461))
-    m.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-    body = b""
-    while True:
-        chunk = m.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    m.close()
-    body = body.decode().partition("\r\n\r\n")[2]
+    body = ksiptest.scrape_metrics(m)[1]
     line = 'ksip_shield_nft_packets_total{rule="ban_sip"} %d' % counter("ban_sip")
     tap.ok(line in body.splitlines() and 'ksip_info{media="' in body and 'shield="nftables"}' in body,
            "/metrics on 10.12.2.1: the nftables counters (%s)" % line,

@@ -167,6 +167,29 @@ class Ksipd:
         return [r for r in rows if aor is None or r["aor"] == aor]
 
 
+def recv_all(sock):
+    """Everything SOCK receives until the peer closes (or resets) it."""
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    return data
+
+
+def scrape_metrics(sock):
+    """GET /metrics over SOCK (connected to ksipd's metrics_listen); returns (head, body)."""
+    sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: ksip\r\nConnection: close\r\n\r\n")
+    data = recv_all(sock)
+    sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.decode(errors="replace"), body.decode()
+
+
 def rand_token(n=10):
     return "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(n))
 

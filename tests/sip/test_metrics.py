@@ -23,7 +23,7 @@ import socket
 import subprocess
 import time
 
-from ksiptest import Ksipd, SipClient, Tap, free_port, rand_token
+from ksiptest import Ksipd, SipClient, Tap, free_port, rand_token, recv_all, scrape_metrics
 
 with contextlib.redirect_stdout(io.StringIO()):   # test_calls opens a TAP stream of its own
     from test_calls import Background, PASSWORDS, bob_answers, caller, finish, wait_call
@@ -71,17 +71,7 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 
 
 def scrape(port, host="127.0.0.1"):
-    s = socket.create_connection((host, port), timeout=5)
-    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: ksip\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    return head.decode(errors="replace"), body.decode()
+    return scrape_metrics(socket.create_connection((host, port), timeout=5))
 
 
 def samples(text):
@@ -330,16 +320,10 @@ def http_raw(port, data, src="127.0.0.1", timeout=5):
     s.connect(("127.0.0.1", port))
     try:
         s.sendall(data)
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
     except (ConnectionResetError, BrokenPipeError):
-        pass
-    finally:
-        s.close()
+        pass            # ksipd answered (414, 431) and closed before taking it all
+    out = recv_all(s)
+    s.close()
     return out.decode(errors="replace")
 
 

@@ -21,9 +21,10 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
-from ksiptest import Ksipd, SipClient, Tap, free_port, rand_token, recv_all, scrape_metrics
+from ksiptest import KSIPD, Ksipd, SipClient, Tap, free_port, rand_token, recv_all, scrape_metrics
 
 with contextlib.redirect_stdout(io.StringIO()):   # test_calls opens a TAP stream of its own
     from test_calls import Background, PASSWORDS, bob_answers, caller, finish, wait_call
@@ -482,6 +483,25 @@ def main():
         T.ok(refused and "metrics:" not in d.logtext(), "metrics_listen empty: no HTTP listener")
     finally:
         d.cleanup()
+
+    # Taken: ksipd says so and does not start half-way.
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    where = "127.0.0.1:%d" % busy.getsockname()[1]
+    tmp = tempfile.mkdtemp(prefix="ksiptest-metrics-")
+    try:
+        conf = os.path.join(tmp, "ksipd.conf")
+        with open(conf, "w") as f:
+            f.write("listen = udp:127.0.0.1:%d\ndatabase = %s/k.db\ncontrol_socket = %s/k.sock\n"
+                    "shield = userspace\nmetrics_listen = %s\n" % (free_port(), tmp, tmp, where))
+        p = subprocess.run([KSIPD, "--config", conf], capture_output=True, text=True, timeout=30)
+        T.ok(p.returncode == 1 and "metrics_listen %s: cannot listen (Address already in use)" % where
+             in p.stderr, "metrics_listen on a port in use: ksipd refuses to start, saying why",
+             p.stderr[-600:])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    busy.close()
     T.done()
 
 

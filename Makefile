@@ -14,7 +14,9 @@ NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/u
 NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
 # The nftables shield (daemon/shield/nft*.c) speaks nf_tables netlink itself.
 NFT_LIBS  := $(shell pkg-config --libs libnftnl libmnl 2>/dev/null || echo -lnftnl -lmnl)
-LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) -pthread
+# The Prometheus endpoint (daemon/metrics.c) serves HTTP with libmicrohttpd.
+MHD_LIBS  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) $(MHD_LIBS) -pthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -78,6 +80,7 @@ test_objs = $(if $(TEST_LAYERS_$(1)),$(foreach l,$(TEST_LAYERS_$(1)),\
 	$(O)/$(2)/lib/endpoint.o $(O)/$(2)/kmod/ksip_sipframe.o \
 	$(if $(filter media,$(TEST_LAYERS_$(1))),$(O)/$(2)/lib/ksip_genl.o),$(O)/$(3))
 TEST_LAYERS_test_hash := base
+TEST_LAYERS_test_stats := base
 TEST_LAYERS_test_config := base
 TEST_LAYERS_test_log := base
 TEST_LAYERS_test_txn := base sip txn

@@ -103,7 +103,9 @@ def start_ksipd(d, conf_lines, prefix=()):
     conf = os.path.join(d, "ksipd.conf")
     with open(conf, "w") as f:
         # The host's nf_tables ruleset is not the bench's to change (CONF_LINES may override).
-        f.write("control_socket = %s\nshield = userspace\n%s\n" % (sock, "\n".join(conf_lines)))
+        # No /metrics: two daemons of a bench would both want its default port.
+        f.write("control_socket = %s\nshield = userspace\nmetrics_listen =\n%s\n" %
+                (sock, "\n".join(conf_lines)))
     log = open(os.path.join(d, "ksipd.log"), "w")
     proc = subprocess.Popen(list(prefix) + [os.path.join(ROOT, "build", "ksipd"), "--config", conf],
                             stderr=log)

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "dispatch.h"
 #include "proxy/call_info.h"
 #include "sip/digest.h"
@@ -328,12 +329,12 @@ static void cmd_list(struct control *c, bool users, bool json, struct answer *a)
 
 static void cmd_stats(struct control *c, bool json, struct answer *a)
 {
+	struct ksipd_counters v;
 	struct ksip_stats t;
 	struct location_usage u;
 	struct users_nonce_usage nu;
-	uint64_t requests = 0, responses = 0;
-	struct { const char *name; uint64_t v; } rows[96];
 	struct nft_shield_counters nc;
+	struct { const char *name; uint64_t v; } rows[96];
 	static const char *const nft_rows[NFT_SHIELD_NCOUNTERS] = {
 #define NFT_ROW(name, help) [NFT_SHIELD_CTR_##name] = "nft_" #name,
 		NFT_SHIELD_COUNTERS(NFT_ROW)
@@ -341,20 +342,15 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	};
 	int nrows = 0;
 
-	memset(&t, 0, sizeof(t));
-	for (int i = 0; i < c->d->nworkers; i++)
-		stats_accumulate(&t, worker_stats(c->d->workers[i].w));
-	location_usage(c->d->loc, &u);
-	users_nonce_usage(c->d->users, &nu);
-	for (int i = 0; i < SIP_METHOD__COUNT; i++)
-		requests += t.requests[i];
-	for (int i = 0; i < 700; i++)
-		responses += t.responses_sent[i];
-
+	ksipd_counters_read(c->d, &v, true);
+	t = v.t;
+	u = v.loc;
+	nu = v.nonces;
+	nc = v.nft;
 #define ROW(n, val) (rows[nrows].name = (n), rows[nrows++].v = (val))
-	ROW("uptime_seconds", (uint64_t)(time(NULL) - c->d->started));
-	ROW("requests", requests);
-	ROW("responses_sent", responses);
+	ROW("uptime_seconds", v.uptime_seconds);
+	ROW("requests", ksipd_requests_total(&t));
+	ROW("responses_sent", ksipd_responses_sent_total(&t));
 	ROW("responses_received", t.responses_received);
 	ROW("parse_errors", t.parse_errors);
 	ROW("garbage_dropped", t.garbage);
@@ -370,9 +366,9 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("auth_failures_source", t.auth_failures_source);
 	ROW("auth_user_failures", t.auth_user_failures);
 	ROW("bans_added", t.bans_added);
-	ROW("bans_active", c->d->shield ? shield_ban_count(c->d->shield) : 0);
+	ROW("bans_active", v.bans_active);
 	/* The kernel's side of the shield: what its rules dropped before ksipd saw it. */
-	if (c->d->nft && !nft_shield_counters(c->d->nft, &nc))
+	if (v.have_nft)
 		for (int i = 0; i < NFT_SHIELD_NCOUNTERS && nrows < 90; i++)
 			ROW(nft_rows[i], nc.packets[i]);
 	ROW("retransmissions", t.retransmissions);
@@ -391,8 +387,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("calls_answered", t.calls_answered);
 	ROW("calls_active", t.calls_created - t.calls_ended);
 	ROW("calls_listed", t.calls_created - t.calls_freed);
-	ROW("relay_ports_in_use",
-	    c->d->media.ports ? 2ULL * port_pool_in_use(c->d->media.ports) : 0);
+	ROW("relay_ports_in_use", v.relay_ports_in_use);
 	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
 	ROW("relay_streams_cross_family", t.relay_streams_cross_family);
 	ROW("kernel_flow_pairs", t.kernel_flows_installed - t.kernel_flows_removed);
@@ -406,7 +401,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("inbox_dropped", t.inbox_dropped);
 	ROW("cap_rejects", t.cap_rejects);
 	ROW("send_errors", t.send_errors);
-	ROW("users", users_count(c->d->users));
+	ROW("users", v.users);
 	ROW("aors", u.aors);
 	ROW("bindings", u.bindings);
 	ROW("location_bytes", u.bytes);
@@ -595,14 +590,15 @@ static void cmd_ban_add(struct control *c, char **f, int n, struct answer *a)
 /* `shield`: which one is in force, the kernel's counters and the userspace ones. */
 static void cmd_shield(struct control *c, bool json, struct answer *a)
 {
-	struct nft_shield_counters nc = { 0 };
-	struct ksip_stats t;
-	bool kernel = c->d->nft && !nft_shield_counters(c->d->nft, &nc);
-	size_t bans = shield_ban_count(c->d->shield);
+	struct ksipd_counters v;
+	const struct ksip_stats *t = &v.t;
+	const struct nft_shield_counters *nc = &v.nft;
+	bool kernel;
+	size_t bans;
 
-	memset(&t, 0, sizeof(t));
-	for (int i = 0; i < c->d->nworkers; i++)
-		stats_accumulate(&t, worker_stats(c->d->workers[i].w));
+	ksipd_counters_read(c->d, &v, true);
+	kernel = v.have_nft;
+	bans = (size_t)v.bans_active;
 	ans_printf(a, "ok\n");
 	if (json) {
 		ans_printf(a, "{\"shield\":\"%s\",\"table\":", config_shield_name(c->d->shield_mode));
@@ -611,12 +607,12 @@ static void cmd_shield(struct control *c, bool json, struct answer *a)
 		else
 			ans_printf(a, "null");
 		ans_printf(a, ",\"bans_active\":%zu,\"banned_dropped\":%llu,\"rate_limited\":%llu,"
-			   "\"counters\":{", bans, (unsigned long long)t.banned_dropped,
-			   (unsigned long long)t.rate_limited);
+			   "\"counters\":{", bans, (unsigned long long)t->banned_dropped,
+			   (unsigned long long)t->rate_limited);
 		for (int i = 0; kernel && i < NFT_SHIELD_NCOUNTERS; i++)
 			ans_printf(a, "%s\"%s\":{\"packets\":%llu,\"bytes\":%llu}", i ? "," : "",
-				   nft_shield_counter_desc[i].name, (unsigned long long)nc.packets[i],
-				   (unsigned long long)nc.bytes[i]);
+				   nft_shield_counter_desc[i].name, (unsigned long long)nc->packets[i],
+				   (unsigned long long)nc->bytes[i]);
 		ans_printf(a, "}}\n");
 		return;
 	}
@@ -624,11 +620,11 @@ static void cmd_shield(struct control *c, bool json, struct answer *a)
 	if (c->d->nft)
 		ans_printf(a, "%-16s inet %s\n", "table", nft_shield_table(c->d->nft));
 	ans_printf(a, "%-16s %zu\n%-16s %llu\n%-16s %llu\n", "bans_active", bans, "banned_dropped",
-		   (unsigned long long)t.banned_dropped, "rate_limited",
-		   (unsigned long long)t.rate_limited);
+		   (unsigned long long)t->banned_dropped, "rate_limited",
+		   (unsigned long long)t->rate_limited);
 	for (int i = 0; kernel && i < NFT_SHIELD_NCOUNTERS; i++)
 		ans_printf(a, "%-16s %llu packets %llu bytes  (%s)\n", nft_shield_counter_desc[i].name,
-			   (unsigned long long)nc.packets[i], (unsigned long long)nc.bytes[i],
+			   (unsigned long long)nc->packets[i], (unsigned long long)nc->bytes[i],
 			   nft_shield_counter_desc[i].help);
 }
 
@@ -660,18 +656,15 @@ static void cmd_status(struct control *c, bool json, struct answer *a)
 {
 	struct ksipd *d = c->d;
 	const char *media = d->media.kernel ? "kernel" : "userspace";
-	struct location_usage u;
-	struct ksip_stats t;
+	struct ksipd_counters v;
+	const struct ksip_stats *t = &v.t;
 	char l[96];
 
-	memset(&t, 0, sizeof(t));
-	for (int i = 0; i < d->nworkers; i++)
-		stats_accumulate(&t, worker_stats(d->workers[i].w));
-	location_usage(d->loc, &u);
+	ksipd_counters_read(d, &v, false);
 	ans_printf(a, "ok\n");
 	if (json) {
 		ans_printf(a, "{\"uptime_seconds\":%llu,\"workers\":%d,\"realm\":\"",
-			   (unsigned long long)(time(NULL) - d->started), d->nworkers);
+			   (unsigned long long)v.uptime_seconds, d->nworkers);
 		ans_json_str(a, d->cfg.realm);
 		ans_printf(a, "\",\"listen\":[");
 		for (int i = 0; i < d->cfg.nlisten; i++) {
@@ -685,13 +678,13 @@ static void cmd_status(struct control *c, bool json, struct answer *a)
 			   config_shield_name(d->shield_mode));
 		ans_json_str(a, d->shield_why);
 		ans_printf(a, "\",\"users\":%zu,\"bindings\":%zu,\"calls_active\":%llu,"
-			   "\"bans_active\":%zu}\n", users_count(d->users), (size_t)u.bindings,
-			   (unsigned long long)(t.calls_created - t.calls_ended),
-			   d->shield ? shield_ban_count(d->shield) : 0);
+			   "\"bans_active\":%zu}\n", (size_t)v.users, (size_t)v.loc.bindings,
+			   (unsigned long long)(t->calls_created - t->calls_ended),
+			   (size_t)v.bans_active);
 		return;
 	}
 	ans_printf(a, "%-13s %llu s, %d workers, realm %s\n", "running",
-		   (unsigned long long)(time(NULL) - d->started), d->nworkers, d->cfg.realm);
+		   (unsigned long long)v.uptime_seconds, d->nworkers, d->cfg.realm);
 	for (int i = 0; i < d->cfg.nlisten; i++) {
 		listen_str(&d->cfg.listen[i], l, sizeof(l));
 		ans_printf(a, "%-13s %s\n", i ? "" : "listen", l);
@@ -701,9 +694,9 @@ static void cmd_status(struct control *c, bool json, struct answer *a)
 	ans_printf(a, "%-13s %s (%s)\n", "shield", config_shield_name(d->shield_mode),
 		   d->shield_why);
 	ans_printf(a, "%-13s %zu users, %zu bindings, %llu calls, %zu bans\n", "state",
-		   users_count(d->users), (size_t)u.bindings,
-		   (unsigned long long)(t.calls_created - t.calls_ended),
-		   d->shield ? shield_ban_count(d->shield) : 0);
+		   (size_t)v.users, (size_t)v.loc.bindings,
+		   (unsigned long long)(t->calls_created - t->calls_ended),
+		   (size_t)v.bans_active);
 }
 
 /*

@@ -16,6 +16,7 @@
 #include "transport/worker.h"
 
 _Static_assert(SIP_METHOD__COUNT <= KSIP_STATS_METHODS, "stats count every method");
+_Static_assert(KSIP_TCP < KSIP_STATS_TRANSPORTS, "stats count every transport");
 
 /* Option tags we implement; anything else in Require gets 420. None yet. */
 static bool option_supported(struct sip_span tag)
@@ -271,6 +272,7 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 	enum sip_parse_result r;
 	const char *why;
 	char unsupported[256];
+	uint64_t t0 = stats_now_us();	/* registration handling time */
 
 	o->len = 0;
 	if (shield_banned_source(c, src, &sk))
@@ -289,6 +291,7 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 		return false;
 	}
 	STAT_INC(c->st, requests[m.method]);
+	STAT_INC(c->st, requests_by_transport[src->transport]);
 	if (!shield_rate_ok(c, &m, &sk))
 		return false;
 	/* Without a usable Via there is no way to address an answer: drop. */
@@ -365,6 +368,8 @@ sent:
 		if (code >= 100 && code < 700)
 			STAT_INC(c->st, responses_sent[code]);
 	}
+	if (m.method == SIP_REGISTER && o->len)
+		stats_observe(c->st, KSIP_HIST_REGISTER, stats_now_us() - t0);
 	return o->len > 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "control.h"
 #include "dispatch.h"
+#include "metrics.h"
 #include "sip/digest.h"
 #include "ksipd.h"
 #include "store/location.h"
@@ -386,6 +387,8 @@ int main(int argc, char **argv)
 	const char *config_file = NULL;
 	bool check_only = false;
 	struct control *ctl;
+	struct metrics *metrics;
+	int metrics_failed;
 	sigset_t sigs;
 	char err[2048];
 	int opt, sig = 0, rc = 1;
@@ -438,7 +441,9 @@ int main(int argc, char **argv)
 	ctl = control_start(&d);
 	if (!ctl)
 		goto out_workers;
-	if (transport_start(d.transport)) {
+	metrics = metrics_start(&d, &metrics_failed);
+	if (metrics_failed || transport_start(d.transport)) {
+		metrics_stop(metrics);
 		control_stop(ctl);
 		goto out_workers;
 	}
@@ -466,6 +471,7 @@ int main(int argc, char **argv)
 	}
 	log_info("signal %d: shutting down", sig);
 	transport_stop(d.transport);
+	metrics_stop(metrics);
 	control_stop(ctl);
 	rc = 0;
 out_workers:

@@ -21,6 +21,8 @@ _Static_assert(CONFIG_FLOW_TIMEOUT_MAX <= KSIP_FLOW_TIMEOUT_MAX, "ksip.ko takes 
 #define CONFIG_STR_(x) #x
 #define CONFIG_STR(x) CONFIG_STR_(x)	/* a limit's value in a message */
 #define DEFAULT_LISTEN "udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060"
+/* Loopback: the counters are for the host's Prometheus (or a tunnel), not for the Internet. */
+#define DEFAULT_METRICS_LISTEN "127.0.0.1:9461"
 
 void config_defaults(struct ksip_config *c)
 {
@@ -29,6 +31,7 @@ void config_defaults(struct ksip_config *c)
 	snprintf(c->realm, sizeof(c->realm), "ksip");
 	snprintf(c->database, sizeof(c->database), "/var/lib/ksip/ksip.db");
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/ksip/ksipd.sock");
+	ksip_parse_endpoint(DEFAULT_METRICS_LISTEN, false, &c->metrics_listen);
 	c->workers = 0;
 	c->log_level = LOG_LVL_INFO;
 	c->min_expires = 60;
@@ -393,6 +396,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = set_string(c->database, sizeof(c->database), value);
 	} else if (!strcmp(key, "control_socket")) {
 		r = set_string(c->control_socket, sizeof(c->control_socket), value);
+	} else if (!strcmp(key, "metrics_listen")) {
+		memset(&c->metrics_listen, 0, sizeof(c->metrics_listen));
+		r = *value ? ksip_parse_endpoint(value, false, &c->metrics_listen) : 0;
+		hint = "expected ADDR:PORT with IPv6 in brackets, or nothing (off)";
 	} else if (!strcmp(key, "workers")) {
 		r = parse_u32(value, 0, KSIP_MAX_WORKERS, &u);
 		c->workers = (int)u;

@@ -59,6 +59,7 @@ struct ksip_config {
 	char realm[128];
 	char database[256];
 	char control_socket[256];
+	struct sockaddr_storage metrics_listen;	/* HTTP /metrics; family 0: off */
 	int workers;			/* 0: one per online CPU; at most KSIP_MAX_WORKERS */
 	int log_level;
 	bool syslog;

@@ -12,6 +12,34 @@
 /* Room for every enum sip_method (dispatch.c checks it: base cannot see sip/). */
 #define KSIP_STATS_METHODS 16
 
+/* Room for every enum ksip_transport (base/config.h; dispatch.c checks it). */
+#define KSIP_STATS_TRANSPORTS 4
+
+/* How an answered call's media flows (proxy/call.c's media_mode()). */
+enum ksip_stats_media { KSIP_STATS_MEDIA_NONE, KSIP_STATS_MEDIA_KERNEL, KSIP_STATS_MEDIA_USERSPACE,
+			KSIP_STATS_MEDIA__COUNT };
+
+/*
+ * Histograms of durations. Each worker counts an observation in the first
+ * bucket whose bound (ksip_hist_bounds_us) it does not exceed, or in the
+ * last (+Inf); a reader makes them cumulative, and the count is the sum of
+ * the buckets, so the two always agree even while a worker is writing.
+ */
+enum ksip_hist_id {
+	KSIP_HIST_CALL_PROVISIONAL,	/* INVITE to the first 101-199 passed upstream */
+	KSIP_HIST_CALL_ANSWER,		/* INVITE to the 2xx passed upstream */
+	KSIP_HIST_REGISTER,		/* REGISTER taken up to its response ready to send */
+	KSIP_HIST__COUNT
+};
+#define KSIP_HIST_BOUNDS 12
+
+struct ksip_hist {
+	uint64_t bucket[KSIP_HIST_BOUNDS + 1];	/* not cumulative; [KSIP_HIST_BOUNDS]: +Inf */
+	uint64_t sum_us;
+};
+
+extern const uint64_t ksip_hist_bounds_us[KSIP_HIST__COUNT][KSIP_HIST_BOUNDS];
+
 struct ksip_stats {
 	uint64_t requests[KSIP_STATS_METHODS];	/* by enum sip_method */
 	uint64_t responses_sent[700];	/* by status code */
@@ -56,6 +84,13 @@ struct ksip_stats {
 	uint64_t relay_streams_opened, relay_streams_closed;
 	uint64_t relay_streams_cross_family;	/* opened between an IPv4 and an IPv6 leg */
 	uint64_t kernel_flows_installed, kernel_flows_removed;
+
+	/* For the metrics endpoint's labels (daemon/metrics.c). */
+	uint64_t requests_by_transport[KSIP_STATS_TRANSPORTS];	/* by enum ksip_transport */
+	uint64_t calls_answered_by_media[KSIP_STATS_MEDIA__COUNT];
+
+	/* Latencies: what ksipd adds and what callers wait for. */
+	struct ksip_hist hist[KSIP_HIST__COUNT];
 } __attribute__((aligned(64)));
 
 #define STAT_ADD(st, field, n) \
@@ -65,5 +100,11 @@ struct ksip_stats {
 
 /* out += in, reading in with relaxed loads. */
 void stats_accumulate(struct ksip_stats *out, const struct ksip_stats *in);
+
+/* Count a duration of US microseconds in histogram H (by ST's one writer). */
+void stats_observe(struct ksip_stats *st, enum ksip_hist_id h, uint64_t us);
+
+/* A monotonic clock in microseconds, for stats_observe(). */
+uint64_t stats_now_us(void);
 
 #endif

@@ -230,6 +230,7 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 		goto fail;
 	c->cseq[LEG_CALLER] = cseq_number(invite, NULL);
 	c->created = time(NULL);
+	c->invite_us = stats_now_us();
 	c->id = call_id_make(p->index, ++p->seq);
 	/* Unique enough per leg and call (RFC 4566 suggests an NTP time; any number will do). */
 	for (int leg = 0; leg < 2; leg++) {
@@ -446,6 +447,14 @@ long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_m
 	return n;
 }
 
+void call_provisional_timed(struct proxy *p, struct call *c)
+{
+	if (c->provisional_timed || c->state == CALL_ENDED || c->state == CALL_CONFIRMED)
+		return;
+	c->provisional_timed = true;
+	stats_observe(p->st, KSIP_HIST_CALL_PROVISIONAL, stats_now_us() - c->invite_us);
+}
+
 void call_early(struct call *c, const struct sip_msg *resp,
 		const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp)
 {
@@ -493,6 +502,9 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 		timer_arm(&p->timers, &c->t_limit,
 			  p->now + (uint64_t)p->env.cfg->max_call_duration * 1000);
 	STAT_INC(p->st, calls_answered);
+	STAT_INC(p->st, calls_answered_by_media[!c->nstreams ? KSIP_STATS_MEDIA_NONE :
+			 c->s[0].kernel ? KSIP_STATS_MEDIA_KERNEL : KSIP_STATS_MEDIA_USERSPACE]);
+	stats_observe(p->st, KSIP_HIST_CALL_ANSWER, stats_now_us() - c->invite_us);
 	log_limited(&call_log_budget, LOG_LVL_INFO, "call %" PRIu64 " answered: %s -> %s (media %s%s%s)",
 		    c->id, c->caller_user, c->callee_user, media_mode(c), media_why(c) ? ": " : "",
 		    media_why(c) ? media_why(c) : "");

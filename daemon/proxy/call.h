@@ -68,6 +68,8 @@ struct call {
 	struct sockaddr_storage relay_ip[2];	/* our address facing each leg */
 	uint32_t cseq[2];		/* highest CSeq seen from each leg */
 	time_t created;
+	uint64_t invite_us;		/* stats_now_us() at the INVITE: call setup time */
+	bool provisional_timed;		/* the first provisional's time is counted */
 	uint64_t created_ms, answered_ms, ended_ms, last_media_ms;
 	uint64_t final_packets[2];	/* counters at the end, when the media is gone */
 	char reason[CALL_REASON_MAX];
@@ -107,6 +109,8 @@ void call_route(const struct call *c, enum leg from, const struct sip_msg *m,
 long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
 	      char *out, size_t cap);
 
+/* Counts the call setup time up to the first provisional passed upstream (once). */
+void call_provisional_timed(struct proxy *p, struct call *c);
 /* A provisional RESP from the branch at CALLEE_SIG: an early dialog when it has a To tag. */
 void call_early(struct call *c, const struct sip_msg *resp,
 		const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);

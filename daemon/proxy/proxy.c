@@ -903,8 +903,10 @@ static void branch_event(struct branch *b, enum branch_event ev, int code,
 	if (!prepare_upstream(p, rc, m))
 		return;
 	if (ev == BRANCH_PROVISIONAL) {
-		if (rc->call && rc->stx->method == SIP_INVITE)
+		if (rc->call && rc->stx->method == SIP_INVITE) {
+			call_provisional_timed(p, rc->call);
 			call_early(rc->call, m, &b->dst, b->transport);
+		}
 		stx_send_provisional(p->txn, rc->stx, p->out.buf, p->out.len);
 	} else {
 		proxy_send(p, &rc->stx->reply_dst, rc->stx->src.transport, p->out.buf, p->out.len);

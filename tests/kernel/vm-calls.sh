@@ -12,6 +12,7 @@ listen = udp:0.0.0.0:5060 udp:[::]:5060
 realm = ksip.test
 database = $K/ksip.db
 control_socket = $K/ksipd.sock
+metrics_listen = 127.0.0.1:9461
 workers = 2
 auth_algorithms = MD5
 rtp_ports = 30000-30099
@@ -84,6 +85,16 @@ is "$(flow_field 10.0.2.1:$b_port packets)" 150 "the kernel flow from bob counts
 is "$(($(kstat forwarded) - fwd0))" 350 "ksip.ko forwarded all 350: none went through ksipd"
 is "$(call_field packets_from_caller)/$(call_field packets_from_callee)" "200/150" \
 	"ksipctl call list shows the kernel's counters"
+# /metrics (busybox wget) during the call: ksip.ko's counters as ksipctl reads them
+relay wget -q -O $K/metrics http://127.0.0.1:9461/metrics
+ok $? "GET /metrics in the relay namespace"
+mval() { awk -v k="$1" '$1 == k { print $2 }' $K/metrics; }
+is "$(mval ksip_kernel_up)" 1 "/metrics: ksip_kernel_up 1 (ksip.ko answers)"
+is "$(mval ksip_kernel_forwarded_packets_total)" "$(kstat forwarded)" \
+	"/metrics: ksip_kernel_forwarded_packets_total as ksipctl kstats counts"
+is "$(mval ksip_kernel_flows)" "$(kstat flows)" "/metrics: ksip_kernel_flows as ksipctl kstats counts"
+is "$(mval 'ksip_media_streams{media="kernel"}')/$(mval 'ksip_calls_answered_total{media="kernel"}')" \
+	"$(kstat_d kernel_flow_pairs)/1" "/metrics: the call's kernel flow pairs, answered with media kernel"
 wait $uac_pid
 ok $? "alice's scenario passes (BYE after 8 s)" "$(tail -30 $K/uac.out)"
 wait $uas_pid

@@ -36,6 +36,7 @@ in_ns mallory $IP route add default via 10.0.3.1
 
 sed -e "s|$K/|$SK/|" $K/ksipd.conf > $SK/ksipd.conf
 echo "shield = nftables" >> $SK/ksipd.conf
+echo "metrics_listen = 127.0.0.1:9462" >> $SK/ksipd.conf	# not the first ksipd's, which may still be stopping
 relay sh -c "/bin/ksipd --config $SK/ksipd.conf >> $SK/ksipd.log 2>&1 & echo \$! > $SK/pid"
 for i in $(seq 50); do relay $KC stats > /dev/null 2>&1 && break; sleep 0.1; done
 grep -q "shield: nftables, table inet ksip" $SK/ksipd.log

@@ -113,7 +113,7 @@ try:
     sh("ip", "-n", atk_ns, "addr", "add", "fd12:1::2/64", "dev", c_if, "nodad")
     sh("ip", "-n", atk_ns, "addr", "add", "fd12:1::99/64", "dev", c_if, "nodad")
 
-    d = start(shield="nftables")
+    d = start(shield="nftables", metrics_listen="10.12.2.1:9461")
     d.add_user("alice", ALICE_PW)
     sh_ = json.loads(d.ctl("--json", "shield").stdout)
     tap.ok(sh_["shield"] == "nftables" and sh_["table"] == "inet ksip" and "ban_sip" in sh_["counters"],
@@ -145,6 +145,21 @@ try:
     r, _ = good.register("alice", ALICE_PW, ["<sip:alice@10.12.2.2>"], expires=300)
     tap.ok(r is not None and r.code == 200, "alice registers from 10.12.2.2 meanwhile",
            r.raw if r else "no answer")
+
+    # --- 1b. /metrics has the table's counters (scraped from the honest namespace) -----------
+    m = topo.socket_in("good", socket.AF_INET, socket.SOCK_STREAM)
+    m.settimeout(5)
+    m.connect(("10.12.2.1", 9461))
+    body = ksiptest.scrape_metrics(m)[1]
+    line = 'ksip_shield_nft_packets_total{rule="ban_sip"} %d' % counter("ban_sip")
+    tap.ok(line in body.splitlines() and 'ksip_info{media="' in body and 'shield="nftables"}' in body,
+           "/metrics on 10.12.2.1: the nftables counters (%s)" % line,
+           [x for x in body.splitlines() if "nft" in x][:20])
+    if shutil.which("promtool"):
+        p = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                           text=True, timeout=30)
+        tap.ok(p.returncode == 0 and not (p.stdout + p.stderr).strip(),
+               "promtool check metrics passes with the nftables families", p.stdout + p.stderr)
 
     # --- 2. an allowed address is never banned ---------------------------------------------
     ally = Client(topo, "ally", d)

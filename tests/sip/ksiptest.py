@@ -91,6 +91,8 @@ class Ksipd:
             # Tests run on the host's network stack: never the host's nf_tables ruleset.
             # A test inside its own namespace may pass shield="nftables".
             "shield": "userspace",
+            # Off unless a test asks (with a port of its own): every daemon would want 127.0.0.1:9461.
+            "metrics_listen": "",
         }
         self.conf.update({k: str(v) for k, v in conf.items()})
         self.proc = None
@@ -163,6 +165,29 @@ class Ksipd:
     def bindings(self, aor=None):
         rows = json.loads(self.ctl("--json", "reg", "list").stdout)
         return [r for r in rows if aor is None or r["aor"] == aor]
+
+
+def recv_all(sock):
+    """Everything SOCK receives until the peer closes (or resets) it."""
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    return data
+
+
+def scrape_metrics(sock):
+    """GET /metrics over SOCK (connected to ksipd's metrics_listen); returns (head, body)."""
+    sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: ksip\r\nConnection: close\r\n\r\n")
+    data = recv_all(sock)
+    sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.decode(errors="replace"), body.decode()
 
 
 def rand_token(n=10):

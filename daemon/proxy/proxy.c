@@ -16,6 +16,7 @@
 #include "proxy/call.h"
 #include "transport/conn_map.h"
 #include "base/hash.h"
+#include "ksip/endpoint.h"
 #include "store/location.h"
 #include "base/log.h"
 #include "media/media.h"
@@ -95,12 +96,6 @@ void proxy_free(struct proxy *p)
 void proxy_set_worker(struct proxy *p, struct worker *w)
 {
 	p->w = w;
-	for (int i = 0; i < 2; i++) {
-		int family = i ? AF_INET6 : AF_INET;
-
-		p->udp_port[i] = worker_port(w, family, KSIP_UDP);
-		p->tcp_port[i] = worker_port(w, family, KSIP_TCP);
-	}
 }
 
 bool proxy_wants(const struct sip_msg *m)
@@ -141,21 +136,22 @@ static bool top_via_is_ours(const struct sip_msg *m)
 	return top_via(m, &v) && txn_branch_is_ours(v.branch) && netpath_is_local(v.host);
 }
 
-/* Our Via sent-by and BRANCH for a request towards DST; -1 when unroutable. */
+/*
+ * Our Via sent-by and BRANCH for a request towards DST; -1 when unroutable.
+ * The address and port are those of the socket the request leaves by
+ * (transport_local()), so that the answer comes back to it.
+ */
 static int our_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
 		   const char *branch, char *out, size_t len)
 {
-	int fam;
-
 	struct sockaddr_storage local;
 	char host[INET6_ADDRSTRLEN + 2];
 
-	if (netpath_local_toward(dst, &local))
+	if (transport_local(p->w, dst, tp, &local))
 		return -1;
 	netpath_host_str(&local, host, sizeof(host));
-	fam = local.ss_family == AF_INET6;
 	snprintf(out, len, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n", tp == KSIP_TCP ? "TCP" : "UDP",
-		 host, tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam], branch);
+		 host, ksip_endpoint_port(&local), branch);
 	return 0;
 }
 
@@ -236,14 +232,14 @@ static bool looped(const struct sip_msg *m, uint64_t lh)
 
 bool proxy_uri_is_us(const struct proxy *p, struct sip_span uri_s)
 {
+	struct sockaddr_storage ss;
 	struct sip_uri u;
-	uint32_t port;
 
-	if (!sip_uri_parse(uri_s, &u) || !netpath_is_local(u.host))
+	/* One of this host's addresses, with the port of a listener bound to it (or to any). */
+	if (!sip_uri_parse(uri_s, &u) || !netpath_is_local(u.host) ||
+	    !netpath_sockaddr(u.host, u.port ? u.port : 5060, &ss))
 		return false;
-	port = u.port ? u.port : 5060;
-	return port == p->udp_port[0] || port == p->udp_port[1] || port == p->tcp_port[0] ||
-	       port == p->tcp_port[1];
+	return worker_listens_on(p->w, &ss);
 }
 
 /* How many leading Route entries name us (§16.4), and the first that doesn't. */
@@ -297,15 +293,13 @@ static bool has_sdp(const struct sip_msg *m)
  * SIG (route_sign()) lets the dialog's requests prove, even after a
  * restart, that ksipd record-routed it (proxy/authorize.c).
  */
-static void rr_uri(struct proxy *p, const struct sockaddr_storage *local, enum ksip_transport tp,
-		   const char *sig, char *out, size_t len)
+static void rr_uri(const struct sockaddr_storage *local, enum ksip_transport tp, const char *sig,
+		   char *out, size_t len)
 {
 	char h[INET6_ADDRSTRLEN + 2];
-	int fam = local->ss_family == AF_INET6;
 
 	netpath_host_str(local, h, sizeof(h));
-	snprintf(out, len, "<sip:%s:%u;%slr%s>", h,
-		 tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam],
+	snprintf(out, len, "<sip:%s:%u;%slr%s>", h, ksip_endpoint_port(local),
 		 tp == KSIP_TCP ? "transport=tcp;" : "", sig);
 }
 
@@ -317,18 +311,21 @@ static void record_route(struct proxy *p, const struct sockaddr_storage *caller,
 	char ua[160], ub[160];
 
 	out[0] = 0;
-	if (netpath_local_toward(callee, &b) || netpath_local_toward(caller, &a))
+	if (transport_local(p->w, callee, callee_tp, &b) ||
+	    transport_local(p->w, caller, caller_tp, &a))
 		return;
-	rr_uri(p, &a, caller_tp, sig, ua, sizeof(ua));
-	rr_uri(p, &b, callee_tp, sig, ub, sizeof(ub));
+	rr_uri(&a, caller_tp, sig, ua, sizeof(ua));
+	rr_uri(&b, callee_tp, sig, ub, sizeof(ub));
 	if (!strcmp(ua, ub)) {
 		snprintf(out, len, "Record-Route: %s\r\n", ub);
 		return;
 	}
 	/*
-	 * Two interfaces, families or transports: the callee must reach us one
-	 * way and the caller the other, so record both (the callee reads the
-	 * list top down, the caller bottom up).
+	 * Two listen addresses, families or transports (RFC 5658 double
+	 * record-routing): the callee must reach us one way and the caller
+	 * the other, so record both (the callee reads the list top down, the
+	 * caller bottom up). Each entry is signed: a forged Route naming one
+	 * of our addresses is no proof of a dialog (proxy/authorize.c).
 	 */
 	snprintf(out, len, "Record-Route: %s, %s\r\n", ub, ua);
 }

@@ -75,8 +75,6 @@ struct proxy {
 	uint64_t now;			/* ms, refreshed per event */
 	uint64_t seq;			/* call identifiers */
 	struct worker *w;		/* sends through its sockets */
-	uint16_t udp_port[2];		/* our UDP listen port per family: [0] IPv4, [1] IPv6 */
-	uint16_t tcp_port[2];		/* our TCP listen port per family (0: none) */
 	struct call *call_tab[PROXY_TAB_SIZE];
 	struct list_head calls;		/* every struct call of this worker (call.c) */
 	uint32_t ncalls, max_calls;	/* alive (call.c counts), this worker's share of max_calls */
@@ -87,7 +85,7 @@ struct proxy {
 
 struct proxy *proxy_new(const struct proxy_env *env, int index, struct ksip_stats *st, int epfd);
 void proxy_free(struct proxy *p);
-/* The worker P belongs to: P sends through it and writes its ports into Via. */
+/* The worker P belongs to: P sends through its sockets and writes their addresses into Via. */
 void proxy_set_worker(struct proxy *p, struct worker *w);
 
 /* Does this message belong to the proxy (rather than the registrar or a local answer)? */

@@ -78,11 +78,22 @@ int transport_nworkers(const struct transport *t);
 struct worker *transport_worker(const struct transport *t, int index);
 
 /*
- * Send BUF to DST. UDP: from W's own socket of DST's family. TCP: on the
- * connection DST opened (ksipd opens none), through the inbox of the worker
- * that owns it, even W itself: W may be locked by another thread. Callable
- * from any thread that holds W's lock. False (and counted in send_errors)
- * when it could not be sent or queued.
+ * Our address towards DST over TP, with the port of the listener that sends
+ * to it (the Via sent-by and Record-Route of a request to DST): the address
+ * the route to DST leaves by. -1 when DST is unroutable.
+ */
+int transport_local(struct worker *w, const struct sockaddr_storage *dst, enum ksip_transport tp,
+		    struct sockaddr_storage *local);
+/* Is ADDR (an IP and port, one of this host's addresses) one W listens on? */
+bool worker_listens_on(const struct worker *w, const struct sockaddr_storage *addr);
+
+/*
+ * Send BUF to DST. UDP: from W's socket bound to the address the route to
+ * DST leaves by (transport_local()), else a wildcard one, else the first
+ * of DST's family. TCP: on the connection DST opened (ksipd opens none),
+ * through the inbox of the worker that owns it, even W itself: W may be
+ * locked by another thread. Callable from any thread that holds W's lock.
+ * False (and counted in send_errors) when it could not be sent or queued.
  */
 bool transport_send(struct worker *w, const struct sockaddr_storage *dst,
 		    enum ksip_transport tp, const char *buf, size_t len);

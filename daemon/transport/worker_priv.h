@@ -21,6 +21,7 @@
 struct listener {
 	struct ev_handler ev;
 	struct worker *w;
+	const struct listen_addr *at;	/* the configured address it is bound to */
 	/* TCP, out of descriptors: out of the epoll set until then (CLOCK_MONOTONIC ms); else 0. */
 	uint64_t paused_until_ms;
 };
@@ -56,7 +57,7 @@ struct worker {
 	atomic_uint inbox_len;		/* messages queued, at most cfg->inbox_max */
 	struct listener listeners[MAX_LISTEN];
 	int nlisteners;
-	int udp_fd[2];			/* send sockets: [0] IPv4, [1] IPv6 (-1 when none) */
+	int udp_fd[2];			/* first UDP socket per family: [0] IPv4, [1] IPv6 (-1 when none) */
 	uint16_t udp_port[2], tcp_port[2];
 	struct list_head conns;		/* open TCP connections */
 	struct list_head dead_conns;	/* closed during this epoll batch, freed after it */

@@ -23,7 +23,9 @@ struct ksip_stats {
 	uint64_t auth_stale;
 	uint64_t auth_replays;		/* nonce-count not increasing */
 	uint64_t retransmissions;	/* absorbed by the transaction cache */
-	uint64_t keepalives;
+	uint64_t keepalives;		/* CRLF pings, STUN Binding indications */
+	uint64_t stun_answered;		/* STUN Binding requests answered (RFC 5389, RFC 5626 §4.4.2) */
+	uint64_t stun_dropped;		/* STUN-looking datagrams dropped: malformed, or not ours to answer */
 	uint64_t tcp_accepted;
 	uint64_t tcp_closed;
 	uint64_t tcp_errors;		/* refused: tcp_max_connections reached, or no memory */
@@ -55,6 +57,11 @@ struct ksip_stats {
 	uint64_t calls_created, calls_answered, calls_ended, calls_freed;
 	uint64_t relay_streams_opened, relay_streams_closed;
 	uint64_t kernel_flows_installed, kernel_flows_removed;
+	/* NAT keepalives (proxy/keepalive.c, issue 14) */
+	uint64_t nat_keepalives_sent;	/* OPTIONS sent to contacts behind NAT */
+	uint64_t nat_keepalives_answered;
+	uint64_t nat_keepalive_expired;	/* bindings removed early: keepalives unanswered */
+	uint64_t nat_keepalive_skipped;	/* not probed this round: over the per-tick cap */
 } __attribute__((aligned(64)));
 
 #define STAT_ADD(st, field, n) \

@@ -14,6 +14,7 @@
 #include "registrar/auth.h"
 #include "proxy/authorize.h"
 #include "proxy/call.h"
+#include "proxy/keepalive.h"
 #include "transport/conn_map.h"
 #include "base/hash.h"
 #include "ksip/endpoint.h"
@@ -919,7 +920,8 @@ void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip
 	} else {
 		/* Its branch hears of it; a response no branch of ours sent is a stray. */
 		STAT_INC(p->st, responses_received);
-		txn_response(p->txn, m);
+		if (!keepalive_response(p, m))
+			txn_response(p->txn, m);
 	}
 }
 
@@ -936,6 +938,7 @@ int proxy_tick(struct proxy *p, int max)
 	p->now = now_ms();
 	txn_set_now(p->txn, p->now);
 	wait = txn_tick(p->txn, max);
+	wait = keepalive_tick(p, wait);
 	timer_run(&p->timers, p->now, p);
 	return timer_wait_ms(&p->timers, now_ms(), wait);
 }

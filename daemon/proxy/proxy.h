@@ -79,6 +79,9 @@ struct proxy {
 	struct list_head calls;		/* every struct call of this worker (call.c) */
 	uint32_t ncalls, max_calls;	/* alive (call.c counts), this worker's share of max_calls */
 	struct media *media;
+	uint64_t ka_next_ms;		/* NAT keepalives (keepalive.c): when the next shard is due */
+	unsigned int ka_slot;		/* and which shard that is */
+	uint32_t ka_seq;
 	struct sip_out out;		/* scratch for messages being built */
 	struct sip_msg in;		/* a handed-over message, parsed again here */
 };

@@ -8,7 +8,7 @@
 
 #include "base/hash.h"
 
-#define LOC_SHARDS 64
+#define LOC_SHARDS LOCATION_SHARDS
 #define LOC_INITIAL_BUCKETS 256
 
 /*
@@ -25,6 +25,7 @@ struct binding {
 	uint8_t transport;
 	uint8_t src_family;
 	uint16_t src_port;	/* network order */
+	uint8_t probes_unanswered;	/* NAT keepalives in a row without an answer */
 	uint16_t contact_len;
 	uint16_t callid_len;
 	uint8_t src_addr[16];
@@ -288,6 +289,7 @@ static struct binding *new_binding(const char *contact, size_t clen, const char 
 		return NULL;
 	b->contact_len = (uint16_t)clen;
 	b->callid_len = (uint16_t)cidlen;
+	b->probes_unanswered = 0;	/* a refresh is an answer too */
 	memcpy(b->data, contact, clen);
 	b->data[clen] = 0;
 	memcpy(b->data + clen + 1, callid, cidlen);
@@ -580,4 +582,80 @@ void location_usage(struct location *l, struct location_usage *u)
 		u->bytes += s->bytes;
 		pthread_mutex_unlock(&s->lock);
 	}
+}
+
+/* --- NAT keepalives ------------------------------------------------------ */
+
+uint64_t location_probe_token(const char *aor, const char *contact)
+{
+	return hash_mac(hash_mac(0, aor, strlen(aor) + 1), contact, strlen(contact));
+}
+
+int location_probe_shard(struct location *l, unsigned int shard, time_t now,
+			 const struct loc_probe *pr)
+{
+	struct loc_shard *s = &l->shard[shard % LOC_SHARDS];
+	struct binding_view v;
+	unsigned int seen = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (uint32_t k = 0; k < s->nbuckets; k++) {
+		struct aor *a = s->buckets[k], *next;
+
+		for (; a; a = next) {
+			struct binding **pp = &a->bindings;
+
+			next = a->next;
+			while (*pp) {
+				struct binding *b = *pp;
+
+				if (b->expires <= now) {
+					pp = &b->next;
+					continue;
+				}
+				if (seen >= pr->max) {
+					(*pr->skipped)++;
+					pp = &b->next;
+					continue;
+				}
+				view_of(a, b, now, &v);
+				if (!pr->wants(pr->ctx, &v)) {
+					pp = &b->next;
+					continue;
+				}
+				seen++;
+				if (b->probes_unanswered >= pr->max_unanswered) {
+					/* It stopped answering: gone before its time. */
+					report_remove(l, a->name, b_contact(b));
+					unlink_binding(s, a, pp);
+					(*pr->expired)++;
+					continue;
+				}
+				if (pr->send(pr->ctx, &v) && b->probes_unanswered < UINT8_MAX)
+					b->probes_unanswered++;
+				pp = &b->next;
+			}
+			drop_aor_if_empty(s, a);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return (int)seen;
+}
+
+bool location_probe_answered(struct location *l, const char *aor, uint64_t token)
+{
+	uint32_t h;
+	struct loc_shard *s = shard_of(l, aor, &h);
+	struct aor *a;
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	a = *find_aor(s, h, aor);
+	for (struct binding *b = a ? a->bindings : NULL; b; b = b->next)
+		if (location_probe_token(aor, b_contact(b)) == token) {
+			b->probes_unanswered = 0;
+			found = true;
+		}
+	pthread_mutex_unlock(&s->lock);
+	return found;
 }

@@ -55,7 +55,9 @@ uint32_t stun_crc32(const uint8_t *p, size_t n)
 
 bool stun_candidate(const void *buf, size_t len)
 {
-	return len > 0 && (((const uint8_t *)buf)[0] & 0xc0) == 0;
+	const uint8_t *p = buf;
+
+	return len >= STUN_HEADER && (p[0] & 0xc0) == 0 && get32(p + 4) == STUN_COOKIE;
 }
 
 /* What the request's attributes say, once they are found well formed. */

@@ -3,8 +3,8 @@
  * STUN Binding on the SIP UDP port (RFC 5389, as RFC 5626 §4.4.2 uses it
  * for keepalives): a phone behind NAT asks what address and port its NAT
  * gives it, and each question keeps the NAT's mapping open. SIP starts
- * with a letter and STUN with two zero bits, so one byte tells them apart
- * (RFC 7983 §7).
+ * with a letter and STUN with two zero bits and a magic cookie, so the
+ * first eight bytes tell them apart (RFC 5389 §6, RFC 7983 §7).
  *
  * Only what a keepalive needs: Binding requests are answered with
  * XOR-MAPPED-ADDRESS (and FINGERPRINT when the request had one); Binding
@@ -28,7 +28,10 @@
 /* Room for the largest answer stun_answer() writes. */
 #define STUN_MAX_ANSWER 96
 
-/* Could BUF be STUN rather than SIP (first two bits zero)? Says nothing of its validity. */
+/*
+ * Is BUF STUN rather than SIP: two zero bits first and the magic cookie
+ * (§6)? Says nothing of its validity. Anything else is SIP, or garbage.
+ */
 bool stun_candidate(const void *buf, size_t len);
 
 enum stun_verdict {

@@ -100,6 +100,11 @@ int main(void)
 	ok(stun_crc32((const uint8_t *)"123456789", 9) == 0xcbf43926u, "CRC-32 check value");
 	ok(!stun_candidate("OPTIONS sip:x SIP/2.0", 21) && !stun_candidate("SIP/2.0 200 OK", 14),
 	   "SIP requests and responses are not STUN");
+	header(0x0001, 0);
+	ok(stun_candidate(req, 20), "a Binding request is");
+	req[7] ^= 1;
+	ok(!stun_candidate(req, 20) && !stun_candidate(req, 19),
+	   "without the magic cookie, or shorter than a header, it is not (SIP's garbage)");
 	ok(stun_answer("\r\n\r\n", 4, &from, out, &out_len) == STUN_DROP,
 	   "a CRLF keepalive is no STUN message (the transport takes it first)");
 

@@ -52,7 +52,7 @@ static bool send_keepalive(void *ctx, const struct binding_view *b)
 	char host[INET6_ADDRSTRLEN + 2];
 	uint64_t rnd = 0;
 
-	if (transport_local(p->w, &b->source, KSIP_UDP, &local))
+	if (transport_local(p->w, &b->local, &b->source, KSIP_UDP, &local))
 		return false;
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 		rnd = p->now ^ ((uint64_t)p->ka_seq << 32);
@@ -71,7 +71,7 @@ static bool send_keepalive(void *ctx, const struct binding_view *b)
 		   b->contact, host, ksip_endpoint_port(&local), rnd, p->env.cfg->realm,
 		   (unsigned int)(rnd >> 32), b->aor, p->env.cfg->realm,
 		   location_probe_token(b->aor, b->contact), p->ka_seq++);
-	if (o->overflow || !transport_send(p->w, &b->source, KSIP_UDP, o->buf, o->len))
+	if (o->overflow || !transport_send(p->w, &b->local, &b->source, KSIP_UDP, o->buf, o->len))
 		return false;
 	STAT_INC(p->st, nat_keepalives_sent);
 	return true;

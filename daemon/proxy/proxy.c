@@ -30,10 +30,11 @@
 
 #define MAX_TARGETS 16
 
-static void txn_send(void *arg, const struct sockaddr_storage *dst, enum ksip_transport tp,
-		     const char *buf, size_t len)
+static void txn_send(void *arg, const struct sockaddr_storage *from,
+		     const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf,
+		     size_t len)
 {
-	proxy_send(arg, dst, tp, buf, len);
+	proxy_send(arg, from, dst, tp, buf, len);
 }
 
 /* This worker's share of a cap on the whole daemon (rounded up). */
@@ -117,11 +118,11 @@ bool proxy_wants(const struct sip_msg *m)
 	return true;
 }
 
-void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
-		const char *buf, size_t len)
+void proxy_send(struct proxy *p, const struct sockaddr_storage *from,
+		const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf, size_t len)
 {
 	/* Over TCP, the phone's own connection: ksipd does not open connections to phones. */
-	transport_send(p->w, dst, tp, buf, len);
+	transport_send(p->w, from, dst, tp, buf, len);
 }
 
 /*
@@ -140,15 +141,17 @@ static bool top_via_is_ours(const struct sip_msg *m)
 /*
  * Our Via sent-by and BRANCH for a request towards DST; -1 when unroutable.
  * The address and port are those of the socket the request leaves by
- * (transport_local()), so that the answer comes back to it.
+ * (transport_local(): FROM, or the route's), so that the answer comes back
+ * to it.
  */
-static int our_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
-		   const char *branch, char *out, size_t len)
+static int our_via(struct proxy *p, const struct sockaddr_storage *from,
+		   const struct sockaddr_storage *dst, enum ksip_transport tp, const char *branch,
+		   char *out, size_t len)
 {
 	struct sockaddr_storage local;
 	char host[INET6_ADDRSTRLEN + 2];
 
-	if (transport_local(p->w, dst, tp, &local))
+	if (transport_local(p->w, from, dst, tp, &local))
 		return -1;
 	netpath_host_str(&local, host, sizeof(host));
 	snprintf(out, len, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n", tp == KSIP_TCP ? "TCP" : "UDP",
@@ -163,7 +166,7 @@ static void send_stateless(struct proxy *p, const struct sip_source *src, int co
 {
 	if (p->out.overflow)
 		return;
-	proxy_send(p, &p->out.dst, src->transport, p->out.buf, p->out.len);
+	proxy_send(p, &src->local, &p->out.dst, src->transport, p->out.buf, p->out.len);
 	STAT_INC(p->st, responses_sent[code]);
 }
 
@@ -266,6 +269,28 @@ static unsigned int our_routes(struct proxy *p, const struct sip_msg *m, struct 
 	return n;
 }
 
+/*
+ * The last leading Route entry naming us, as an address: the one we
+ * record-routed towards the next hop (RFC 5658: with two entries, the
+ * second faces where the request goes). Family 0 when there is none.
+ */
+static void last_our_route(struct proxy *p, const struct sip_msg *m, struct sockaddr_storage *local)
+{
+	struct sip_hdr_iter it;
+	struct sip_span elem;
+
+	local->ss_family = 0;
+	sip_hdr_iter_init(&it, m, SIP_HDR_ROUTE);
+	while (sip_hdr_iter_next(&it, &elem)) {
+		struct sip_naddr na;
+		struct sip_uri u;
+
+		if (!sip_naddr_parse(elem, &na) || !proxy_uri_is_us(p, na.uri) ||
+		    !sip_uri_parse(na.uri, &u) || !netpath_sockaddr(u.host, u.port ? u.port : 5060, local))
+			return;
+	}
+}
+
 /* Where a SIP URI points (IP literals only: ksip does not resolve names). */
 static bool uri_dest(struct sip_span uri_s, struct sockaddr_storage *dst, enum ksip_transport *tp)
 {
@@ -304,16 +329,23 @@ static void rr_uri(const struct sockaddr_storage *local, enum ksip_transport tp,
 		 tp == KSIP_TCP ? "transport=tcp;" : "", sig);
 }
 
-static void record_route(struct proxy *p, const struct sockaddr_storage *caller,
-			 enum ksip_transport caller_tp, const struct sockaddr_storage *callee,
-			 enum ksip_transport callee_tp, const char *sig, char *out, size_t len)
+/*
+ * The caller's request came in on our address CALLER_LOCAL from CALLER;
+ * it goes out to CALLEE from CALLEE_LOCAL (either NULL or unknown: the
+ * route's). Each side records the address it reaches us at.
+ */
+static void record_route(struct proxy *p, const struct sip_source *caller,
+			 const struct sockaddr_storage *callee_local,
+			 const struct sockaddr_storage *callee, enum ksip_transport callee_tp,
+			 const char *sig, char *out, size_t len)
 {
+	enum ksip_transport caller_tp = caller->transport;
 	struct sockaddr_storage a, b;
 	char ua[160], ub[160];
 
 	out[0] = 0;
-	if (transport_local(p->w, callee, callee_tp, &b) ||
-	    transport_local(p->w, caller, caller_tp, &a))
+	if (transport_local(p->w, callee_local, callee, callee_tp, &b) ||
+	    transport_local(p->w, &caller->local, &caller->addr, caller_tp, &a))
 		return;
 	rr_uri(&a, caller_tp, sig, ua, sizeof(ua));
 	rr_uri(&b, callee_tp, sig, ub, sizeof(ub));
@@ -336,12 +368,12 @@ static void record_route(struct proxy *p, const struct sockaddr_storage *caller,
 static void branch_event(struct branch *b, enum branch_event ev, int code,
 			 const struct sip_msg *m, void *arg);
 
-/* Send p->out to DST as a new branch of RC's server transaction. */
+/* Send p->out to DST (from FROM, may be NULL) as a new branch of RC's server transaction. */
 static bool fork_branch(struct proxy *p, struct resp_ctx *rc, enum sip_method method,
-			const char *branch, const struct sockaddr_storage *dst,
-			enum ksip_transport tp)
+			const char *branch, const struct sockaddr_storage *from,
+			const struct sockaddr_storage *dst, enum ksip_transport tp)
 {
-	if (!branch_send(p->txn, rc->stx, method, branch, dst, tp, p->out.buf, p->out.len,
+	if (!branch_send(p->txn, rc->stx, method, branch, from, dst, tp, p->out.buf, p->out.len,
 			 branch_event, rc))
 		return false;
 	rc->pending++;
@@ -351,6 +383,7 @@ static bool fork_branch(struct proxy *p, struct resp_ctx *rc, enum sip_method me
 struct target {
 	char uri[256];
 	struct sockaddr_storage dst;
+	struct sockaddr_storage local;	/* our address it registered to (family 0: unknown) */
 	enum ksip_transport transport;
 };
 
@@ -371,6 +404,7 @@ static void collect_target(void *ctx, const struct binding_view *b)
 		return;
 	/* Where the REGISTER came from: reaches phones behind NAT (like fix_nated_register). */
 	t->dst = b->source;
+	t->local = b->local;
 	t->transport = b->transport;
 	ts->n++;
 }
@@ -446,10 +480,10 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		}
 		txn_branch_id(p->txn, lh, branch, sizeof(branch));
 again:
-		if (our_via(p, &ts->t[i].dst, tp, branch, via, sizeof(via)))
+		if (our_via(p, &ts->t[i].local, &ts->t[i].dst, tp, branch, via, sizeof(via)))
 			continue;
 		if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
-			record_route(p, &t->src.addr, t->src.transport, &ts->t[i].dst, tp, sig, rr,
+			record_route(p, &t->src, &ts->t[i].local, &ts->t[i].dst, tp, sig, rr,
 				     sizeof(rr));
 		else
 			rr[0] = 0;
@@ -470,7 +504,7 @@ again:
 			too_large++;
 			continue;
 		}
-		if (fork_branch(p, rc, m->method, branch, &ts->t[i].dst, tp))
+		if (fork_branch(p, rc, m->method, branch, &ts->t[i].local, &ts->t[i].dst, tp))
 			sent++;
 	}
 	if (!sent && too_large)
@@ -493,7 +527,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 			 struct stx *t, unsigned int ours, struct sip_span next_route, uint64_t lh,
 			 const struct fwd_grant *g)
 {
-	struct sockaddr_storage dst;
+	struct sockaddr_storage dst, local;
 	enum ksip_transport tp = KSIP_UDP;
 	struct fwd_request f = { 0 };
 	struct call *c = g->call;
@@ -518,6 +552,8 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 			stx_reply(p->txn, t, 404, "No route", NULL);
 		return;
 	}
+	/* From the address we record-routed towards that side (else the route's). */
+	last_our_route(p, m, &local);
 	if (c) {
 		call_request_seen(c, from, m);
 		if (has_sdp(m)) {
@@ -540,7 +576,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 		top_via(m, &v);
 		txn_branch_id_ack(lh, v.branch, branch, sizeof(branch));
 	}
-	if (our_via(p, &dst, tp, branch, via, sizeof(via))) {
+	if (our_via(p, &local, &dst, tp, branch, via, sizeof(via))) {
 		if (t)
 			stx_reply(p->txn, t, 503, "No route to next hop", NULL);
 		free(sdp);
@@ -554,7 +590,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 	f.src = src;
 	build_forward_request(&p->out, m, &f);
 	if (!p->out.overflow && tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX &&
-	    conn_map_find(&dst, &(struct conn_ref){ 0 }) && !our_via(p, &dst, KSIP_TCP, branch, via,
+	    conn_map_find(&dst, &(struct conn_ref){ 0 }) && !our_via(p, &local, &dst, KSIP_TCP, branch, via,
 								 sizeof(via))) {
 		tp = KSIP_TCP;	/* §18.1.1: over TCP when a connection to the next hop exists */
 		build_forward_request(&p->out, m, &f);
@@ -567,9 +603,9 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 		return;
 	}
 	if (t)
-		fork_branch(p, t->arg, m->method, branch, &dst, tp);
+		fork_branch(p, t->arg, m->method, branch, &local, &dst, tp);
 	else
-		proxy_send(p, &dst, tp, p->out.buf, p->out.len);
+		proxy_send(p, &local, &dst, tp, p->out.buf, p->out.len);
 	if (c && m->method == SIP_BYE && c->state != CALL_ENDED)
 		call_end(p, c, "BYE from %s", from == LEG_CALLER ? "caller" : "callee");
 }
@@ -883,7 +919,8 @@ static void branch_event(struct branch *b, enum branch_event ev, int code,
 			call_early(rc->call, m, &b->dst, b->transport);
 		stx_send_provisional(p->txn, rc->stx, p->out.buf, p->out.len);
 	} else {
-		proxy_send(p, &rc->stx->reply_dst, rc->stx->src.transport, p->out.buf, p->out.len);
+		proxy_send(p, &rc->stx->src.local, &rc->stx->reply_dst, rc->stx->src.transport,
+			   p->out.buf, p->out.len);
 	}
 	STAT_INC(p->st, responses_forwarded);
 }
@@ -895,13 +932,13 @@ int proxy_originate(struct proxy *p, const struct sockaddr_storage *dst, enum ks
 
 	txn_set_now(p->txn, p->now);	/* the control thread may enter here (ksipctl hangup) */
 	txn_branch_id(p->txn, loophash, branch, sizeof(branch));
-	if (our_via(p, dst, tp, branch, via, sizeof(via)))
+	if (our_via(p, NULL, dst, tp, branch, via, sizeof(via)))
 		return -1;
 	r->via = via;
 	sip_build_request(&p->out, r);
 	r->via = NULL;
 	if (p->out.overflow ||
-	    !branch_send(p->txn, NULL, r->method, branch, dst, tp, p->out.buf, p->out.len, NULL,
+	    !branch_send(p->txn, NULL, r->method, branch, NULL, dst, tp, p->out.buf, p->out.len, NULL,
 			 NULL))
 		return -1;
 	return 0;

@@ -108,9 +108,12 @@ int proxy_tick(struct proxy *p, int max);
  */
 void proxy_batch_done(struct proxy *p);
 
-/* Send one message to DST: over UDP, or on the TCP connection DST opened (transport_send()). */
-void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
-		const char *buf, size_t len);
+/*
+ * Send one message to DST: over UDP from our address FROM (NULL or family
+ * 0: the route's), or on the TCP connection DST opened (transport_send()).
+ */
+void proxy_send(struct proxy *p, const struct sockaddr_storage *from,
+		const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf, size_t len);
 
 /* Does URI name us (one of our addresses and listen ports)? For proxy/ files. */
 bool proxy_uri_is_us(const struct proxy *p, struct sip_span uri);

@@ -27,6 +27,12 @@ struct sip_source {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	enum ksip_transport transport;
+	/*
+	 * Our address and port it arrived on: what its answers leave from and
+	 * what a binding it registers is reached from again. Family 0 when not
+	 * known (a datagram on a wildcard socket): the route decides then.
+	 */
+	struct sockaddr_storage local;
 };
 
 struct sip_out {

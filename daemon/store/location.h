@@ -37,6 +37,7 @@ struct loc_request {
 	bool remove_all;	/* Contact: * with Expires: 0 */
 	time_t now;
 	const struct sockaddr *src;
+	const struct sockaddr *local;	/* our address it came in on (may be NULL) */
 	enum ksip_transport transport;
 	uint32_t max_contacts;
 };

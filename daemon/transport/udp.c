@@ -47,6 +47,10 @@ void udp_readable(void *arg, uint32_t events)
 				continue;
 			}
 			memcpy(&src.addr, &b->from[i], sizeof(src.addr));
+			if (l->wildcard)
+				src.local.ss_family = 0;
+			else
+				src.local = l->at->addr;
 			src.addrlen = b->in[i].msg_hdr.msg_namelen;
 			src.transport = KSIP_UDP;
 			o->len = 0;
@@ -61,6 +65,7 @@ void udp_readable(void *arg, uint32_t events)
 			};
 			nout++;
 		}
+		/* Answers leave by the socket their requests came in on (RFC 3581 §4). */
 		for (int sent = 0; sent < nout;) {
 			int r = sendmmsg(fd, b->out + sent, (unsigned int)(nout - sent), MSG_DONTWAIT);
 

@@ -193,11 +193,33 @@ static const struct listener *listener_for(const struct worker *w, const struct 
 	return wild ? wild : first;
 }
 
-int transport_local(struct worker *w, const struct sockaddr_storage *dst, enum ksip_transport tp,
+/* The UDP or TCP listener bound to exactly FROM (address and port); NULL when none. */
+static const struct listener *listener_at(const struct worker *w, const struct sockaddr_storage *from,
+					  enum ksip_transport tp)
+{
+	if (!from || !from->ss_family)
+		return NULL;
+	for (int i = 0; i < w->nlisteners; i++) {
+		const struct listener *l = &w->listeners[i];
+
+		if (l->at->transport == tp && !l->wildcard && ip_equal(&l->at->addr, from) &&
+		    ksip_endpoint_port(&l->at->addr) == ksip_endpoint_port(from))
+			return l;
+	}
+	return NULL;
+}
+
+int transport_local(struct worker *w, const struct sockaddr_storage *from,
+		    const struct sockaddr_storage *dst, enum ksip_transport tp,
 		    struct sockaddr_storage *local)
 {
 	const struct listener *l;
 
+	if (from && from->ss_family == dst->ss_family &&
+	    (listener_at(w, from, tp) || (tp == KSIP_TCP && conn_map_find(dst, &(struct conn_ref){ 0 })))) {
+		*local = *from;
+		return 0;
+	}
 	if (netpath_local_toward(dst, local))
 		return -1;
 	l = listener_for(w, local, tp);
@@ -209,8 +231,9 @@ int transport_local(struct worker *w, const struct sockaddr_storage *dst, enum k
 	return 0;
 }
 
-bool transport_send(struct worker *w, const struct sockaddr_storage *dst,
-		    enum ksip_transport tp, const char *buf, size_t len)
+bool transport_send(struct worker *w, const struct sockaddr_storage *from,
+		    const struct sockaddr_storage *dst, enum ksip_transport tp,
+		    const char *buf, size_t len)
 {
 	if (tp == KSIP_TCP) {
 		struct conn_ref ref;
@@ -226,8 +249,14 @@ bool transport_send(struct worker *w, const struct sockaddr_storage *dst,
 		socklen_t sl = dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 							    sizeof(struct sockaddr_in);
 
-		/* From the socket of the address the route to DST leaves by: what our Via says. */
-		if (!netpath_local_toward(dst, &local))
+		/*
+		 * From FROM when it is one of our sockets (the address the peer
+		 * registered to or wrote to), else from the socket of the address
+		 * the route to DST leaves by: what our Via says either way.
+		 */
+		if (from && from->ss_family == dst->ss_family)
+			l = listener_at(w, from, KSIP_UDP);
+		if (!l && !netpath_local_toward(dst, &local))
 			l = listener_for(w, &local, KSIP_UDP);
 		if (l)
 			fd = l->ev.fd;
@@ -364,6 +393,7 @@ static int worker_listen(struct worker *w, const struct listen_addr *l)
 	}
 	li->w = w;
 	li->at = l;
+	li->wildcard = ip_is_any(&l->addr);
 	if (ev_add(w->epfd, &li->ev, fd, udp ? udp_readable : tcp_accept, li, EPOLLIN)) {
 		log_err("worker %d: epoll: %s", w->id, strerror(errno));
 		close(fd);

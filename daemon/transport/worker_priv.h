@@ -22,6 +22,7 @@ struct listener {
 	struct ev_handler ev;
 	struct worker *w;
 	const struct listen_addr *at;	/* the configured address it is bound to */
+	bool wildcard;			/* bound to 0.0.0.0 or [::]: our address differs per peer */
 	/* TCP, out of descriptors: out of the epoll set until then (CLOCK_MONOTONIC ms); else 0. */
 	uint64_t paused_until_ms;
 };

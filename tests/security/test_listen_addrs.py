@@ -17,6 +17,7 @@ forged signature, is refused (481) and counted in relay_denied: naming our addre
 import os
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,7 +26,8 @@ import ksiptest  # noqa: E402
 from ksiptest import Tap, free_port, rand_token, run_sipp, SIPP_DIR  # noqa: E402
 
 T = Tap()
-PW = {"alice": "alice-pw", "bob": "bob-pw"}
+PW = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
+SAME_LINK = "10.12.1.11"	# ksipd's second address on p1's link: the route prefers 10.12.1.1
 RTP_MIN = 33000 + (os.getpid() % 40) * 100
 
 
@@ -82,6 +84,62 @@ def one_call(topo, d, callee_ns, callee, caller_ns, caller, ports):
     T.ok(urc == 0, "%s's phone saw INVITE, ACK and BYE" % callee, uout if urc else None)
 
 
+def header(msg, name):
+    for line in msg.split("\r\n"):
+        if line.lower().startswith(name.lower() + ":"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def registered_address(topo, d, ports):
+    """carol registers to ksipd's second address on her link; she is called from it, not the route's."""
+    pc = ports["same"]
+    c = netns.Client(topo, "p1", d, server_port=pc)
+    c.server = (SAME_LINK, pc)
+    r, _ = c.register("carol", PW["carol"], ["<sip:carol@%s:%d>" % c.local])
+    T.ok(r is not None and r.code == 200, "carol registers to %s:%d" % (SAME_LINK, pc))
+    server = "%s:%d" % (topo.addr["p2"][1], ports["p2"])
+    ns, mine = topo.addr["p2"][2], topo.addr["p2"][0]
+    result = {}
+
+    def caller():
+        result["uac"] = run_sipp(d, "call_uac_fail.xml",
+                                 [["alice", "[authentication username=alice password=%s]" % PW["alice"],
+                                   "carol"]],
+                                 netns=ns, local_ip=mine, target=server, timeout=15,
+                                 auth_uri="carol@%s" % server,
+                                 extra=["-key", "rtp", str(free_port()), "-mp", str(free_port())])
+    th = threading.Thread(target=caller, daemon=True)
+    th.start()
+    c.sock.settimeout(10)
+    try:
+        data, src = c.sock.recvfrom(65535)
+    except OSError:
+        data, src = b"", None
+    msg = data.decode(errors="replace")
+    T.ok(msg.startswith("INVITE ") and src == (SAME_LINK, pc),
+         "the INVITE to carol leaves from the address she registered to", src)
+    T.ok(header(msg, "Via").startswith("SIP/2.0/UDP %s:%d;" % (SAME_LINK, pc)),
+         "its Via names that address and port", header(msg, "Via"))
+    rr = header(msg, "Record-Route")
+    T.ok("%s:%d;" % (SAME_LINK, pc) in rr and "%s:%d;" % (topo.addr["p2"][1], ports["p2"]) in rr,
+         "double Record-Route: carol's side and alice's side", rr)
+    if src:
+        keep = [l for l in msg.split("\r\n\r\n")[0].split("\r\n")[1:]
+                if l.split(":", 1)[0].lower() in ("via", "from", "call-id", "cseq")]
+        to = header(msg, "To") + ";tag=c%s" % rand_token(5)
+        c.sock.sendto(("SIP/2.0 486 Busy Here\r\n%s\r\nTo: %s\r\nContent-Length: 0\r\n\r\n" %
+                       ("\r\n".join(keep), to)).encode(), src)
+        try:
+            data, asrc = c.sock.recvfrom(65535)
+        except OSError:
+            data, asrc = b"", None
+        T.ok(data.startswith(b"ACK ") and asrc == (SAME_LINK, pc),
+             "the ACK of her 486 comes from that address too", asrc)
+    th.join(30)
+    c.close()
+
+
 def forged_route(topo, d, ports):
     """In-dialog BYE with a Route naming ksipd's other address: no signature, or a false one."""
     c = netns.Client(topo, "p1", d, server_port=ports["p1"])
@@ -109,8 +167,11 @@ def main():
         pa, pb = free_port(), free_port()
         while pb == pa:
             pb = free_port()
-        ports = {"p1": pa, "p2": pb}
-        d = topo.ksipd(listen="udp:%s:%d udp:%s:%d" % (topo.addr["p1"][1], pa, topo.addr["p2"][1], pb),
+        pc = free_port()
+        ports = {"p1": pa, "p2": pb, "same": pc}
+        netns.sh("ip", "-n", topo.srv, "addr", "add", SAME_LINK + "/24", "dev", "ks%s1" % topo.tag[-6:])
+        d = topo.ksipd(listen="udp:%s:%d udp:%s:%d udp:%s:%d" % (topo.addr["p1"][1], pa,
+                                                                topo.addr["p2"][1], pb, SAME_LINK, pc),
                        auth_algorithms="MD5", rtp_ports="%d-%d" % (RTP_MIN, RTP_MIN + 99),
                        t1_ms=100, t2_ms=400, t4_ms=500, timer_c=5, media_timeout=0)
         for user, pw in PW.items():
@@ -118,6 +179,7 @@ def main():
         time.sleep(0.5)		# veth carrier
         one_call(topo, d, "p1", "bob", "p2", "alice", ports)
         one_call(topo, d, "p2", "alice", "p1", "bob", ports)
+        registered_address(topo, d, ports)
         st = d.stats()
         T.ok(st["send_errors"] == 0, "no send errors", "send_errors=%d" % st["send_errors"])
         forged_route(topo, d, ports)

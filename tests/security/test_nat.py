@@ -13,7 +13,8 @@ INVITEs (answering 486). With nat_keepalive_interval = 2 the mapping outlives th
 a call placed after it still reaches the phone; the same with keepalives off does not (proof
 that the test can fail). Also: a STUN Binding request from the phone gets its public (mapped)
 address, malformed STUN gets nothing; a phone that stops answering keepalives loses its binding
-early (nat_keepalive_expired).
+early (nat_keepalive_expired); a burst of 300 STUN requests is answered at the source's rate
+(source_burst + source_rate), the rest counted in rate_limited.
 """
 import ctypes
 import os
@@ -187,6 +188,31 @@ def stun_request(tid, fingerprint=False):
     return struct.pack("!HHI", 0x0001, 0, 0x2112A442) + tid
 
 
+def stun_flood(d):
+    """300 Binding requests at once from one source: answered at the source's rate, no more."""
+    s = socket_in(NS["phone"], socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((PHONE, 0))
+    before = d.stats()["rate_limited"]
+    t0 = time.time()
+    for _ in range(300):
+        s.sendto(stun_request(os.urandom(12)), (SRV, d.port))
+    answers, nbytes = 0, 0
+    s.settimeout(1.0)
+    try:
+        while True:
+            data = s.recv(2048)
+            answers += 1
+            nbytes += len(data)
+    except socket.timeout:
+        pass
+    elapsed = time.time() - t0
+    s.close()
+    limit = 50 + 20 * elapsed + 1	# source_burst + source_rate x elapsed
+    T.ok(answers <= limit and d.stats()["rate_limited"] >= before + 300 - limit,
+         "a STUN flood of 300 (20 bytes each): %d answered (%d bytes) in %.1f s, at most %d"
+         % (answers, nbytes, elapsed, limit))
+
+
 def registered_phone(d):
     ph = NatPhone(d)
     r, _ = ph.register("natphone", PW["natphone"], [ph.contact()], expires=300)
@@ -263,6 +289,7 @@ def with_keepalives():
         T.ok(d.stats()["nat_keepalive_expired"] == 1, "counted in nat_keepalive_expired")
         ph.stop()
         ph.close()
+        stun_flood(d)
         rc = d.stop()
         T.ok(rc == 0, "ksipd exits cleanly (no sanitizer report)", d.logtext()[-2000:] if rc else None)
     finally:

@@ -249,18 +249,25 @@ static bool shield_banned_source(struct sip_ctx *c, const struct sip_source *src
  * Proxy-Authorization header passes: if the credentials are false, they
  * count as failed authentications instead, towards a ban.
  */
-static bool shield_rate_ok(struct sip_ctx *c, const struct sip_msg *m, const struct shield_addr *k)
+static bool source_token(struct sip_ctx *c, const struct shield_addr *k)
 {
 	struct timespec ts;
 
-	if (!k->family || m->count[SIP_HDR_AUTHORIZATION] || m->count[SIP_HDR_PROXY_AUTHORIZATION])
-		return true;
+	if (!k->family)
+		return true;	/* no shield, or a trusted source */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	if (shield_rate_allow(c->d->shield, k,
 			      (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000))
 		return true;
 	STAT_INC(c->st, rate_limited);
 	return false;
+}
+
+static bool shield_rate_ok(struct sip_ctx *c, const struct sip_msg *m, const struct shield_addr *k)
+{
+	if (m->count[SIP_HDR_AUTHORIZATION] || m->count[SIP_HDR_PROXY_AUTHORIZATION])
+		return true;
+	return source_token(c, k);
 }
 
 /*
@@ -273,17 +280,10 @@ static bool shield_rate_ok(struct sip_ctx *c, const struct sip_msg *m, const str
 static bool stun_process(struct sip_ctx *c, const char *buf, size_t len,
 			 const struct sip_source *src, const struct shield_addr *k, struct sip_out *o)
 {
-	struct timespec ts;
 	size_t n = 0;
 
-	if (k->family && c->d && c->d->shield) {
-		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-		if (!shield_rate_allow(c->d->shield, k,
-				       (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000)) {
-			STAT_INC(c->st, rate_limited);
-			return false;
-		}
-	}
+	if (!source_token(c, k))
+		return false;
 	switch (stun_answer(buf, len, &src->addr, (uint8_t *)o->buf, &n)) {
 	case STUN_ANSWER:
 		STAT_INC(c->st, stun_answered);

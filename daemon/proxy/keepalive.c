@@ -16,17 +16,6 @@
 /* Our keepalives' Call-IDs: this prefix, the binding's token in hex, a counter. */
 #define KA_CALLID "ksipka-"
 
-static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family || ksip_endpoint_port(a) != ksip_endpoint_port(b))
-		return false;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
 /* A UDP binding whose REGISTER came from elsewhere than its Contact: behind a NAT. */
 static bool behind_nat(void *ctx, const struct binding_view *b)
 {
@@ -41,7 +30,7 @@ static bool behind_nat(void *ctx, const struct binding_view *b)
 	/* A name in Contact: ksipd resolves none and reaches it at its source anyway. */
 	if (!netpath_sockaddr(u.host, u.port ? u.port : 5060, &contact))
 		return true;
-	return !same_endpoint(&contact, &b->source);
+	return !netpath_same_endpoint(&contact, &b->source);
 }
 
 static bool send_keepalive(void *ctx, const struct binding_view *b)

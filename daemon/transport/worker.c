@@ -153,17 +153,6 @@ static bool ip_is_any(const struct sockaddr_storage *ss)
 	return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
 }
 
-static bool ip_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
 /*
  * The listener of transport TP that owns local address IP (issue 14,
  * several listen addresses): the one bound to IP itself, else a wildcard
@@ -183,7 +172,7 @@ static const struct listener *listener_for(const struct worker *w, const struct 
 
 		if (l->at->transport != tp || l->at->addr.ss_family != ip->ss_family)
 			continue;
-		if (ip_equal(&l->at->addr, ip))
+		if (netpath_same_ip(&l->at->addr, ip))
 			return l;
 		if (!wild && ip_is_any(&l->at->addr))
 			wild = l;
@@ -202,7 +191,7 @@ static const struct listener *listener_at(const struct worker *w, const struct s
 	for (int i = 0; i < w->nlisteners; i++) {
 		const struct listener *l = &w->listeners[i];
 
-		if (l->at->transport == tp && !l->wildcard && ip_equal(&l->at->addr, from) &&
+		if (l->at->transport == tp && !l->wildcard && netpath_same_ip(&l->at->addr, from) &&
 		    ksip_endpoint_port(&l->at->addr) == ksip_endpoint_port(from))
 			return l;
 	}
@@ -275,7 +264,7 @@ bool worker_listens_on(const struct worker *w, const struct sockaddr_storage *ad
 		const struct listen_addr *a = w->listeners[i].at;
 
 		if (a->addr.ss_family == addr->ss_family && ksip_endpoint_port(&a->addr) == port &&
-		    (ip_is_any(&a->addr) || ip_equal(&a->addr, addr)))
+		    (ip_is_any(&a->addr) || netpath_same_ip(&a->addr, addr)))
 			return true;
 	}
 	return false;

@@ -31,6 +31,15 @@ static int fam_index(int family)
 	return family == AF_INET6;
 }
 
+static bool ip_is_any(const struct sockaddr_storage *ss)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (ss->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &any6, sizeof(any6));
+	return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
 static int make_socket(const struct listen_addr *l)
 {
 	int type = l->transport == KSIP_UDP ? SOCK_DGRAM : SOCK_STREAM;
@@ -45,6 +54,13 @@ static int make_socket(const struct listen_addr *l)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (type == SOCK_DGRAM)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	/* A wildcard UDP socket learns which of our addresses each datagram was sent to. */
+	if (type == SOCK_DGRAM && ip_is_any(&l->addr)) {
+		if (l->addr.ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		else
+			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
 		int e = errno;
@@ -144,15 +160,6 @@ static void inbox_drain(void *arg, uint32_t events)
 
 /* --- sending ------------------------------------------------------------- */
 
-static bool ip_is_any(const struct sockaddr_storage *ss)
-{
-	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
-
-	if (ss->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &any6, sizeof(any6));
-	return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
-}
-
 /*
  * The listener of transport TP that owns local address IP (issue 14,
  * several listen addresses): the one bound to IP itself, else a wildcard
@@ -182,20 +189,31 @@ static const struct listener *listener_for(const struct worker *w, const struct 
 	return wild ? wild : first;
 }
 
-/* The UDP or TCP listener bound to exactly FROM (address and port); NULL when none. */
+/*
+ * The UDP or TCP listener that owns FROM (one of our addresses, with its
+ * port): bound to it exactly, else a wildcard one of that port (FROM comes
+ * from a datagram's IP_PKTINFO, a binding made from one, or a Route entry
+ * the proxy found local). NULL when none.
+ */
 static const struct listener *listener_at(const struct worker *w, const struct sockaddr_storage *from,
 					  enum ksip_transport tp)
 {
+	const struct listener *wild = NULL;
+
 	if (!from || !from->ss_family)
 		return NULL;
 	for (int i = 0; i < w->nlisteners; i++) {
 		const struct listener *l = &w->listeners[i];
 
-		if (l->at->transport == tp && !l->wildcard && netpath_same_ip(&l->at->addr, from) &&
-		    ksip_endpoint_port(&l->at->addr) == ksip_endpoint_port(from))
+		if (l->at->transport != tp || l->at->addr.ss_family != from->ss_family ||
+		    ksip_endpoint_port(&l->at->addr) != ksip_endpoint_port(from))
+			continue;
+		if (!l->wildcard && netpath_same_ip(&l->at->addr, from))
 			return l;
+		if (l->wildcard && !wild && !ip_is_any(from))
+			wild = l;
 	}
-	return NULL;
+	return wild;
 }
 
 int transport_local(struct worker *w, const struct sockaddr_storage *from,
@@ -245,6 +263,21 @@ bool transport_send(struct worker *w, const struct sockaddr_storage *from,
 		 */
 		if (from && from->ss_family == dst->ss_family)
 			l = listener_at(w, from, KSIP_UDP);
+		if (l && l->wildcard) {
+			/* A wildcard socket: name the source, or the route would choose it. */
+			char cbuf[UDP_CMSG];
+			struct iovec iov = { (void *)buf, len };
+			struct msghdr mh = {
+				.msg_name = (void *)dst, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1,
+				.msg_control = cbuf,
+				.msg_controllen = udp_source_cmsg(l, from, cbuf, sizeof(cbuf)),
+			};
+
+			if (sendmsg(l->ev.fd, &mh, MSG_DONTWAIT) >= 0)
+				return true;
+			STAT_INC(&w->stats, send_errors);
+			return false;
+		}
 		if (!l && !netpath_local_toward(dst, &local))
 			l = listener_for(w, &local, KSIP_UDP);
 		if (l)

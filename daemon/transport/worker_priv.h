@@ -16,6 +16,8 @@
 
 #define UDP_BATCH 32
 #define UDP_BUF 16384		/* larger datagrams arrive truncated and are dropped */
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message (a wildcard socket's local address). */
+#define UDP_CMSG 64
 
 /* A listening socket, UDP or TCP. */
 struct listener {
@@ -32,8 +34,10 @@ struct udp_batch {
 	struct iovec iov[UDP_BATCH];
 	struct sockaddr_storage from[UDP_BATCH];
 	char buf[UDP_BATCH][UDP_BUF];
+	char cmsg[UDP_BATCH][UDP_CMSG];
 	struct mmsghdr out[UDP_BATCH];
 	struct iovec oiov[UDP_BATCH];
+	char ocmsg[UDP_BATCH][UDP_CMSG];
 	struct sip_out reply[UDP_BATCH];
 };
 
@@ -84,6 +88,13 @@ struct transport {
 
 /* udp.c: a UDP socket is readable (a struct listener). Under w->lock. */
 void udp_readable(void *arg, uint32_t events);
+/*
+ * udp.c: on a wildcard socket, the control message that makes a datagram
+ * leave from our address FROM (IP_PKTINFO / IPV6_PKTINFO) into BUF; its
+ * length, 0 when none is needed or FROM is not known.
+ */
+size_t udp_source_cmsg(const struct listener *l, const struct sockaddr_storage *from, char *buf,
+		       size_t len);
 
 /* tcp.c: the TCP cap in force, from tcp_max_connections or the descriptors left (fdlimit.h). */
 void tcp_size(struct transport *t);

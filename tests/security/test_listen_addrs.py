@@ -11,6 +11,10 @@ fails. Each phone registers through the address on its side; then alice on p2 ca
 and bob on p1 calls alice on p2 (SIPp both ends: INVITE/407/INVITE/180/200/ACK/BYE/200), each
 through a double Record-Route (RFC 5658). send_errors stays 0.
 
+Then carol registers to ksipd's second address on her own link (10.12.1.11, where the route
+prefers 10.12.1.1): her INVITE and the ACK of her 486 must come from that address. All again with
+ksipd on one wildcard socket (0.0.0.0), where each datagram's own address comes from IP_PKTINFO.
+
 Attacker side: an in-dialog request whose Route names ksipd's second address, unsigned or with a
 forged signature, is refused (481) and counted in relay_denied: naming our address proves nothing.
 """
@@ -161,6 +165,7 @@ def forged_route(topo, d, ports):
 
 
 def main():
+    binary = ksiptest.KSIPD		# topo.ksipd() points ksiptest.KSIPD at its wrapper
     topo = netns.Topology("i14la", ["p1", "p2"])
     d = None
     try:
@@ -185,6 +190,23 @@ def main():
         forged_route(topo, d, ports)
         rc = d.stop()
         T.ok(rc == 0, "ksipd exits cleanly (no sanitizer report)", d.logtext()[-2000:] if rc else None)
+        d.cleanup()
+        d = None
+
+        # The same on one wildcard socket: each datagram's own address (IP_PKTINFO) is kept.
+        pw = free_port()
+        wports = {"p1": pw, "p2": pw, "same": pw}
+        d = ksiptest.Ksipd(binary=binary, netns=topo.srv, listen="udp:0.0.0.0:%d" % pw, workers=2,
+                           auth_algorithms="MD5", rtp_ports="%d-%d" % (RTP_MIN, RTP_MIN + 99),
+                           t1_ms=100, t2_ms=400, t4_ms=500, timer_c=5, media_timeout=0)
+        d.port = pw
+        for user, pw_ in PW.items():
+            d.add_user(user, pw_)
+        one_call(topo, d, "p1", "bob", "p2", "alice", wports)
+        registered_address(topo, d, wports)
+        T.ok(d.stats()["send_errors"] == 0, "wildcard socket: no send errors")
+        rc = d.stop()
+        T.ok(rc == 0, "ksipd exits cleanly", d.logtext()[-2000:] if rc else None)
     finally:
         if d:
             d.cleanup()

@@ -35,6 +35,7 @@ static struct seen {
 	atomic_int ticks, batches;
 	int worker_args_ok;
 	int keeps_ok;			/* transport_conn_keep() said yes for a KEEP message */
+	struct sockaddr_storage last_local;	/* our address the last message came in on */
 } seen = { .lock = PTHREAD_MUTEX_INITIALIZER, .worker_args_ok = 1 };
 
 static struct sip_msg parsed;	/* stands for the message a SELF hand-off passes on */
@@ -47,6 +48,7 @@ static bool on_message(void *arg, struct worker *w, const char *buf, size_t len,
 	seen.tcp_messages += src->transport == KSIP_TCP;
 	snprintf(seen.last, sizeof(seen.last), "%.*s", (int)len, buf);
 	seen.message_thread = pthread_self();
+	seen.last_local = src->local;
 	if ((intptr_t)arg != worker_index(w))
 		seen.worker_args_ok = 0;
 	pthread_mutex_unlock(&seen.lock);
@@ -263,6 +265,66 @@ static void two_addresses(void)
 	transport_free(t2);
 }
 
+/*
+ * The same on a wildcard socket (0.0.0.0): each datagram's own address
+ * (IP_PKTINFO) is its local, its answer leaves from it, and so does a
+ * request given that address.
+ */
+static void wildcard_address(void)
+{
+	struct ksip_config cfg3 = { 0 };
+	struct sockaddr_storage a2 = { 0 }, peer = { 0 };
+	struct sockaddr_in *p4 = (struct sockaddr_in *)&peer, srv2 = { .sin_family = AF_INET }, from;
+	socklen_t fl = sizeof(from), pl = sizeof(peer);
+	struct transport *t3;
+	char listen[64], buf[64];
+	int p3 = free_port(), u;
+	ssize_t n;
+
+	snprintf(listen, sizeof(listen), "udp:0.0.0.0:%d", p3);
+	config_defaults(&cfg3);
+	ok(!config_parse_listen(&cfg3, listen), "listen on %s", listen);
+	t3 = transport_new(&cfg3, 1, &ops);
+	if (!t3) {
+		ok(0, "a transport on the wildcard address");
+		return;
+	}
+	worker_attach(transport_worker(t3, 0), (void *)(intptr_t)0);
+	ok(!transport_start(t3), "its worker starts");
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	p4->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.3", &p4->sin_addr);
+	bind(u, (void *)&peer, sizeof(*p4));
+	getsockname(u, (void *)&peer, &pl);
+	srv2.sin_port = htons((uint16_t)p3);
+	inet_pton(AF_INET, "127.0.0.2", &srv2.sin_addr);
+	sendto(u, "ECHO two", 8, 0, (void *)&srv2, sizeof(srv2));
+	n = recv_wait(u, buf, sizeof(buf));
+	(void)n;
+	fl = sizeof(from);
+	sendto(u, "ECHO two", 8, 0, (void *)&srv2, sizeof(srv2));
+	n = recvfrom(u, buf, sizeof(buf), 0, (void *)&from, &fl);
+	pthread_mutex_lock(&seen.lock);
+	a2 = seen.last_local;
+	pthread_mutex_unlock(&seen.lock);
+	ok(a2.ss_family == AF_INET &&
+	   ((struct sockaddr_in *)&a2)->sin_addr.s_addr == htonl(0x7f000002) &&
+	   ntohs(((struct sockaddr_in *)&a2)->sin_port) == p3,
+	   "a datagram to 127.0.0.2 on the wildcard socket: its local is 127.0.0.2:%d", p3);
+	ok(n == 4 && from.sin_addr.s_addr == htonl(0x7f000002) && ntohs(from.sin_port) == p3,
+	   "its answer leaves from 127.0.0.2, not the route's 127.0.0.1");
+	worker_lock(transport_worker(t3, 0));
+	fl = sizeof(from);
+	ok(transport_send(transport_worker(t3, 0), &a2, &peer, KSIP_UDP, "req", 3),
+	   "a request from 127.0.0.2 on the wildcard socket is sent");
+	worker_unlock(transport_worker(t3, 0));
+	n = recvfrom(u, buf, sizeof(buf), 0, (void *)&from, &fl);
+	ok(n == 3 && from.sin_addr.s_addr == htonl(0x7f000002), "and leaves from 127.0.0.2");
+	close(u);
+	transport_stop(t3);
+	transport_free(t3);
+}
+
 int main(void)
 {
 	static const char tcp_msg[] = "ECHO sip:a SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
@@ -477,5 +539,6 @@ int main(void)
 		   "and both tables are empty once they close");
 	}
 	two_addresses();
+	wildcard_address();
 	return tap_done();
 }

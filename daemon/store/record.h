@@ -25,8 +25,8 @@ struct binding_view {
 	struct sockaddr_storage source;
 	/*
 	 * Our address and port the REGISTER came in on, to reach it from again
-	 * (several listen addresses); family 0 when not known (a wildcard
-	 * socket, or a binding read back at start-up: not stored).
+	 * (several listen addresses); family 0 when not known (a binding read
+	 * back at start-up: it is not stored).
 	 */
 	struct sockaddr_storage local;
 };

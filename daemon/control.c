@@ -334,7 +334,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	struct location_usage u;
 	struct users_nonce_usage nu;
 	struct nft_shield_counters nc;
-	struct { const char *name; uint64_t v; } rows[96];
+	struct { const char *name; uint64_t v; } rows[112];
 	static const char *const nft_rows[NFT_SHIELD_NCOUNTERS] = {
 #define NFT_ROW(name, help) [NFT_SHIELD_CTR_##name] = "nft_" #name,
 		NFT_SHIELD_COUNTERS(NFT_ROW)
@@ -373,6 +373,12 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 			ROW(nft_rows[i], nc.packets[i]);
 	ROW("retransmissions", t.retransmissions);
 	ROW("keepalives", t.keepalives);
+	ROW("stun_answered", t.stun_answered);
+	ROW("stun_dropped", t.stun_dropped);
+	ROW("nat_keepalives_sent", t.nat_keepalives_sent);
+	ROW("nat_keepalives_answered", t.nat_keepalives_answered);
+	ROW("nat_keepalive_expired", t.nat_keepalive_expired);
+	ROW("nat_keepalive_skipped", t.nat_keepalive_skipped);
 	ROW("tcp_accepted", t.tcp_accepted);
 	ROW("tcp_closed", t.tcp_closed);
 	ROW("tcp_refused", t.tcp_errors);

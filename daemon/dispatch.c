@@ -12,6 +12,7 @@
 #include "shield/shield.h"
 #include "shield/trusted.h"
 #include "sip/hdr.h"
+#include "sip/stun.h"
 #include "store/location.h"
 #include "transport/worker.h"
 
@@ -249,18 +250,55 @@ static bool shield_banned_source(struct sip_ctx *c, const struct sip_source *src
  * Proxy-Authorization header passes: if the credentials are false, they
  * count as failed authentications instead, towards a ban.
  */
-static bool shield_rate_ok(struct sip_ctx *c, const struct sip_msg *m, const struct shield_addr *k)
+static bool source_token(struct sip_ctx *c, const struct shield_addr *k)
 {
 	struct timespec ts;
 
-	if (!k->family || m->count[SIP_HDR_AUTHORIZATION] || m->count[SIP_HDR_PROXY_AUTHORIZATION])
-		return true;
+	if (!k->family)
+		return true;	/* no shield, or a trusted source */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	if (shield_rate_allow(c->d->shield, k,
 			      (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000))
 		return true;
 	STAT_INC(c->st, rate_limited);
 	return false;
+}
+
+static bool shield_rate_ok(struct sip_ctx *c, const struct sip_msg *m, const struct shield_addr *k)
+{
+	if (m->count[SIP_HDR_AUTHORIZATION] || m->count[SIP_HDR_PROXY_AUTHORIZATION])
+		return true;
+	return source_token(c, k);
+}
+
+/*
+ * A STUN datagram on the SIP UDP port (RFC 5626 §4.4.2): a phone behind NAT
+ * keeping its mapping open and learning its public address. Past the ban
+ * check, and it takes a token of its source's bucket like any request
+ * without credentials: an answer is at most a few dozen bytes larger than
+ * the question, so a flood of them is bounded like a flood of OPTIONS.
+ */
+static bool stun_process(struct sip_ctx *c, const char *buf, size_t len,
+			 const struct sip_source *src, const struct shield_addr *k, struct sip_out *o)
+{
+	size_t n = 0;
+
+	if (!source_token(c, k))
+		return false;
+	switch (stun_answer(buf, len, &src->addr, (uint8_t *)o->buf, &n)) {
+	case STUN_ANSWER:
+		STAT_INC(c->st, stun_answered);
+		o->len = n;
+		o->dst = src->addr;
+		o->dstlen = src->addrlen;
+		return true;
+	case STUN_KEEPALIVE:
+		STAT_INC(c->st, keepalives);
+		return false;
+	default:
+		STAT_INC(c->st, stun_dropped);
+		return false;
+	}
 }
 
 bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct sip_source *src,
@@ -277,6 +315,8 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 	o->len = 0;
 	if (shield_banned_source(c, src, &sk))
 		return false;
+	if (src->transport == KSIP_UDP && stun_candidate(buf, len))
+		return stun_process(c, buf, len, src, &sk, o);
 	r = sip_parse(&m, buf, len);
 	if (r == SIP_E_GARBAGE) {
 		STAT_INC(c->st, garbage);

@@ -74,6 +74,7 @@ void config_defaults(struct ksip_config *c)
 	c->rtp_port_min = 16384;
 	c->rtp_port_max = 32767;
 	c->media_timeout = 60;
+	c->nat_keepalive_interval = 25;
 	c->max_call_duration = 14400;
 	c->kernel_flow_timeout = 300;
 	c->shield = KSIP_SHIELD_AUTO;
@@ -522,6 +523,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			c->rtp_port_max = (uint16_t)hi;
 		}
 		hint = "expected MIN-MAX within 1024-65535";
+	} else if (!strcmp(key, "nat_keepalive_interval")) {
+		r = parse_u32(value, 0, 3600, &c->nat_keepalive_interval);
 	} else if (!strcmp(key, "media_timeout")) {
 		r = parse_u32(value, 0, 86400, &c->media_timeout);
 	} else if (!strcmp(key, "max_call_duration")) {

@@ -115,6 +115,7 @@ struct ksip_config {
 	enum ksip_media_mode media;
 	uint16_t rtp_port_min, rtp_port_max;
 	uint32_t media_timeout;		/* seconds without RTP either way: hang up; 0 off */
+	uint32_t nat_keepalive_interval; /* seconds between OPTIONS to contacts behind NAT; 0 off */
 	uint32_t max_call_duration;	/* seconds; 0 off */
 	uint32_t kernel_flow_timeout;	/* idle timeout of kernel flows (outlives a dead ksipd) */
 	bool ice_pass;			/* ice = pass: leave ICE attributes in the SDP we relay */

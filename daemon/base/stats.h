@@ -51,7 +51,9 @@ struct ksip_stats {
 	uint64_t auth_stale;
 	uint64_t auth_replays;		/* nonce-count not increasing */
 	uint64_t retransmissions;	/* absorbed by the transaction cache */
-	uint64_t keepalives;
+	uint64_t keepalives;		/* CRLF pings, STUN Binding indications */
+	uint64_t stun_answered;		/* STUN Binding requests answered (RFC 5389, RFC 5626 §4.4.2) */
+	uint64_t stun_dropped;		/* STUN-looking datagrams dropped: malformed, or not ours to answer */
 	uint64_t tcp_accepted;
 	uint64_t tcp_closed;
 	uint64_t tcp_errors;		/* refused: tcp_max_connections reached, or no memory */
@@ -91,6 +93,11 @@ struct ksip_stats {
 
 	/* Latencies: what ksipd adds and what callers wait for. */
 	struct ksip_hist hist[KSIP_HIST__COUNT];
+	/* NAT keepalives (proxy/keepalive.c, issue 14) */
+	uint64_t nat_keepalives_sent;	/* OPTIONS sent to contacts behind NAT */
+	uint64_t nat_keepalives_answered;
+	uint64_t nat_keepalive_expired;	/* bindings removed early: keepalives unanswered */
+	uint64_t nat_keepalive_skipped;	/* not probed this round: over the per-tick cap */
 } __attribute__((aligned(64)));
 
 #define STAT_ADD(st, field, n) \

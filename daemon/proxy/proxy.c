@@ -14,8 +14,10 @@
 #include "registrar/auth.h"
 #include "proxy/authorize.h"
 #include "proxy/call.h"
+#include "proxy/keepalive.h"
 #include "transport/conn_map.h"
 #include "base/hash.h"
+#include "ksip/endpoint.h"
 #include "store/location.h"
 #include "base/log.h"
 #include "media/media.h"
@@ -28,10 +30,11 @@
 
 #define MAX_TARGETS 16
 
-static void txn_send(void *arg, const struct sockaddr_storage *dst, enum ksip_transport tp,
-		     const char *buf, size_t len)
+static void txn_send(void *arg, const struct sockaddr_storage *from,
+		     const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf,
+		     size_t len)
 {
-	proxy_send(arg, dst, tp, buf, len);
+	proxy_send(arg, from, dst, tp, buf, len);
 }
 
 /* This worker's share of a cap on the whole daemon (rounded up). */
@@ -95,12 +98,6 @@ void proxy_free(struct proxy *p)
 void proxy_set_worker(struct proxy *p, struct worker *w)
 {
 	p->w = w;
-	for (int i = 0; i < 2; i++) {
-		int family = i ? AF_INET6 : AF_INET;
-
-		p->udp_port[i] = worker_port(w, family, KSIP_UDP);
-		p->tcp_port[i] = worker_port(w, family, KSIP_TCP);
-	}
 }
 
 bool proxy_wants(const struct sip_msg *m)
@@ -121,11 +118,11 @@ bool proxy_wants(const struct sip_msg *m)
 	return true;
 }
 
-void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
-		const char *buf, size_t len)
+void proxy_send(struct proxy *p, const struct sockaddr_storage *from,
+		const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf, size_t len)
 {
 	/* Over TCP, the phone's own connection: ksipd does not open connections to phones. */
-	transport_send(p->w, dst, tp, buf, len);
+	transport_send(p->w, from, dst, tp, buf, len);
 }
 
 /*
@@ -141,21 +138,24 @@ static bool top_via_is_ours(const struct sip_msg *m)
 	return top_via(m, &v) && txn_branch_is_ours(v.branch) && netpath_is_local(v.host);
 }
 
-/* Our Via sent-by and BRANCH for a request towards DST; -1 when unroutable. */
-static int our_via(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
-		   const char *branch, char *out, size_t len)
+/*
+ * Our Via sent-by and BRANCH for a request towards DST; -1 when unroutable.
+ * The address and port are those of the socket the request leaves by
+ * (transport_local(): FROM, or the route's), so that the answer comes back
+ * to it.
+ */
+static int our_via(struct proxy *p, const struct sockaddr_storage *from,
+		   const struct sockaddr_storage *dst, enum ksip_transport tp, const char *branch,
+		   char *out, size_t len)
 {
-	int fam;
-
 	struct sockaddr_storage local;
 	char host[INET6_ADDRSTRLEN + 2];
 
-	if (netpath_local_toward(dst, &local))
+	if (transport_local(p->w, from, dst, tp, &local))
 		return -1;
 	netpath_host_str(&local, host, sizeof(host));
-	fam = local.ss_family == AF_INET6;
 	snprintf(out, len, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n", tp == KSIP_TCP ? "TCP" : "UDP",
-		 host, tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam], branch);
+		 host, ksip_endpoint_port(&local), branch);
 	return 0;
 }
 
@@ -166,7 +166,7 @@ static void send_stateless(struct proxy *p, const struct sip_source *src, int co
 {
 	if (p->out.overflow)
 		return;
-	proxy_send(p, &p->out.dst, src->transport, p->out.buf, p->out.len);
+	proxy_send(p, &src->local, &p->out.dst, src->transport, p->out.buf, p->out.len);
 	STAT_INC(p->st, responses_sent[code]);
 }
 
@@ -236,14 +236,14 @@ static bool looped(const struct sip_msg *m, uint64_t lh)
 
 bool proxy_uri_is_us(const struct proxy *p, struct sip_span uri_s)
 {
+	struct sockaddr_storage ss;
 	struct sip_uri u;
-	uint32_t port;
 
-	if (!sip_uri_parse(uri_s, &u) || !netpath_is_local(u.host))
+	/* One of this host's addresses, with the port of a listener bound to it (or to any). */
+	if (!sip_uri_parse(uri_s, &u) || !netpath_is_local(u.host) ||
+	    !netpath_sockaddr(u.host, u.port ? u.port : 5060, &ss))
 		return false;
-	port = u.port ? u.port : 5060;
-	return port == p->udp_port[0] || port == p->udp_port[1] || port == p->tcp_port[0] ||
-	       port == p->tcp_port[1];
+	return worker_listens_on(p->w, &ss);
 }
 
 /* How many leading Route entries name us (§16.4), and the first that doesn't. */
@@ -267,6 +267,28 @@ static unsigned int our_routes(struct proxy *p, const struct sip_msg *m, struct 
 		n++;
 	}
 	return n;
+}
+
+/*
+ * The last leading Route entry naming us, as an address: the one we
+ * record-routed towards the next hop (RFC 5658: with two entries, the
+ * second faces where the request goes). Family 0 when there is none.
+ */
+static void last_our_route(struct proxy *p, const struct sip_msg *m, struct sockaddr_storage *local)
+{
+	struct sip_hdr_iter it;
+	struct sip_span elem;
+
+	local->ss_family = 0;
+	sip_hdr_iter_init(&it, m, SIP_HDR_ROUTE);
+	while (sip_hdr_iter_next(&it, &elem)) {
+		struct sip_naddr na;
+		struct sip_uri u;
+
+		if (!sip_naddr_parse(elem, &na) || !proxy_uri_is_us(p, na.uri) ||
+		    !sip_uri_parse(na.uri, &u) || !netpath_sockaddr(u.host, u.port ? u.port : 5060, local))
+			return;
+	}
 }
 
 /* Where a SIP URI points (IP literals only: ksip does not resolve names). */
@@ -307,38 +329,46 @@ static bool carries_offer_answer(enum sip_method m)
  * SIG (route_sign()) lets the dialog's requests prove, even after a
  * restart, that ksipd record-routed it (proxy/authorize.c).
  */
-static void rr_uri(struct proxy *p, const struct sockaddr_storage *local, enum ksip_transport tp,
-		   const char *sig, char *out, size_t len)
+static void rr_uri(const struct sockaddr_storage *local, enum ksip_transport tp, const char *sig,
+		   char *out, size_t len)
 {
 	char h[INET6_ADDRSTRLEN + 2];
-	int fam = local->ss_family == AF_INET6;
 
 	netpath_host_str(local, h, sizeof(h));
-	snprintf(out, len, "<sip:%s:%u;%slr%s>", h,
-		 tp == KSIP_TCP ? p->tcp_port[fam] : p->udp_port[fam],
+	snprintf(out, len, "<sip:%s:%u;%slr%s>", h, ksip_endpoint_port(local),
 		 tp == KSIP_TCP ? "transport=tcp;" : "", sig);
 }
 
-static void record_route(struct proxy *p, const struct sockaddr_storage *caller,
-			 enum ksip_transport caller_tp, const struct sockaddr_storage *callee,
-			 enum ksip_transport callee_tp, const char *sig, char *out, size_t len)
+/*
+ * The caller's request came in on our address CALLER_LOCAL from CALLER;
+ * it goes out to CALLEE from CALLEE_LOCAL (either NULL or unknown: the
+ * route's). Each side records the address it reaches us at.
+ */
+static void record_route(struct proxy *p, const struct sip_source *caller,
+			 const struct sockaddr_storage *callee_local,
+			 const struct sockaddr_storage *callee, enum ksip_transport callee_tp,
+			 const char *sig, char *out, size_t len)
 {
+	enum ksip_transport caller_tp = caller->transport;
 	struct sockaddr_storage a, b;
 	char ua[160], ub[160];
 
 	out[0] = 0;
-	if (netpath_local_toward(callee, &b) || netpath_local_toward(caller, &a))
+	if (transport_local(p->w, callee_local, callee, callee_tp, &b) ||
+	    transport_local(p->w, &caller->local, &caller->addr, caller_tp, &a))
 		return;
-	rr_uri(p, &a, caller_tp, sig, ua, sizeof(ua));
-	rr_uri(p, &b, callee_tp, sig, ub, sizeof(ub));
+	rr_uri(&a, caller_tp, sig, ua, sizeof(ua));
+	rr_uri(&b, callee_tp, sig, ub, sizeof(ub));
 	if (!strcmp(ua, ub)) {
 		snprintf(out, len, "Record-Route: %s\r\n", ub);
 		return;
 	}
 	/*
-	 * Two interfaces, families or transports: the callee must reach us one
-	 * way and the caller the other, so record both (the callee reads the
-	 * list top down, the caller bottom up).
+	 * Two listen addresses, families or transports (RFC 5658 double
+	 * record-routing): the callee must reach us one way and the caller
+	 * the other, so record both (the callee reads the list top down, the
+	 * caller bottom up). Each entry is signed: a forged Route naming one
+	 * of our addresses is no proof of a dialog (proxy/authorize.c).
 	 */
 	snprintf(out, len, "Record-Route: %s, %s\r\n", ub, ua);
 }
@@ -348,12 +378,12 @@ static void record_route(struct proxy *p, const struct sockaddr_storage *caller,
 static void branch_event(struct branch *b, enum branch_event ev, int code,
 			 const struct sip_msg *m, void *arg);
 
-/* Send p->out to DST as a new branch of RC's server transaction. */
+/* Send p->out to DST (from FROM, may be NULL) as a new branch of RC's server transaction. */
 static bool fork_branch(struct proxy *p, struct resp_ctx *rc, enum sip_method method,
-			const char *branch, const struct sockaddr_storage *dst,
-			enum ksip_transport tp)
+			const char *branch, const struct sockaddr_storage *from,
+			const struct sockaddr_storage *dst, enum ksip_transport tp)
 {
-	if (!branch_send(p->txn, rc->stx, method, branch, dst, tp, p->out.buf, p->out.len,
+	if (!branch_send(p->txn, rc->stx, method, branch, from, dst, tp, p->out.buf, p->out.len,
 			 branch_event, rc))
 		return false;
 	rc->pending++;
@@ -363,6 +393,7 @@ static bool fork_branch(struct proxy *p, struct resp_ctx *rc, enum sip_method me
 struct target {
 	char uri[256];
 	struct sockaddr_storage dst;
+	struct sockaddr_storage local;	/* our address it registered to (family 0: unknown) */
 	enum ksip_transport transport;
 };
 
@@ -383,6 +414,7 @@ static void collect_target(void *ctx, const struct binding_view *b)
 		return;
 	/* Where the REGISTER came from: reaches phones behind NAT (like fix_nated_register). */
 	t->dst = b->source;
+	t->local = b->local;
 	t->transport = b->transport;
 	ts->n++;
 }
@@ -459,10 +491,10 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		}
 		txn_branch_id(p->txn, lh, branch, sizeof(branch));
 again:
-		if (our_via(p, &ts->t[i].dst, tp, branch, via, sizeof(via)))
+		if (our_via(p, &ts->t[i].local, &ts->t[i].dst, tp, branch, via, sizeof(via)))
 			continue;
 		if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
-			record_route(p, &t->src.addr, t->src.transport, &ts->t[i].dst, tp, sig, rr,
+			record_route(p, &t->src, &ts->t[i].local, &ts->t[i].dst, tp, sig, rr,
 				     sizeof(rr));
 		else
 			rr[0] = 0;
@@ -483,7 +515,7 @@ again:
 			too_large++;
 			continue;
 		}
-		if (fork_branch(p, rc, m->method, branch, &ts->t[i].dst, tp))
+		if (fork_branch(p, rc, m->method, branch, &ts->t[i].local, &ts->t[i].dst, tp))
 			sent++;
 	}
 	if (!sent && too_large)
@@ -506,7 +538,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 			 struct stx *t, unsigned int ours, struct sip_span next_route, uint64_t lh,
 			 const struct fwd_grant *g)
 {
-	struct sockaddr_storage dst;
+	struct sockaddr_storage dst, local;
 	enum ksip_transport tp = KSIP_UDP;
 	struct fwd_request f = { 0 };
 	struct call *c = g->call;
@@ -531,6 +563,8 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 			stx_reply(p->txn, t, 404, "No route", NULL);
 		return;
 	}
+	/* From the address we record-routed towards that side (else the route's). */
+	last_our_route(p, m, &local);
 	if (c) {
 		call_request_seen(c, from, m);
 		if (has_sdp(m)) {
@@ -554,7 +588,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 		top_via(m, &v);
 		txn_branch_id_ack(lh, v.branch, branch, sizeof(branch));
 	}
-	if (our_via(p, &dst, tp, branch, via, sizeof(via))) {
+	if (our_via(p, &local, &dst, tp, branch, via, sizeof(via))) {
 		if (t)
 			stx_reply(p->txn, t, 503, "No route to next hop", NULL);
 		free(sdp);
@@ -568,7 +602,7 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 	f.src = src;
 	build_forward_request(&p->out, m, &f);
 	if (!p->out.overflow && tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX &&
-	    conn_map_find(&dst, &(struct conn_ref){ 0 }) && !our_via(p, &dst, KSIP_TCP, branch, via,
+	    conn_map_find(&dst, &(struct conn_ref){ 0 }) && !our_via(p, &local, &dst, KSIP_TCP, branch, via,
 								 sizeof(via))) {
 		tp = KSIP_TCP;	/* §18.1.1: over TCP when a connection to the next hop exists */
 		build_forward_request(&p->out, m, &f);
@@ -581,9 +615,9 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 		return;
 	}
 	if (t)
-		fork_branch(p, t->arg, m->method, branch, &dst, tp);
+		fork_branch(p, t->arg, m->method, branch, &local, &dst, tp);
 	else
-		proxy_send(p, &dst, tp, p->out.buf, p->out.len);
+		proxy_send(p, &local, &dst, tp, p->out.buf, p->out.len);
 	if (c && m->method == SIP_BYE && c->state != CALL_ENDED)
 		call_end(p, c, "BYE from %s", from == LEG_CALLER ? "caller" : "callee");
 }
@@ -909,7 +943,8 @@ static void branch_event(struct branch *b, enum branch_event ev, int code,
 		}
 		stx_send_provisional(p->txn, rc->stx, p->out.buf, p->out.len);
 	} else {
-		proxy_send(p, &rc->stx->reply_dst, rc->stx->src.transport, p->out.buf, p->out.len);
+		proxy_send(p, &rc->stx->src.local, &rc->stx->reply_dst, rc->stx->src.transport,
+			   p->out.buf, p->out.len);
 	}
 	STAT_INC(p->st, responses_forwarded);
 }
@@ -921,13 +956,13 @@ int proxy_originate(struct proxy *p, const struct sockaddr_storage *dst, enum ks
 
 	txn_set_now(p->txn, p->now);	/* the control thread may enter here (ksipctl hangup) */
 	txn_branch_id(p->txn, loophash, branch, sizeof(branch));
-	if (our_via(p, dst, tp, branch, via, sizeof(via)))
+	if (our_via(p, NULL, dst, tp, branch, via, sizeof(via)))
 		return -1;
 	r->via = via;
 	sip_build_request(&p->out, r);
 	r->via = NULL;
 	if (p->out.overflow ||
-	    !branch_send(p->txn, NULL, r->method, branch, dst, tp, p->out.buf, p->out.len, NULL,
+	    !branch_send(p->txn, NULL, r->method, branch, NULL, dst, tp, p->out.buf, p->out.len, NULL,
 			 NULL))
 		return -1;
 	return 0;
@@ -946,7 +981,8 @@ void proxy_handle_msg(struct proxy *p, const struct sip_msg *m, const struct sip
 	} else {
 		/* Its branch hears of it; a response no branch of ours sent is a stray. */
 		STAT_INC(p->st, responses_received);
-		txn_response(p->txn, m);
+		if (!keepalive_response(p, m))
+			txn_response(p->txn, m);
 	}
 }
 
@@ -963,6 +999,7 @@ int proxy_tick(struct proxy *p, int max)
 	p->now = now_ms();
 	txn_set_now(p->txn, p->now);
 	wait = txn_tick(p->txn, max);
+	wait = keepalive_tick(p, wait);
 	timer_run(&p->timers, p->now, p);
 	return timer_wait_ms(&p->timers, now_ms(), wait);
 }

@@ -75,19 +75,20 @@ struct proxy {
 	uint64_t now;			/* ms, refreshed per event */
 	uint64_t seq;			/* call identifiers */
 	struct worker *w;		/* sends through its sockets */
-	uint16_t udp_port[2];		/* our UDP listen port per family: [0] IPv4, [1] IPv6 */
-	uint16_t tcp_port[2];		/* our TCP listen port per family (0: none) */
 	struct call *call_tab[PROXY_TAB_SIZE];
 	struct list_head calls;		/* every struct call of this worker (call.c) */
 	uint32_t ncalls, max_calls;	/* alive (call.c counts), this worker's share of max_calls */
 	struct media *media;
+	uint64_t ka_next_ms;		/* NAT keepalives (keepalive.c): when the next shard is due */
+	unsigned int ka_slot;		/* and which shard that is */
+	uint32_t ka_seq;
 	struct sip_out out;		/* scratch for messages being built */
 	struct sip_msg in;		/* a handed-over message, parsed again here */
 };
 
 struct proxy *proxy_new(const struct proxy_env *env, int index, struct ksip_stats *st, int epfd);
 void proxy_free(struct proxy *p);
-/* The worker P belongs to: P sends through it and writes its ports into Via. */
+/* The worker P belongs to: P sends through its sockets and writes their addresses into Via. */
 void proxy_set_worker(struct proxy *p, struct worker *w);
 
 /* Does this message belong to the proxy (rather than the registrar or a local answer)? */
@@ -107,9 +108,12 @@ int proxy_tick(struct proxy *p, int max);
  */
 void proxy_batch_done(struct proxy *p);
 
-/* Send one message to DST: over UDP, or on the TCP connection DST opened (transport_send()). */
-void proxy_send(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
-		const char *buf, size_t len);
+/*
+ * Send one message to DST: over UDP from our address FROM (NULL or family
+ * 0: the route's), or on the TCP connection DST opened (transport_send()).
+ */
+void proxy_send(struct proxy *p, const struct sockaddr_storage *from,
+		const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf, size_t len);
 
 /* Does URI name us (one of our addresses and listen ports)? For proxy/ files. */
 bool proxy_uri_is_us(const struct proxy *p, struct sip_span uri);

@@ -229,6 +229,8 @@ void registrar_handle(const struct registrar_ctx *c, const struct sip_msg *m,
 		.remove_all = r.star,
 		.now = c->now,
 		.src = (const struct sockaddr *)&src->addr,
+		/* Requests to the binding leave from where it registered (several listen addresses). */
+		.local = src->local.ss_family ? (const struct sockaddr *)&src->local : NULL,
 		.transport = src->transport,
 		.max_contacts = c->cfg->max_contacts,
 	};

@@ -27,6 +27,13 @@ struct sip_source {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	enum ksip_transport transport;
+	/*
+	 * Our address and port it arrived on: what its answers leave from and
+	 * what a binding it registers is reached from again: the listener's
+	 * address, a wildcard socket's IP_PKTINFO, a TCP connection's own end.
+	 * Family 0 when not known: the route decides then.
+	 */
+	struct sockaddr_storage local;
 };
 
 struct sip_out {

@@ -8,7 +8,7 @@
 
 #include "base/hash.h"
 
-#define LOC_SHARDS 64
+#define LOC_SHARDS LOCATION_SHARDS
 #define LOC_INITIAL_BUCKETS 256
 
 /*
@@ -25,6 +25,10 @@ struct binding {
 	uint8_t transport;
 	uint8_t src_family;
 	uint16_t src_port;	/* network order */
+	uint8_t probes_unanswered;	/* NAT keepalives in a row without an answer */
+	uint8_t local_family;	/* our address the REGISTER came in on, packed the same way */
+	uint16_t local_port;
+	uint8_t local_addr[16];
 	uint16_t contact_len;
 	uint16_t callid_len;
 	uint8_t src_addr[16];
@@ -224,43 +228,58 @@ static void unlink_binding(struct loc_shard *s, struct aor *a, struct binding **
 	free(b);
 }
 
-static void pack_source(struct binding *b, const struct sockaddr *sa)
+static void pack_addr(const struct sockaddr *sa, uint8_t *family, uint16_t *port, uint8_t addr[16])
 {
-	memset(b->src_addr, 0, sizeof(b->src_addr));
-	b->src_family = 0;
-	b->src_port = 0;
+	memset(addr, 0, 16);
+	*family = 0;
+	*port = 0;
 	if (!sa)
 		return;
-	b->src_family = (uint8_t)sa->sa_family;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
 
-		memcpy(b->src_addr, &a4->sin_addr, 4);
-		b->src_port = a4->sin_port;
+		*family = AF_INET;
+		memcpy(addr, &a4->sin_addr, 4);
+		*port = a4->sin_port;
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
 
-		memcpy(b->src_addr, &a6->sin6_addr, 16);
-		b->src_port = a6->sin6_port;
+		*family = AF_INET6;
+		memcpy(addr, &a6->sin6_addr, 16);
+		*port = a6->sin6_port;
 	}
 }
 
-static void unpack_source(const struct binding *b, struct sockaddr_storage *ss)
+static void unpack_addr(uint8_t family, uint16_t port, const uint8_t addr[16],
+			struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (b->src_family == AF_INET) {
+	if (family == AF_INET) {
 		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
 
 		a4->sin_family = AF_INET;
-		memcpy(&a4->sin_addr, b->src_addr, 4);
-		a4->sin_port = b->src_port;
-	} else if (b->src_family == AF_INET6) {
+		memcpy(&a4->sin_addr, addr, 4);
+		a4->sin_port = port;
+	} else if (family == AF_INET6) {
 		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
 
 		a6->sin6_family = AF_INET6;
-		memcpy(&a6->sin6_addr, b->src_addr, 16);
-		a6->sin6_port = b->src_port;
+		memcpy(&a6->sin6_addr, addr, 16);
+		a6->sin6_port = port;
 	}
+}
+
+static void pack_source(struct binding *b, const struct sockaddr *src, const struct sockaddr *local)
+{
+	pack_addr(src, &b->src_family, &b->src_port, b->src_addr);
+	pack_addr(local, &b->local_family, &b->local_port, b->local_addr);
+}
+
+static void unpack_source(const struct binding *b, struct sockaddr_storage *ss,
+			  struct sockaddr_storage *local)
+{
+	unpack_addr(b->src_family, b->src_port, b->src_addr, ss);
+	unpack_addr(b->local_family, b->local_port, b->local_addr, local);
 }
 
 static void view_of(const struct aor *a, const struct binding *b, time_t now,
@@ -273,7 +292,7 @@ static void view_of(const struct aor *a, const struct binding *b, time_t now,
 	v->expires_in = b->expires > now ? (uint32_t)(b->expires - now) : 0;
 	v->q = b->q;
 	v->transport = (enum ksip_transport)b->transport;
-	unpack_source(b, &v->source);
+	unpack_source(b, &v->source, &v->local);
 }
 
 static struct binding *new_binding(const char *contact, size_t clen, const char *callid,
@@ -288,6 +307,7 @@ static struct binding *new_binding(const char *contact, size_t clen, const char 
 		return NULL;
 	b->contact_len = (uint16_t)clen;
 	b->callid_len = (uint16_t)cidlen;
+	b->probes_unanswered = 0;	/* a refresh is an answer too */
 	memcpy(b->data, contact, clen);
 	b->data[clen] = 0;
 	memcpy(b->data + clen + 1, callid, cidlen);
@@ -377,7 +397,7 @@ static enum loc_result upsert(struct location *l, struct loc_shard *s, struct ao
 	b->cseq = rq->cseq;
 	b->q = c->q;
 	b->transport = (uint8_t)rq->transport;
-	pack_source(b, rq->src);
+	pack_source(b, rq->src, rq->local);
 	if (*pp) {
 		/* Replace in place so the list keeps its order. */
 		struct binding *old = *pp;
@@ -468,7 +488,7 @@ int location_restore(struct location *l, const struct binding_view *v, time_t ex
 	b->cseq = v->cseq;
 	b->q = v->q;
 	b->transport = (uint8_t)v->transport;
-	pack_source(b, (const struct sockaddr *)&v->source);
+	pack_source(b, (const struct sockaddr *)&v->source, (const struct sockaddr *)&v->local);
 	b->next = a->bindings;
 	a->bindings = b;
 	a->nbindings++;
@@ -580,4 +600,80 @@ void location_usage(struct location *l, struct location_usage *u)
 		u->bytes += s->bytes;
 		pthread_mutex_unlock(&s->lock);
 	}
+}
+
+/* --- NAT keepalives ------------------------------------------------------ */
+
+uint64_t location_probe_token(const char *aor, const char *contact)
+{
+	return hash_mac(hash_mac(0, aor, strlen(aor) + 1), contact, strlen(contact));
+}
+
+int location_probe_shard(struct location *l, unsigned int shard, time_t now,
+			 const struct loc_probe *pr)
+{
+	struct loc_shard *s = &l->shard[shard % LOC_SHARDS];
+	struct binding_view v;
+	unsigned int seen = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (uint32_t k = 0; k < s->nbuckets; k++) {
+		struct aor *a = s->buckets[k], *next;
+
+		for (; a; a = next) {
+			struct binding **pp = &a->bindings;
+
+			next = a->next;
+			while (*pp) {
+				struct binding *b = *pp;
+
+				if (b->expires <= now) {
+					pp = &b->next;
+					continue;
+				}
+				if (seen >= pr->max) {
+					(*pr->skipped)++;
+					pp = &b->next;
+					continue;
+				}
+				view_of(a, b, now, &v);
+				if (!pr->wants(pr->ctx, &v)) {
+					pp = &b->next;
+					continue;
+				}
+				seen++;
+				if (b->probes_unanswered >= pr->max_unanswered) {
+					/* It stopped answering: gone before its time. */
+					report_remove(l, a->name, b_contact(b));
+					unlink_binding(s, a, pp);
+					(*pr->expired)++;
+					continue;
+				}
+				if (pr->send(pr->ctx, &v) && b->probes_unanswered < UINT8_MAX)
+					b->probes_unanswered++;
+				pp = &b->next;
+			}
+			drop_aor_if_empty(s, a);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return (int)seen;
+}
+
+bool location_probe_answered(struct location *l, const char *aor, uint64_t token)
+{
+	uint32_t h;
+	struct loc_shard *s = shard_of(l, aor, &h);
+	struct aor *a;
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	a = *find_aor(s, h, aor);
+	for (struct binding *b = a ? a->bindings : NULL; b; b = b->next)
+		if (location_probe_token(aor, b_contact(b)) == token) {
+			b->probes_unanswered = 0;
+			found = true;
+		}
+	pthread_mutex_unlock(&s->lock);
+	return found;
 }

@@ -37,6 +37,7 @@ struct loc_request {
 	bool remove_all;	/* Contact: * with Expires: 0 */
 	time_t now;
 	const struct sockaddr *src;
+	const struct sockaddr *local;	/* our address it came in on (may be NULL) */
 	enum ksip_transport transport;
 	uint32_t max_contacts;
 };
@@ -69,6 +70,40 @@ int location_lookup(struct location *l, const char *aor, time_t now, binding_fn 
 int location_remove_aor(struct location *l, const char *aor);
 /* Drop bindings whose time is up (each one reported). Returns how many. */
 int location_expire(struct location *l, time_t now);
+
+/*
+ * NAT keepalives (proxy/keepalive.c, issue 14): the table is walked one
+ * shard at a time, so that the probes of an interval spread over it.
+ */
+#define LOCATION_SHARDS 64
+
+struct loc_probe {
+	/* Is this binding one to keep open (behind NAT)? Under the shard lock: no blocking. */
+	bool (*wants)(void *ctx, const struct binding_view *b);
+	/* Send it a keepalive; true when one went out. Under the shard lock: no blocking. */
+	bool (*send)(void *ctx, const struct binding_view *b);
+	void *ctx;
+	unsigned int max;		/* bindings probed (or expired) at most in this call */
+	unsigned int max_unanswered;	/* keepalives in a row without answer before expiry */
+	unsigned int *expired;		/* += bindings removed for not answering (reported) */
+	unsigned int *skipped;		/* += bindings past MAX, not looked at this time */
+};
+
+/*
+ * For every live binding of shard SHARD (0..LOCATION_SHARDS-1) that PR
+ * wants: remove it when MAX_UNANSWERED keepalives went unanswered, else
+ * send one more. Returns how many it handled.
+ */
+int location_probe_shard(struct location *l, unsigned int shard, time_t now,
+			 const struct loc_probe *pr);
+/*
+ * The token a keepalive to CONTACT of AOR carries and its answer brings
+ * back: a MAC under the process's key, so that only an answer to a
+ * keepalive we sent (or an on-path observer) can name the binding.
+ */
+uint64_t location_probe_token(const char *aor, const char *contact);
+/* A keepalive to AOR's binding with TOKEN was answered: it is alive. False: no such binding. */
+bool location_probe_answered(struct location *l, const char *aor, uint64_t token);
 
 struct location_usage {
 	uint64_t aors;

@@ -23,6 +23,12 @@ struct binding_view {
 	uint16_t q;
 	enum ksip_transport transport;
 	struct sockaddr_storage source;
+	/*
+	 * Our address and port the REGISTER came in on, to reach it from again
+	 * (several listen addresses); family 0 when not known (a binding read
+	 * back at start-up: it is not stored).
+	 */
+	struct sockaddr_storage local;
 };
 
 typedef void (*binding_fn)(void *ctx, const struct binding_view *b);

@@ -29,8 +29,6 @@ static __thread struct route_entry route_cache[ROUTE_CACHE];
 
 static int route_lookup(const struct sockaddr_storage *dst, struct sockaddr_storage *local);
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-
 static unsigned int route_slot(const struct sockaddr_storage *ss)
 {
 	const unsigned char *p = ss->ss_family == AF_INET6 ?
@@ -49,7 +47,7 @@ int netpath_local_toward(const struct sockaddr_storage *dst, struct sockaddr_sto
 	struct route_entry *e = &route_cache[route_slot(dst)];
 	time_t now = time(NULL);
 
-	if (e->at && now - e->at < ROUTE_TTL_S && same_ip(&e->dst, dst)) {
+	if (e->at && now - e->at < ROUTE_TTL_S && netpath_same_ip(&e->dst, dst)) {
 		*local = e->local;
 		return 0;
 	}
@@ -158,7 +156,7 @@ static void locals_refresh(time_t now)
 	freeifaddrs(ifa);
 }
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+bool netpath_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
 		return false;
@@ -169,10 +167,15 @@ static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_stor
 		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
 }
 
+bool netpath_same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return netpath_same_ip(a, b) && ksip_endpoint_port(a) == ksip_endpoint_port(b);
+}
+
 static bool in_locals(const struct sockaddr_storage *ss)
 {
 	for (int i = 0; i < locals.n; i++)
-		if (same_ip(&locals.addr[i], ss))
+		if (netpath_same_ip(&locals.addr[i], ss))
 			return true;
 	return false;
 }

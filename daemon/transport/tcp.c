@@ -210,6 +210,13 @@ static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *
 	memcpy(&c->peer.addr, ss, sizeof(*ss));
 	c->peer.addrlen = sl;
 	c->peer.transport = KSIP_TCP;
+	{
+		socklen_t ll = sizeof(c->peer.local);
+
+		/* Our end of it, exact even on a wildcard listener. */
+		if (getsockname(fd, (struct sockaddr *)&c->peer.local, &ll))
+			c->peer.local.ss_family = 0;
+	}
 	c->last_active = time(NULL);
 	r = conn_map_add(ss, w->id, c->id, c, t->cfg->tcp_max_per_source);
 	if (r != CONN_MAP_OK) {

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "ksip/endpoint.h"
 #include "transport/conn_map.h"
+#include "transport/netpath.h"
 #include "transport/worker_priv.h"
 
 #define EV_BATCH 64
@@ -30,6 +31,15 @@ static int fam_index(int family)
 	return family == AF_INET6;
 }
 
+static bool ip_is_any(const struct sockaddr_storage *ss)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (ss->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &any6, sizeof(any6));
+	return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
 static int make_socket(const struct listen_addr *l)
 {
 	int type = l->transport == KSIP_UDP ? SOCK_DGRAM : SOCK_STREAM;
@@ -44,6 +54,13 @@ static int make_socket(const struct listen_addr *l)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (type == SOCK_DGRAM)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	/* A wildcard UDP socket learns which of our addresses each datagram was sent to. */
+	if (type == SOCK_DGRAM && ip_is_any(&l->addr)) {
+		if (l->addr.ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		else
+			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
 		int e = errno;
@@ -143,8 +160,87 @@ static void inbox_drain(void *arg, uint32_t events)
 
 /* --- sending ------------------------------------------------------------- */
 
-bool transport_send(struct worker *w, const struct sockaddr_storage *dst,
-		    enum ksip_transport tp, const char *buf, size_t len)
+/*
+ * The listener of transport TP that owns local address IP (issue 14,
+ * several listen addresses): the one bound to IP itself, else a wildcard
+ * one of its family (the kernel then writes IP as the source, being the
+ * address the route picks), else the first of the family. Sending from the
+ * first socket of a family whatever the peer broke phones on a second
+ * address: a packet from address A to a phone on B's network carries
+ * source A, which that network may not route back.
+ */
+static const struct listener *listener_for(const struct worker *w, const struct sockaddr_storage *ip,
+					   enum ksip_transport tp)
+{
+	const struct listener *wild = NULL, *first = NULL;
+
+	for (int i = 0; i < w->nlisteners; i++) {
+		const struct listener *l = &w->listeners[i];
+
+		if (l->at->transport != tp || l->at->addr.ss_family != ip->ss_family)
+			continue;
+		if (netpath_same_ip(&l->at->addr, ip))
+			return l;
+		if (!wild && ip_is_any(&l->at->addr))
+			wild = l;
+		if (!first)
+			first = l;
+	}
+	return wild ? wild : first;
+}
+
+/*
+ * The UDP or TCP listener that owns FROM (one of our addresses, with its
+ * port): bound to it exactly, else a wildcard one of that port (FROM comes
+ * from a datagram's IP_PKTINFO, a binding made from one, or a Route entry
+ * the proxy found local). NULL when none.
+ */
+static const struct listener *listener_at(const struct worker *w, const struct sockaddr_storage *from,
+					  enum ksip_transport tp)
+{
+	const struct listener *wild = NULL;
+
+	if (!from || !from->ss_family)
+		return NULL;
+	for (int i = 0; i < w->nlisteners; i++) {
+		const struct listener *l = &w->listeners[i];
+
+		if (l->at->transport != tp || l->at->addr.ss_family != from->ss_family ||
+		    ksip_endpoint_port(&l->at->addr) != ksip_endpoint_port(from))
+			continue;
+		if (!l->wildcard && netpath_same_ip(&l->at->addr, from))
+			return l;
+		if (l->wildcard && !wild && !ip_is_any(from))
+			wild = l;
+	}
+	return wild;
+}
+
+int transport_local(struct worker *w, const struct sockaddr_storage *from,
+		    const struct sockaddr_storage *dst, enum ksip_transport tp,
+		    struct sockaddr_storage *local)
+{
+	const struct listener *l;
+
+	if (from && from->ss_family == dst->ss_family &&
+	    (listener_at(w, from, tp) || (tp == KSIP_TCP && conn_map_find(dst, &(struct conn_ref){ 0 })))) {
+		*local = *from;
+		return 0;
+	}
+	if (netpath_local_toward(dst, local))
+		return -1;
+	l = listener_for(w, local, tp);
+	if (!l && tp == KSIP_TCP)
+		l = listener_for(w, local, KSIP_UDP);	/* a TCP peer with no TCP listener of ours */
+	if (!l)
+		return -1;
+	ksip_endpoint_set_port(local, ksip_endpoint_port(&l->at->addr));
+	return 0;
+}
+
+bool transport_send(struct worker *w, const struct sockaddr_storage *from,
+		    const struct sockaddr_storage *dst, enum ksip_transport tp,
+		    const char *buf, size_t len)
 {
 	if (tp == KSIP_TCP) {
 		struct conn_ref ref;
@@ -154,14 +250,56 @@ bool transport_send(struct worker *w, const struct sockaddr_storage *dst,
 		    inbox_post(w, w->t->workers[ref.worker], ref.id, buf, len, NULL))
 			return true;
 	} else {
+		struct sockaddr_storage local;
+		const struct listener *l = NULL;
 		int fd = w->udp_fd[fam_index(dst->ss_family)];
 		socklen_t sl = dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 							    sizeof(struct sockaddr_in);
 
+		/*
+		 * From FROM when it is one of our sockets (the address the peer
+		 * registered to or wrote to), else from the socket of the address
+		 * the route to DST leaves by: what our Via says either way.
+		 */
+		if (from && from->ss_family == dst->ss_family)
+			l = listener_at(w, from, KSIP_UDP);
+		if (l && l->wildcard) {
+			/* A wildcard socket: name the source, or the route would choose it. */
+			char cbuf[UDP_CMSG];
+			struct iovec iov = { (void *)buf, len };
+			struct msghdr mh = {
+				.msg_name = (void *)dst, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1,
+				.msg_control = cbuf,
+				.msg_controllen = udp_source_cmsg(l, from, cbuf, sizeof(cbuf)),
+			};
+
+			if (sendmsg(l->ev.fd, &mh, MSG_DONTWAIT) >= 0)
+				return true;
+			STAT_INC(&w->stats, send_errors);
+			return false;
+		}
+		if (!l && !netpath_local_toward(dst, &local))
+			l = listener_for(w, &local, KSIP_UDP);
+		if (l)
+			fd = l->ev.fd;
 		if (fd >= 0 && sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)dst, sl) >= 0)
 			return true;
 	}
 	STAT_INC(&w->stats, send_errors);
+	return false;
+}
+
+bool worker_listens_on(const struct worker *w, const struct sockaddr_storage *addr)
+{
+	uint16_t port = ksip_endpoint_port(addr);
+
+	for (int i = 0; i < w->nlisteners; i++) {
+		const struct listen_addr *a = w->listeners[i].at;
+
+		if (a->addr.ss_family == addr->ss_family && ksip_endpoint_port(&a->addr) == port &&
+		    (ip_is_any(&a->addr) || netpath_same_ip(&a->addr, addr)))
+			return true;
+	}
 	return false;
 }
 
@@ -276,13 +414,15 @@ static int worker_listen(struct worker *w, const struct listen_addr *l)
 		return -1;
 	}
 	li->w = w;
+	li->at = l;
+	li->wildcard = ip_is_any(&l->addr);
 	if (ev_add(w->epfd, &li->ev, fd, udp ? udp_readable : tcp_accept, li, EPOLLIN)) {
 		log_err("worker %d: epoll: %s", w->id, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	w->nlisteners++;
-	/* The first address of a family is the one we send from and write into Via. */
+	/* The first of a family: where a peer with no route of its own is sent from. */
 	if (udp && w->udp_fd[fam] < 0) {
 		w->udp_fd[fam] = fd;
 		w->udp_port[fam] = port;

@@ -78,14 +78,31 @@ int transport_nworkers(const struct transport *t);
 struct worker *transport_worker(const struct transport *t, int index);
 
 /*
- * Send BUF to DST. UDP: from W's own socket of DST's family. TCP: on the
- * connection DST opened (ksipd opens none), through the inbox of the worker
- * that owns it, even W itself: W may be locked by another thread. Callable
- * from any thread that holds W's lock. False (and counted in send_errors)
- * when it could not be sent or queued.
+ * Our address and port towards DST over TP: what a request to DST carries
+ * in Via and Record-Route, and what transport_send() sends it from. FROM
+ * when it is one of our listening addresses (exactly: address and port;
+ * over TCP, when DST has a connection) -- the address DST registered to or
+ * wrote to -- else the address the route to DST leaves by, with the port
+ * of a listener bound to it. FROM may be NULL. -1 when DST is unroutable.
  */
-bool transport_send(struct worker *w, const struct sockaddr_storage *dst,
-		    enum ksip_transport tp, const char *buf, size_t len);
+int transport_local(struct worker *w, const struct sockaddr_storage *from,
+		    const struct sockaddr_storage *dst, enum ksip_transport tp,
+		    struct sockaddr_storage *local);
+/* Is ADDR (an IP and port, one of this host's addresses) one W listens on? */
+bool worker_listens_on(const struct worker *w, const struct sockaddr_storage *addr);
+
+/*
+ * Send BUF to DST. UDP: from the socket bound to FROM (may be NULL), else
+ * the one bound to the address the route to DST leaves by, else a wildcard
+ * one, else the first of DST's family: as transport_local() chose. TCP: on
+ * the connection DST opened (ksipd opens none), through the inbox of the
+ * worker that owns it, even W itself: W may be locked by another thread.
+ * Callable from any thread that holds W's lock. False (and counted in
+ * send_errors) when it could not be sent or queued.
+ */
+bool transport_send(struct worker *w, const struct sockaddr_storage *from,
+		    const struct sockaddr_storage *dst, enum ksip_transport tp,
+		    const char *buf, size_t len);
 
 /*
  * What only the layer above knows: the TCP connection from PEER carries a

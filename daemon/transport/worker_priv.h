@@ -16,11 +16,15 @@
 
 #define UDP_BATCH 32
 #define UDP_BUF 16384		/* larger datagrams arrive truncated and are dropped */
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message (a wildcard socket's local address). */
+#define UDP_CMSG 64
 
 /* A listening socket, UDP or TCP. */
 struct listener {
 	struct ev_handler ev;
 	struct worker *w;
+	const struct listen_addr *at;	/* the configured address it is bound to */
+	bool wildcard;			/* bound to 0.0.0.0 or [::]: our address differs per peer */
 	/* TCP, out of descriptors: out of the epoll set until then (CLOCK_MONOTONIC ms); else 0. */
 	uint64_t paused_until_ms;
 };
@@ -30,8 +34,10 @@ struct udp_batch {
 	struct iovec iov[UDP_BATCH];
 	struct sockaddr_storage from[UDP_BATCH];
 	char buf[UDP_BATCH][UDP_BUF];
+	char cmsg[UDP_BATCH][UDP_CMSG];
 	struct mmsghdr out[UDP_BATCH];
 	struct iovec oiov[UDP_BATCH];
+	char ocmsg[UDP_BATCH][UDP_CMSG];
 	struct sip_out reply[UDP_BATCH];
 };
 
@@ -56,7 +62,7 @@ struct worker {
 	atomic_uint inbox_len;		/* messages queued, at most cfg->inbox_max */
 	struct listener listeners[MAX_LISTEN];
 	int nlisteners;
-	int udp_fd[2];			/* send sockets: [0] IPv4, [1] IPv6 (-1 when none) */
+	int udp_fd[2];			/* first UDP socket per family: [0] IPv4, [1] IPv6 (-1 when none) */
 	uint16_t udp_port[2], tcp_port[2];
 	struct list_head conns;		/* open TCP connections */
 	struct list_head dead_conns;	/* closed during this epoll batch, freed after it */
@@ -82,6 +88,13 @@ struct transport {
 
 /* udp.c: a UDP socket is readable (a struct listener). Under w->lock. */
 void udp_readable(void *arg, uint32_t events);
+/*
+ * udp.c: on a wildcard socket, the control message that makes a datagram
+ * leave from our address FROM (IP_PKTINFO / IPV6_PKTINFO) into BUF; its
+ * length, 0 when none is needed or FROM is not known.
+ */
+size_t udp_source_cmsg(const struct listener *l, const struct sockaddr_storage *from, char *buf,
+		       size_t len);
 
 /* tcp.c: the TCP cap in force, from tcp_max_connections or the descriptors left (fdlimit.h). */
 void tcp_size(struct transport *t);

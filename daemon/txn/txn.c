@@ -47,10 +47,10 @@ static void buf_free(struct txn_buf *b)
 	b->len = 0;
 }
 
-static void tx(struct txn_layer *tl, const struct sockaddr_storage *dst, enum ksip_transport tp,
-	       const char *buf, size_t len)
+static void tx(struct txn_layer *tl, const struct sockaddr_storage *from,
+	       const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf, size_t len)
 {
-	tl->env.send(tl->env.send_arg, dst, tp, buf, len);
+	tl->env.send(tl->env.send_arg, from, dst, tp, buf, len);
 }
 
 static uint64_t t1(const struct txn_layer *tl)
@@ -231,7 +231,7 @@ static void stx_timer_retx(struct timer *tm, void *ctx)
 	struct stx *t = container_of(tm, struct stx, t_retx);
 
 	/* Timer G: resend the non-2xx final answer, doubling up to T2. */
-	tx(tl, &t->reply_dst, t->src.transport, t->last.p, t->last.len);
+	tx(tl, &t->src.local, &t->reply_dst, t->src.transport, t->last.p, t->last.len);
 	STAT_INC(tl->env.st, retransmissions_sent);
 	t->retx_ms = double_to_t2(tl, t->retx_ms);
 	arm(tl, &t->t_retx, t->retx_ms);
@@ -275,7 +275,7 @@ void stx_send_provisional(struct txn_layer *tl, struct stx *t, const char *buf, 
 	if (t->state != STX_PROCEEDING)
 		return;
 	buf_set(&t->last, buf, len);
-	tx(tl, &t->reply_dst, t->src.transport, buf, len);
+	tx(tl, &t->src.local, &t->reply_dst, t->src.transport, buf, len);
 }
 
 void stx_send_final(struct txn_layer *tl, struct stx *t, int code, const char *buf, size_t len)
@@ -283,12 +283,12 @@ void stx_send_final(struct txn_layer *tl, struct stx *t, int code, const char *b
 	if (t->state != STX_PROCEEDING) {
 		/* RFC 6026: further 2xx to an INVITE are passed on; nothing else is. */
 		if (t->state == STX_ACCEPTED && code < 300)
-			tx(tl, &t->reply_dst, t->src.transport, buf, len);
+			tx(tl, &t->src.local, &t->reply_dst, t->src.transport, buf, len);
 		return;
 	}
 	buf_set(&t->last, buf, len);
 	t->last_code = code;
-	tx(tl, &t->reply_dst, t->src.transport, buf, len);
+	tx(tl, &t->src.local, &t->reply_dst, t->src.transport, buf, len);
 	/* Only the answer is needed to absorb retransmissions (issue 12: no more local answers). */
 	buf_free(&t->request);
 	if (t->method == SIP_INVITE && code >= 300) {
@@ -345,7 +345,7 @@ void stx_retransmission(struct txn_layer *tl, struct stx *t)
 {
 	STAT_INC(tl->env.st, retransmissions);
 	if (t->last.len && t->state != STX_ACCEPTED)
-		tx(tl, &t->reply_dst, t->src.transport, t->last.p, t->last.len);
+		tx(tl, &t->src.local, &t->reply_dst, t->src.transport, t->last.p, t->last.len);
 }
 
 void stx_cancel_branches(struct txn_layer *tl, struct stx *t, const struct branch *except)
@@ -417,7 +417,7 @@ static void branch_timer_retx(struct timer *tm, void *ctx)
 	struct txn_layer *tl = ctx;
 	struct branch *b = container_of(tm, struct branch, t_retx);
 
-	tx(tl, &b->dst, b->transport, b->request.p, b->request.len);
+	tx(tl, &b->from, &b->dst, b->transport, b->request.p, b->request.len);
 	STAT_INC(tl->env.st, retransmissions_sent);
 	/* Timer A doubles without limit; Timer E is capped at T2 (§17.1.2.2). */
 	if (b->method == SIP_INVITE)
@@ -442,7 +442,7 @@ static void send_cancel(struct txn_layer *tl, struct branch *b)
 	build_cancel(&tl->out, &req);
 	if (tl->out.overflow || !buf_set(&b->cancel, tl->out.buf, tl->out.len))
 		return;
-	tx(tl, &b->dst, b->transport, b->cancel.p, b->cancel.len);
+	tx(tl, &b->from, &b->dst, b->transport, b->cancel.p, b->cancel.len);
 	b->cancel_retx_ms = (uint32_t)t1(tl);
 	b->cancel_deadline = tl->now + 64 * t1(tl);
 	arm(tl, &b->t_cancel, b->cancel_retx_ms);
@@ -460,7 +460,7 @@ static void branch_timer_cancel(struct timer *tm, void *ctx)
 			branch_finish(tl, b, 408, NULL, 0);
 		return;
 	}
-	tx(tl, &b->dst, b->transport, b->cancel.p, b->cancel.len);
+	tx(tl, &b->from, &b->dst, b->transport, b->cancel.p, b->cancel.len);
 	b->cancel_retx_ms = double_to_t2(tl, b->cancel_retx_ms);
 	arm(tl, &b->t_cancel, b->cancel_retx_ms);
 }
@@ -479,9 +479,9 @@ static void branch_timer_c(struct timer *tm, void *ctx)
 }
 
 struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method method,
-			   const char *id, const struct sockaddr_storage *dst,
-			   enum ksip_transport tp, const char *buf, size_t len,
-			   branch_resp_h resph, void *arg)
+			   const char *id, const struct sockaddr_storage *from,
+			   const struct sockaddr_storage *dst, enum ksip_transport tp,
+			   const char *buf, size_t len, branch_resp_h resph, void *arg)
 {
 	struct branch *b;
 
@@ -500,6 +500,8 @@ struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method 
 	b->method = method;
 	b->dst = *dst;
 	b->transport = tp;
+	if (from)
+		b->from = *from;	/* else zero (calloc): family 0 */
 	b->dstlen = dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						 sizeof(struct sockaddr_in);
 	b->resph = resph;
@@ -516,7 +518,7 @@ struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method 
 	else
 		list_init(&b->sibling);
 	STAT_INC(tl->env.st, branches_created);
-	tx(tl, dst, tp, buf, len);
+	tx(tl, &b->from, dst, tp, buf, len);
 	b->retx_ms = (uint32_t)t1(tl);
 	/* Timers A and E retransmit over UDP only: TCP does its own (§17.1.1.2). */
 	if (tp == KSIP_UDP)
@@ -544,7 +546,7 @@ static void branch_response(struct txn_layer *tl, struct branch *b, const struct
 	if (b->code) {
 		/* Already final: a retransmitted non-2xx gets our ACK again; 2xx pass (RFC 6026). */
 		if (b->method == SIP_INVITE && code >= 300 && b->ack.len)
-			tx(tl, &b->dst, b->transport, b->ack.p, b->ack.len);
+			tx(tl, &b->from, &b->dst, b->transport, b->ack.p, b->ack.len);
 		if (b->method == SIP_INVITE && code >= 200 && code < 300 && b->code < 300)
 			report(b, BRANCH_2XX_AGAIN, code, m);
 		return;
@@ -577,7 +579,7 @@ static void branch_response(struct txn_layer *tl, struct branch *b, const struct
 		if (sip_parse(&req, b->request.p, b->request.len) == SIP_PARSE_OK) {
 			build_ack(&tl->out, &req, m);
 			if (!tl->out.overflow && buf_set(&b->ack, tl->out.buf, tl->out.len))
-				tx(tl, &b->dst, b->transport, b->ack.p, b->ack.len);
+				tx(tl, &b->from, &b->dst, b->transport, b->ack.p, b->ack.len);
 		}
 		b->state = BR_COMPLETED;
 		branch_finish(tl, b, code, m, 64 * t1(tl));	/* D: 32 s at the default T1 */

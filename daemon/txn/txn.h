@@ -40,8 +40,12 @@ struct txn_timers {
 	uint32_t timer_c_ms;
 };
 
-/* Write one message to DST (a datagram, or on the stream DST opened). */
-typedef void (*txn_send_h)(void *arg, const struct sockaddr_storage *dst, enum ksip_transport tp,
+/*
+ * Write one message to DST (a datagram, or on the stream DST opened), from
+ * our address FROM when it is known (family 0: let the route choose).
+ */
+typedef void (*txn_send_h)(void *arg, const struct sockaddr_storage *from,
+			   const struct sockaddr_storage *dst, enum ksip_transport tp,
 			   const char *buf, size_t len);
 
 struct txn_env {
@@ -106,6 +110,7 @@ struct branch {
 	struct sockaddr_storage dst;
 	socklen_t dstlen;
 	enum ksip_transport transport;
+	struct sockaddr_storage from;	/* our address it is sent from (family 0: the route's) */
 	struct txn_buf request;		/* what we sent */
 	struct txn_buf ack;		/* ACK of a non-2xx final answer, resent on retransmission */
 	struct txn_buf cancel;
@@ -182,15 +187,15 @@ void stx_cancel_branches(struct txn_layer *tl, struct stx *t, const struct branc
 /* --- client transactions (branches) ------------------------------------- */
 
 /*
- * Send BUF to DST as a new branch of T (NULL for ksipd's own requests) and
- * keep it until it ends. NULL (nothing sent) when out of memory or at the
+ * Send BUF to DST as a new branch of T (NULL for ksipd's own requests),
+ * from FROM (may be NULL: the route's address) and keep it until it ends. NULL (nothing sent) when out of memory or at the
  * max_branches cap. RESPH (may be NULL) hears of its responses with
  * ARG, until the branch ends or T is freed, whichever comes first.
  */
 struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method method,
-			   const char *id, const struct sockaddr_storage *dst,
-			   enum ksip_transport tp, const char *buf, size_t len,
-			   branch_resp_h resph, void *arg);
+			   const char *id, const struct sockaddr_storage *from,
+			   const struct sockaddr_storage *dst, enum ksip_transport tp,
+			   const char *buf, size_t len, branch_resp_h resph, void *arg);
 /* Cancel a pending INVITE branch now or once it rings (§9.1, §16.10). */
 void branch_cancel(struct txn_layer *tl, struct branch *b);
 /*

@@ -97,16 +97,18 @@ class Topology:
 class Client(ksiptest.SipClient):
     """ksiptest's SIP client, from inside a client namespace of TOPO."""
 
-    def __init__(self, topo, name, server, transport="udp"):
+    def __init__(self, topo, name, server, transport="udp", bind_port=0, server_port=None):
         mine, theirs, _ = topo.addr[name]
         self.transport = transport
         self.family = socket.AF_INET
-        self.server = (theirs, server.port)
+        self.server = (theirs, server_port or server.port)
         self.realm = server.conf["realm"]
         self.sock = topo.socket_in(name, socket.AF_INET,
                                    socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM)
         self.sock.settimeout(2.0)
-        self.sock.bind((mine, 0))
+        if bind_port:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((mine, bind_port))
         if transport == "tcp":
             self.sock.connect(self.server)
         self.local = self.sock.getsockname()[:2]

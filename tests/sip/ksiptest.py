@@ -292,6 +292,10 @@ class SipClient:
         try:
             if self.transport == "udp":
                 data, _ = self.sock.recvfrom(65535)
+                # ksipd's NAT keepalive (a contact registered from another port looks NATed):
+                # not what the test waits for.
+                while data.startswith(b"OPTIONS ") and b"\r\nCall-ID: ksipka-" in data:
+                    data, _ = self.sock.recvfrom(65535)
                 return Response(data)
             while True:
                 m = re.search(rb"\r\n\r\n", self.tcp_buf)

@@ -342,6 +342,107 @@ static void test_hostile(void)
 	location_free(NULL);
 }
 
+
+/* NAT keepalives (issue 14): the prober's view of one shard. */
+struct probe_log {
+	int wanted, sent;
+	bool refuse_send;
+};
+
+static bool probe_wants(void *ctx, const struct binding_view *b)
+{
+	struct probe_log *pl = ctx;
+
+	pl->wanted++;
+	return strstr(b->contact, "nat") != NULL;	/* the test's "behind NAT" */
+}
+
+static bool probe_send(void *ctx, const struct binding_view *b)
+{
+	struct probe_log *pl = ctx;
+
+	(void)b;
+	if (pl->refuse_send)
+		return false;
+	pl->sent++;
+	return true;
+}
+
+/* Probe every shard once; returns how many bindings were handled. */
+static int probe_all(struct location *l, time_t now, unsigned int max, struct probe_log *pl,
+		     unsigned int *expired, unsigned int *skipped)
+{
+	const struct loc_probe pr = {
+		.wants = probe_wants, .send = probe_send, .ctx = pl, .max = max,
+		.max_unanswered = 3, .expired = expired, .skipped = skipped,
+	};
+	int n = 0;
+
+	for (unsigned int i = 0; i < LOCATION_SHARDS; i++)
+		n += location_probe_shard(l, i, now, &pr);
+	return n;
+}
+
+static void test_nat_probes(void)
+{
+	int reported = 0;
+	struct location *l = location_new(&fake_ops, &reported);
+	struct loc_contact c[2] = {
+		contact("sip:dave@192.168.1.5:5060;nat", 3600, LOC_Q_NONE),
+		contact("sip:dave@203.0.113.5", 3600, LOC_Q_NONE),
+	};
+	struct probe_log pl = { 0 };
+	unsigned int expired = 0, skipped = 0;
+	struct seen s;
+	char aor[32];
+
+	apply(l, "dave", "cid-n", 1, NOW, c, 2, false, 10, NULL);
+	ok(probe_all(l, NOW, 8, &pl, &expired, &skipped) == 1 && pl.sent == 1 && pl.wanted == 2,
+	   "a round probes the binding behind NAT only");
+	probe_all(l, NOW + 1, 8, &pl, &expired, &skipped);
+	ok(location_probe_answered(l, "dave", location_probe_token("dave", "sip:dave@192.168.1.5:5060;nat")),
+	   "an answer names its binding by token");
+	ok(!location_probe_answered(l, "dave", location_probe_token("dave", "sip:dave@10.9.9.9")) &&
+	   !location_probe_answered(l, "eve", location_probe_token("dave", "sip:dave@192.168.1.5:5060;nat")),
+	   "a token of another contact or AOR names nothing");
+	for (int i = 0; i < 3; i++)
+		probe_all(l, NOW + 2 + i, 8, &pl, &expired, &skipped);
+	ok(lookup(l, "dave", NOW + 5, &s) == 2 && !expired,
+	   "answered, then three unanswered: still there");
+	nchanges = 0;
+	probe_all(l, NOW + 6, 8, &pl, &expired, &skipped);
+	ok(expired == 1 && lookup(l, "dave", NOW + 6, &s) == 1 &&
+	   !strcmp(s.contact[0], "sip:dave@203.0.113.5"), "the fourth round expires it, the other stays");
+	ok(nchanges == 1 && changes[0].kind == CH_REMOVE, "and its removal is reported");
+
+	/* A refresh counts as an answer; a probe that could not be sent is not unanswered. */
+	apply(l, "dave", "cid-n", 2, NOW + 7, c, 1, false, 10, NULL);
+	pl.refuse_send = true;
+	expired = 0;
+	for (int i = 0; i < 6; i++)
+		probe_all(l, NOW + 8 + i, 8, &pl, &expired, &skipped);
+	ok(!expired && lookup(l, "dave", NOW + 14, &s) == 2, "probes not sent never expire a binding");
+	pl.refuse_send = false;
+
+	/* Bounded: at most MAX per shard and call, the rest counted as skipped. */
+	location_remove_aor(l, "dave");
+	for (int i = 0; i < 200; i++) {
+		struct loc_contact one = contact("sip:u@192.168.1.9;nat", 3600, LOC_Q_NONE);
+
+		snprintf(aor, sizeof(aor), "nat%d", i);
+		apply(l, aor, "cid-b", 1, NOW, &one, 1, false, 10, NULL);
+	}
+	pl.sent = 0;
+	skipped = 0;
+	{
+		int n = probe_all(l, NOW, 1, &pl, &expired, &skipped);
+
+		ok(n <= LOCATION_SHARDS && n + (int)skipped == 200 && pl.sent == n,
+		   "200 bindings, one per shard and call: %d probed, %u skipped", n, skipped);
+	}
+	location_free(l);
+}
+
 int main(void)
 {
 	src4.sin_family = AF_INET;
@@ -354,5 +455,6 @@ int main(void)
 	test_order_and_q();
 	test_restore();
 	test_hostile();
+	test_nat_probes();
 	return tap_done();
 }

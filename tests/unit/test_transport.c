@@ -35,6 +35,7 @@ static struct seen {
 	atomic_int ticks, batches;
 	int worker_args_ok;
 	int keeps_ok;			/* transport_conn_keep() said yes for a KEEP message */
+	struct sockaddr_storage last_local;	/* our address the last message came in on */
 } seen = { .lock = PTHREAD_MUTEX_INITIALIZER, .worker_args_ok = 1 };
 
 static struct sip_msg parsed;	/* stands for the message a SELF hand-off passes on */
@@ -47,6 +48,7 @@ static bool on_message(void *arg, struct worker *w, const char *buf, size_t len,
 	seen.tcp_messages += src->transport == KSIP_TCP;
 	snprintf(seen.last, sizeof(seen.last), "%.*s", (int)len, buf);
 	seen.message_thread = pthread_self();
+	seen.last_local = src->local;
 	if ((intptr_t)arg != worker_index(w))
 		seen.worker_args_ok = 0;
 	pthread_mutex_unlock(&seen.lock);
@@ -206,6 +208,123 @@ static double closed_after(int fd, int max_ms)
 	return (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
+
+/*
+ * Several listen addresses (issue 14): a request leaves from the address it
+ * is given when that is one of ours, else from the route's; Via says which.
+ */
+static void two_addresses(void)
+{
+	struct ksip_config cfg2 = { 0 };
+	struct sockaddr_storage a2 = { 0 }, bogus = { 0 }, local, peer;
+	struct sockaddr_in *p4 = (struct sockaddr_in *)&peer, from;
+	socklen_t fl = sizeof(from), pl = sizeof(peer);
+	struct transport *t2;
+	struct worker *w;
+	char listen[96], buf[64];
+	int p1 = free_port(), p2 = p1 + 1, u;
+
+	snprintf(listen, sizeof(listen), "udp:127.0.0.1:%d udp:127.0.0.2:%d", p1, p2);
+	config_defaults(&cfg2);
+	ok(!config_parse_listen(&cfg2, listen), "listen on %s", listen);
+	t2 = transport_new(&cfg2, 1, &ops);
+	ok(t2 != NULL, "one worker with both");
+	if (!t2)
+		return;
+	w = transport_worker(t2, 0);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&peer, 0, sizeof(peer));
+	p4->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.3", &p4->sin_addr);
+	bind(u, (void *)&peer, sizeof(*p4));
+	getsockname(u, (void *)&peer, &pl);
+	((struct sockaddr_in *)&a2)->sin_family = AF_INET;
+	((struct sockaddr_in *)&a2)->sin_port = htons((uint16_t)p2);
+	inet_pton(AF_INET, "127.0.0.2", &((struct sockaddr_in *)&a2)->sin_addr);
+	bogus = a2;
+	((struct sockaddr_in *)&bogus)->sin_port = htons((uint16_t)(p2 + 7));
+
+	ok(!transport_local(w, &a2, &peer, KSIP_UDP, &local) &&
+	   !memcmp(&local, &a2, sizeof(struct sockaddr_in)),
+	   "transport_local: the second address when the peer registered to it");
+	ok(!transport_local(w, &bogus, &peer, KSIP_UDP, &local) &&
+	   ntohs(((struct sockaddr_in *)&local)->sin_port) == p1,
+	   "an address that is no listener of ours is not believed: the route's (port %d)", p1);
+	ok(transport_send(w, &a2, &peer, KSIP_UDP, "two", 3) &&
+	   recvfrom(u, buf, sizeof(buf), 0, (void *)&from, &fl) == 3 &&
+	   from.sin_addr.s_addr == htonl(0x7f000002) && ntohs(from.sin_port) == p2,
+	   "transport_send from the second address leaves by its socket (127.0.0.2:%d)", p2);
+	fl = sizeof(from);
+	ok(transport_send(w, NULL, &peer, KSIP_UDP, "one", 3) &&
+	   recvfrom(u, buf, sizeof(buf), 0, (void *)&from, &fl) == 3 &&
+	   from.sin_addr.s_addr == htonl(0x7f000001) && ntohs(from.sin_port) == p1,
+	   "without one, by the socket of the route's address (127.0.0.1:%d)", p1);
+	ok(worker_listens_on(w, &a2) && !worker_listens_on(w, &bogus),
+	   "worker_listens_on: address and port together");
+	close(u);
+	transport_free(t2);
+}
+
+/*
+ * The same on a wildcard socket (0.0.0.0): each datagram's own address
+ * (IP_PKTINFO) is its local, its answer leaves from it, and so does a
+ * request given that address.
+ */
+static void wildcard_address(void)
+{
+	struct ksip_config cfg3 = { 0 };
+	struct sockaddr_storage a2 = { 0 }, peer = { 0 };
+	struct sockaddr_in *p4 = (struct sockaddr_in *)&peer, srv2 = { .sin_family = AF_INET }, from;
+	socklen_t fl = sizeof(from), pl = sizeof(peer);
+	struct transport *t3;
+	char listen[64], buf[64];
+	int p3 = free_port(), u;
+	ssize_t n;
+
+	snprintf(listen, sizeof(listen), "udp:0.0.0.0:%d", p3);
+	config_defaults(&cfg3);
+	ok(!config_parse_listen(&cfg3, listen), "listen on %s", listen);
+	t3 = transport_new(&cfg3, 1, &ops);
+	if (!t3) {
+		ok(0, "a transport on the wildcard address");
+		return;
+	}
+	worker_attach(transport_worker(t3, 0), (void *)(intptr_t)0);
+	ok(!transport_start(t3), "its worker starts");
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	p4->sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.3", &p4->sin_addr);
+	bind(u, (void *)&peer, sizeof(*p4));
+	getsockname(u, (void *)&peer, &pl);
+	srv2.sin_port = htons((uint16_t)p3);
+	inet_pton(AF_INET, "127.0.0.2", &srv2.sin_addr);
+	sendto(u, "ECHO two", 8, 0, (void *)&srv2, sizeof(srv2));
+	n = recv_wait(u, buf, sizeof(buf));
+	(void)n;
+	fl = sizeof(from);
+	sendto(u, "ECHO two", 8, 0, (void *)&srv2, sizeof(srv2));
+	n = recvfrom(u, buf, sizeof(buf), 0, (void *)&from, &fl);
+	pthread_mutex_lock(&seen.lock);
+	a2 = seen.last_local;
+	pthread_mutex_unlock(&seen.lock);
+	ok(a2.ss_family == AF_INET &&
+	   ((struct sockaddr_in *)&a2)->sin_addr.s_addr == htonl(0x7f000002) &&
+	   ntohs(((struct sockaddr_in *)&a2)->sin_port) == p3,
+	   "a datagram to 127.0.0.2 on the wildcard socket: its local is 127.0.0.2:%d", p3);
+	ok(n == 4 && from.sin_addr.s_addr == htonl(0x7f000002) && ntohs(from.sin_port) == p3,
+	   "its answer leaves from 127.0.0.2, not the route's 127.0.0.1");
+	worker_lock(transport_worker(t3, 0));
+	fl = sizeof(from);
+	ok(transport_send(transport_worker(t3, 0), &a2, &peer, KSIP_UDP, "req", 3),
+	   "a request from 127.0.0.2 on the wildcard socket is sent");
+	worker_unlock(transport_worker(t3, 0));
+	n = recvfrom(u, buf, sizeof(buf), 0, (void *)&from, &fl);
+	ok(n == 3 && from.sin_addr.s_addr == htonl(0x7f000002), "and leaves from 127.0.0.2");
+	close(u);
+	transport_stop(t3);
+	transport_free(t3);
+}
+
 int main(void)
 {
 	static const char tcp_msg[] = "ECHO sip:a SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
@@ -268,7 +387,7 @@ int main(void)
 	/* transport_send() over UDP, by another thread holding the worker. */
 	getsockname(u, (void *)&peer, &pl);
 	worker_lock(transport_worker(t, 0));
-	ok(transport_send(transport_worker(t, 0), &peer, KSIP_UDP, "hi", 2),
+	ok(transport_send(transport_worker(t, 0), NULL, &peer, KSIP_UDP, "hi", 2),
 	   "UDP send from the worker's socket");
 	worker_unlock(transport_worker(t, 0));
 	n = recv_wait(u, buf, sizeof(buf));
@@ -312,7 +431,7 @@ int main(void)
 	pl = sizeof(peer);
 	getsockname(c, (void *)&peer, &pl);
 	worker_lock(transport_worker(t, 1));
-	ok(transport_send(transport_worker(t, 1), &peer, KSIP_TCP, "push", 4),
+	ok(transport_send(transport_worker(t, 1), NULL, &peer, KSIP_TCP, "push", 4),
 	   "TCP send to a connected peer");
 	worker_unlock(transport_worker(t, 1));
 	n = recv_wait(c, buf, sizeof(buf));
@@ -320,7 +439,7 @@ int main(void)
 	send_errors = STAT_SUM(t, send_errors);
 	((struct sockaddr_in *)&peer)->sin_port ^= 1;
 	worker_lock(transport_worker(t, 0));
-	ok(!transport_send(transport_worker(t, 0), &peer, KSIP_TCP, "push", 4) &&
+	ok(!transport_send(transport_worker(t, 0), NULL, &peer, KSIP_TCP, "push", 4) &&
 	   STAT_SUM(t, send_errors) == send_errors + 1,
 	   "TCP send to a peer without a connection fails and is counted");
 	worker_unlock(transport_worker(t, 0));
@@ -419,5 +538,7 @@ int main(void)
 		ok(conn_map_size() == 0 && conn_map_source_count(&a6[1]) == 0,
 		   "and both tables are empty once they close");
 	}
+	two_addresses();
+	wildcard_address();
 	return tap_done();
 }

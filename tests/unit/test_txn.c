@@ -28,6 +28,7 @@
 struct sent {
 	uint64_t at;
 	enum ksip_transport tp;
+	struct sockaddr_storage from;	/* our address it left from (family 0: the route's) */
 	char line[96];			/* first line: request line or status line */
 };
 
@@ -38,8 +39,9 @@ static struct txn_layer *tl;
 static struct ksip_stats st;
 static uint32_t cap_stx, cap_branches;	/* caps of the next layer_new() (0: none) */
 
-static void fake_send(void *arg, const struct sockaddr_storage *dst, enum ksip_transport tp,
-		      const char *buf, size_t len)
+static void fake_send(void *arg, const struct sockaddr_storage *from,
+		      const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf,
+		      size_t len)
 {
 	struct sent *s = &sent[nsent < 4095 ? nsent++ : nsent];
 	const char *eol = memchr(buf, '\r', len);
@@ -49,6 +51,7 @@ static void fake_send(void *arg, const struct sockaddr_storage *dst, enum ksip_t
 	(void)dst;
 	s->at = clock_ms;
 	s->tp = tp;
+	s->from = *from;
 	if (n >= sizeof(s->line))
 		n = sizeof(s->line) - 1;
 	memcpy(s->line, buf, n);
@@ -219,8 +222,8 @@ static struct branch *send_branch(const char *method, enum ksip_transport tp, ch
 
 	txn_branch_id(tl, 0x1234, id, 64);
 	n = request(buf, sizeof(buf), method, id);
-	return branch_send(tl, NULL, sip_method_from(method, strlen(method)), id, &peer, tp, buf,
-			   (size_t)n, on_branch, r);
+	return branch_send(tl, NULL, sip_method_from(method, strlen(method)), id, NULL, &peer, tp,
+			   buf, (size_t)n, on_branch, r);
 }
 
 /* A request that came in from the UAC, now a server transaction. */
@@ -474,6 +477,73 @@ static void test_timer_g_h(void)
 	layer_end();
 }
 
+/*
+ * Several listen addresses (issue 14): every copy of an answer leaves from
+ * the address its request came in on, every copy of a request from the
+ * address its branch was given.
+ */
+static bool all_from(int first, int n, const struct sockaddr_storage *want)
+{
+	for (int i = first; i < n; i++)
+		if (sent[i].from.ss_family != want->ss_family ||
+		    memcmp(&((struct sockaddr_in *)&sent[i].from)->sin_addr,
+			   &((const struct sockaddr_in *)want)->sin_addr, 4) ||
+		    ((struct sockaddr_in *)&sent[i].from)->sin_port !=
+		    ((const struct sockaddr_in *)want)->sin_port)
+			return false;
+	return n > first;
+}
+
+static void test_sent_from(void)
+{
+	struct sockaddr_storage ours = { 0 };
+	struct sockaddr_in *o4 = (struct sockaddr_in *)&ours;
+	struct report r = { 0 };
+	char buf[1024], id[64];
+	uint64_t freed;
+	struct stx *t;
+	struct sip_msg m;
+	int n, first;
+
+	o4->sin_family = AF_INET;
+	o4->sin_port = htons(5070);
+	inet_pton(AF_INET, "198.51.100.2", &o4->sin_addr);
+	layer_new(T1, T2, T4, TIMER_C);
+	n = snprintf(buf, sizeof(buf),
+		     "INVITE sip:bob@ksip.test SIP/2.0\r\n"
+		     "Via: SIP/2.0/UDP 192.0.2.20:5060;branch=z9hG4bKfrom1\r\n"
+		     "Max-Forwards: 70\r\nFrom: <sip:alice@ksip.test>;tag=a\r\n"
+		     "To: <sip:bob@ksip.test>\r\nCall-ID: from@ksip.test\r\n"
+		     "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+	{
+		struct sip_source src = { .addr = peer, .addrlen = sizeof(struct sockaddr_in),
+					  .transport = KSIP_UDP, .local = ours };
+		char key[256];
+
+		t = NULL;
+		if (sip_parse(&m, buf, (size_t)n) == SIP_PARSE_OK &&
+		    !stx_key(&m, m.method, key, sizeof(key)))
+			t = stx_new(tl, &m, &src, key, on_stx_freed, &freed);
+	}
+	first = nsent;
+	if (t)
+		stx_reply(tl, t, 486, NULL, NULL);
+	advance_to(4000);
+	ok(t && nsent - first >= 3 && all_from(first, nsent, &ours),
+	   "the answer and its retransmissions leave from the address the request came in on");
+	layer_end();
+
+	layer_new(T1, T2, T4, TIMER_C);
+	txn_branch_id(tl, 0x99, id, sizeof(id));
+	n = request(buf, sizeof(buf), "OPTIONS", id);
+	first = nsent;
+	branch_send(tl, NULL, SIP_OPTIONS, id, &ours, &peer, KSIP_UDP, buf, (size_t)n, on_branch, &r);
+	advance_to(4000);
+	ok(nsent - first >= 3 && all_from(first, nsent, &ours),
+	   "a request and its retransmissions leave from the address given to its branch");
+	layer_end();
+}
+
 static void test_timer_i(void)
 {
 	uint64_t freed;
@@ -578,7 +648,7 @@ static void test_stx_branches(void)
 	t = receive("OPTIONS", KSIP_TCP, &freed);
 	txn_branch_id(tl, 1, id, sizeof(id));
 	n = request(buf, sizeof(buf), "OPTIONS", id);
-	b = branch_send(tl, t, SIP_OPTIONS, id, &peer, KSIP_UDP, buf, (size_t)n, on_branch, &r);
+	b = branch_send(tl, t, SIP_OPTIONS, id, NULL, &peer, KSIP_UDP, buf, (size_t)n, on_branch, &r);
 	advance_to(100);
 	stx_reply(tl, t, 500, NULL, NULL);
 	advance_to(100);
@@ -690,6 +760,7 @@ int main(void)
 	test_accepted_client();
 	test_small_t1();
 	test_timer_g_h();
+	test_sent_from();
 	test_timer_i();
 	test_timer_j_and_retransmission();
 	test_accepted_server();

@@ -153,7 +153,7 @@ wait_confirmed
 ok $? "alice (IPv4) calls bob (IPv6): the call is confirmed" "$(tail -20 $K/ksipd.log)"
 a_port=$(call_field caller_port)
 b_port=$(call_field callee_port)
-is "$(call_field media)/$(call_field caller_side)/$(call_field callee_side)" "kernel/10.0.1.1/fd02::1" \
+is "$(call_field media)/$(call_field caller_side)/$(call_field callee_side)" "kernel/10.0.1.1/[fd02::1]" \
 	"the media is in the kernel, the relay facing alice in IPv4 and bob in IPv6"
 is "$(($(kstat_d relay_streams_cross_family) - xf0))" 1 "counted as one cross-family stream"
 is "$(media_through callee [fd02::2]:40000 [fd02::1]:$b_port caller 10.0.1.2:20000 10.0.1.1:$a_port 200 172)" \

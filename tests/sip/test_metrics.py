@@ -306,7 +306,7 @@ def json_commands(d):
         except ValueError as e:
             T.ok(False, "ksipctl --json %s: strict JSON" % " ".join(cmd),
                  "%s\n%s" % (e, p.stdout[:2000]))
-    users = parsed.get(("user", "list"), [])
+    users = [u["name"] if isinstance(u, dict) else u for u in parsed.get(("user", "list"), [])]
     T.ok(all(u in users for u in ODD_USERS), "user list: the names with punctuation, intact", users)
     regs = parsed.get(("reg", "list"), [])
     T.ok(any(r["call_id"].startswith('we"ird\\id{') for r in regs),

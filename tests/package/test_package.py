@@ -336,6 +336,76 @@ finally:
         d.wait()
 log.close()
 
+# --- the unit's identity: an unprivileged user with the two capabilities, nothing more -------
+# systemd is not PID 1 here, so setpriv gives the packaged ksipd what the unit gives it (User=,
+# AmbientCapabilities=, CapabilityBoundingSet=, NoNewPrivileges=), in a namespace of our own.
+NS = "ksip-i16pkg-%d" % os.getpid()
+CAPS = "net_admin,net_bind_service"
+run(["ip", "netns", "add", NS])
+try:
+    run(["ip", "-n", NS, "link", "set", "lo", "up"])
+    udir = os.path.join(TMP, "unpriv")
+    os.makedirs(udir)
+    os.chown(udir, 65534, 65534)
+    os.chmod(udir, 0o700)
+    os.chmod(TMP, 0o755)
+    os.chmod(R, 0o755)
+    uconf = os.path.join(TMP, "unpriv.conf")
+    with open(uconf, "w") as f:
+        f.write("listen = udp:127.0.0.1:506 tcp:127.0.0.1:506\ndatabase = %s/ksip.db\n"
+                "control_socket = %s/ksipd.sock\nmedia = userspace\nshield = nftables\n"
+                "workers = 2\n" % (udir, udir))
+    os.chmod(uconf, 0o644)
+
+    def unpriv(caps):
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+                "--bounding-set=-all" + "".join(",+" + c for c in caps.split(",") if c),
+                "--inh-caps=-all" + "".join(",+" + c for c in caps.split(",") if c),
+                "--ambient-caps=-all" + "".join(",+" + c for c in caps.split(",") if c)]
+        ulog = open(os.path.join(TMP, "unpriv.log"), "w")
+        return subprocess.Popen(["ip", "netns", "exec", NS] + drop + [R + "/usr/sbin/ksipd", "--config", uconf],
+                                stdout=ulog, stderr=ulog)
+
+    d = unpriv(CAPS)
+    try:
+        st = None
+        for _ in range(100):
+            p = run(["ip", "netns", "exec", NS, R + "/usr/sbin/ksipctl", "--socket", udir + "/ksipd.sock",
+                     "--json", "status"], timeout=10)
+            if p.returncode == 0:
+                st = p.stdout
+                break
+            if d.poll() is not None:
+                break
+            time.sleep(0.1)
+        with open("/proc/%d/status" % d.pid) as f:
+            status = f.read() if d.poll() is None else ""
+        capeff = re.search(r"^CapEff:\s*([0-9a-f]+)", status, re.M)
+        uid = re.search(r"^Uid:\s*(\d+)", status, re.M)
+        tap.ok(st is not None and '"nftables"' in st and capeff and int(capeff.group(1), 16) == 0x1400
+               and uid and uid.group(1) == "65534",
+               "as an unprivileged user with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only (CapEff %s): "
+               "ksipd binds port 506 and builds its nftables table" % (capeff and capeff.group(1)),
+               (st or "") + open(os.path.join(TMP, "unpriv.log")).read()[-1500:])
+        d.send_signal(signal.SIGTERM)
+        rc = d.wait(timeout=15)
+        tap.ok(rc == 0, "and stops cleanly (%d)" % rc)
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+    d = unpriv("net_admin")
+    try:
+        rc = d.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        rc = d.wait()
+    ulog = open(os.path.join(TMP, "unpriv.log")).read()
+    tap.ok(rc == 1 and "ksipd failed to start" in ulog,
+           "without CAP_NET_BIND_SERVICE it cannot bind port 506 and says it failed (%d)" % rc, ulog[-800:])
+finally:
+    run(["ip", "netns", "del", NS])
+
 # --- DKMS: the packaged source, every installed cloud kernel --------------------------------
 kernels = sorted({os.path.basename(h)[len("linux-headers-"):]
                   for h in glob.glob("/usr/src/linux-headers-*-cloud-amd64")

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """SIGHUP (systemctl reload) re-reads the configuration file without a restart: log_level,
 trusted_peers and shield_allow take effect, users added to the database by hand are loaded,
-calls' process and sockets stay; a file with an error changes nothing and ksipd keeps running."""
+calls' process and sockets stay; a file with an error changes nothing and ksipd keeps running.
+As root, a second daemon in a namespace of its own with shield = nftables: the reload refills
+the table's allow sets."""
 import hashlib
 import os
 import signal
 import sqlite3
+import subprocess
 import time
 
 from ksiptest import Ksipd, SipClient, Tap
@@ -118,4 +121,35 @@ try:
     tap.ok(rc == 0, "clean stop after the reloads (status %d)" % rc)
 finally:
     d.cleanup()
+
+# The nftables allow sets follow the reload (root only: a network namespace of our own).
+if os.geteuid() == 0:
+    NS = "ksip-i16reload-%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", NS], check=True)
+    d = None
+    try:
+        subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
+        d = Ksipd(netns=NS, shield="nftables", shield_allow="192.0.2.7 2001:db8::/32")
+
+        def allow_sets():
+            p = subprocess.run(["ip", "netns", "exec", NS, "nft", "list", "set", "inet", "ksip", "allow4"],
+                               capture_output=True, text=True, timeout=10)
+            q = subprocess.run(["ip", "netns", "exec", NS, "nft", "list", "set", "inet", "ksip", "allow6"],
+                               capture_output=True, text=True, timeout=10)
+            return p.stdout + q.stdout
+
+        before = allow_sets()
+        tap.ok("192.0.2.7" in before and "2001:db8::/32" in before and "198.51.100.0/24" not in before,
+               "nftables: allow4/allow6 hold shield_allow at start", before)
+        write_conf(shield_allow="198.51.100.0/24", trusted_peers="203.0.113.9")
+        tap.ok(hup("reloaded:"), "SIGHUP with new shield_allow and trusted_peers")
+        after = allow_sets()
+        tap.ok("198.51.100.0/24" in after and "203.0.113.9" in after and "192.0.2.7" not in after
+               and "2001:db8::" not in after, "the allow sets now hold exactly the new lists", after)
+        rc = d.stop()
+        tap.ok(rc == 0, "clean stop (%d)" % rc)
+    finally:
+        if d:
+            d.cleanup()
+        subprocess.run(["ip", "netns", "del", NS])
 tap.done()

@@ -173,9 +173,8 @@ DEBVERSION := $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)
 deb:
 	dpkg-buildpackage -us -uc -b -tc -j$(or $(DEB_JOBS),2)
 	mkdir -p $(O)/deb
-	mv $(addprefix ../,ksip_$(DEBVERSION)_*.deb ksip-dkms_$(DEBVERSION)_all.deb \
-		ksip-dbgsym_$(DEBVERSION)_*.deb ksip_$(DEBVERSION)_*.buildinfo \
-		ksip_$(DEBVERSION)_*.changes) $(O)/deb/
+	mv ../ksip*_$(DEBVERSION)_*.deb ../ksip_$(DEBVERSION)_*.buildinfo \
+		../ksip_$(DEBVERSION)_*.changes $(O)/deb/
 
 clean:
 	rm -rf $(O)

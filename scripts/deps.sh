@@ -5,13 +5,13 @@ set -eu
 
 # nftables (the nft CLI) and conntrack are for tests only: ksipd speaks netlink itself.
 # debhelper, dh-dkms, dkms, lintian and mandoc build and check the packages (make deb,
-# tests/package/); libsystemd-dev gives ksipd sd_notify.
+# tests/package/, strace for the unit's system call filter); libsystemd-dev gives ksipd sd_notify.
 PKGS="build-essential pkg-config clang libsqlite3-dev libssl-dev libinih-dev
       libnl-genl-3-dev libmnl-dev libnftnl-dev sip-tester python3 sqlite3 iproute2 procps
       qemu-system-x86 busybox-static cpio linux-image-cloud-amd64 linux-headers-cloud-amd64
       linux-source-6.1
       nftables conntrack sipvicious
-      libsystemd-dev debhelper dh-dkms dkms lintian mandoc"
+      libsystemd-dev debhelper dh-dkms dkms lintian mandoc strace"
 
 missing=""
 for p in $PKGS; do

@@ -354,22 +354,26 @@ try:
     with open(uconf, "w") as f:
         f.write("listen = udp:127.0.0.1:506 tcp:127.0.0.1:506\ndatabase = %s/ksip.db\n"
                 "control_socket = %s/ksipd.sock\nmedia = userspace\nshield = nftables\n"
-                "workers = 2\n" % (udir, udir))
+                "workers = 2\nauth_algorithms = MD5\nauth_fail_limit = 2\n" % (udir, udir))
     os.chmod(uconf, 0o644)
 
-    def unpriv(caps):
+    def unpriv(caps, tracer=()):
         drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
                 "--bounding-set=-all" + "".join(",+" + c for c in caps.split(",") if c),
                 "--inh-caps=-all" + "".join(",+" + c for c in caps.split(",") if c),
                 "--ambient-caps=-all" + "".join(",+" + c for c in caps.split(",") if c)]
         ulog = open(os.path.join(TMP, "unpriv.log"), "w")
-        return subprocess.Popen(["ip", "netns", "exec", NS] + drop + [R + "/usr/sbin/ksipd", "--config", uconf],
+        # The tracer after setpriv: it sees ksipd's system calls only, none of setpriv's.
+        return subprocess.Popen(["ip", "netns", "exec", NS] + drop + list(tracer) +
+                                [R + "/usr/sbin/ksipd", "--config", uconf],
                                 stdout=ulog, stderr=ulog)
 
-    d = unpriv(CAPS)
+    # Under strace: which system calls does it make? Each must pass SystemCallFilter=.
+    trace = os.path.join(udir, "strace")
+    d = unpriv(CAPS, ["strace", "-f", "-c", "-o", trace])
     try:
         st = None
-        for _ in range(100):
+        for _ in range(200):
             p = run(["ip", "netns", "exec", NS, R + "/usr/sbin/ksipctl", "--socket", udir + "/ksipd.sock",
                      "--json", "status"], timeout=10)
             if p.returncode == 0:
@@ -378,8 +382,12 @@ try:
             if d.poll() is not None:
                 break
             time.sleep(0.1)
-        with open("/proc/%d/status" % d.pid) as f:
-            status = f.read() if d.poll() is None else ""
+        pid = int(run(["pgrep", "-P", str(d.pid), "-x", "ksipd"]).stdout.split()[0] or 0) \
+            if d.poll() is None else 0
+        status = ""
+        if pid:
+            with open("/proc/%d/status" % pid) as f:
+                status = f.read()
         capeff = re.search(r"^CapEff:\s*([0-9a-f]+)", status, re.M)
         uid = re.search(r"^Uid:\s*(\d+)", status, re.M)
         tap.ok(st is not None and '"nftables"' in st and capeff and int(capeff.group(1), 16) == 0x1400
@@ -387,13 +395,59 @@ try:
                "as an unprivileged user with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only (CapEff %s): "
                "ksipd binds port 506 and builds its nftables table" % (capeff and capeff.group(1)),
                (st or "") + open(os.path.join(TMP, "unpriv.log")).read()[-1500:])
-        d.send_signal(signal.SIGTERM)
-        rc = d.wait(timeout=15)
-        tap.ok(rc == 0, "and stops cleanly (%d)" % rc)
+        p = run(["ip", "netns", "exec", NS, R + "/usr/sbin/ksipctl", "--socket", udir + "/ksipd.sock",
+                 "user", "add", "alice", "--password-stdin"], input="pw-alice\n", timeout=10)
+        ex = run(["ip", "netns", "exec", NS, sys.executable,
+                  os.path.join(ROOT, "tests", "package", "exercise.py"), "506", "ksip"], timeout=60)
+        tap.ok(p.returncode == 0 and ex.stdout.split() == ["200", "200", "200", "401", "401", "401"],
+               "it serves: a user added, REGISTER over UDP and TCP, OPTIONS, wrong passwords (%s)"
+               % ex.stdout.strip(), ex.stderr + p.stderr)
+        p = run(["ip", "netns", "exec", NS, R + "/usr/sbin/ksipctl", "--socket", udir + "/ksipd.sock",
+                 "--json", "ban", "list"], timeout=10)
+        q = run(["ip", "netns", "exec", NS, "nft", "list", "set", "inet", "ksip", "ban4"], timeout=10)
+        tap.ok('"127.0.0.1"' in p.stdout and "127.0.0.1" in q.stdout,
+               "the third wrong password banned the source, in nftables too", p.stdout + q.stdout + q.stderr)
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(0.5)
+        os.kill(pid, signal.SIGTERM)
+        rc = d.wait(timeout=30)
+        ulog = open(os.path.join(TMP, "unpriv.log")).read()
+        tap.ok(rc == 0 and "reloaded" in ulog, "a reload, then a clean stop (%d)" % rc, ulog[-1500:])
     finally:
         if d.poll() is None:
             d.kill()
             d.wait()
+
+    def expand(group, seen=None):
+        """The system calls of a systemd syscall group, nested groups included."""
+        seen = seen if seen is not None else set()
+        names = set()
+        for line in run(["systemd-analyze", "syscall-filter", group]).stdout.splitlines()[1:]:
+            w = line.strip()
+            if not w or w.startswith("#"):
+                continue
+            if w.startswith("@"):
+                if w not in seen:
+                    seen.add(w)
+                    names |= expand(w, seen)
+            else:
+                names.add(w)
+        return names
+
+    allowed = (expand("@system-service") | expand("@default")) - expand("@privileged")
+    used = set()
+    if os.path.exists(trace):
+        for line in open(trace):
+            f = line.split()
+            if len(f) >= 5 and re.match(r"^[0-9.]+$", f[0]) and f[-1] != "total":
+                used.add(f[-1])
+    denied = sorted(used - allowed)
+    tap.ok("sendmmsg" in allowed and "epoll_wait" in allowed and not {"init_module", "mount", "setuid",
+                                                                      "reboot"} & allowed,
+           "the allowed set is what the unit means (sendmmsg yes; init_module, mount, setuid no)")
+    tap.ok(len(used) > 30 and not denied,
+           "its %d system calls (start, nftables, UDP, TCP, SIGHUP, stop) all pass SystemCallFilter="
+           "@system-service ~@privileged" % len(used), "denied: %s" % denied)
     d = unpriv("net_admin")
     try:
         rc = d.wait(timeout=20)

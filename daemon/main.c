@@ -367,16 +367,18 @@ static void watch_shield(struct ksipd *d)
 }
 
 /*
- * One line for systemd's STATUS= (`systemctl status ksipd`): what ksipd
- * serves and where media and the shield run.
+ * READY=1 for systemd (Type=notify), with one line for STATUS= (`systemctl
+ * status ksipd`): what ksipd serves and where media and the shield run.
  */
-static void notify_status(const struct ksipd *d, const char *state)
+static void notify_ready(const struct ksipd *d)
 {
-	sd_notifyf(0, "%s%sSTATUS=%s: realm '%s', %d workers, %d listen addresses, media %s, "
-		   "shield %s", state, *state ? "\n" : "", *state ? "ready" : "running", d->cfg.realm,
-		   d->nworkers, d->cfg.nlisten, d->media.kernel ? "kernel" : "userspace",
-		   config_shield_name(d->shield_mode));
+	sd_notifyf(0, "READY=1\nSTATUS=ready: realm '%s', %d workers, %d listen addresses, "
+		   "media %s, shield %s", d->cfg.realm, d->nworkers, d->cfg.nlisten,
+		   d->media.kernel ? "kernel" : "userspace", config_shield_name(d->shield_mode));
 }
+
+/* The file as last loaded: a reload compares the new file with it, not with what runs. */
+static struct ksip_config loaded_cfg;
 
 /* trusted_peers and shield_allow: read by the workers under their own lock, so hold them all. */
 static void reload_trusted(struct ksipd *d, const struct ksip_config *nc)
@@ -423,21 +425,24 @@ static void reload(struct ksipd *d, const char *file)
 		goto out;
 	}
 	d->cfg.log_level = nc->log_level;
+	/* A plain int the other threads read before each line: they see the new level soon enough. */
 	log_current_level = (enum log_level)nc->log_level;
 	reload_trusted(d, nc);
 	n = store_load_users(d->store, d->cfg.realm, load_user, d->users);
-	/* The rest must match what runs; when it does not, say that it waits for a restart. */
-	nc->log_level = d->cfg.log_level;
-	memcpy(nc->trusted_peers, d->cfg.trusted_peers, sizeof(nc->trusted_peers));
-	memcpy(nc->shield_allow, d->cfg.shield_allow, sizeof(nc->shield_allow));
-	if (memcmp(nc, &d->cfg, sizeof(*nc)))
+	/* Any other difference waits for a restart: say so, and keep the old file's values for it. */
+	loaded_cfg.log_level = nc->log_level;
+	memcpy(loaded_cfg.trusted_peers, nc->trusted_peers, sizeof(nc->trusted_peers));
+	loaded_cfg.n_trusted_peers = nc->n_trusted_peers;
+	memcpy(loaded_cfg.shield_allow, nc->shield_allow, sizeof(nc->shield_allow));
+	loaded_cfg.n_shield_allow = nc->n_shield_allow;
+	if (memcmp(nc, &loaded_cfg, sizeof(*nc)))
 		log_warn("SIGHUP: %s changes keys that take effect only at a restart", file);
 	log_info("SIGHUP: %s reloaded: log_level %s, %d trusted_peers, %d shield_allow, %d users",
 		 file, level_names[log_current_level], d->cfg.n_trusted_peers,
 		 d->cfg.n_shield_allow, n);
 out:
 	free(nc);
-	notify_status(d, "READY=1");
+	notify_ready(d);
 }
 
 int main(int argc, char **argv)
@@ -485,6 +490,7 @@ int main(int argc, char **argv)
 		printf("ksipd: configuration ok\n");
 		return 0;
 	}
+	loaded_cfg = d.cfg;
 	log_init((enum log_level)d.cfg.log_level, d.cfg.syslog);
 	d.started = time(NULL);
 	/* Before anything opens: every connection, relay socket and SQLite file counts against it. */
@@ -513,7 +519,7 @@ int main(int argc, char **argv)
 	log_info("ksipd ready: realm '%s', %d workers, media %s", d.cfg.realm, d.nworkers,
 		 d.media.kernel ? "in the kernel" : "in userspace");
 	/* Sockets bound, store open, media chosen: systemd may start what depends on us. */
-	notify_status(&d, "READY=1");
+	notify_ready(&d);
 	watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
 
 	/* Housekeeping on the main thread: expire bindings and nonces every second until told to stop. */

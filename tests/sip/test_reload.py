@@ -72,6 +72,7 @@ try:
     tap.ok(hup("reloaded: log_level debug, 1 trusted_peers"), "SIGHUP: the log says what was reloaded",
            d.logtext()[-2000:])
     tap.ok(d.proc.poll() is None and d.proc.pid == pid, "ksipd still runs, the same process")
+    tap.ok("only at a restart" not in d.logtext(), "only reloadable keys changed: no restart asked for")
 
     r, _ = c.register("alice", "pw-alice", ["<sip:alice@127.0.0.1:5999>"])
     tap.ok(r is not None and r.code == 200 and debug_lines() == 1,

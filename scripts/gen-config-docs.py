@@ -35,15 +35,26 @@ def rows():
     return out
 
 
+def links(text):
+    """[security](security.md#x) -> docs/security.md: outside the docs a bare word means nothing."""
+    def one(m):
+        target = m.group(2).split("#")[0]
+        if not target.endswith(".md"):
+            return m.group(1)
+        if m.group(1) in (target, target[:-3]):
+            return "docs/" + target
+        return "%s (docs/%s)" % (m.group(1), target)
+    return re.sub(r"\[([^\]]*)\]\(([^)]*)\)", one, text)
+
+
 def plain(text):
     """Markdown of a table cell to plain text."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return text.replace("**", "").replace("`", "")
+    return links(text).replace("**", "").replace("`", "")
 
 
 def roff(text):
     """Markdown of a table cell to roff: code in bold, links as their text."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text).replace("**", "")
+    text = links(text).replace("**", "")
     text = text.replace("\\", "\\e")
     text = re.sub(r"`([^`]*)`", lambda m: "\\fB" + m.group(1) + "\\fR", text)
     # One sentence per line, none longer than 78 bytes, none taken for a request.
@@ -145,6 +156,9 @@ def man(table):
             ".I /etc/ksip/ksipd.conf",
             "the file the packaged ksipd.service starts ksipd with; shipped with every key",
             "commented out at its default",
+            ".TP",
+            ".I /usr/share/doc/ksip/",
+            "the documents named docs/ here (configuration.md, security.md, operations.md)",
             ".SH SEE ALSO",
             ".BR ksip (7),",
             ".BR ksipctl (8),",

@@ -177,8 +177,11 @@ want = {"/etc/ksip/ksipd.conf", "/lib/systemd/system/ksipd.service", "/usr/sbin/
         "/usr/sbin/ksipctl", "/usr/share/man/man5/ksipd.conf.5.gz", "/usr/share/man/man7/ksip.7.gz",
         "/usr/share/man/man8/ksipd.8.gz", "/usr/share/man/man8/ksipctl.8.gz",
         "/usr/share/doc/ksip/changelog.Debian.gz", "/usr/share/doc/ksip/copyright"}
-got = deb_files(DEB)
-tap.ok(got == want, "ksip holds ksipd, ksipctl, the unit, four man pages and the config",
+# The documentation (debian/ksip.docs), gzipped or not as dh_compress decides by size.
+docs = read("debian/ksip.docs").split()
+want |= {"/usr/share/doc/ksip/" + os.path.basename(f) for f in docs}
+got = {re.sub(r"\.md\.gz$", ".md", f) for f in deb_files(DEB)}
+tap.ok(got == want, "ksip holds ksipd, ksipctl, the unit, four man pages, the config and the docs",
        "missing %s, extra %s" % (sorted(want - got), sorted(got - want)))
 src = "/usr/src/ksip-%s/" % UPVER
 want_dkms = {"/etc/modules-load.d/ksip.conf", "/usr/share/doc/ksip-dkms/changelog.Debian.gz",
@@ -219,6 +222,8 @@ def unpacked(f):
 
 
 absent = [f for f in want | want_dkms if not os.path.exists(unpacked(f))]
+listed = {re.sub(r"\.md\.gz$", ".md", f) for f in listed}
+absent = [f for f in absent if not os.path.exists(unpacked(f) + ".gz")]
 tap.ok(want <= listed and want_dkms <= listed and not absent,
        "dpkg -L lists every expected file and each is there", absent)
 conf = unpacked("/etc/ksip/ksipd.conf")

@@ -28,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sip"))
 from ksiptest import ROOT, BUILD, Tap, free_port  # noqa: E402
+import check_config_keys  # noqa: E402
 
 tap = Tap()
 TMP = tempfile.mkdtemp(prefix="ksip-pkgtest-")
@@ -48,37 +49,7 @@ def changelog_version():
 
 
 # --- config keys: one list in the code, the same in every document ------------------------
-def code_keys():
-    body = read("daemon/base/config.c")
-    body = body[body.index("static int on_key("):]
-    body = body[:body.index("\n}\n")]
-    return re.findall(r'!strcmp\(key, "(\w+)"\)', body)
-
-
-def doc_keys():
-    keys = []
-    for line in read("docs/configuration.md").splitlines():
-        m = re.match(r"\|\s*(`\w+`(?:,\s*`\w+`)*)\s*\|", line)
-        if m:
-            keys += re.findall(r"`(\w+)`", m.group(1))
-    return keys
-
-
-keys = code_keys()
-tap.ok(len(keys) > 40, "config.c's on_key() names %d keys" % len(keys))
-where = {
-    "docs/configuration.md": set(doc_keys()),
-    "dist/ksipd.conf": set(re.findall(r"^#(\w+) =", read("dist/ksipd.conf"), re.M)),
-    "man/ksipd.conf.5": set(re.findall(r"\\fB(\w+)\\fR = ", read("man/ksipd.conf.5"))),
-}
-for path, found in where.items():
-    missing = [k for k in keys if k not in found]
-    extra = sorted(found - set(keys))
-    tap.ok(not missing, "%s has every key of config.c" % path, "missing: %s" % " ".join(missing))
-    tap.ok(not extra, "%s has no key config.c does not know" % path, "extra: %s" % " ".join(extra))
-p = run([sys.executable, "scripts/gen-config-docs.py", "--check"])
-tap.ok(p.returncode == 0, "dist/ksipd.conf and ksipd.conf(5) are what scripts/gen-config-docs.py writes",
-       p.stdout + p.stderr)
+check_config_keys.check(tap)
 
 KSIPD = os.path.join(BUILD, "ksipd")
 

@@ -117,6 +117,22 @@ try:
     r = invite_unknown(c)
     tap.ok(r is not None and r.code == 407, "trusted_peers emptied: challenged again (%s)" %
            (r and r.code))
+    # Attacker's view: the file gone, then a burst of SIGHUPs. Each is one bounded re-read.
+    os.rename(os.path.join(d.dir, "ksipd.conf"), os.path.join(d.dir, "ksipd.conf.away"))
+    tap.ok(hup("not reloaded"), "the file removed: not reloaded, ksipd runs on")
+    tap.ok("cannot open" in d.logtext(), "and the log says it cannot open it")
+    os.rename(os.path.join(d.dir, "ksipd.conf.away"), os.path.join(d.dir, "ksipd.conf"))
+    before = d.logtext().count("reloaded:")
+    for _ in range(50):
+        d.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 20
+    while time.time() < deadline and d.logtext().count("reloaded:") == before:
+        time.sleep(0.05)
+    r, _ = c.register("alice", "pw-alice", ["<sip:alice@127.0.0.1:5999>"])
+    n = d.logtext().count("reloaded:") - before
+    tap.ok(d.proc.poll() is None and r is not None and r.code == 200 and 1 <= n <= 50,
+           "50 SIGHUPs at once: between 1 and 50 reloads (%d: pending signals merge), REGISTER "
+           "still served" % n)
     c.close()
     rc = d.stop()
     tap.ok(rc == 0, "clean stop after the reloads (status %d)" % rc)

@@ -14,8 +14,8 @@
 - `make install DESTDIR=... PREFIX=...` puts each file where it says.
 Everything happens in a temporary directory; DKMS uses a tree of its own there.
 """
+import atexit
 import glob
-import gzip
 import os
 import re
 import shutil
@@ -32,6 +32,7 @@ import check_config_keys  # noqa: E402
 
 tap = Tap()
 TMP = tempfile.mkdtemp(prefix="ksip-pkgtest-")
+atexit.register(shutil.rmtree, TMP, True)	# also when a check raises half-way
 MANPAGES = ["man/ksipd.8", "man/ksipctl.8", "man/ksipd.conf.5", "man/ksip.7"]
 
 
@@ -483,5 +484,4 @@ with open(os.path.join(dest, "etc/ksip/ksipd.conf")) as f:
     tap.ok(p.returncode == 0 and "realm = mine" in f.read(),
            "a second make install keeps the operator's ksipd.conf")
 
-shutil.rmtree(TMP, ignore_errors=True)
 tap.done()

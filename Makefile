@@ -3,6 +3,8 @@
 #   make run        install deps, build, run ksipd in the foreground with embedded defaults
 #   make check      install deps, build everything, run every test (TAP), print "N passed, N failed"
 #   make fuzz       run the parser fuzzer for longer (FUZZ_SECONDS, default 600)
+#   make deb        Debian packages ksip and ksip-dkms into build/deb/ (dpkg-buildpackage)
+#   make install    ksipd, ksipctl, unit, man pages, config and DKMS source (DESTDIR, PREFIX)
 
 CC      ?= cc
 CLANG   ?= clang
@@ -16,7 +18,9 @@ NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-g
 NFT_LIBS  := $(shell pkg-config --libs libnftnl libmnl 2>/dev/null || echo -lnftnl -lmnl)
 # The Prometheus endpoint (daemon/metrics.c) serves HTTP with libmicrohttpd.
 MHD_LIBS  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
-LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) $(MHD_LIBS) -pthread
+# sd_notify (daemon/main.c): READY=1, STATUS=, WATCHDOG=1 under systemd; a no-op elsewhere.
+SD_LIBS   := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) $(MHD_LIBS) $(SD_LIBS) -pthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -47,11 +51,11 @@ kmod:
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(O)/san/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(O)/libksipcore.a: $(CORE_OBJS)
 	$(AR) rcs $@ $^
@@ -60,14 +64,14 @@ $(O)/libksipcore-san.a: $(SAN_OBJS)
 	$(AR) rcs $@ $^
 
 $(O)/ksipd: $(O)/obj/daemon/main.o $(O)/libksipcore.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The daemon under ASan/UBSan: the SIP test suites run against it.
 $(O)/san/ksipd: $(O)/san/daemon/main.o $(O)/libksipcore-san.a
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/ksipctl: $(CTL_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(NL_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(NL_LIBS)
 
 $(O)/obj/lib/%.o $(O)/obj/ctl/%.o $(O)/san/lib/%.o: CFLAGS += $(NL_CFLAGS)
 
@@ -143,11 +147,46 @@ run: deps all
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
 
+# Installation for any distribution; debian/rules uses it with PREFIX=/usr. The configuration
+# file is installed only where none exists yet.
+VERSION    := $(shell sed -n '1s/.*(\(.*\)-[^-]*).*/\1/p' debian/changelog)
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DKMSDIR    ?= /usr/src/ksip-$(VERSION)
+MANPAGES   := man/ksipd.8 man/ksipctl.8 man/ksipd.conf.5 man/ksip.7
+
+install: $(O)/ksipd $(O)/ksipctl
+	install -D -m 755 $(O)/ksipd $(DESTDIR)$(SBINDIR)/ksipd
+	install -D -m 755 $(O)/ksipctl $(DESTDIR)$(SBINDIR)/ksipctl
+	$(foreach m,$(MANPAGES),install -D -m 644 $(m) \
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
+	test -e $(DESTDIR)$(SYSCONFDIR)/ksip/ksipd.conf || \
+		install -D -m 644 dist/ksipd.conf $(DESTDIR)$(SYSCONFDIR)/ksip/ksipd.conf
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/ksipd.service \
+		> $(DESTDIR)$(UNITDIR)/ksipd.service
+	install -D -m 644 dist/modules-load.conf $(DESTDIR)$(SYSCONFDIR)/modules-load.d/ksip.conf
+	install -D -m 644 Kbuild $(DESTDIR)$(DKMSDIR)/Kbuild
+	install -D -m 644 -t $(DESTDIR)$(DKMSDIR)/kmod kmod/*.c kmod/*.h
+	install -D -m 644 -t $(DESTDIR)$(DKMSDIR)/include/uapi/linux include/uapi/linux/*.h
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dist/dkms.conf > $(DESTDIR)$(DKMSDIR)/dkms.conf
+
+# dpkg-buildpackage leaves its output beside the tree: it is moved to $(O)/deb.
+DEBVERSION := $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)
+deb:
+	dpkg-buildpackage -us -uc -b -tc -j$(or $(DEB_JOBS),2)
+	mkdir -p $(O)/deb
+	mv ../ksip*_$(DEBVERSION)_*.deb ../ksip_$(DEBVERSION)_*.buildinfo \
+		../ksip_$(DEBVERSION)_*.changes $(O)/deb/
+
 clean:
 	rm -rf $(O)
 	$(if $(KDIR),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)
 
-.PHONY: all kmod tests deps check run fuzz clean
+.PHONY: all kmod tests deps check run fuzz clean install deb
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -35,7 +36,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: ksipd [--config FILE] [--check-config]\n"
 		   "  Runs in the foreground and logs to stderr. Without --config the\n"
-		   "  embedded defaults apply (see docs/configuration.md).\n");
+		   "  embedded defaults apply (see docs/configuration.md). SIGHUP\n"
+		   "  reloads log_level, trusted_peers, shield_allow and the users.\n");
 }
 
 static int online_cpus(void)
@@ -375,6 +377,85 @@ static void watch_shield(struct ksipd *d)
 		log_info("shield: table inet %s restored", nft_shield_table(d->nft));
 }
 
+/*
+ * READY=1 for systemd (Type=notify), with one line for STATUS= (`systemctl
+ * status ksipd`): what ksipd serves and where media and the shield run.
+ */
+static void notify_ready(const struct ksipd *d)
+{
+	sd_notifyf(0, "READY=1\nSTATUS=ready: realm '%s', %d workers, %d listen addresses, "
+		   "media %s, shield %s", d->cfg.realm, d->nworkers, d->cfg.nlisten,
+		   d->media.kernel ? "kernel" : "userspace", config_shield_name(d->shield_mode));
+}
+
+/* The file as last loaded: a reload compares the new file with it, not with what runs. */
+static struct ksip_config loaded_cfg;
+
+/* trusted_peers and shield_allow: read by the workers under their own lock, so hold them all. */
+static void reload_trusted(struct ksipd *d, const struct ksip_config *nc)
+{
+	for (int i = 0; i < d->nworkers; i++)
+		worker_lock(d->workers[i].w);
+	memcpy(d->cfg.trusted_peers, nc->trusted_peers, sizeof(nc->trusted_peers));
+	d->cfg.n_trusted_peers = nc->n_trusted_peers;
+	memcpy(d->cfg.shield_allow, nc->shield_allow, sizeof(nc->shield_allow));
+	d->cfg.n_shield_allow = nc->n_shield_allow;
+	for (int i = d->nworkers - 1; i >= 0; i--)
+		worker_unlock(d->workers[i].w);
+	if (d->nft)
+		allow_trusted(d);
+}
+
+/*
+ * SIGHUP (systemctl reload): what changes without dropping a call or a
+ * connection. A file that does not load changes nothing. Every other key
+ * keeps its running value until a restart; the log says when one differs.
+ */
+static void reload(struct ksipd *d, const char *file)
+{
+	static const char *const level_names[] = { "error", "warn", "info", "debug" };
+	struct ksip_config *nc;
+	char err[2048];
+	int n;
+
+	if (!file) {
+		log_warn("SIGHUP: no --config file, nothing to reload");
+		return;
+	}
+	nc = malloc(sizeof(*nc));
+	if (!nc) {
+		log_err("SIGHUP: out of memory, configuration kept");
+		return;
+	}
+	sd_notify(0, "RELOADING=1");
+	config_defaults(nc);
+	if (config_load(nc, file, err, sizeof(err))) {
+		for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
+			log_err("SIGHUP: %s", l);
+		log_err("SIGHUP: %s not reloaded: the running configuration stays", file);
+		goto out;
+	}
+	d->cfg.log_level = nc->log_level;
+	/* A plain int the other threads read before each line: they see the new level soon enough. */
+	log_current_level = (enum log_level)nc->log_level;
+	reload_trusted(d, nc);
+	n = store_load_users(d->store, d->cfg.realm, load_user, d->users);
+	/* Any other difference waits for a restart: say so, and keep the old file's values for it. */
+	loaded_cfg.log_level = nc->log_level;
+	memcpy(loaded_cfg.trusted_peers, nc->trusted_peers, sizeof(nc->trusted_peers));
+	loaded_cfg.n_trusted_peers = nc->n_trusted_peers;
+	memcpy(loaded_cfg.shield_allow, nc->shield_allow, sizeof(nc->shield_allow));
+	loaded_cfg.n_shield_allow = nc->n_shield_allow;
+	if (memcmp(nc, &loaded_cfg, sizeof(*nc)))
+		log_warn("SIGHUP: %s changes keys that take effect only at a restart", file);
+	log_info("SIGHUP: %s reloaded: log_level %s, %d trusted_peers, %d shield_allow, %d users",
+		 file, level_names[log_current_level], d->cfg.n_trusted_peers,
+		 d->cfg.n_shield_allow, n);
+out:
+	free(nc);
+	notify_ready(d);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -392,6 +473,8 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	char err[2048];
 	int opt, sig = 0, rc = 1;
+	uint64_t watchdog_usec = 0;
+	bool watchdog = false;
 
 	while ((opt = getopt_long(argc, argv, "c:kh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -420,6 +503,7 @@ int main(int argc, char **argv)
 		printf("ksipd: configuration ok\n");
 		return 0;
 	}
+	loaded_cfg = d.cfg;
 	log_init((enum log_level)d.cfg.log_level, d.cfg.syslog);
 	d.started = time(NULL);
 	/* Before anything opens: every connection, relay socket and SQLite file counts against it. */
@@ -449,6 +533,9 @@ int main(int argc, char **argv)
 	}
 	log_info("ksipd ready: realm '%s', %d workers, media %s", d.cfg.realm, d.nworkers,
 		 d.media.kernel ? "in the kernel" : "in userspace");
+	/* Sockets bound, store open, media chosen: systemd may start what depends on us. */
+	notify_ready(&d);
+	watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
 
 	/* Housekeeping on the main thread: expire bindings and nonces every second until told to stop. */
 	for (;;) {
@@ -458,6 +545,11 @@ int main(int argc, char **argv)
 		sig = sigtimedwait(&sigs, NULL, &one);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
+		if (sig == SIGHUP)
+			reload(&d, config_file);
+		/* From this loop: a main thread stuck elsewhere stops it, and systemd restarts us. */
+		if (watchdog)
+			sd_notify(0, "WATCHDOG=1");
 		n = location_expire(d.loc, time(NULL));
 		if (n)
 			log_debug("%d bindings expired", n);
@@ -470,6 +562,7 @@ int main(int argc, char **argv)
 		watch_shield(&d);
 	}
 	log_info("signal %d: shutting down", sig);
+	sd_notify(0, "STOPPING=1");
 	transport_stop(d.transport);
 	metrics_stop(metrics);
 	control_stop(ctl);

@@ -1,0 +1,235 @@
+"""The setting every phone scenario shares: ksipd and two real phones, each in its namespace.
+
+    ns ph*-srv:  ksipd (the sanitizer build), UDP/TCP 5060 on IPv4 and IPv6
+    ns ph*-bs:   baresip as alice, sending a 440 Hz tone
+    ns ph*-li:   linphone (linphonec) as bob, sending a 1000 Hz tone
+
+ksipd runs with its embedded defaults except what a test needs to run beside
+others (database, control socket, workers, log level, the userspace shield
+and relay: ksip.ko is tested in the VM) and the realm, which is the phones'
+domain.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "sip"))
+
+import ksiptest  # noqa: E402
+import tone  # noqa: E402
+from baresip_ua import Baresip  # noqa: E402
+from linphone_ua import Linphone  # noqa: E402
+from phonenet import PhoneNet  # noqa: E402
+
+# THE SWITCH. baresip 1.0.0 gives up on any 401 that carries a SHA-256 challenge
+# (issue 14), so with ksipd's default `auth_algorithms = SHA-256 MD5` it cannot
+# register. Until ksipd answers each phone with a challenge it can follow, the
+# call, hold, hang-up and MESSAGE scenarios run with MD5 alone. test_register.py
+# always uses the default. Set this to None once the digest policy is merged:
+# every scenario then runs on the embedded default.
+CALLS_AUTH_ALGORITHMS = "MD5"
+
+# THE SECOND SWITCH. ksipd answers 513 to an INVITE it would forward over UDP
+# with more than 1300 bytes (RFC 3261 18.1.1: such a request goes over TCP,
+# and ksipd does not open TCP connections to phones). linphone's default offer
+# (opus, three speex, PCMU, PCMA, G.729, three telephone-events, rtcp-fb and
+# rtcp-xr) makes its authenticated INVITE 1417 bytes, so a call from linphone
+# to a phone registered over UDP fails. While this holds, linphone offers only
+# G.711 and telephone-event, as docs/phones.md tells operators to configure it.
+# Set to False to run with linphone's default codec list.
+LINPHONE_G711_ONLY = True
+
+DOMAIN = "ksip.test"
+ALICE_HZ = 440		# baresip's tone
+BOB_HZ = 1000		# linphone's tone
+PASSWORDS = {"alice": "alice-pw-7Qx", "bob": "bob-pw-3Kd"}
+
+
+def calls_conf():
+    """ksipd settings for the scenarios past registration (see the switch above)."""
+    return {"auth_algorithms": CALLS_AUTH_ALGORITHMS} if CALLS_AUTH_ALGORITHMS else {}
+
+
+class PhoneTest:
+    def __init__(self, ipv6=(), **conf):
+        """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. CONF: ksipd settings."""
+        self.net = PhoneNet(["bs", "li"])
+        self.dir = tempfile.mkdtemp(prefix=self.net.tag + "-")
+        self.d = None
+        self.alice = self.bob = None
+        try:
+            self.alice_wav = os.path.join(self.dir, "tone-%d.wav" % ALICE_HZ)
+            self.bob_wav = os.path.join(self.dir, "tone-%d.wav" % BOB_HZ)
+            tone.make(self.bob_wav, BOB_HZ)
+            c = dict(listen="udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060",
+                     realm=DOMAIN, media="userspace")
+            c.update(conf)
+            self.d = ksiptest.Ksipd(netns=self.net.srv, **c)
+            for user, pw in PASSWORDS.items():
+                self.d.add_user(user, pw)
+            self.alice = Baresip(self.net, self.net.links["bs"], "alice", PASSWORDS["alice"],
+                                 DOMAIN, ALICE_HZ, self.dir, ipv6="bs" in ipv6,
+                                 peer="sip:bob@" + DOMAIN)
+            self.bob = Linphone(self.net, self.net.links["li"], "bob", PASSWORDS["bob"],
+                                DOMAIN, self.bob_wav, self.dir, ipv6="li" in ipv6,
+                                g711_only=LINPHONE_G711_ONLY)
+        except Exception:
+            self.cleanup()
+            raise
+
+    # ksipd's side.
+    def bindings(self, user):
+        return self.d.bindings(user)
+
+    def wait_binding(self, user, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            b = self.bindings(user)
+            if b:
+                return b
+            time.sleep(0.1)
+        return []
+
+    def calls(self):
+        return json.loads(self.d.ctl("--json", "call", "list").stdout)
+
+    def live_calls(self):
+        return [c for c in self.calls() if c["state"] != "ended"]
+
+    def wait_call(self, pred, timeout=10):
+        """The first call in ksipd's list for which PRED holds, or None after TIMEOUT."""
+        deadline = time.time() + timeout
+        while True:
+            for c in self.calls():
+                if pred(c):
+                    return c
+            if time.time() > deadline:
+                return None
+            time.sleep(0.1)
+
+    def wait_no_live_call(self, timeout=10):
+        deadline = time.time() + timeout
+        while self.live_calls() or self.d.stats()["calls_active"]:
+            if time.time() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def counters(self, call_id):
+        """(packets from caller, packets from callee) ksipd relayed for the call CALL_ID."""
+        for c in self.calls():
+            if c["call_id"] == call_id:
+                return c["packets_from_caller"], c["packets_from_callee"]
+        return None
+
+    def cleanup(self):
+        """Stop the phones and ksipd; returns ksipd's exit status (99: sanitizer report)."""
+        for p in (self.alice, self.bob):
+            if p:
+                p.stop()
+        rc = 0
+        if self.d:
+            rc = self.d.stop()
+            shutil.rmtree(self.d.dir, ignore_errors=True)
+        self.net.cleanup()
+        if os.environ.get("KEEP_PHONE_LOGS"):
+            print("# logs kept in " + self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return rc
+
+    def logs(self):
+        """The tail of every log, for a failed check's diagnostics."""
+        def tail(text, n=12):
+            lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("[0:")]
+            return "\n".join(lines[-n:])
+        out = []
+        if self.d:
+            out.append("ksipd log:\n" + tail(self.d.logtext()))
+        if self.alice:
+            out.append("baresip output:\n" + tail(self.alice.logtext()))
+        if self.bob:
+            out.append("linphonec output:\n" + tail(self.bob.text().replace("\x1b[?2004h", "")
+                                                     .replace("\x1b[?2004l", "")))
+        return "\n".join(out)
+
+
+class Tap(ksiptest.Tap):
+    """ksiptest's TAP with each failure followed by the tail of every log."""
+
+    def __init__(self):
+        super().__init__()
+        self.t = None
+        self.logs_shown = False
+
+    def ok(self, cond, what, diag=None):
+        super().ok(cond, what, diag)
+        if not cond and self.t and not self.logs_shown:
+            self.logs_shown = True		# once: the tails do not change much between checks
+            for line in self.t.logs().splitlines():
+                print("#   " + line, flush=True)
+        return cond
+
+
+def name(phone):
+    return "baresip" if isinstance(phone, Baresip) else "linphone"
+
+
+def place_call(T, t, caller, callee, label):
+    """CALLER calls CALLEE, CALLEE answers; checks each step. Returns ksipd's call or None."""
+    cm, em = caller.mark(), callee.mark()
+    caller.call(callee.aor)
+    inc = callee.wait_incoming(em)
+    T.ok(inc is not None, "%s: %s reports the incoming call" % (label, name(callee)))
+    ringing = t.wait_call(lambda c: c["state"] in ("trying", "early") and
+                          c["caller"] == caller.user and c["callee"] == callee.user, 5)
+    T.ok(ringing is not None, "%s: ksipd lists the call ringing (%s -> %s)" %
+         (label, caller.user, callee.user), t.calls())
+    callee.answer()
+    up_callee = callee.wait_established(em)
+    up_caller = caller.wait_established(cm)
+    T.ok(up_caller is not None and up_callee is not None,
+         "%s: both phones report the call established" % label,
+         "caller %s, callee %s" % (up_caller, up_callee))
+    call = t.wait_call(lambda c: c["state"] == "confirmed" and c["caller"] == caller.user, 5)
+    T.ok(call is not None and call["media"] == "userspace" and call["streams"] >= 1,
+         "%s: ksipd lists it confirmed, one stream relayed in userspace" % label, call)
+    return call
+
+
+def wait_packets(t, call, from_caller, from_callee, timeout=10):
+    """Wait until ksipd relayed at least FROM_CALLER / FROM_CALLEE packets; returns the counts."""
+    deadline = time.time() + timeout
+    while True:
+        n = t.counters(call["call_id"]) or (0, 0)
+        if (n[0] >= from_caller and n[1] >= from_callee) or time.time() > deadline:
+            return n
+        time.sleep(0.1)
+
+
+def end_call(T, t, by, other, label):
+    """BY hangs up; OTHER must see the call end and ksipd's list must hold no live call."""
+    bm, om = by.mark(), other.mark()
+    by.hangup()
+    T.ok(other.wait_ended(om) is not None, "%s: %s hangs up, %s reports the call ended" %
+         (label, name(by), name(other)))
+    T.ok(by.wait_ended(bm) is not None, "%s: %s reports its own call ended" % (label, name(by)))
+    T.ok(t.wait_no_live_call(), "%s: ksipd's call list holds no live call, 0 calls active" %
+         label, t.calls())
+
+
+def check_audio(T, wav, want_hz, own_hz, label, min_seconds=1.0):
+    """WAV (what a phone received) carries the other phone's tone and never its own."""
+    if not wav or not os.path.exists(wav):
+        T.ok(False, "%s: a recording exists" % label, wav)
+        T.ok(False, "%s: and not its own %d Hz" % (label, own_hz))
+        return
+    a = tone.Analysis(wav, [want_hz, own_hz])
+    T.ok(a.tone_seconds(want_hz) >= min_seconds,
+         "%s: %.1f s or more of %d Hz" % (label, min_seconds, want_hz), a.summary())
+    T.ok(a.tone_seconds(own_hz) == 0, "%s: and not its own %d Hz" % (label, own_hz),
+         a.summary())

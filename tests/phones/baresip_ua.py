@@ -50,7 +50,8 @@ class Baresip:
                 f.write(peer)
         self.log_path = os.path.join(self.dir, "baresip.log")
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(net.exec_prefix(link.ns) + ["baresip", "-f", self.dir],
+        trace = ["-s"] if os.environ.get("PHONES_SIP_TRACE") else []	# SIP messages to the log
+        self.proc = subprocess.Popen(net.exec_prefix(link.ns) + ["baresip", "-f", self.dir] + trace,
                                      stdin=subprocess.PIPE, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         self.events = []

@@ -43,6 +43,15 @@ CALLS_AUTH_ALGORITHMS = "MD5"
 # Set to False to run with linphone's default codec list.
 LINPHONE_G711_ONLY = True
 
+# THE THIRD SWITCH. ksipd rewrites the SDP of an in-dialog re-INVITE but not
+# the SDP of its answer (proxy.c: prepare_upstream() sees no call for an
+# in-dialog transaction), so after a hold the phone that sent the re-INVITE
+# learns the other phone's own address and sends its media there, around the
+# relay. While this holds, test_hold.py skips (TAP SKIP, with this reason) the
+# checks that need the answer rewritten. Set to True once ksipd rewrites it.
+REINVITE_ANSWER_REWRITTEN = False
+REINVITE_SKIP = "ksipd forwards the answer to a re-INVITE with the other phone's own SDP"
+
 DOMAIN = "ksip.test"
 ALICE_HZ = 440		# baresip's tone
 BOB_HZ = 1000		# linphone's tone
@@ -199,6 +208,21 @@ def place_call(T, t, caller, callee, label):
     T.ok(call is not None and call["media"] == "userspace" and call["streams"] >= 1,
          "%s: ksipd lists it confirmed, one stream relayed in userspace" % label, call)
     return call
+
+
+def wait_still(t, call, side, quiet=1.0, timeout=8):
+    """Wait until the packets relayed from SIDE (0 caller, 1 callee) stop growing for QUIET
+    seconds; returns the count then, or None if they never did within TIMEOUT."""
+    deadline = time.time() + timeout
+    last, since = None, time.time()
+    while time.time() < deadline:
+        n = (t.counters(call["call_id"]) or (0, 0))[side]
+        if n != last:
+            last, since = n, time.time()
+        elif time.time() - since >= quiet:
+            return n
+        time.sleep(0.1)
+    return None
 
 
 def wait_packets(t, call, from_caller, from_callee, timeout=10):

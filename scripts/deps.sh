@@ -4,11 +4,14 @@
 set -eu
 
 # nftables (the nft CLI) and conntrack are for tests only: ksipd speaks netlink itself.
+# baresip-core (its modules: g711, ausine, sndfile, ctrl_tcp, menu, contact, account, stdio),
+# linphone-cli (linphonec) and sox are the real phones of tests/phones/ and their tones.
 PKGS="build-essential pkg-config clang libsqlite3-dev libssl-dev libinih-dev
       libnl-genl-3-dev libmnl-dev libnftnl-dev sip-tester python3 sqlite3 iproute2 procps
       qemu-system-x86 busybox-static cpio linux-image-cloud-amd64 linux-headers-cloud-amd64
       linux-source-6.1
-      nftables conntrack sipvicious"
+      nftables conntrack sipvicious
+      baresip-core linphone-cli sox"
 
 missing=""
 for p in $PKGS; do

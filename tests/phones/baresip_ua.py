@@ -26,7 +26,7 @@ CTRL_PORT = 4444
 
 class Baresip:
     def __init__(self, net, link, user, password, domain, tone_hz, workdir, ipv6=False,
-                 server=None, peer=None):
+                 server=None, peer=None, sip_trace=False):
         """USER@DOMAIN registers through SERVER (ksipd's address on LINK by default); PEER is
         the URI its MESSAGEs go to."""
         self.link, self.user, self.domain, self.tone_hz = link, user, domain, tone_hz
@@ -50,7 +50,8 @@ class Baresip:
                 f.write(peer)
         self.log_path = os.path.join(self.dir, "baresip.log")
         self.log = open(self.log_path, "wb")
-        trace = ["-s"] if os.environ.get("PHONES_SIP_TRACE") else []	# SIP messages to the log
+        # -s: every SIP message to the log as well.
+        trace = ["-s"] if sip_trace or os.environ.get("PHONES_SIP_TRACE") else []
         self.proc = subprocess.Popen(net.exec_prefix(link.ns) + ["baresip", "-f", self.dir] + trace,
                                      stdin=subprocess.PIPE, stdout=self.log,
                                      stderr=subprocess.STDOUT)

@@ -64,8 +64,9 @@ def calls_conf():
 
 
 class PhoneTest:
-    def __init__(self, ipv6=(), **conf):
-        """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. CONF: ksipd settings."""
+    def __init__(self, ipv6=(), sip_trace=False, **conf):
+        """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. SIP_TRACE: baresip logs
+        every SIP message. CONF: ksipd settings."""
         self.net = PhoneNet(["bs", "li"])
         self.dir = tempfile.mkdtemp(prefix=self.net.tag + "-")
         self.d = None
@@ -82,7 +83,7 @@ class PhoneTest:
                 self.d.add_user(user, pw)
             self.alice = Baresip(self.net, self.net.links["bs"], "alice", PASSWORDS["alice"],
                                  DOMAIN, ALICE_HZ, self.dir, ipv6="bs" in ipv6,
-                                 peer="sip:bob@" + DOMAIN)
+                                 peer="sip:bob@" + DOMAIN, sip_trace=sip_trace)
             self.bob = Linphone(self.net, self.net.links["li"], "bob", PASSWORDS["bob"],
                                 DOMAIN, self.bob_wav, self.dir, ipv6="li" in ipv6,
                                 g711_only=LINPHONE_G711_ONLY)
@@ -175,7 +176,18 @@ class Tap(ksiptest.Tap):
         self.t = None
         self.logs_shown = False
 
-    def ok(self, cond, what, diag=None):
+    def ok(self, cond, what, diag=None, todo=None):
+        """TODO (a reason): a known gap. The check runs and its result is printed with
+        "# TODO reason" (TAP): a failure there is not counted, a pass tells that the gap is
+        closed and the switch that set TODO can be flipped."""
+        if todo:
+            self.n += 1
+            print("%s %d - %s # TODO %s" % ("ok" if cond else "not ok", self.n, what, todo),
+                  flush=True)
+            if diag and not cond:
+                for line in str(diag).splitlines()[:20]:
+                    print("#   " + line, flush=True)
+            return cond
         super().ok(cond, what, diag)
         if not cond and self.t and not self.logs_shown:
             self.logs_shown = True		# once: the tails do not change much between checks

@@ -52,6 +52,14 @@ LINPHONE_G711_ONLY = True
 REINVITE_ANSWER_REWRITTEN = False
 REINVITE_SKIP = "ksipd forwards the answer to a re-INVITE with the other phone's own SDP"
 
+# THE FOURTH SWITCH. A call from an IPv4 phone to an IPv6 baresip fails today:
+# the SDP ksipd forwards keeps the caller's own o= line (IPv4), and baresip
+# 1.0.0 takes the address family from it (488). While this holds, that
+# direction's checks in test_ipv6.py are TAP TODO. Set to True once ksipd
+# rewrites o= with the relay's address of the callee's family.
+V4_V6_BRIDGED = False
+V4_V6_TODO = "ksipd keeps the caller's IPv4 o= line; baresip takes the family from it (488)"
+
 DOMAIN = "ksip.test"
 ALICE_HZ = 440		# baresip's tone
 BOB_HZ = 1000		# linphone's tone
@@ -175,11 +183,13 @@ class Tap(ksiptest.Tap):
         super().__init__()
         self.t = None
         self.logs_shown = False
+        self.todo = None	# while set, every check is a TODO with this reason
 
     def ok(self, cond, what, diag=None, todo=None):
         """TODO (a reason): a known gap. The check runs and its result is printed with
         "# TODO reason" (TAP): a failure there is not counted, a pass tells that the gap is
         closed and the switch that set TODO can be flipped."""
+        todo = todo or self.todo
         if todo:
             self.n += 1
             print("%s %d - %s # TODO %s" % ("ok" if cond else "not ok", self.n, what, todo),
@@ -205,7 +215,9 @@ def place_call(T, t, caller, callee, label):
     cm, em = caller.mark(), callee.mark()
     caller.call(callee.aor)
     inc = callee.wait_incoming(em)
-    T.ok(inc is not None, "%s: %s reports the incoming call" % (label, name(callee)))
+    if not T.ok(inc is not None, "%s: %s reports the incoming call" % (label, name(callee)),
+                t.calls()):
+        return None
     ringing = t.wait_call(lambda c: c["state"] in ("trying", "early") and
                           c["caller"] == caller.user and c["callee"] == callee.user, 5)
     T.ok(ringing is not None, "%s: ksipd lists the call ringing (%s -> %s)" %

@@ -63,7 +63,8 @@ V4_V6_TODO = "ksipd keeps the caller's IPv4 o= line; baresip takes the family fr
 DOMAIN = "ksip.test"
 ALICE_HZ = 440		# baresip's tone
 BOB_HZ = 1000		# linphone's tone
-PASSWORDS = {"alice": "alice-pw-7Qx", "bob": "bob-pw-3Kd"}
+CAROL_HZ = 700		# the third phone's (baresip) tone, in the transfer test
+PASSWORDS = {"alice": "alice-pw-7Qx", "bob": "bob-pw-3Kd", "carol": "carol-pw-9Vm"}
 
 
 def calls_conf():
@@ -72,13 +73,14 @@ def calls_conf():
 
 
 class PhoneTest:
-    def __init__(self, ipv6=(), sip_trace=False, **conf):
+    def __init__(self, ipv6=(), sip_trace=False, carol=False, **conf):
         """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. SIP_TRACE: baresip logs
-        every SIP message. CONF: ksipd settings."""
-        self.net = PhoneNet(["bs", "li"])
+        every SIP message. CAROL: a third phone, baresip as carol (namespace "ca"). CONF: ksipd
+        settings."""
+        self.net = PhoneNet(["bs", "li"] + (["ca"] if carol else []))
         self.dir = tempfile.mkdtemp(prefix=self.net.tag + "-")
         self.d = None
-        self.alice = self.bob = None
+        self.alice = self.bob = self.carol = None
         try:
             self.alice_wav = os.path.join(self.dir, "tone-%d.wav" % ALICE_HZ)
             self.bob_wav = os.path.join(self.dir, "tone-%d.wav" % BOB_HZ)
@@ -95,6 +97,9 @@ class PhoneTest:
             self.bob = Linphone(self.net, self.net.links["li"], "bob", PASSWORDS["bob"],
                                 DOMAIN, self.bob_wav, self.dir, ipv6="li" in ipv6,
                                 g711_only=LINPHONE_G711_ONLY)
+            if carol:
+                self.carol = Baresip(self.net, self.net.links["ca"], "carol", PASSWORDS["carol"],
+                                     DOMAIN, CAROL_HZ, self.dir, sip_trace=sip_trace)
         except Exception:
             self.cleanup()
             raise
@@ -146,7 +151,7 @@ class PhoneTest:
 
     def cleanup(self):
         """Stop the phones and ksipd; returns ksipd's exit status (99: sanitizer report)."""
-        for p in (self.alice, self.bob):
+        for p in (self.alice, self.bob, self.carol):
             if p:
                 p.stop()
         rc = 0
@@ -170,6 +175,8 @@ class PhoneTest:
             out.append("ksipd log:\n" + tail(self.d.logtext()))
         if self.alice:
             out.append("baresip output:\n" + tail(self.alice.logtext()))
+        if self.carol:
+            out.append("baresip (carol) output:\n" + tail(self.carol.logtext()))
         if self.bob:
             out.append("linphonec output:\n" + tail(self.bob.text().replace("\x1b[?2004h", "")
                                                      .replace("\x1b[?2004l", "")))
@@ -207,7 +214,9 @@ class Tap(ksiptest.Tap):
 
 
 def name(phone):
-    return "baresip" if isinstance(phone, Baresip) else "linphone"
+    if isinstance(phone, Baresip):
+        return "baresip" if phone.user == "alice" else "%s's baresip" % phone.user
+    return "linphone"
 
 
 def place_call(T, t, caller, callee, label):

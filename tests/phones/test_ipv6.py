@@ -30,9 +30,9 @@ try:
             v6 = {"caller_side": caller is t.alice, "callee_side": callee is t.alice}
             T.ok(all(r[k].startswith("[") == v6[k] for k in v6),
                  "%s: each leg faces a relay address of its own family" % label, r)
-            n = wait_packets(t, call, 100, 100)
-            T.ok(n[0] >= 100 and n[1] >= 100,
-                 "%s: ksipd relayed 100 or more packets each way" % label, n)
+            n = wait_packets(t, call, 150, 150)
+            T.ok(n[0] >= 150 and n[1] >= 150,
+                 "%s: ksipd relayed 150 or more packets each way" % label, n)
             end_call(T, t, caller, callee, label)
             check_audio(T, t.alice.received_wav(), BOB_HZ, ALICE_HZ,
                         "%s: baresip heard linphone's tone" % label, 1.5)

@@ -73,11 +73,12 @@ def calls_conf():
 
 
 class PhoneTest:
-    def __init__(self, ipv6=(), sip_trace=False, carol=False, **conf):
+    def __init__(self, ipv6=(), sip_trace=False, carol=False, outsider=False, **conf):
         """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. SIP_TRACE: baresip logs
         every SIP message. CAROL: a third phone, baresip as carol (namespace "ca"). CONF: ksipd
-        settings."""
-        self.net = PhoneNet(["bs", "li"] + (["ca"] if carol else []))
+        settings. OUTSIDER: a namespace "ev" with no phone, for an attacker's packets."""
+        self.net = PhoneNet(["bs", "li"] + (["ca"] if carol else []) +
+                            (["ev"] if outsider else []))
         self.dir = tempfile.mkdtemp(prefix=self.net.tag + "-")
         self.d = None
         self.alice = self.bob = self.carol = None

@@ -74,3 +74,18 @@ class Analysis:
             self.path, self.seconds(),
             ", ".join("%.2f s at %d Hz" % (self.tone_seconds(hz), hz) for hz in self.freqs),
             sum(1 for b in self.blocks if b is None) * BLOCK_MS / 1000.0)
+
+
+def _ulaw(x):
+    """One 16-bit sample as G.711 mu-law (ITU-T G.711: bias 132, 8 segments, bits inverted)."""
+    sign = 0x80 if x < 0 else 0
+    x = min(abs(x), 32635) + 0x84
+    exp = next((e for e in range(7, -1, -1) if x & (0x80 << e)), 0)
+    return ~(sign | (exp << 4) | ((x >> (exp + 3)) & 0x0F)) & 0xFF
+
+
+def pcmu_rtp(hz, seq, ts, ssrc, samples=160, rate=8000):
+    """An RTP packet (payload type 0, PCMU) carrying SAMPLES of a sine at HZ from time TS."""
+    payload = bytes(_ulaw(int(16000 * math.sin(2 * math.pi * hz * (ts + k) / rate)))
+                    for k in range(samples))
+    return struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + payload

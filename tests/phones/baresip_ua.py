@@ -4,8 +4,10 @@ Its config directory is a temp dir with only what the test needs: G.711, the
 ausine module as microphone (a sine of the phone's own frequency), no audio
 player, the sndfile filter writing what it sends and what it receives to WAV
 files (dump-*-enc.wav, dump-*-dec.wav), the account module reading the
-accounts file, menu (the call commands), contact (the MESSAGE command) and
-ctrl_tcp on 127.0.0.1:4444 inside the phone's namespace. ctrl_tcp speaks JSON
+accounts file, menu (the call commands), contact (the MESSAGE command), stdio
+(the console: baresip prints a received MESSAGE only to a user interface; its
+stdin is a pipe kept open and never written) and ctrl_tcp on 127.0.0.1:4444
+inside the phone's namespace. ctrl_tcp speaks JSON
 in netstrings: commands {"command", "params", "token"} and events
 {"event": true, "type": "CALL_ESTABLISHED", ...}; everything else baresip says
 goes to baresip.log (received MESSAGEs among it).
@@ -60,7 +62,12 @@ class Baresip:
         self.cond = threading.Condition()
         self.sock = None
         self.reader = None
-        self._connect()
+        try:
+            self._connect()
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+            raise
 
     def _connect(self):
         deadline = time.time() + 10
@@ -212,6 +219,7 @@ class Baresip:
                 pass
             self.sock.close()
             self.sock = None
+        self.proc.stdin.close()
         if self.proc.poll() is None:
             try:
                 self.proc.wait(timeout=5)

@@ -45,6 +45,8 @@ class Linphone:
         os.close(slave)
         self.recs = 0
         if not self.wait_output(r"linphonec> ", timeout=10):
+            self.proc.kill()
+            self.proc.wait()
             raise RuntimeError("linphonec did not start:\n" + self.text())
         self.command("soundcard use files")
         self.command("play " + tone_wav)

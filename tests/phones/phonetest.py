@@ -3,6 +3,8 @@
     ns ph*-srv:  ksipd (the sanitizer build), UDP/TCP 5060 on IPv4 and IPv6
     ns ph*-bs:   baresip as alice, sending a 440 Hz tone
     ns ph*-li:   linphone (linphonec) as bob, sending a 1000 Hz tone
+    ns ph*-ca:   (transfer test) baresip as carol, sending a 700 Hz tone
+    ns ph*-ev:   (attacker test) no phone: an outsider's packets
 
 ksipd runs with its embedded defaults except what a test needs to run beside
 others (database, control socket, workers, log level, the userspace shield
@@ -25,7 +27,7 @@ from baresip_ua import Baresip  # noqa: E402
 from linphone_ua import Linphone  # noqa: E402
 from phonenet import PhoneNet  # noqa: E402
 
-# THE SWITCH. baresip 1.0.0 gives up on any 401 that carries a SHA-256 challenge
+# THE FIRST SWITCH. baresip 1.0.0 gives up on any 401 that carries a SHA-256 challenge
 # (issue 14), so with ksipd's default `auth_algorithms = SHA-256 MD5` it cannot
 # register. Until ksipd answers each phone with a challenge it can follow, the
 # call, hold, hang-up and MESSAGE scenarios run with MD5 alone. test_register.py
@@ -35,7 +37,8 @@ CALLS_AUTH_ALGORITHMS = "MD5"
 
 # THE SECOND SWITCH. ksipd answers 513 to an INVITE it would forward over UDP
 # with more than 1300 bytes (RFC 3261 18.1.1: such a request goes over TCP,
-# and ksipd does not open TCP connections to phones). linphone's default offer
+# and ksipd uses TCP only towards a callee that holds a TCP connection to it;
+# it opens none). linphone's default offer
 # (opus, three speex, PCMU, PCMA, G.729, three telephone-events, rtcp-fb and
 # rtcp-xr) makes its authenticated INVITE 1417 bytes, so a call from linphone
 # to a phone registered over UDP fails. While this holds, linphone offers only
@@ -83,7 +86,6 @@ class PhoneTest:
         self.d = None
         self.alice = self.bob = self.carol = None
         try:
-            self.alice_wav = os.path.join(self.dir, "tone-%d.wav" % ALICE_HZ)
             self.bob_wav = os.path.join(self.dir, "tone-%d.wav" % BOB_HZ)
             tone.make(self.bob_wav, BOB_HZ)
             c = dict(listen="udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060",

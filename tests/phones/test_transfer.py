@@ -44,7 +44,8 @@ try:
     old = t.wait_call(lambda c: c["call_id"] == first["call_id"] and c["state"] == "ended", 5)
     T.ok(old is not None, "ksipd lists alice's call ended", t.calls())
     after = t.d.stats()
-    refer = after["requests_by_method"].get("REFER", 0) - before["requests_by_method"].get("REFER", 0)
+    refer = (after["requests_by_method"].get("REFER", 0) -
+             before["requests_by_method"].get("REFER", 0))
     T.ok(refer >= 1, "the REFER went through ksipd", after["requests_by_method"])
     T.ok(after["auth_challenges"] > before["auth_challenges"],
          "ksipd challenged the INVITE the transfer caused",

@@ -6,7 +6,7 @@ legs must each get the relay address of their own family (ksipd's call list:
 the caller's side of the relay in the caller's family, the callee's in the
 callee's), the media must be relayed both ways and each recording must carry
 the other phone's tone and not its own. The IPv4-to-IPv6 direction is TODO
-while phonetest.V4_V6_BRIDGED is False.
+while phonetest.O_LINE_REWRITTEN is False.
 """
 import phonetest
 from phonetest import (ALICE_HZ, BOB_HZ, PhoneTest, Tap, check_audio, end_call, name,
@@ -20,8 +20,8 @@ try:
          "baresip registered over IPv6", a)
     T.ok(len(b) == 1 and b[0]["source"].startswith("10.14."), "linphone registered over IPv4", b)
     for caller, callee, todo in ((t.alice, t.bob, None),
-                                 (t.bob, t.alice, None if phonetest.V4_V6_BRIDGED
-                                  else phonetest.V4_V6_TODO)):
+                                 (t.bob, t.alice, None if phonetest.O_LINE_REWRITTEN
+                                  else phonetest.O_LINE_TODO)):
         label = "%s (IPv%s) calls %s" % (name(caller), 6 if caller is t.alice else 4, name(callee))
         T.todo = todo
         call = place_call(T, t, caller, callee, label)

@@ -20,7 +20,7 @@ import time
 
 class Linphone:
     def __init__(self, net, link, user, password, domain, tone_wav, workdir, ipv6=False,
-                 server=None, g711_only=False):
+                 server=None, g711_only=False, ice=False):
         self.link, self.user, self.domain = link, user, domain
         self.dir = os.path.join(workdir, "linphone-" + user)
         os.makedirs(os.path.join(self.dir, ".local", "share", "linphone"))
@@ -30,7 +30,8 @@ class Linphone:
         self.rc = os.path.join(self.dir, "linphonerc")
         with open(self.rc, "w") as f:
             f.write(RC % {"me": me, "ipv6": 1 if ipv6 else 0, "server": server,
-                          "user": user, "domain": domain, "password": password})
+                          "user": user, "domain": domain, "password": password,
+                          "policy": 3 if ice else 0})
             if g711_only:
                 f.write(G711_ONLY)
         self.out_path = os.path.join(self.dir, "linphonec.out")
@@ -133,7 +134,8 @@ class Linphone:
         self.out.close()
 
 
-# No sound card, no ICE/STUN, one SIP transport (UDP 5060 on the phone's address).
+# No sound card, one SIP transport (UDP 5060 on the phone's address), no STUN; ICE
+# (firewall_policy 3: host candidates only, there being no STUN server) when asked.
 RC = """[sip]
 sip_port=5060
 sip_tcp_port=0
@@ -145,7 +147,7 @@ default_proxy=0
 [rtp]
 audio_rtp_port=21000-21999
 [net]
-firewall_policy=0
+firewall_policy=%(policy)d
 [sound]
 echocancellation=0
 [proxy_0]

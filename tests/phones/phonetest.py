@@ -65,6 +65,14 @@ REINVITE_SKIP = "ksipd forwards the answer to a re-INVITE with the other phone's
 O_LINE_REWRITTEN = False
 O_LINE_TODO = "ksipd forwards the sender's own o= line (issue 14)"
 
+# THE FIFTH SWITCH. ksipd leaves ICE attributes (a=candidate, a=ice-ufrag, ...)
+# in the SDP it forwards. With ICE on, linphone's INVITE grows past what ksipd
+# forwards over UDP (513, see the second switch), and a phone that does ICE
+# would try to reach the other around the relay. While this holds, test_ice.py
+# is TAP TODO. Set to True once ksipd removes them (issue 14: ice = remove).
+ICE_REMOVED = False
+ICE_TODO = "ksipd forwards ICE attributes (and linphone's INVITE with them gets 513)"
+
 DOMAIN = "ksip.test"
 ALICE_HZ = 440		# baresip's tone
 BOB_HZ = 1000		# linphone's tone
@@ -78,10 +86,12 @@ def calls_conf():
 
 
 class PhoneTest:
-    def __init__(self, ipv6=(), sip_trace=False, carol=False, outsider=False, **conf):
+    def __init__(self, ipv6=(), sip_trace=False, carol=False, outsider=False, linphone_ice=False,
+                 **conf):
         """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. SIP_TRACE: baresip logs
         every SIP message. CAROL: a third phone, baresip as carol (namespace "ca"). CONF: ksipd
-        settings. OUTSIDER: a namespace "ev" with no phone, for an attacker's packets."""
+        settings. OUTSIDER: a namespace "ev" with no phone, for an attacker's packets.
+        LINPHONE_ICE: linphone offers ICE candidates."""
         self.net = PhoneNet(["bs", "li"] + (["ca"] if carol else []) +
                             (["ev"] if outsider else []))
         self.dir = tempfile.mkdtemp(prefix=self.net.tag + "-")
@@ -101,7 +111,7 @@ class PhoneTest:
                                  peer="sip:bob@" + DOMAIN, sip_trace=sip_trace)
             self.bob = Linphone(self.net, self.net.links["li"], "bob", PASSWORDS["bob"],
                                 DOMAIN, self.bob_wav, self.dir, ipv6="li" in ipv6,
-                                g711_only=LINPHONE_G711_ONLY)
+                                g711_only=LINPHONE_G711_ONLY, ice=linphone_ice)
             if carol:
                 self.carol = Baresip(self.net, self.net.links["ca"], "carol", PASSWORDS["carol"],
                                      DOMAIN, CAROL_HZ, self.dir, sip_trace=sip_trace)

@@ -33,9 +33,10 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%) $(UNIT_SRCS:tests/unit/%.c
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 
-# ksip.ko: against the running kernel's headers, or else the newest Debian cloud headers.
-KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-cloud-amd64))))
+# ksip.ko: against the running kernel's headers only, so that the module `make` leaves can be
+# loaded here. The VM tests build their own against Debian's cloud kernel (scripts/vm.sh picks
+# the newest by version order); `make run` installs the running kernel's headers when missing.
+KDIR ?= $(wildcard /lib/modules/$(shell uname -r)/build)
 
 all: $(O)/ksipd $(O)/ksipctl $(if $(KDIR),kmod)
 
@@ -77,8 +78,11 @@ test_objs = $(if $(TEST_LAYERS_$(1)),$(foreach l,$(TEST_LAYERS_$(1)),\
 	$(O)/$(2)/lib/endpoint.o $(O)/$(2)/kmod/ksip_sipframe.o \
 	$(if $(filter media,$(TEST_LAYERS_$(1))),$(O)/$(2)/lib/ksip_genl.o),$(O)/$(3))
 TEST_LAYERS_test_hash := base
+TEST_LAYERS_test_config := base
+TEST_LAYERS_test_log := base
 TEST_LAYERS_test_txn := base sip txn
 TEST_LAYERS_test_users := base sip store/users
+TEST_LAYERS_test_challenge := base sip registrar/challenge
 TEST_LAYERS_test_trusted := base shield/trusted
 TEST_LAYERS_test_shield := base sip shield
 
@@ -93,7 +97,7 @@ $(O)/tests/san/%: tests/unit/%.c $$(call test_objs,$$*,san,libksipcore-san.a) te
 		$(LDLIBS)
 
 # libFuzzer needs clang; the parser has no dependencies beyond libc.
-FUZZ_DEPS := $(wildcard daemon/sip/*.c) daemon/base/hash.c \
+FUZZ_DEPS := $(wildcard daemon/sip/*.c) daemon/base/hash.c daemon/base/log.c \
 	     kmod/ksip_sipframe.c lib/endpoint.c
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	@mkdir -p $(@D)

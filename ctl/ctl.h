@@ -16,6 +16,7 @@ struct ctl_opts {
 	bool password_stdin;	/* read the password as one line of stdin */
 	const char *ban_for;	/* ban add --for SECONDS, or NULL */
 	const char *ban_reason;	/* ban add --reason TEXT, or NULL */
+	const char *digest;	/* user add|set --digest D, or NULL */
 };
 
 struct ctl_cmd;
@@ -51,8 +52,9 @@ bool ctl_fields_ok(int argc, char **argv);
 int ctl_ask(const struct ctl_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* user.c: commands that carry a password. */
+/* user.c: commands that carry a password, and the digest setting. */
 ctl_fn ctl_user_password;
+ctl_fn ctl_user_set;
 
 /* flow.c and guard.c: ksip.ko over generic netlink, no ksipd involved. */
 struct ksip_genl;

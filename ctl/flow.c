@@ -111,7 +111,7 @@ struct list_ctx {
 static void print_flow(void *arg, const struct ksip_flow_spec *f)
 {
 	struct list_ctx *l = arg;
-	char local[64], src[64], peer[64], exp[64] = "-", lat[64] = "-";
+	char local[64], src[64], peer[64], exp[64] = "-", lat[64] = "-", dscp[8] = "null";
 	const char *mode = f->flags & KSIP_FLOW_F_LATCH ? "latch" :
 			   f->flags & KSIP_FLOW_F_EXPECT ? "expect" : "any";
 
@@ -123,15 +123,17 @@ static void print_flow(void *arg, const struct ksip_flow_spec *f)
 	if (f->has_latched)
 		ksip_format_endpoint(&f->latched, lat, sizeof(lat));
 	if (l->json) {
+		/* JSON null where a flow has no such setting (a bare number otherwise). */
+		if (f->flags & KSIP_FLOW_F_DSCP)
+			snprintf(dscp, sizeof(dscp), "%u", f->dscp);
 		printf("%s{\"local\":\"%s\",\"source\":\"%s\",\"peer\":\"%s\",\"mode\":\"%s\","
-		       "\"expect\":%s%s%s,\"latched\":%s%s%s,\"timeout\":%u,\"dscp\":%s%u%s,"
+		       "\"expect\":%s%s%s,\"latched\":%s%s%s,\"timeout\":%u,\"dscp\":%s,"
 		       "\"packets\":%llu,\"bytes\":%llu,\"dropped\":%llu,\"idle_ms\":%llu}",
 		       l->n ? "," : "", local, src, peer, mode,
 		       f->has_expect ? "\"" : "", f->has_expect ? exp : "null", f->has_expect ? "\"" : "",
 		       f->has_latched ? "\"" : "", f->has_latched ? lat : "null",
-		       f->has_latched ? "\"" : "", f->timeout,
-		       f->flags & KSIP_FLOW_F_DSCP ? "" : "null", f->flags & KSIP_FLOW_F_DSCP ? f->dscp : 0,
-		       "", (unsigned long long)f->packets, (unsigned long long)f->bytes,
+		       f->has_latched ? "\"" : "", f->timeout, dscp,
+		       (unsigned long long)f->packets, (unsigned long long)f->bytes,
 		       (unsigned long long)f->dropped, (unsigned long long)f->idle_ms);
 	} else {
 		printf("%-24s %-24s %-24s %-6s %-24s %10llu %12llu %8llu\n", local, src, peer, mode,
@@ -206,15 +208,17 @@ int ctl_kstats(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, ch
 		return ctl_fail("kstats", err);
 	if (o->json)
 		printf("{\"flows\":%u,\"forwarded\":%llu,\"bytes\":%llu,\"drop_source\":%llu,"
-		       "\"no_route\":%llu,\"latched\":%llu,\"expired\":%llu}\n", s.flows,
-		       (unsigned long long)s.forwarded, (unsigned long long)s.bytes,
+		       "\"no_route\":%llu,\"drop_error\":%llu,\"latched\":%llu,\"expired\":%llu}\n",
+		       s.flows, (unsigned long long)s.forwarded, (unsigned long long)s.bytes,
 		       (unsigned long long)s.drop_source, (unsigned long long)s.no_route,
-		       (unsigned long long)s.latched, (unsigned long long)s.expired);
+		       (unsigned long long)s.drop_error, (unsigned long long)s.latched,
+		       (unsigned long long)s.expired);
 	else
 		printf("flows        %u\nforwarded    %llu\nbytes        %llu\ndrop_source  %llu\n"
-		       "no_route     %llu\nlatched      %llu\nexpired      %llu\n", s.flows,
-		       (unsigned long long)s.forwarded, (unsigned long long)s.bytes,
+		       "no_route     %llu\ndrop_error   %llu\nlatched      %llu\nexpired      %llu\n",
+		       s.flows, (unsigned long long)s.forwarded, (unsigned long long)s.bytes,
 		       (unsigned long long)s.drop_source, (unsigned long long)s.no_route,
-		       (unsigned long long)s.latched, (unsigned long long)s.expired);
+		       (unsigned long long)s.drop_error, (unsigned long long)s.latched,
+		       (unsigned long long)s.expired);
 	return 0;
 }

@@ -16,14 +16,21 @@
 
 /* In usage order. Commands with a request go to ksipd, the others to ksip.ko. */
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "user", "add", "NAME [--password-stdin]", "add a subscriber (prompts for the password)",
+	{ "user", "add", "NAME [--digest D] [--password-stdin]",
+	  "add a subscriber (prompts for the password); D: auto (default), sha256, md5, both",
 	  ctl_user_password, CTL_USER_ADD },
 	{ "user", "passwd", "NAME [--password-stdin]", "change a password",
 	  ctl_user_password, CTL_USER_PASSWD },
+	{ "user", "set", "NAME --digest D",
+	  "the digest algorithms NAME is challenged with (auto, sha256, md5, both)",
+	  ctl_user_set, CTL_USER_SET },
 	{ "user", "del", "NAME", "delete a subscriber and its bindings", ctl_ask_one, CTL_USER_DEL },
-	{ "user", "list", "", "list subscribers", ctl_ask_list, CTL_USER_LIST },
+	{ "user", "list", "", "list subscribers, their digest setting and last algorithm",
+	  ctl_ask_list, CTL_USER_LIST },
 	{ "reg", "list", "", "list registered contacts", ctl_ask_list, CTL_REG_LIST },
 	{ "reg", "del", "AOR", "remove every binding of AOR", ctl_ask_one, CTL_REG_DEL },
+	{ "status", NULL, "", "what runs: listen addresses, media (kernel or userspace), shield, why",
+	  ctl_ask_list, CTL_STATUS },
 	{ "stats", NULL, "", "counters of the running daemon", ctl_ask_list, CTL_STATS },
 	{ "call", "list", "", "calls in progress (and just ended), media counters",
 	  ctl_ask_list, CTL_CALL_LIST },
@@ -125,6 +132,7 @@ int main(int argc, char **argv)
 		{ "password-stdin", no_argument, NULL, 'p' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "reason", required_argument, NULL, 'r' },
+		{ "digest", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -151,6 +159,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			o.ban_reason = optarg;
+			break;
+		case 'd':
+			o.digest = optarg;
 			break;
 		case 'h':
 			usage(stdout, NULL);

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ksipctl user add|passwd NAME: the commands that carry a password to ksipd. */
+/*
+ * ksipctl user add|passwd NAME: the commands that carry a password to
+ * ksipd; user set NAME --digest D. ksipd judges D (auto, sha256, md5, both).
+ */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ksip/ctl_proto.h"
 
 /* Read a password without echo from the terminal, or one line from stdin. */
 static int read_password(bool from_stdin, char *buf, size_t len)
@@ -54,13 +58,34 @@ int ctl_user_password(const struct ctl_cmd *cmd, const struct ctl_opts *o, int a
 	char pw[256];
 	int rc;
 
-	if (argc != 1)
+	bool add = !strcmp(cmd->request, CTL_USER_ADD);
+	char *digest = (char *)(o->digest ? o->digest : "");
+
+	if (argc != 1 || (o->digest && !add))
 		return ctl_usage(cmd);
-	if (!ctl_fields_ok(argc, argv))
+	if (o->digest && !*o->digest)
+		return ctl_fail("--digest", "empty (auto, sha256, md5 or both)");
+	if (!ctl_fields_ok(argc, argv) || !ctl_fields_ok(1, &digest))
 		return 1;
 	if (read_password(o->password_stdin, pw, sizeof(pw)))
 		return 1;
-	rc = ctl_ask(o, "%s\t%s\t%s\n", cmd->request, argv[0], pw);
+	if (add)
+		rc = ctl_ask(o, "%s\t%s\t%s\t%s\n", cmd->request, argv[0], pw, digest);
+	else
+		rc = ctl_ask(o, "%s\t%s\t%s\n", cmd->request, argv[0], pw);
 	explicit_bzero(pw, sizeof(pw));
 	return rc;
+}
+
+int ctl_user_set(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
+{
+	char *digest = (char *)o->digest;
+
+	if (argc != 1 || !digest)
+		return ctl_usage(cmd);
+	if (!*digest)
+		return ctl_fail("--digest", "empty (auto, sha256, md5 or both)");
+	if (!ctl_fields_ok(argc, argv) || !ctl_fields_ok(1, &digest))
+		return 1;
+	return ctl_ask(o, "%s\t%s\t%s\n", cmd->request, argv[0], digest);
 }

@@ -2,6 +2,7 @@
 /* The control socket: ksipctl's requests, served on their own thread. */
 #include "control.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,6 +23,7 @@
 #include "ksip/genl.h"
 #include "media/port_pool.h"
 #include "proxy/proxy.h"
+#include "registrar/challenge.h"
 #include "shield/nft.h"
 #include "shield/shield.h"
 #include "store/location.h"
@@ -109,13 +111,40 @@ static bool valid_user_name(const char *s)
 	return true;
 }
 
-static void cmd_user_set(struct control *c, char **f, int n, bool create, struct answer *a)
+/* A --digest value into *D ("" means auto where EMPTY_OK); false after answering the error. */
+static bool parse_digest(const char *s, bool empty_ok, enum user_digest *d, struct answer *a)
+{
+	int v = *s || !empty_ok ? user_digest_parse(s) : USER_DIGEST_AUTO;
+
+	if (v < 0) {
+		ans_printf(a, "error\t--digest: '%s' is not auto, sha256, md5 or both\n", s);
+		return false;
+	}
+	*d = (enum user_digest)v;
+	return true;
+}
+
+/* A setting that leaves nothing of auth_algorithms locks the user out: say so. */
+static void warn_locked_out(struct control *c, const char *name, enum user_digest d,
+			    struct answer *a)
+{
+	struct challenge_algs acc;
+
+	challenge_accepted(&c->d->cfg, d, &acc);
+	if (!acc.n)
+		ans_printf(a, "warning: auth_algorithms does not allow %s: user '%s' cannot "
+			   "authenticate\n", user_digest_name(d), name);
+}
+
+/* user-add NAME PASSWORD [DIGEST], user-passwd NAME PASSWORD. */
+static void cmd_user_password(struct control *c, char **f, int n, bool create, struct answer *a)
 {
 	struct user_record u;
+	enum user_digest d = USER_DIGEST_AUTO;
 	bool exists;
 
-	if (n != 3) {
-		ans_printf(a, "error\tusage: user add|passwd NAME PASSWORD\n");
+	if (n != 3 && !(create && n == 4)) {
+		ans_printf(a, "error\tusage: user add NAME PASSWORD [DIGEST] | passwd NAME PASSWORD\n");
 		return;
 	}
 	if (!valid_user_name(f[1])) {
@@ -126,7 +155,10 @@ static void cmd_user_set(struct control *c, char **f, int n, bool create, struct
 		ans_printf(a, "error\tempty password\n");
 		return;
 	}
-	exists = users_exists(c->d->users, f[1]);
+	if (n == 4 && !parse_digest(f[3], true, &d, a))
+		return;
+	memset(&u, 0, sizeof(u));
+	exists = users_get(c->d->users, f[1], &u);	/* passwd keeps the digest setting */
 	if (create && exists) {
 		ans_printf(a, "error\tuser '%s' already exists\n", f[1]);
 		return;
@@ -135,17 +167,64 @@ static void cmd_user_set(struct control *c, char **f, int n, bool create, struct
 		ans_printf(a, "error\tno such user '%s'\n", f[1]);
 		return;
 	}
-	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", f[1]);
+	if (create) {
+		snprintf(u.name, sizeof(u.name), "%s", f[1]);
+		u.digest = (uint8_t)d;
+		u.last_alg = USER_LAST_NONE;
+	}
 	digest_ha1(DIGEST_MD5, u.name, c->d->cfg.realm, f[2], u.ha1_md5);
 	digest_ha1(DIGEST_SHA256, u.name, c->d->cfg.realm, f[2], u.ha1_sha256);
-	/* Disk first: a user we report as saved must survive a crash. */
+	/*
+	 * Disk first: a user we report as saved must survive a crash. The
+	 * writer's queued last algorithms go first (store_sync), so that an
+	 * older one cannot land on the row after it. One noted in between is
+	 * set right on disk by the user's next authentication.
+	 */
+	store_sync(c->d->store);
 	if (store_user_put(c->d->store, c->d->cfg.realm, &u) || users_put(c->d->users, &u)) {
+		explicit_bzero(&u, sizeof(u));
 		ans_printf(a, "error\tcannot save user '%s'\n", f[1]);
 		return;
 	}
+	explicit_bzero(u.ha1_md5, sizeof(u.ha1_md5));
+	explicit_bzero(u.ha1_sha256, sizeof(u.ha1_sha256));
 	log_info("user %s %s", u.name, create ? "added" : "password changed");
 	ans_printf(a, "ok\n");
+	if (create)
+		warn_locked_out(c, u.name, d, a);
+}
+
+/*
+ * user-set NAME DIGEST: the setting changes and the remembered algorithm
+ * is forgotten, so `--digest auto` starts the user afresh (a new phone).
+ */
+static void cmd_user_set(struct control *c, char **f, int n, struct answer *a)
+{
+	struct user_record u;
+	enum user_digest d;
+
+	if (n != 3) {
+		ans_printf(a, "error\tusage: user set NAME DIGEST\n");
+		return;
+	}
+	if (!parse_digest(f[2], false, &d, a))
+		return;
+	if (!users_get(c->d->users, f[1], &u)) {
+		ans_printf(a, "error\tno such user '%s'\n", f[1]);
+		return;
+	}
+	u.digest = (uint8_t)d;
+	u.last_alg = USER_LAST_NONE;
+	store_sync(c->d->store);	/* as in cmd_user_password() */
+	if (store_user_put(c->d->store, c->d->cfg.realm, &u) || users_put(c->d->users, &u)) {
+		explicit_bzero(&u, sizeof(u));
+		ans_printf(a, "error\tcannot save user '%s'\n", f[1]);
+		return;
+	}
+	explicit_bzero(&u, sizeof(u));
+	log_info("user %s: digest %s", f[1], user_digest_name(d));
+	ans_printf(a, "ok\n");
+	warn_locked_out(c, f[1], d, a);
 }
 
 static void cmd_user_del(struct control *c, char **f, int n, struct answer *a)
@@ -174,16 +253,23 @@ struct list_ctx {
 	int n;
 };
 
-static void list_user(void *arg, const char *name)
+static void list_user(void *arg, const struct user_record *u)
 {
 	struct list_ctx *l = arg;
+	const char *last = user_last_alg_name((enum user_last_alg)u->last_alg);
 
 	if (l->json) {
-		ans_printf(l->a, "%s\"", l->n ? "," : "");
-		ans_json_str(l->a, name);
-		ans_printf(l->a, "\"");
+		ans_printf(l->a, "%s{\"name\":\"", l->n ? "," : "");
+		ans_json_str(l->a, u->name);
+		ans_printf(l->a, "\",\"digest\":\"%s\",\"last_algorithm\":",
+			   user_digest_name((enum user_digest)u->digest));
+		if (*last)
+			ans_printf(l->a, "\"%s\"}", last);
+		else
+			ans_printf(l->a, "null}");
 	} else {
-		ans_printf(l->a, "%s\n", name);
+		ans_printf(l->a, "%-24s %-7s %s\n", u->name,
+			   user_digest_name((enum user_digest)u->digest), *last ? last : "-");
 	}
 	l->n++;
 }
@@ -230,6 +316,8 @@ static void cmd_list(struct control *c, bool users, bool json, struct answer *a)
 		ans_printf(a, "[");
 	else if (!users)
 		ans_printf(a, "%-16s %-48s %6s  %s\n", "AOR", "CONTACT", "EXPIRES", "SOURCE");
+	else
+		ans_printf(a, "%-24s %-7s %s\n", "NAME", "DIGEST", "LAST");
 	if (users)
 		users_foreach(c->d->users, list_user, &l);
 	else
@@ -306,6 +394,7 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("relay_ports_in_use",
 	    c->d->media.ports ? 2ULL * port_pool_in_use(c->d->media.ports) : 0);
 	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
+	ROW("relay_streams_cross_family", t.relay_streams_cross_family);
 	ROW("kernel_flow_pairs", t.kernel_flows_installed - t.kernel_flows_removed);
 	ROW("responses_forwarded", t.responses_forwarded);
 	ROW("responses_stray", t.responses_stray);
@@ -543,6 +632,80 @@ static void cmd_shield(struct control *c, bool json, struct answer *a)
 			   nft_shield_counter_desc[i].help);
 }
 
+static void listen_str(const struct listen_addr *l, char *out, size_t len)
+{
+	const struct sockaddr_storage *ss = &l->addr;
+	const char *t = l->transport == KSIP_UDP ? "udp" : "tcp";
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned int port;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+		snprintf(out, len, "%s:[%s]:%u", t, host, port);
+		return;
+	}
+	inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
+	port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	snprintf(out, len, "%s:%s:%u", t, host, port);
+}
+
+/*
+ * `status`: what is running and why it runs that way: the first thing an
+ * operator asks after a start, before any counter.
+ */
+static void cmd_status(struct control *c, bool json, struct answer *a)
+{
+	struct ksipd *d = c->d;
+	const char *media = d->media.kernel ? "kernel" : "userspace";
+	struct location_usage u;
+	struct ksip_stats t;
+	char l[96];
+
+	memset(&t, 0, sizeof(t));
+	for (int i = 0; i < d->nworkers; i++)
+		stats_accumulate(&t, worker_stats(d->workers[i].w));
+	location_usage(d->loc, &u);
+	ans_printf(a, "ok\n");
+	if (json) {
+		ans_printf(a, "{\"uptime_seconds\":%llu,\"workers\":%d,\"realm\":\"",
+			   (unsigned long long)(time(NULL) - d->started), d->nworkers);
+		ans_json_str(a, d->cfg.realm);
+		ans_printf(a, "\",\"listen\":[");
+		for (int i = 0; i < d->cfg.nlisten; i++) {
+			listen_str(&d->cfg.listen[i], l, sizeof(l));
+			ans_printf(a, "%s\"%s\"", i ? "," : "", l);
+		}
+		ans_printf(a, "],\"media\":\"%s\",\"media_why\":\"", media);
+		ans_json_str(a, d->media_why);
+		ans_printf(a, "\",\"relay_ports\":\"%u-%u\",\"shield\":\"%s\",\"shield_why\":\"",
+			   d->cfg.rtp_port_min, d->cfg.rtp_port_max,
+			   config_shield_name(d->shield_mode));
+		ans_json_str(a, d->shield_why);
+		ans_printf(a, "\",\"users\":%zu,\"bindings\":%zu,\"calls_active\":%llu,"
+			   "\"bans_active\":%zu}\n", users_count(d->users), (size_t)u.bindings,
+			   (unsigned long long)(t.calls_created - t.calls_ended),
+			   d->shield ? shield_ban_count(d->shield) : 0);
+		return;
+	}
+	ans_printf(a, "%-13s %llu s, %d workers, realm %s\n", "running",
+		   (unsigned long long)(time(NULL) - d->started), d->nworkers, d->cfg.realm);
+	for (int i = 0; i < d->cfg.nlisten; i++) {
+		listen_str(&d->cfg.listen[i], l, sizeof(l));
+		ans_printf(a, "%-13s %s\n", i ? "" : "listen", l);
+	}
+	ans_printf(a, "%-13s %s (%s), relay ports %u-%u\n", "media", media, d->media_why,
+		   d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+	ans_printf(a, "%-13s %s (%s)\n", "shield", config_shield_name(d->shield_mode),
+		   d->shield_why);
+	ans_printf(a, "%-13s %zu users, %zu bindings, %llu calls, %zu bans\n", "state",
+		   users_count(d->users), (size_t)u.bindings,
+		   (unsigned long long)(t.calls_created - t.calls_ended),
+		   d->shield ? shield_ban_count(d->shield) : 0);
+}
+
 /*
  * `call list`: the owners copy their calls into call_info records under the
  * worker's lock; the packet counters of kernel flows are read after the
@@ -582,10 +745,12 @@ static void add_row(void *arg, const struct call_info *ci)
 static void list_call(const struct call_info *r, bool json, struct answer *a, int *n)
 {
 	if (!json) {
-		ans_printf(a, "%-10llu %-9s %-14s %-14s %-9s %6lus %10llu %10llu  %s\n",
+		/* A live call's REASON column says why its media is not where expected. */
+		ans_printf(a, "%-10llu %-9s %-14s %-14s %-9s %6lus %10llu %10llu  %s%s\n",
 			   (unsigned long long)r->id, call_state_name(r->state), r->caller, r->callee,
 			   r->media, r->duration, (unsigned long long)r->pkts[0],
-			   (unsigned long long)r->pkts[1], r->reason);
+			   (unsigned long long)r->pkts[1], r->reason[0] || !r->media_why ? "" : "media: ",
+			   r->reason[0] || !r->media_why ? r->reason : r->media_why);
 		return;
 	}
 	ans_printf(a, "%s{\"id\":%llu,\"state\":\"%s\",\"caller\":\"", (*n)++ ? "," : "",
@@ -600,6 +765,8 @@ static void list_call(const struct call_info *r, bool json, struct answer *a, in
 		   r->media, r->nstreams, r->duration, (unsigned long long)r->pkts[0],
 		   (unsigned long long)r->pkts[1]);
 	ans_json_str(a, r->reason);
+	ans_printf(a, "\",\"media_reason\":\"");
+	ans_json_str(a, r->media_why ? r->media_why : "");
 	ans_printf(a, "\",\"relay\":[");
 	for (int i = 0; i < r->nstreams; i++) {
 		char ip[2][64];
@@ -682,9 +849,11 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 	}
 	json = n >= 2 && !strcmp(f[n - 1], "json");
 	if (!strcmp(f[0], CTL_USER_ADD))
-		cmd_user_set(c, f, n, true, a);
+		cmd_user_password(c, f, n, true, a);
 	else if (!strcmp(f[0], CTL_USER_PASSWD))
-		cmd_user_set(c, f, n, false, a);
+		cmd_user_password(c, f, n, false, a);
+	else if (!strcmp(f[0], CTL_USER_SET))
+		cmd_user_set(c, f, n, a);
 	else if (!strcmp(f[0], CTL_USER_DEL))
 		cmd_user_del(c, f, n, a);
 	else if (!strcmp(f[0], CTL_USER_LIST))
@@ -712,6 +881,8 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_ban_add(c, f, n, a);	/* a reason may read "json" */
 	} else if (!strcmp(f[0], CTL_SHIELD)) {
 		cmd_shield(c, json, a);
+	} else if (!strcmp(f[0], CTL_STATUS)) {
+		cmd_status(c, json, a);
 	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);

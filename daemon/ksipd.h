@@ -48,6 +48,8 @@ struct ksipd {
 	uint8_t route_key[ROUTE_KEY_LEN];	/* signs our Record-Route; from the store */
 	struct nft_shield *nft;		/* the nftables shield, or NULL (shield = userspace/off) */
 	enum ksip_shield_mode shield_mode;	/* the shield in force: cfg.shield with auto resolved */
+	char media_why[256];		/* why media is where it is (`ksipctl status`) */
+	char shield_why[560];		/* why this shield (`ksipctl status`) */
 	struct shield *shield;		/* bans, auth failures, per-source rate: every thread */
 };
 

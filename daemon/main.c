@@ -58,6 +58,7 @@ static int load_binding(void *loc, const struct binding_view *b, time_t expires_
 static int open_state(struct ksipd *d)
 {
 	uint8_t secret[NONCE_SECRET_LEN];
+	uint64_t decoy_key[2];
 	char err[512];
 	int n;
 
@@ -78,9 +79,18 @@ static int open_state(struct ksipd *d)
 		log_err("database %s: cannot load or create the Record-Route secret", d->cfg.database);
 		return -1;
 	}
+	/* Unknown names get the same challenge before and after a restart (users_digest_of). */
+	if (store_named_secret(d->store, "decoy_secret", (uint8_t *)decoy_key, sizeof(decoy_key))) {
+		log_err("database %s: cannot load or create the decoy secret", d->cfg.database);
+		return -1;
+	}
 	d->users = users_new();
-	if (d->users)
+	if (d->users) {
 		users_nonce_limits(d->users, d->cfg.nonce_max_per_user, d->cfg.nonce_max_total);
+		users_decoy_key(d->users, decoy_key);
+		/* A changed last algorithm reaches the disk through the writer queue. */
+		users_set_persist(d->users, &store_users_persist, d->store);
+	}
 	/* Binding changes reach the disk through the store's writer queue. */
 	d->loc = location_new(&store_binding_persist, d->store);
 	if (!d->users || !d->loc || !d->auth.nonce)
@@ -192,11 +202,13 @@ static int choose_media(struct ksipd *d)
 		ksip_genl_close(g);
 		log_info("media: forwarded in the kernel by ksip.ko (relay ports %u-%u)",
 			 d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+		snprintf(d->media_why, sizeof(d->media_why), "ksip.ko answers");
 		if (media_adopt(&d->media) < 0)
 			log_warn("could not look for kernel flows of an earlier run");
 	} else {
 		log_info("media: relayed in userspace by ksipd, not in the kernel (%s); "
 			 "relay ports %u-%u", err, d->cfg.rtp_port_min, d->cfg.rtp_port_max);
+		snprintf(d->media_why, sizeof(d->media_why), "%s", err);
 	}
 	return 0;
 }
@@ -317,11 +329,17 @@ static void choose_shield(struct ksipd *d)
 			d->shield_mode = KSIP_SHIELD_NFTABLES;
 			log_info("shield: nftables, table inet %s (bans and rate meter in the kernel)",
 				 nft_shield_table(d->nft));
+			snprintf(d->shield_why, sizeof(d->shield_why), "table inet %s",
+				 nft_shield_table(d->nft));
 			allow_trusted(d);
 			return;
 		}
 		log_warn("shield: nftables unavailable, falling back to userspace: %s", err);
+		snprintf(d->shield_why, sizeof(d->shield_why), "nftables unavailable: %s", err);
 		d->shield_mode = KSIP_SHIELD_USERSPACE;
+	} else {
+		snprintf(d->shield_why, sizeof(d->shield_why), "shield = %s in the configuration",
+			 config_shield_name(d->shield_mode));
 	}
 	log_info("shield: %s", config_shield_name(d->shield_mode));
 }
@@ -369,7 +387,7 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	struct control *ctl;
 	sigset_t sigs;
-	char err[512];
+	char err[2048];
 	int opt, sig = 0, rc = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:kh", opts, NULL)) != -1) {
@@ -390,7 +408,9 @@ int main(int argc, char **argv)
 	}
 	config_defaults(&d.cfg);
 	if (config_file && config_load(&d.cfg, config_file, err, sizeof(err))) {
-		fprintf(stderr, "ksipd: %s\n", err);
+		/* One line per bad line of the file. */
+		for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
+			fprintf(stderr, "ksipd: %s\n", l);
 		return 2;
 	}
 	if (check_only) {
@@ -410,7 +430,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (open_state(&d) || open_shield(&d) || choose_media(&d))
+	if (open_state(&d) || open_shield(&d) || choose_media(&d) || media_check_addresses(&d.cfg))
 		goto out;
 	choose_shield(&d);
 	if (restore_bans(&d) || open_workers(&d))

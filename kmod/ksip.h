@@ -8,11 +8,13 @@
 
 #include <linux/in6.h>
 #include <linux/mutex.h>
+#include <linux/netfilter.h>
 #include <linux/netlink.h>
 #include <linux/rhashtable.h>
 #include <linux/seqlock.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
+#include <net/inet_ecn.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <uapi/linux/ksip.h>
@@ -28,14 +30,17 @@ struct ksip_addr {
 };
 
 /*
- * A flow: 184 bytes in its own slab cache (see docs/kernel.md for the
- * per-flow memory budget). PEER changes only when the reverse flow latches,
+ * A flow: KSIP_FLOW_OWN_BYTES plus its seqlock in its own slab cache: 184
+ * bytes, or 224 on PREEMPT_RT (see docs/kernel.md for the per-flow memory
+ * budget). PEER changes only when the reverse flow latches,
  * under PEER_LOCK; readers retry. DST caches the route to PEER
  * (ksip_route.c). The counters are atomics in the flow
  * rather than per CPU: a flow's packets arrive on one CPU (RSS hashes the
  * 5-tuple), so they do not contend, and per-CPU copies would cost
  * 24 bytes per possible CPU for every flow.
  */
+#define KSIP_FLOW_OWN_BYTES 176	/* all of struct ksip_flow but peer_lock */
+
 struct ksip_flow {
 	struct rhash_head node;
 	struct ksip_addr local;		/* the hash key */
@@ -66,6 +71,7 @@ enum ksip_net_counter {
 	KSIP_NC_BYTES,
 	KSIP_NC_DROP_SOURCE,
 	KSIP_NC_NO_ROUTE,
+	KSIP_NC_DROP_ERROR,	/* could not be sent: no memory, GSO, unfit for the other family */
 	KSIP_NC__MAX,
 };
 
@@ -131,6 +137,23 @@ void ksip_net_read_stats(struct ksip_net *kn, u64 *c, u64 *guard);
 /* ksip_hook.c */
 int ksip_hooks_register(struct net *net);
 void ksip_hooks_unregister(struct net *net);
+void ksip_net_count(struct ksip_net *kn, enum ksip_net_counter c, u64 bytes);
+void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
+		       struct dst_entry *dst, unsigned int payload);
+
+/* The DS field to send with: the flow's DSCP if it has one, else OLD's; ECN bits kept. */
+static inline u8 ksip_dsfield(const struct ksip_flow *flow, u8 old)
+{
+	if (flow->flags & KSIP_FLOW_F_DSCP)
+		return (flow->dscp << 2) | (old & INET_ECN_MASK);
+	return old;
+}
+
+/* ksip_xlate.c: flows whose LOCAL and PEER differ in address family */
+unsigned int ksip_forward_4to6(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
+			       const struct nf_hook_state *state);
+unsigned int ksip_forward_6to4(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
+			       const struct nf_hook_state *state);
 
 /* ksip_route.c */
 struct dst_entry *ksip_route_get(struct net *net, struct ksip_flow *flow,

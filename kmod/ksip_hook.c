@@ -4,6 +4,8 @@
  * flow's local address and port, rewrites addresses and ports, and sends
  * them on by the flow's cached route. Everything else continues untouched.
  *
+ * Flows whose PEER is of the other address family are sent by ksip_xlate.c.
+ *
  * The hook runs before defragmentation and conntrack (see docs/kernel.md):
  * forwarded media never creates conntrack entries, and fragments, IP
  * options we do not understand and IPv6 extension headers go to the stack.
@@ -26,7 +28,7 @@
 
 #define KSIP_HOOK_PRIORITY (NF_IP_PRI_CONNTRACK_DEFRAG - 10)
 
-static void ksip_net_count(struct ksip_net *kn, enum ksip_net_counter c, u64 bytes)
+void ksip_net_count(struct ksip_net *kn, enum ksip_net_counter c, u64 bytes)
 {
 	struct ksip_net_pcpu *s = this_cpu_ptr(kn->stats);
 
@@ -72,8 +74,12 @@ static bool ksip_latch(struct ksip_net *kn, struct ksip_flow *flow, const struct
 	set_bit(KSIP_FLOW_LATCHED_BIT, &flow->state);
 	atomic64_inc(&kn->latched);
 
+	/*
+	 * The reverse flow sends from its SOURCE, so its PEER must stay of that family; a reverse
+	 * flow configured with a SOURCE of the other family keeps its PEER.
+	 */
 	reverse = ksip_flow_lookup(kn, &flow->source);
-	if (reverse) {
+	if (reverse && reverse->source.family == src->family) {
 		write_seqlock(&reverse->peer_lock);
 		reverse->peer = *src;
 		write_sequnlock(&reverse->peer_lock);
@@ -97,8 +103,8 @@ static bool ksip_source_ok(struct ksip_net *kn, struct ksip_flow *flow, const st
  * Hand the rewritten packet its route (the flow's cached one, without a
  * reference: the stack takes one if it queues the packet), and count it.
  */
-static void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
-			      struct dst_entry *dst, unsigned int payload)
+void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
+		       struct dst_entry *dst, unsigned int payload)
 {
 	ksip_flow_count(flow, false, payload);
 	ksip_net_count(kn, KSIP_NC_FORWARDED, payload);
@@ -124,8 +130,10 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 	struct dst_entry *dst;
 	unsigned int payload, seq;
 
-	if (skb_ensure_writable(skb, ihl + sizeof(*uh)))
+	if (skb_ensure_writable(skb, ihl + sizeof(*uh))) {
+		ksip_net_count(kn, KSIP_NC_DROP_ERROR, 0);
 		return NF_DROP;
+	}
 	seq = ksip_flow_get_peer(flow, &peer);
 	daddr = peer.ip.s6_addr32[3];
 	iph = ip_hdr(skb);
@@ -169,8 +177,10 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 	struct udphdr *uh;
 	unsigned int payload, seq;
 
-	if (skb_ensure_writable(skb, hlen + sizeof(*uh)))
+	if (skb_ensure_writable(skb, hlen + sizeof(*uh))) {
+		ksip_net_count(kn, KSIP_NC_DROP_ERROR, 0);
 		return NF_DROP;
+	}
 	seq = ksip_flow_get_peer(flow, &peer);
 	ip6h = ipv6_hdr(skb);
 	uh = (struct udphdr *)(skb_network_header(skb) + hlen);
@@ -225,9 +235,12 @@ static unsigned int ksip_handle(struct ksip_net *kn, struct sk_buff *skb, unsign
 	}
 	if (READ_ONCE(flow->last_seen) != now)
 		WRITE_ONCE(flow->last_seen, now);
+	/* SOURCE and PEER share a family (ksip_netlink.c, ksip_latch()); LOCAL may differ. */
 	if (local->family == AF_INET)
-		return ksip_forward_v4(kn, flow, skb, state);
-	return ksip_forward_v6(kn, flow, skb, state);
+		return flow->source.family == AF_INET ? ksip_forward_v4(kn, flow, skb, state) :
+							ksip_forward_4to6(kn, flow, skb, state);
+	return flow->source.family == AF_INET6 ? ksip_forward_v6(kn, flow, skb, state) :
+						 ksip_forward_6to4(kn, flow, skb, state);
 }
 
 static unsigned int ksip_hook_v4(void *priv, struct sk_buff *skb,

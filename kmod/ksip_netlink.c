@@ -197,9 +197,10 @@ static int ksip_flow_configure(struct genl_info *info, struct nlattr **tb, struc
 	      ksip_parse_addr(tb[KSIP_FLOW_ATTR_PEER], false, &flow->peer, extack);
 	if (err)
 		return err;
-	if (flow->source.family != flow->local.family || flow->peer.family != flow->local.family) {
+	/* LOCAL may be of the other family (ksip_xlate.c): packets are sent from SOURCE to PEER. */
+	if (flow->source.family != flow->peer.family) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_FLOW_ATTR_PEER],
-				    "LOCAL, SOURCE and PEER must be of one address family");
+				    "SOURCE and PEER must be of one address family");
 		return -EAFNOSUPPORT;
 	}
 	/* The policy's mask keeps FLAGS within KSIP_FLOW_F_ALL, which fits a u8. */
@@ -222,7 +223,7 @@ static int ksip_flow_configure(struct genl_info *info, struct nlattr **tb, struc
 			return err;
 		if (flow->expect.family != flow->local.family) {
 			NL_SET_ERR_MSG_ATTR(extack, tb[KSIP_FLOW_ATTR_EXPECT],
-					    "EXPECT must be of the flow's address family");
+					    "EXPECT must be of LOCAL's address family");
 			return -EAFNOSUPPORT;
 		}
 	}
@@ -404,6 +405,8 @@ static int ksip_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_DROP_SOURCE, sum[KSIP_NC_DROP_SOURCE],
 			      KSIP_STATS_ATTR_PAD) ||
 	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_NO_ROUTE, sum[KSIP_NC_NO_ROUTE],
+			      KSIP_STATS_ATTR_PAD) ||
+	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_DROP_ERROR, sum[KSIP_NC_DROP_ERROR],
 			      KSIP_STATS_ATTR_PAD) ||
 	    nla_put_u64_64bit(msg, KSIP_STATS_ATTR_LATCHED, atomic64_read(&kn->latched),
 			      KSIP_STATS_ATTR_PAD) ||

@@ -235,6 +235,7 @@ static int on_reply(struct nl_msg *msg, void *arg)
 			s->bytes = U64(KSIP_STATS_ATTR_BYTES);
 			s->drop_source = U64(KSIP_STATS_ATTR_DROP_SOURCE);
 			s->no_route = U64(KSIP_STATS_ATTR_NO_ROUTE);
+			s->drop_error = U64(KSIP_STATS_ATTR_DROP_ERROR);
 			s->latched = U64(KSIP_STATS_ATTR_LATCHED);
 			s->expired = U64(KSIP_STATS_ATTR_EXPIRED);
 #undef U64

@@ -8,7 +8,8 @@ set -eu
 # linphone-cli (linphonec) and sox are the real phones of tests/phones/ and their tones.
 PKGS="build-essential pkg-config clang libsqlite3-dev libssl-dev libinih-dev
       libnl-genl-3-dev libmnl-dev libnftnl-dev sip-tester python3 sqlite3 iproute2 procps
-      qemu-system-x86 busybox-static cpio linux-image-cloud-amd64 linux-headers-cloud-amd64
+      qemu-system-x86 busybox-static cpio xz-utils linux-image-cloud-amd64 linux-headers-cloud-amd64
+      linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64 linux-headers-amd64 linux-headers-rt-amd64
       linux-source-6.1
       nftables conntrack sipvicious
       baresip-core linphone-cli sox"

@@ -3,6 +3,7 @@
 # one script inside it. Shared by tests/kernel/run.sh and bench/rtp.
 #
 #   scripts/vm.sh SCRIPT OUTDIR [TIMEOUT]        (VM_SMP: vCPUs, default 2)
+#   VM_KERNEL=6.12 scripts/vm.sh ...             (a series or a release; default 6.1)
 #
 # bench/rtp adds VM_BENCH=1 (tc, sch_netem), VM_RTPENGINE=1 (rtpengine's
 # module, daemon and iptables) and, for --profile, VM_PERF=1 (perf).
@@ -24,15 +25,25 @@ O=${O:-build}
 
 die() { echo "vm: $*" >&2; exit 2; }
 
+# The kernel: VM_KERNEL names a release (6.12.117+deb12-cloud-amd64) or a series (6.1, 6.12:
+# the newest cloud kernel of it, by version order); default 6.1, Debian 12's own. Its image is
+# looked for in VM_BOOT_DIR (default /boot), its modules in /lib/modules.
+series=${VM_KERNEL:-6.1}
+BOOT=${VM_BOOT_DIR:-/boot}
 KV=""
 for h in $(ls -d /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V); do
 	v=${h#/usr/src/linux-headers-}
-	[ -f "/boot/vmlinuz-$v" ] && [ -d "/lib/modules/$v" ] && KV=$v
+	case $v in "$series" | "$series".* | "$series"-*) ;; *) continue ;; esac
+	[ -f "$BOOT/vmlinuz-$v" ] && [ -d "/lib/modules/$v" ] && KV=$v
 done
-[ -n "$KV" ] || die "no linux-image-cloud-amd64 with matching headers (scripts/deps.sh installs them)"
-
+[ -n "$KV" ] || die "no cloud kernel $series with image and headers (scripts/deps.sh installs them)"
 mkdir -p "$OUT"
-make -s -C "/usr/src/linux-headers-$KV" M="$ROOT" modules W=1 >"$OUT/kmod-build.log" 2>&1 ||
+echo "$KV" > "$OUT/kernel-release"
+
+# ksip.ko is built in a copy of its sources, so that builds for two kernels never share objects.
+KSRC=$(cd "$OUT" && pwd)/ksip-src	# M= wants an absolute path
+rm -rf "$KSRC" && mkdir -p "$KSRC" && cp -r Kbuild kmod include "$KSRC/" && rm -f "$KSRC"/kmod/*.o
+make -s -C "/usr/src/linux-headers-$KV" M="$KSRC" modules W=1 >"$OUT/kmod-build.log" 2>&1 ||
 	{ cat "$OUT/kmod-build.log" >&2; die "ksip.ko does not build against $KV"; }
 if grep -q "warning:" "$OUT/kmod-build.log"; then
 	grep "warning:" "$OUT/kmod-build.log" >&2
@@ -61,7 +72,7 @@ copy_bin /usr/bin/sipp /bin/sipp
 copy_bin "$O/ksipd" /bin/ksipd
 copy_bin "$O/tests/sipflood" /bin/sipflood
 copy_bin /usr/sbin/nft /usr/sbin/nft
-cp ksip.ko "$R/lib/modules/"
+cp "$KSRC/ksip.ko" "$R/lib/modules/"
 # bench/rtp compares rtpengine's kernel module: build it against the same headers, bring its
 # daemon, iptables-legacy and the netfilter modules it needs (VM_RTPENGINE=1; big, so opt-in).
 if [ "${VM_RTPENGINE:-0}" = 1 ]; then
@@ -83,24 +94,50 @@ if [ "${VM_RTPENGINE:-0}" = 1 ]; then
 	done
 	copy_bin /usr/bin/rtpengine /bin/rtpengine
 fi
+# perf, to profile the guest's kernel from inside it (VM_PERF=1; see docs/benchmarks.md).
+[ "${VM_PERF:-0}" = 1 ] && copy_bin "$(readlink -f /usr/bin/perf)" /bin/perf
+# Kernel modules the tests load, with what each depends on (modules.dep), decompressed (6.12's
+# are .ko.xz and busybox's insmod takes plain ones); MODULES.order lists them so that loading in
+# that order satisfies every dependency. Modules built into this kernel are left out.
+add_mod() {	# add_mod NAME ORDERFILE
+	local path deps d base
+	path=$(grep -E "^(kernel/.*/)?$1\.ko(\.xz|\.zst)?:" "/lib/modules/$KV/modules.dep" | head -1)
+	if [ -z "$path" ]; then
+		grep -qE "/$1\.ko$" "/lib/modules/$KV/modules.builtin" && return 0
+		die "no module $1 in $KV"
+	fi
+	deps=${path#*:}
+	path=${path%%:*}
+	for d in $deps; do
+		base=$(basename "$d"); base=${base%%.ko*}
+		add_mod "$base" "$2"
+	done
+	grep -qx "$1" "$2" 2>/dev/null && return 0
+	case $path in
+	*.xz) xz -dc "/lib/modules/$KV/$path" > "$R/lib/modules/$1.ko" ;;
+	*.zst) zstd -qdc "/lib/modules/$KV/$path" > "$R/lib/modules/$1.ko" ;;
+	*) cp "/lib/modules/$KV/$path" "$R/lib/modules/$1.ko" ;;
+	esac || die "cannot copy $path"
+	echo "$1" >> "$2"
+}
 # bench/rtp batches the caller's packets with netem (VM_BENCH=1).
 if [ "${VM_BENCH:-0}" = 1 ]; then
 	copy_bin /usr/sbin/tc /usr/sbin/tc
-	cp "/lib/modules/$KV/kernel/net/sched/sch_netem.ko" "$R/lib/modules/"
+	add_mod sch_netem "$R/lib/modules/bench.order"
 fi
-# perf, to profile the guest's kernel from inside it (VM_PERF=1; see docs/benchmarks.md).
-[ "${VM_PERF:-0}" = 1 ] && copy_bin "$(readlink -f /usr/bin/perf)" /bin/perf
-cp "/lib/modules/$KV/kernel/drivers/net/veth.ko" "$R/lib/modules/"
-# The nftables shield (tests/kernel/vm-shield.sh): what ksipd's table needs that the cloud kernel
-# builds as modules, with their dependencies (modules.dep); vm-shield.sh loads them in this order.
-for m in lib/libcrc32c net/netfilter/nfnetlink net/netfilter/nf_tables net/netfilter/nft_objref \
-	net/netfilter/nft_limit net/ipv4/netfilter/nf_defrag_ipv4 net/ipv6/netfilter/nf_defrag_ipv6 \
-	net/netfilter/nf_conntrack net/netfilter/nft_ct; do
-	cp "/lib/modules/$KV/kernel/$m.ko" "$R/lib/modules/" || die "missing $m.ko in $KV"
+add_mod veth "$R/lib/modules/base.order"
+# The nftables shield (tests/kernel/vm-shield.sh): nf_tables and the expressions ksipd's table
+# uses that are modules of their own in this kernel (modules.alias names them nft-expr-X; no
+# alias: built into nf_tables, as objref is since 6.x). objref: the rules' named counters;
+# ct: notrack; limit: the rate meter.
+add_mod nf_tables "$R/lib/modules/shield.order"
+for e in objref limit ct; do
+	m=$(awk -v a="nft-expr-$e" '$2 == a { print $3; exit }' "/lib/modules/$KV/modules.alias")
+	[ -n "$m" ] && add_mod "$m" "$R/lib/modules/shield.order"
 done
 cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
 cp tests/sipp/*.xml "$R/tests/sipp/"
-cp tests/kernel/vm-calls.sh tests/kernel/vm-shield.sh "$R/tests/"
+cp tests/kernel/vm-calls.sh tests/kernel/vm-shield.sh tests/kernel/vm-xfam.sh "$R/tests/"
 cp "$SCRIPT" "$R/tests/vm-tests.sh"
 cp tests/kernel/vm-init.sh "$R/init"
 chmod +x "$R/init"
@@ -109,7 +146,7 @@ echo "root:x:0:0:root:/:/bin/sh" > "$R/etc/passwd"
 
 rm -f "$OUT/console.log" "$OUT/results.txt"
 timeout "$TIMEOUT" qemu-system-x86_64 -name ksip-vm,debug-threads=on -m 1024 -smp "${VM_SMP:-2}" -nographic -no-reboot \
-	-kernel "/boot/vmlinuz-$KV" -initrd "$OUT/initramfs.gz" \
+	-kernel "$BOOT/vmlinuz-$KV" -initrd "$OUT/initramfs.gz" \
 	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet loglevel=4" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/results.txt" \
 	-monitor none >"$OUT/qemu.log" 2>&1

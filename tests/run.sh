@@ -14,7 +14,7 @@ for t in "$O"/tests/test_* "$O"/tests/san/test_*; do
 	[ -x "$t" ] && suites+=("$t")
 done
 suites+=("tests/check-layers.sh" "tests/fuzz/run.sh ${FUZZ_SECONDS:-30}" "tests/sip/run.sh" "tests/phones/run.sh" "tests/security/run.sh" "tests/kernel/checkpatch.sh"
-	"tests/kernel/run.sh")
+	"tests/kernel/matrix.sh" "tests/kernel/run.sh")
 
 for s in "${suites[@]}"; do
 	name=$(echo "$s" | tr ' /' '__')

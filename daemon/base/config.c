@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <arpa/inet.h>
 #include <ini.h>
 #include <stdio.h>
@@ -38,6 +39,8 @@ void config_defaults(struct ksip_config *c)
 	c->nonce_max_per_user = 32;
 	c->nonce_max_total = 262144;
 	config_parse_auth_algorithms(c, "SHA-256 MD5");
+	/* Debian's baresip 1.0.0 gives up on any 401 that offers SHA-256 (issue 14). */
+	config_parse_md5_agents(c, "baresip");
 	c->store_flush_ms = 200;
 	c->tcp_max_connections = 0;	/* transport_new() sizes it from RLIMIT_NOFILE */
 	c->tcp_max_per_source = 64;
@@ -146,6 +149,22 @@ int config_parse_auth_algorithms(struct ksip_config *c, const char *value)
 	return c->n_auth_algs ? 0 : -1;
 }
 
+int config_parse_md5_agents(struct ksip_config *c, const char *value)
+{
+	char buf[CONFIG_MAX_AGENTS * CONFIG_AGENT_LEN], *save = NULL, *tok;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", value);
+	c->n_digest_md5_agents = 0;
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		if (c->n_digest_md5_agents >= CONFIG_MAX_AGENTS || strlen(tok) >= CONFIG_AGENT_LEN)
+			return -1;
+		snprintf(c->digest_md5_agents[c->n_digest_md5_agents++], CONFIG_AGENT_LEN, "%s", tok);
+	}
+	return 0;
+}
+
 static int parse_cidr(const char *tok, struct ksip_cidr *out)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash;
@@ -201,11 +220,125 @@ int config_parse_cidrs(const char *value, struct ksip_cidr *out, int max, int *n
 	return 0;
 }
 
+/* "192.0.2.10 2001:db8::10": at most one address of each family, IP literals only. */
+static int parse_media_addresses(const char *value, struct sockaddr_storage addr[2])
+{
+	char buf[256], *save = NULL, *tok;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", value);
+	memset(addr, 0, 2 * sizeof(*addr));
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&addr[0];
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr[1];
+		size_t n = strlen(tok);
+
+		if (n > 2 && tok[0] == '[' && tok[n - 1] == ']') {
+			tok[n - 1] = 0;
+			tok++;
+		}
+		if (!addr[0].ss_family && inet_pton(AF_INET, tok, &v4->sin_addr) == 1)
+			addr[0].ss_family = AF_INET;
+		else if (!addr[1].ss_family && inet_pton(AF_INET6, tok, &v6->sin6_addr) == 1)
+			addr[1].ss_family = AF_INET6;
+		else
+			return -1;	/* not an address, or a second one of a family */
+	}
+	/* The wildcard cannot be written into SDP. */
+	if ((addr[0].ss_family && ((struct sockaddr_in *)&addr[0])->sin_addr.s_addr == INADDR_ANY) ||
+	    (addr[1].ss_family && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&addr[1])->sin6_addr)))
+		return -1;
+	return 0;
+}
+
+/*
+ * inih goes on past a bad line and returns the number of the first one. We
+ * report every bad key, one line each ("FILE:LINE: what"), so an operator
+ * fixes them all in one go: a reader that counts lines tells each message
+ * its own line. A syntax error (no '=', an open '[') reaches no handler;
+ * inih's returned line names it when it comes before our first message.
+ */
 struct load_ctx {
 	struct ksip_config *c;
+	const char *file;
 	char *err;
 	size_t errlen;
+	size_t used;		/* bytes of err written */
+	FILE *f;
+	int line;		/* the line inih is on (the reader's count) */
+	int first_line;		/* the line of our first message, 0: none */
+	int dropped;		/* messages that did not fit in err */
 };
+
+static void __attribute__((format(printf, 3, 4))) err_append(struct load_ctx *lc, int line,
+							       const char *fmt, ...);
+
+/*
+ * A line inih will call a syntax error: not blank, not a comment, not a
+ * continuation, not a [section], and no '=' or ':'. Reported here so that
+ * every such line is, not only one before the first bad key.
+ */
+static bool syntax_error(const char *l)
+{
+	if (*l == ' ' || *l == '\t')		/* a continuation, or a blank line */
+		return false;
+	if (!*l || *l == '\n' || *l == '\r' || *l == ';' || *l == '#')
+		return false;
+	if (*l == '[')
+		return !strchr(l, ']');
+	return !strpbrk(l, "=:");
+}
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_ctx *lc = stream;
+	char *l = fgets(str, num, lc->f);
+
+	lc->line++;
+	if (l && syntax_error(l)) {
+		if (!lc->first_line)
+			lc->first_line = lc->line;
+		err_append(lc, lc->line, "syntax error");
+	}
+	return l;
+}
+
+/* Append "FILE:LINE: what" as a line of its own, or count it when ERR is full. */
+static void __attribute__((format(printf, 3, 4))) err_append(struct load_ctx *lc, int line,
+							       const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = snprintf(lc->err + lc->used, lc->errlen - lc->used, "%s%s:%d: %s", lc->used ? "\n" : "",
+		     lc->file, line, msg);
+	/* Room kept for the "and N more" line. */
+	if (n < 0 || lc->used + (size_t)n + 64 >= lc->errlen) {
+		lc->err[lc->used] = 0;
+		lc->dropped++;
+		return;
+	}
+	lc->used += (size_t)n;
+}
+
+static void __attribute__((format(printf, 2, 3))) load_error(struct load_ctx *lc,
+							       const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!lc->first_line)
+		lc->first_line = lc->line;
+	err_append(lc, lc->line, "%s", msg);
+}
 
 static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
 {
@@ -248,7 +381,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	int r;
 
 	if (*section && strcmp(section, "ksipd")) {
-		snprintf(lc->err, lc->errlen, "unknown section [%s]", section);
+		load_error(lc, "unknown section [%s]", section);
 		return 0;
 	}
 	if (!strcmp(key, "listen")) {
@@ -291,6 +424,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	} else if (!strcmp(key, "auth_algorithms")) {
 		r = config_parse_auth_algorithms(c, value);
 		hint = "expected SHA-256 and/or MD5, most preferred first";
+	} else if (!strcmp(key, "digest_md5_agents")) {
+		r = config_parse_md5_agents(c, value);
+		hint = "expected at most " CONFIG_STR(CONFIG_MAX_AGENTS) " User-Agent substrings, each "
+		       "shorter than " CONFIG_STR(CONFIG_AGENT_LEN) " bytes";
 	} else if (!strcmp(key, "store_flush_ms")) {
 		r = parse_u32(value, 1, 10000, &c->store_flush_ms);
 	} else if (!strcmp(key, "tcp_max_connections")) {
@@ -354,6 +491,18 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		else
 			r = -1;
 		hint = "expected auto, kernel or userspace";
+	} else if (!strcmp(key, "media_address")) {
+		r = parse_media_addresses(value, c->media_addr);
+		hint = "expected an IPv4 address, an IPv6 address, or one of each";
+	} else if (!strcmp(key, "ice")) {
+		r = 0;
+		if (!strcmp(value, "remove"))
+			c->ice_pass = false;
+		else if (!strcmp(value, "pass"))
+			c->ice_pass = true;
+		else
+			r = -1;
+		hint = "expected remove or pass";
 	} else if (!strcmp(key, "rtp_ports")) {
 		uint32_t lo, hi;
 		char lo_s[16], hi_s[16];
@@ -406,11 +555,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = parse_u32(value, 1, 1000000, &c->shield_sip_burst);
 		hint = "expected packets, 1 to 1000000";
 	} else {
-		snprintf(lc->err, lc->errlen, "unknown key '%s'", key);
+		load_error(lc, "unknown key '%s'", key);
 		return 0;
 	}
 	if (r) {
-		snprintf(lc->err, lc->errlen, "key '%s': %s: '%s'", key, hint, value);
+		load_error(lc, "key '%s': %s: '%s'", key, hint, value);
 		return 0;
 	}
 	return 1;
@@ -418,22 +567,37 @@ static int on_key(void *user, const char *section, const char *key, const char *
 
 int config_load(struct ksip_config *c, const char *file, char *err, size_t errlen)
 {
-	struct load_ctx lc = { c, err, errlen };
+	struct load_ctx lc = { .c = c, .file = file, .err = err, .errlen = errlen };
 	int line;
 
 	err[0] = 0;
-	line = ini_parse(file, on_key, &lc);
-	if (line < 0) {
+	lc.f = fopen(file, "r");
+	if (!lc.f) {
 		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
 		return -1;
 	}
-	if (line > 0) {
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s:%d: %s", file, line, err[0] ? err : "syntax error");
-		snprintf(err, errlen, "%s", msg);
+	line = ini_parse_stream(read_line, &lc, on_key, &lc);
+	if (ferror(lc.f)) {		/* e.g. a directory: fopen() takes it, reading fails */
+		snprintf(err, errlen, "%s: cannot read: %s", file, strerror(errno));
+		fclose(lc.f);
 		return -1;
 	}
+	fclose(lc.f);
+	if (line > 0 && (!lc.first_line || line < lc.first_line)) {
+		/* An error inih found that we did not see coming: it goes first. */
+		char *rest = strdup(err);
+
+		snprintf(err, errlen, "%s:%d: syntax error%s%s", file, line, rest && *rest ? "\n" : "",
+			 rest ? rest : "");
+		free(rest);
+	}
+	if (lc.dropped) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, "\n%s: and %d more bad lines", file, lc.dropped);
+	}
+	if (line > 0)
+		return -1;
 	if (c->min_expires > c->default_expires || c->default_expires > c->max_expires) {
 		snprintf(err, errlen, "%s: need min_expires <= default_expires <= max_expires", file);
 		return -1;

@@ -30,6 +30,8 @@ struct ksip_cidr {
 	uint8_t plen;
 };
 
+#define CONFIG_MAX_AGENTS 16	/* User-Agent substrings in digest_md5_agents */
+#define CONFIG_AGENT_LEN 64	/* bytes of one, with its NUL */
 #define CONFIG_MAX_CIDRS 64	/* prefixes in one list key (trusted_peers, shield_allow) */
 
 struct listen_addr {
@@ -69,6 +71,9 @@ struct ksip_config {
 	uint32_t nonce_max_total;	/* the same over all users */
 	int auth_algs[2];		/* enum ksip_auth_alg, most preferred first */
 	int n_auth_algs;
+	/* User-Agent substrings (case-insensitive) challenged with MD5 alone (registrar/challenge.h) */
+	char digest_md5_agents[CONFIG_MAX_AGENTS][CONFIG_AGENT_LEN];
+	int n_digest_md5_agents;
 	uint32_t store_flush_ms;
 	/* TCP connections (transport/tcp.c); docs/security.md "Connections" says why these values */
 	uint32_t tcp_max_connections;	/* over all workers; 0: sized from the descriptor limit */
@@ -111,6 +116,12 @@ struct ksip_config {
 	uint32_t media_timeout;		/* seconds without RTP either way: hang up; 0 off */
 	uint32_t max_call_duration;	/* seconds; 0 off */
 	uint32_t kernel_flow_timeout;	/* idle timeout of kernel flows (outlives a dead ksipd) */
+	bool ice_pass;			/* ice = pass: leave ICE attributes in the SDP we relay */
+	/*
+	 * media_address: the relay's address per family ([0] IPv4, [1] IPv6;
+	 * ss_family 0 when not set: the address the route toward the leg selects).
+	 */
+	struct sockaddr_storage media_addr[2];
 
 	/* shield: the nftables table (shield/nft.h) */
 	enum ksip_shield_mode shield;
@@ -133,5 +144,7 @@ int config_parse_listen(struct ksip_config *c, const char *value);
 int config_parse_cidrs(const char *value, struct ksip_cidr *out, int max, int *n);
 /* "SHA-256 MD5": the digest algorithms offered in challenges, in order. */
 int config_parse_auth_algorithms(struct ksip_config *c, const char *value);
+/* "baresip foo/1": User-Agent substrings, space- or comma-separated; "" for none. */
+int config_parse_md5_agents(struct ksip_config *c, const char *value);
 
 #endif

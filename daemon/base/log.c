@@ -27,19 +27,20 @@ int log_level_parse(const char *s)
 	return -1;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+/*
+ * LINE may quote what a peer sent (a user name, a header): control bytes
+ * become '?', so nobody can write a line of their own or a terminal escape.
+ */
+static void write_line(enum log_level level, char *line)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char line[1024];
 	struct timespec ts;
 	struct tm tm;
-	va_list ap;
 
-	if (level > log_current_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
+	for (char *c = line; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+
 	if (log_syslog) {
 		syslog(prio[level], "%s", line);
 		return;
@@ -48,4 +49,56 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	fprintf(stderr, "%02d:%02d:%02d.%03ld ksipd %s: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
 		ts.tv_nsec / 1000000, level_names[level], line);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (level > log_current_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	write_line(level, line);
+}
+
+void log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+{
+	char line[1024];
+	struct timespec now;
+	uint64_t missed;
+	va_list ap;
+	int n;
+
+	if (level > log_current_level)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&l->lock);
+	if (l->second != (uint64_t)now.tv_sec) {
+		l->second = (uint64_t)now.tv_sec;
+		l->lines = 0;
+	}
+	if (l->lines >= LOG_LIMIT_PER_SECOND) {
+		l->suppressed++;
+		pthread_mutex_unlock(&l->lock);
+		return;
+	}
+	l->lines++;
+	missed = l->suppressed;
+	l->suppressed = 0;
+	pthread_mutex_unlock(&l->lock);
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (missed) {
+		/* The count matters more than the end of a line too long. */
+		size_t at = n >= 0 && (size_t)n < sizeof(line) - 64 ? (size_t)n : sizeof(line) - 64;
+
+		snprintf(line + at, sizeof(line) - at, " (and %llu similar lines not logged)",
+			 (unsigned long long)missed);
+	}
+	write_line(level, line);
 }

@@ -54,6 +54,7 @@ struct ksip_stats {
 	uint64_t cap_rejects;		/* 503 at a cap on transactions or calls (issue 12) */
 	uint64_t calls_created, calls_answered, calls_ended, calls_freed;
 	uint64_t relay_streams_opened, relay_streams_closed;
+	uint64_t relay_streams_cross_family;	/* opened between an IPv4 and an IPv6 leg */
 	uint64_t kernel_flows_installed, kernel_flows_removed;
 } __attribute__((aligned(64)));
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "media/media.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/stats.h"
@@ -113,8 +115,10 @@ int media_open(struct media *m, struct media_stream *s, const struct sockaddr_st
 	memset(s, 0, sizeof(*s));
 	s->relay_ip[0] = relay_ip[0];
 	s->relay_ip[1] = relay_ip[1];
-	/* ksip.ko forwards within one address family; a v4<->v6 call stays in userspace. */
-	s->kernel = m->genl && s->relay_ip[0].ss_family == s->relay_ip[1].ss_family;
+	s->kernel = !!m->genl;
+	/* ksip.ko bridges families itself; an older module's EAFNOSUPPORT: move_to_userspace(). */
+	if (relay_ip[0].ss_family != relay_ip[1].ss_family)
+		STAT_INC(m->st, relay_streams_cross_family);
 	for (int i = 0; i < OPEN_TRIES && r > 0; i++)
 		r = open_once(m, s);
 	if (r)
@@ -177,6 +181,29 @@ static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 	return 0;
 }
 
+/*
+ * ksip.ko refused a flow for its address families (a module older than the
+ * cross-family forwarding of ksip_xlate.c): the worker relays this stream itself
+ * on the ports it already holds. False when the sockets cannot be had.
+ */
+static bool move_to_userspace(struct media *m, struct media_stream *s)
+{
+	kernel_flow_del(m, s, 0);
+	kernel_flow_del(m, s, 1);
+	s->kernel = false;
+	s->relay = relay_open(s, m->epfd);
+	if (!s->relay) {
+		log_warn("relay ports %u/%u: ksip.ko refused the flow and the ports cannot be bound",
+			 s->relay_port[0], s->relay_port[1]);
+		s->kernel = true;	/* keep media_close() from burying a relay that is not there */
+		return false;
+	}
+	s->why_userspace = "ksip.ko refused the flow's address families (EAFNOSUPPORT)";
+	log_info("relay ports %u/%u: %s; relayed in userspace", s->relay_port[0], s->relay_port[1],
+		 s->why_userspace);
+	return true;
+}
+
 void media_update(struct media *m, struct media_stream *s)
 {
 	if (!s->open || !s->kernel)
@@ -186,7 +213,10 @@ void media_update(struct media *m, struct media_stream *s)
 			continue;
 		/* The peer may have moved (re-INVITE): replace the flow. */
 		kernel_flow_del(m, s, leg);
-		kernel_flow_add(m, s, leg);
+		if (kernel_flow_add(m, s, leg) == -EAFNOSUPPORT) {
+			move_to_userspace(m, s);
+			return;
+		}
 	}
 }
 
@@ -281,6 +311,30 @@ void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint
 		*g = ksip_genl_open(err, sizeof(err));
 	if (*g && !ksip_genl_flow_get(*g, &f->local, &spec, err, sizeof(err)))
 		pkts[f->leg] += spec.packets;
+}
+
+int media_check_addresses(const struct ksip_config *cfg)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct sockaddr_storage *a = &cfg->media_addr[i];
+		char host[INET6_ADDRSTRLEN];
+		int fd, r;
+
+		if (!a->ss_family)
+			continue;
+		fd = socket(a->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		r = fd < 0 ? -1 : bind(fd, (const struct sockaddr *)a, i ? sizeof(struct sockaddr_in6) :
+				       sizeof(struct sockaddr_in));
+		if (fd >= 0)
+			close(fd);
+		if (r) {
+			inet_ntop(a->ss_family, i ? (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr :
+				  (const void *)&((const struct sockaddr_in *)a)->sin_addr, host, sizeof(host));
+			log_err("media_address %s: the relay cannot bind it (%s)", host, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* --- flows left by a previous ksipd ---------------------------------- */

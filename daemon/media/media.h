@@ -2,9 +2,9 @@
 /*
  * The media relay of one worker: kernel flows through ksip.ko when it is
  * loaded, else sockets relayed by the worker itself (the safety net, and
- * always for a stream whose legs use different address families, which the
- * kernel module refuses). Both latch: the first packet from a leg fixes
- * where the other leg's packets go (symmetric RTP through NAT).
+ * for a stream a module too old to bridge address families refuses). Both
+ * latch: the first packet from a leg fixes where the other leg's packets go
+ * (symmetric RTP through NAT).
  *
  * Threading: a struct media and its streams belong to one worker and are
  * used only by the thread that holds that worker's lock (the worker while
@@ -59,7 +59,15 @@ struct media_stream {
 	enum sdp_dir dir[2];
 	struct media_relay *relay;	/* userspace relay sockets, when not in the kernel */
 	bool flow_up[2];		/* kernel flow whose local side is relay_port[leg] */
+	const char *why_userspace;	/* with ksip.ko loaded, why this stream is not in it */
 };
+
+/*
+ * Can ksip.ko forward between a leg of family FAM_A and one of FAM_B? Its
+ * flows take LOCAL, SOURCE and PEER of one family today (ksip_netlink.c
+ * answers EAFNOSUPPORT otherwise), so an IPv4<->IPv6 call is relayed in
+ * userspace. The one place to change when the module bridges families.
+ */
 
 /*
  * The relay of worker WORKER (for logs): counters go to ST, userspace relay
@@ -117,6 +125,8 @@ int media_stream_flows(const struct media_stream *s, uint64_t pkts[2],
 		       struct media_flow_ref flows[2]);
 void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint64_t pkts[2]);
 
+/* At start-up: can the relay bind each media_address? -1 (logged) when one is not ours. */
+int media_check_addresses(const struct ksip_config *cfg);
 /* At start-up, main thread: reserve the ports of kernel flows a previous ksipd left. */
 int media_adopt(struct media_env *env);
 /* Release adopted ports whose flows have idled out. Main thread, every few seconds. */

@@ -17,6 +17,9 @@
 #include "sip/build.h"
 #include "sip/hdr.h"
 
+/* Call start and end lines at info: a flood of calls writes a few a second (base/log.h). */
+static struct log_limit call_log_budget = LOG_LIMIT_INIT;
+
 #define CALL_INDEX(h) ((uint32_t)((h) ^ ((h) >> 32)) & (PROXY_TAB_SIZE - 1))
 #define CALL_LINGER_MS 10000	/* an ended call stays in `ksipctl call list` this long */
 /* The media is looked at every quarter of media_timeout (at least every second). */
@@ -79,10 +82,28 @@ static struct sip_span uri_user(struct sip_span uri_s)
 	return sip_uri_parse(uri_s, &u) ? u.user : (struct sip_span){ "", 0 };
 }
 
-/* Where the call's media goes, as logs and ksipctl say it (the first stream decides). */
+/* The stream that speaks for the call's media in logs and ksipctl: the first one open. */
+static const struct media_stream *first_open(const struct call *c)
+{
+	for (int i = 0; i < c->nstreams; i++)
+		if (c->s[i].open)
+			return &c->s[i];
+	return NULL;
+}
+
+/* Where the call's media goes, as logs and ksipctl say it. */
 static const char *media_mode(const struct call *c)
 {
-	return !c->nstreams ? "none" : c->s[0].kernel ? "kernel" : "userspace";
+	const struct media_stream *s = first_open(c);
+
+	return !s ? "none" : s->kernel ? "kernel" : "userspace";
+}
+
+static const char *media_why(const struct call *c)
+{
+	const struct media_stream *s = first_open(c);
+
+	return s && !s->kernel ? s->why_userspace : NULL;
 }
 
 static void unlink_call(struct proxy *p, struct call *c)
@@ -166,6 +187,19 @@ static void timer_check(struct timer *t, void *ctx)
 	timer_arm(&p->timers, &c->t_check, p->now + check_interval(p));
 }
 
+/* Our media address facing PEER: media_address of its family, else what the route selects. */
+static int relay_address_toward(const struct proxy *p, const struct sockaddr_storage *peer,
+				struct sockaddr_storage *local)
+{
+	const struct sockaddr_storage *conf = &p->env.cfg->media_addr[peer->ss_family == AF_INET6];
+
+	if (conf->ss_family) {
+		*local = *conf;
+		return 0;
+	}
+	return netpath_local_toward(peer, local);
+}
+
 struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 		      const struct sockaddr_storage *caller_sig, enum ksip_transport caller_tp,
 		      const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp)
@@ -191,12 +225,18 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 	c->sig[LEG_CALLEE] = *callee_sig;
 	c->sig_tp[LEG_CALLER] = caller_tp;
 	c->sig_tp[LEG_CALLEE] = callee_tp;
-	if (netpath_local_toward(caller_sig, &c->relay_ip[LEG_CALLER]) ||
-	    netpath_local_toward(callee_sig, &c->relay_ip[LEG_CALLEE]))
+	if (relay_address_toward(p, caller_sig, &c->relay_ip[LEG_CALLER]) ||
+	    relay_address_toward(p, callee_sig, &c->relay_ip[LEG_CALLEE]))
 		goto fail;
 	c->cseq[LEG_CALLER] = cseq_number(invite, NULL);
 	c->created = time(NULL);
 	c->id = call_id_make(p->index, ++p->seq);
+	/* Unique enough per leg and call (RFC 4566 suggests an NTP time; any number will do). */
+	for (int leg = 0; leg < 2; leg++) {
+		c->origin[leg].sess_id = ((uint64_t)c->created << 20 ^ c->id << 1 ^ (uint64_t)leg) &
+					 INT64_MAX;
+		c->origin[leg].version = 1;
+	}
 	c->hash = call_hash(cid->value, tag);
 	c->hnext = p->call_tab[CALL_INDEX(c->hash)];
 	p->call_tab[CALL_INDEX(c->hash)] = c;
@@ -206,8 +246,9 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 	timer_init(&c->t_free, timer_free);
 	p->ncalls++;
 	STAT_INC(p->st, calls_created);
-	log_debug("call %" PRIu64 ": %s -> %s, Call-ID %s", c->id, c->caller_user, c->callee_user,
-		  c->callid);
+	c->created_ms = p->now;
+	log_limited(&call_log_budget, LOG_LVL_INFO, "call %" PRIu64 " started: %s -> %s, Call-ID %s",
+		    c->id, c->caller_user, c->callee_user, c->callid);
 	return c;
 fail:
 	free(c->callid);
@@ -285,6 +326,90 @@ void call_route(const struct call *c, enum leg from, const struct sip_msg *m,
 	*tp = c->sig_tp[other_leg(from)];
 }
 
+/*
+ * Stream I as leg FROM's SDP describes it in MD: a relay port pair while
+ * its port is not 0 (a stream set to port 0 is refused or disabled: its
+ * ports go back). -1 when no pair is free.
+ */
+static int stream_from_sdp(struct proxy *p, struct call *c, int i, enum leg from,
+			   const struct sdp_media *md)
+{
+	struct media_stream *s = &c->s[i];
+
+	if (i >= c->nstreams)
+		c->nstreams = i + 1;
+	if (!md->port) {
+		media_close(p->media, s);
+		s->remote_known[from] = false;
+		s->dir[from] = md->dir;
+		return 0;
+	}
+	if (!s->open && media_open(p->media, s, c->relay_ip)) {
+		log_warn("call %" PRIu64 ": no free relay port pair", c->id);
+		return -1;
+	}
+	s->dir[from] = md->dir;
+	s->remote[from] = md->addr;
+	s->remote_rtcp[from] = md->rtcp_mux ? md->port : md->rtcp_port;
+	s->remote_known[from] = true;
+	media_update(p->media, s);
+	return 0;
+}
+
+/* Write the SDP for leg TO; its o= version grows when that SDP differs from the last one. */
+static long write_sdp(struct call *c, enum leg to, struct sip_span body,
+		      const struct sdp_session *sess, struct sdp_relay *relay, char *out, size_t cap)
+{
+	struct call_origin *o = &c->origin[to];
+	uint64_t h;
+	long n;
+
+	relay->sess_id = o->sess_id;
+	relay->sess_version = o->version;
+	n = sdp_rewrite(body, sess, relay, out, cap);
+	if (n < 0)
+		return n;
+	h = sdp_hash_without_origin(out, (size_t)n);
+	if (o->sent && h != o->hash) {
+		relay->sess_version = ++o->version;
+		n = sdp_rewrite(body, sess, relay, out, cap);
+		if (n < 0)
+			return n;
+	}
+	o->hash = h;
+	o->sent = true;
+	return n;
+}
+
+/*
+ * A leg whose media is of another family than its signalling (a dual-stack
+ * phone registered over IPv4 offering IPv6 media) gets the relay address of
+ * its media's family, as long as no stream is open yet, i.e. in the first
+ * offer of the call: afterwards the other leg already holds our address.
+ */
+static void follow_media_family(const struct proxy *p, struct call *c, enum leg from,
+				const struct sdp_session *sess)
+{
+	const struct sdp_media *md = NULL;
+	struct sockaddr_storage local;
+
+	for (int i = 0; i < sess->nmedia && !md; i++)
+		if (sess->media[i].port)
+			md = &sess->media[i];
+	if (!md || md->addr.ss_family == c->relay_ip[from].ss_family)
+		return;
+	if (first_open(c) || relay_address_toward(p, &md->addr, &local)) {
+		log_warn("call %" PRIu64 ": the %s's media is %s but the relay faces it over %s: "
+			 "media to it may not flow", c->id, from == LEG_CALLER ? "caller" : "callee",
+			 md->addr.ss_family == AF_INET6 ? "IPv6" : "IPv4",
+			 c->relay_ip[from].ss_family == AF_INET6 ? "IPv6" : "IPv4");
+		return;
+	}
+	c->relay_ip[from] = local;
+	log_info("call %" PRIu64 ": the %s's media is %s: the relay faces it with that family", c->id,
+		 from == LEG_CALLER ? "caller" : "callee", md->addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+}
+
 long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
 	      char *out, size_t cap)
 {
@@ -299,35 +424,25 @@ long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_m
 	if (sdp_parse(m->body, &sess, &why)) {
 		log_info("call %" PRIu64 ": unusable SDP from the %s: %s", c->id,
 			 from == LEG_CALLER ? "caller" : "callee", why);
+		c->sdp_error = why;
 		return -1;
 	}
+	follow_media_family(p, c, from, &sess);
 	memset(&relay, 0, sizeof(relay));
 	relay.addr = c->relay_ip[to];
+	relay.keep_ice = p->env.cfg->ice_pass;
 	for (int i = 0; i < sess.nmedia; i++) {
-		const struct sdp_media *md = &sess.media[i];
-		struct media_stream *s = &c->s[i];
-
-		if (i >= c->nstreams) {
-			if (media_open(p->media, s, c->relay_ip)) {
-				log_warn("call %" PRIu64 ": no free relay port pair", c->id);
-				return -1;
-			}
-			c->nstreams = i + 1;
+		if (stream_from_sdp(p, c, i, from, &sess.media[i])) {
+			c->sdp_error = "No free relay ports";
+			return -1;
 		}
-		relay.rtp_port[i] = s->relay_port[to];
-		s->dir[from] = md->dir;
-		if (!md->port || !md->has_addr) {
-			s->remote_known[from] = false;	/* stream refused or disabled */
-			continue;
-		}
-		s->remote[from] = md->addr;
-		s->remote_rtcp[from] = md->rtcp_mux ? md->port : md->rtcp_port;
-		s->remote_known[from] = true;
-		media_update(p->media, s);
+		relay.rtp_port[i] = c->s[i].relay_port[to];
 	}
-	n = sdp_rewrite(m->body, &sess, &relay, out, cap);
-	if (n < 0)
+	n = write_sdp(c, to, m->body, &sess, &relay, out, cap);
+	if (n < 0) {
 		log_warn("call %" PRIu64 ": rewritten SDP does not fit", c->id);
+		c->sdp_error = "SDP too large";
+	}
 	return n;
 }
 
@@ -378,8 +493,9 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 		timer_arm(&p->timers, &c->t_limit,
 			  p->now + (uint64_t)p->env.cfg->max_call_duration * 1000);
 	STAT_INC(p->st, calls_answered);
-	log_info("call %" PRIu64 " answered: %s -> %s (media %s)", c->id, c->caller_user,
-		 c->callee_user, media_mode(c));
+	log_limited(&call_log_budget, LOG_LVL_INFO, "call %" PRIu64 " answered: %s -> %s (media %s%s%s)",
+		    c->id, c->caller_user, c->callee_user, media_mode(c), media_why(c) ? ": " : "",
+		    media_why(c) ? media_why(c) : "");
 }
 
 void call_request_seen(struct call *c, enum leg from, const struct sip_msg *m)
@@ -408,8 +524,16 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 	timer_cancel(&p->timers, &c->t_limit);
 	timer_arm(&p->timers, &c->t_free, p->now + CALL_LINGER_MS);
 	STAT_INC(p->st, calls_ended);
-	log_info("call %" PRIu64 " ended (%s -> %s): %s", c->id, c->caller_user, c->callee_user,
-		 c->reason);
+	if (c->answered_ms)
+		log_limited(&call_log_budget, LOG_LVL_INFO,
+			    "call %" PRIu64 " ended (%s -> %s) after %" PRIu64 ".%03" PRIu64 " s of talk: %s",
+			    c->id, c->caller_user, c->callee_user, (p->now - c->answered_ms) / 1000,
+			    (p->now - c->answered_ms) % 1000, c->reason);
+	else
+		log_limited(&call_log_budget, LOG_LVL_INFO,
+			    "call %" PRIu64 " ended (%s -> %s) unanswered after %" PRIu64 ".%03" PRIu64 " s: %s",
+			    c->id, c->caller_user, c->callee_user, (p->now - c->created_ms) / 1000,
+			    (p->now - c->created_ms) % 1000, c->reason);
 }
 
 /* A BYE from us to leg TO, inside the dialog (§15.1.1). */
@@ -496,6 +620,7 @@ static void call_info_fill(struct proxy *p, const struct call *c, struct call_in
 	snprintf(ci->reason, sizeof(ci->reason), "%s", c->reason);
 	ci->callid = c->callid ? c->callid : "";
 	ci->media = media_mode(c);
+	ci->media_why = media_why(c);
 	ci->created = c->created;
 	ci->duration = c->answered_ms && ref > c->answered_ms ?
 		       (unsigned long)((ref - c->answered_ms) / 1000) : 0;

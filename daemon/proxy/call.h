@@ -42,6 +42,16 @@ struct call_early_dlg {
 	enum ksip_transport sig_tp;
 };
 
+/*
+ * The o= ksipd presents to one leg (RFC 4566 §5.2, RFC 3264 §8): its own
+ * session id, and a version that grows when the SDP that leg gets changes.
+ */
+struct call_origin {
+	uint64_t sess_id, version;
+	uint64_t hash;			/* of the last SDP sent, o= left out */
+	bool sent;
+};
+
 struct call {
 	struct call *hnext;		/* chain in p->call_tab */
 	struct list_head node;		/* in p->calls: all calls of the worker */
@@ -58,15 +68,17 @@ struct call {
 	struct sockaddr_storage relay_ip[2];	/* our address facing each leg */
 	uint32_t cseq[2];		/* highest CSeq seen from each leg */
 	time_t created;
-	uint64_t answered_ms, ended_ms, last_media_ms;
+	uint64_t created_ms, answered_ms, ended_ms, last_media_ms;
 	uint64_t final_packets[2];	/* counters at the end, when the media is gone */
 	char reason[CALL_REASON_MAX];
 	struct resp_ctx *invite;	/* the initial INVITE's, while it is pending */
 	/* Before the answer (§12.1: a 1xx with a To tag): [CALL_EARLY_MAX], freed at the answer. */
 	struct call_early_dlg *early;
 	int nearly;
-	int nstreams;
+	int nstreams;			/* m= lines seen; a stream with port 0 has none open */
 	struct media_stream s[SDP_MAX_MEDIA];	/* opened by call_sdp(), closed by call_end() */
+	struct call_origin origin[2];	/* our o= toward each leg */
+	const char *sdp_error;		/* why call_sdp() last refused an SDP (static) */
 	struct timer t_check;		/* media time-out: every quarter of it, once answered */
 	struct timer t_limit;		/* maximum duration, from the answer */
 	struct timer t_free;		/* ended calls stay listed for a while */
@@ -89,7 +101,8 @@ void call_route(const struct call *c, enum leg from, const struct sip_msg *m,
  * SDP from leg FROM, about to be forwarded to the other leg: learn where
  * FROM wants media, open relay ports, and write the body the other leg
  * should see into OUT. Returns its length, 0 when the message carries no
- * SDP, or -1 when the SDP is unusable or no relay port is free.
+ * SDP, or -1 when the SDP is unusable or no relay port is free (with
+ * c->sdp_error saying which, for the 488's reason phrase).
  */
 long call_sdp(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
 	      char *out, size_t cap);

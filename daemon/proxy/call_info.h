@@ -54,6 +54,7 @@ struct call_info {
 	char reason[CALL_REASON_MAX];	/* why it ended; "" while it lives */
 	const char *callid;		/* the Call-ID: valid during the callback only */
 	const char *media;		/* "none", "kernel" or "userspace" */
+	const char *media_why;		/* userspace although ksip.ko is loaded: why (static); or NULL */
 	time_t created;
 	unsigned long duration;		/* seconds since the answer (to the end, once ended) */
 	int nstreams;

@@ -198,7 +198,7 @@ static void reply_challenge(struct proxy *p, const struct sip_msg *m,
 			    const struct sip_source *src, bool stale)
 {
 	sip_reply_start(&p->out, m, src, 407, NULL);
-	auth_add_challenge(p->env.auth, &p->out, true, stale, time(NULL));
+	auth_add_challenge(p->env.auth, &p->out, m, true, stale, time(NULL));
 	sip_reply_finish(&p->out);
 	send_stateless(p, src, 407);
 }
@@ -290,6 +290,16 @@ static bool has_sdp(const struct sip_msg *m)
 
 	return m->body.len && ct && ct->value.len >= 15 &&
 	       !strncasecmp(ct->value.p, "application/sdp", 15);
+}
+
+/*
+ * Offers and answers travel in these only (RFC 3264, RFC 3262 PRACK, RFC
+ * 3311 UPDATE). SDP in another message of a call (an OPTIONS answer's
+ * capabilities) moves no media: it goes on empty, it would give its sender away.
+ */
+static bool carries_offer_answer(enum sip_method m)
+{
+	return m == SIP_INVITE || m == SIP_ACK || m == SIP_PRACK || m == SIP_UPDATE;
 }
 
 /*
@@ -425,7 +435,8 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 			sdp_len = sdp ? call_sdp(p, c, LEG_CALLER, m, sdp, SIP_OUT_MAX) : -1;
 			if (sdp_len < 0) {
 				stx_reply(p->txn, t, sdp ? 488 : 500,
-					  sdp ? "Unusable SDP or no relay ports" : NULL, NULL);
+					  sdp ? (c->sdp_error ? c->sdp_error : "Unusable SDP") : NULL,
+					  NULL);
 				goto out;
 			}
 		}
@@ -524,10 +535,11 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 		call_request_seen(c, from, m);
 		if (has_sdp(m)) {
 			sdp = malloc(SIP_OUT_MAX);
-			sdp_len = sdp ? call_sdp(p, c, from, m, sdp, SIP_OUT_MAX) : -1;
+			sdp_len = !sdp ? -1 : carries_offer_answer(m->method) ?
+				  call_sdp(p, c, from, m, sdp, SIP_OUT_MAX) : 0;
 			if (sdp_len < 0) {
 				if (t)
-					stx_reply(p->txn, t, 488, NULL, NULL);
+					stx_reply(p->txn, t, 488, sdp ? c->sdp_error : NULL, NULL);
 				free(sdp);
 				return;
 			}
@@ -548,11 +560,11 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 		free(sdp);
 		return;
 	}
-	body = (struct sip_span){ sdp, (uint32_t)sdp_len };
+	body = (struct sip_span){ sdp ? sdp : "", (uint32_t)(sdp_len > 0 ? sdp_len : 0) };
 	f.via = via;
 	f.routes_to_drop = ours;
 	f.realm = p->env.cfg->realm;
-	f.body = sdp_len > 0 ? &body : NULL;
+	f.body = sdp ? &body : NULL;	/* a call's SDP goes rewritten (empty once ended), never raw */
 	f.src = src;
 	build_forward_request(&p->out, m, &f);
 	if (!p->out.overflow && tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX &&
@@ -784,17 +796,27 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 /* The response as the caller gets it: our Via gone, SDP pointing at the relay. */
 static bool prepare_upstream(struct proxy *p, struct resp_ctx *rc, const struct sip_msg *m)
 {
-	struct call *c = rc->call;
+	struct call *c = rc->stx->method == SIP_INVITE ? rc->call : NULL;
+	enum leg requester = LEG_CALLER;
+	bool rewrite = false;
 	char *sdp = NULL;
 	long sdp_len = 0;
 	struct sip_span body;
 
-	if (c && rc->stx->method == SIP_INVITE && has_sdp(m)) {
-		sdp = malloc(SIP_OUT_MAX);
-		sdp_len = sdp ? call_sdp(p, c, LEG_CALLEE, m, sdp, SIP_OUT_MAX) : -1;
+	if (has_sdp(m)) {
+		/* In-dialog (re-INVITE, UPDATE, PRACK): the dialog's tags name the call. */
+		if (!c)
+			c = call_find(p, m, &requester);
+		rewrite = c != NULL;
 	}
-	body = (struct sip_span){ sdp, (uint32_t)(sdp_len > 0 ? sdp_len : 0) };
-	build_forward_response(&p->out, m, sdp_len > 0 ? &body : NULL);
+	if (rewrite) {
+		sdp = malloc(SIP_OUT_MAX);
+		sdp_len = !sdp ? -1 : carries_offer_answer(rc->stx->method) ?
+			  call_sdp(p, c, other_leg(requester), m, sdp, SIP_OUT_MAX) : 0;
+	}
+	/* An SDP the relay could not take goes on empty, never raw: raw gives the answerer away. */
+	body = (struct sip_span){ sdp ? sdp : "", (uint32_t)(sdp_len > 0 ? sdp_len : 0) };
+	build_forward_response(&p->out, m, rewrite ? &body : NULL);
 	free(sdp);
 	return !p->out.overflow;
 }

@@ -4,54 +4,61 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "registrar/challenge.h"
 #include "sip/digest.h"
+#include "sip/hdr.h"
 #include "base/log.h"
 #include "store/users.h"
 
 _Static_assert(DIGEST_MD5 == (int)KSIP_AUTH_MD5 && DIGEST_SHA256 == (int)KSIP_AUTH_SHA256,
 	       "configured algorithms are digest algorithms");
 
-void auth_add_challenge(const struct auth *a, struct sip_out *o, bool proxy, bool stale,
-			time_t now)
+/*
+ * The user part of ID's URI (To or From) into NAME, "" when it has none or
+ * one too long to be a user's: then the decoy of "" answers for it.
+ */
+static void named_user(const struct sip_msg *m, enum sip_hdr_id id, char *name, size_t len)
 {
-	char nonce[NONCE_HEX_LEN + 1];
+	const struct sip_hdr *h = sip_hdr_first(m, id);
+	struct sip_naddr na;
+	struct sip_uri u;
 
+	name[0] = 0;
+	if (h && sip_naddr_parse(h->value, &na) && sip_uri_parse(na.uri, &u) && u.user.len < len)
+		snprintf(name, len, SPAN_FMT, SPAN_ARG(u.user));
+}
+
+void auth_add_challenge(const struct auth *a, struct sip_out *o, const struct sip_msg *m,
+			bool proxy, bool stale, time_t now)
+{
+	const struct sip_hdr *ua = sip_hdr_first(m, SIP_HDR_USER_AGENT);
+	char nonce[NONCE_HEX_LEN + 1], name[sizeof(((struct user_record *)0)->name)];
+	enum user_digest digest;
+	enum user_last_alg last;
+	struct challenge_algs algs;
+
+	/* Before any credentials: the user the request claims, as the registrar and proxy check it. */
+	named_user(m, proxy ? SIP_HDR_FROM : SIP_HDR_TO, name, sizeof(name));
+	users_digest_of(a->users, name, &digest, &last);
+	challenge_offer(a->cfg, digest, last,
+			challenge_md5_agent(a->cfg, ua ? ua->value : (struct sip_span){ 0 }), &algs);
 	nonce_make(a->nonce, now, nonce);
-	for (int i = 0; i < a->cfg->n_auth_algs; i++)
+	for (int i = 0; i < algs.n; i++)
 		out_printf(o, "%s: Digest realm=\"%s\", nonce=\"%s\", qop=\"auth\", algorithm=%s%s\r\n",
 			   proxy ? "Proxy-Authenticate" : "WWW-Authenticate", a->cfg->realm, nonce,
-			   digest_alg_name((enum digest_alg)a->cfg->auth_algs[i]),
-			   stale ? ", stale=true" : "");
+			   digest_alg_name(algs.alg[i]), stale ? ", stale=true" : "");
 }
 
 /*
- * At most AUTH_LOG_BURST failure lines per second per worker: a guessing
- * flood must not become a write() per request. auth_failures still counts
- * every one; the number left out is logged with the next line that is not.
+ * A guessing flood must not become a write() per request: failure lines
+ * share one budget (base/log.h); auth_failures still counts every one.
  */
-#define AUTH_LOG_BURST 10
+static struct log_limit auth_log_budget = LOG_LIMIT_INIT;
 
-static __thread struct {
-	time_t second;
-	unsigned int logged;
-	unsigned long suppressed;
-} auth_log;
-
-static void log_auth_failure(time_t now, const char *user, const char *why, const char *nc)
+static void log_auth_failure(const char *user, const char *why, const char *nc)
 {
-	if (auth_log.second != now) {
-		auth_log.second = now;
-		auth_log.logged = 0;
-	}
-	if (auth_log.logged >= AUTH_LOG_BURST) {
-		auth_log.suppressed++;
-		return;
-	}
-	auth_log.logged++;
-	if (auth_log.suppressed)
-		log_info("%lu more auth failures were not logged", auth_log.suppressed);
-	auth_log.suppressed = 0;
-	log_info("auth failed for '%s' (%s%s%s)", user, why, nc ? ", nc " : "", nc ? nc : "");
+	log_limited(&auth_log_budget, LOG_LVL_INFO, "auth failed for '%s' (%s%s%s)", user, why,
+		    nc ? ", nc " : "", nc ? nc : "");
 }
 
 static bool algorithm_offered(const struct auth *a, enum digest_alg alg)
@@ -106,7 +113,9 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 	enum nonce_state ns;
 	enum nonce_verdict nv;
 	struct nonce_id nonce_id = { 0 };
-	bool known, match;
+	enum user_digest digest;
+	enum user_last_alg last;
+	bool known, allowed, match;
 	int found;
 
 	out->user[0] = 0;
@@ -124,7 +133,7 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 	/* RFC 7616 §3.4.6: "the server SHOULD return a 400 Bad Request error". */
 	if (!uri_matches(&c, m)) {
 		STAT_INC(st, auth_failures);
-		log_auth_failure(now, c.username, "digest uri is not the Request-URI", NULL);
+		log_auth_failure(c.username, "digest uri is not the Request-URI", NULL);
 		out->why = "Digest uri does not match the Request-URI";
 		out->result = AUTH_MALFORMED;
 		return;
@@ -136,16 +145,24 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 	 * answer and the work done are the same as for a wrong password.
 	 */
 	known = users_get_ha1(a->users, c.username, c.alg, ha1);
-	if (!known)
+	/*
+	 * A user's setting (sha256, md5) holds for credentials as for
+	 * challenges. Looked up for unknown names too (a decoy): the same work.
+	 */
+	users_digest_of(a->users, c.username, &digest, &last);
+	allowed = known && challenge_accepts(a->cfg, digest, c.alg);
+	if (!allowed)
 		memset(ha1, 0x5a, sizeof(ha1));
 	snprintf(method, sizeof(method), SPAN_FMT, SPAN_ARG(m->method_name));
 	digest_response(c.alg, ha1, &c, method, expected);
-	match = digest_hex_equal(expected, c.response) && known && ns != NONCE_INVALID;
+	match = digest_hex_equal(expected, c.response) && allowed && ns != NONCE_INVALID;
 
 	if (!match) {
 		STAT_INC(st, auth_failures);
-		log_auth_failure(now, c.username,
-				 ns == NONCE_INVALID ? "foreign nonce" : "bad credentials", NULL);
+		log_auth_failure(c.username,
+				 ns == NONCE_INVALID ? "foreign nonce"
+				 : known && !allowed ? "algorithm not allowed for the user"
+				 : "bad credentials", NULL);
 		if (a->on_failure)
 			a->on_failure(a->failure_arg, st, src, c.username, now);
 		out->result = AUTH_CHALLENGE;
@@ -173,10 +190,13 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 	if (nv != NONCE_USE_OK) {
 		STAT_INC(st, auth_replays);
 		STAT_INC(st, auth_failures);
-		log_auth_failure(now, c.username, "replayed nonce-count", c.nc);
+		log_auth_failure(c.username, "replayed nonce-count", c.nc);
 		out->result = AUTH_CHALLENGE;
 		return;
 	}
+	/* What auto offers this user next (registrar/challenge.h); stored only when it changes. */
+	users_note_alg(a->users, c.username,
+		       c.alg == DIGEST_SHA256 ? USER_LAST_SHA256 : USER_LAST_MD5);
 	snprintf(out->user, sizeof(out->user), "%s", c.username);
 	out->result = AUTH_OK;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Digest authentication of requests against the user table: challenge,
- * verify, digest uri against the Request-URI, stale nonces (expired, or
+ * Digest authentication of requests against the user table: challenge
+ * (with the algorithms registrar/challenge.h picks per user), verify,
+ * remember the algorithm that worked, digest uri against the Request-URI, stale nonces (expired, or
  * minted before a restart), nonce-count replay protection (store/users.h). Shared by the
  * registrar (401/Authorization) and, later, the proxy (407/Proxy-Authorization).
  */
@@ -58,8 +59,14 @@ void auth_check(const struct auth *a, struct ksip_stats *st, const struct sip_ms
 		const struct sip_source *src, enum sip_hdr_id cred_hdr, time_t now,
 		struct auth_outcome *out);
 
-/* Append WWW-Authenticate (or Proxy-Authenticate) headers: SHA-256, then MD5 (RFC 8760). */
-void auth_add_challenge(const struct auth *a, struct sip_out *o, bool proxy, bool stale,
-			time_t now);
+/*
+ * Append WWW-Authenticate (or Proxy-Authenticate) headers to the answer to
+ * M, one per algorithm offered, most preferred first (RFC 8760): which ones
+ * is registrar/challenge.h's choice for the user M names (To of a REGISTER,
+ * From of a request to the proxy) and M's User-Agent. A name that is no
+ * user is answered like a user (users_digest_of's decoys).
+ */
+void auth_add_challenge(const struct auth *a, struct sip_out *o, const struct sip_msg *m,
+			bool proxy, bool stale, time_t now);
 
 #endif

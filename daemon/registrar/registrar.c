@@ -197,7 +197,7 @@ void registrar_handle(const struct registrar_ctx *c, const struct sip_msg *m,
 	case AUTH_CHALLENGE:
 	case AUTH_STALE:
 		sip_reply_start(o, m, src, 401, NULL);
-		auth_add_challenge(c->auth, o, false, auth.result == AUTH_STALE, c->now);
+		auth_add_challenge(c->auth, o, m, false, auth.result == AUTH_STALE, c->now);
 		sip_reply_finish(o);
 		return;
 	}

@@ -8,10 +8,12 @@
  *
  * Written as `nft` would print it (rate meter lines only with a rate):
  *
+ *   chain early { type filter hook prerouting priority -450; policy accept;
+ *           udp dport RTP_MIN-RTP_MAX jump relay }
  *   chain prerouting { type filter hook prerouting priority raw; policy accept;
  *           udp dport @sip_udp jump sip
  *           tcp dport @sip_tcp jump sip
- *           udp dport RTP_MIN-RTP_MAX jump relay }
+ *           udp dport RTP_MIN-RTP_MAX notrack }
  *   chain output { type filter hook output priority raw; policy accept;
  *           udp sport @sip_udp notrack
  *           udp sport RTP_MIN-RTP_MAX notrack }
@@ -24,9 +26,14 @@
  *           add @rate4 { ip saddr limit rate over R/second burst B packets } counter name rate_sip drop
  *           add @rate6 { ip6 saddr & ffff:ffff:ffff:ffff:: limit rate over ... } counter name rate_sip drop }
  *   chain relay {
- *           notrack
  *           ip saddr @allow4 counter name allow_relay accept   (and ip6 @allow6)
  *           ip saddr @ban4 counter name ban_relay drop          (and ip6 @ban6) }
+ *
+ * The relay ports' bans sit in `early`, below ksip.ko's hook (-410): a
+ * media flow that has not latched yet latches onto the first source it
+ * sees, and a banned source must not be that one. notrack stays at raw:
+ * below -400 a packet has not been reassembled yet, and conntrack's defrag
+ * skips an untracked one, so a fragmented datagram would never be whole.
  *
  * SIP over TCP stays tracked: one conntrack entry per connection, not per
  * call, and a host firewall that accepts "ct state established" keeps
@@ -67,6 +74,7 @@ const struct nft_shield_counter_desc nft_shield_counter_desc[NFT_SHIELD_NCOUNTER
 #define NFT_TYPE_INET_SERVICE 13
 
 #define NFT_PRIO_RAW (-300)		/* NF_IP_PRI_RAW; <linux/netfilter_ipv4.h> fights <netinet/in.h> */
+#define NFT_PRIO_EARLY (-450)		/* below ksip.ko's hook (NF_IP_PRI_CONNTRACK_DEFRAG - 10) */
 #define NFT_RATE_TIMEOUT_MS 60000	/* a meter entry lives this long after it is made */
 #define NFT_BAN_MAX_SECONDS (30 * 86400)
 
@@ -147,7 +155,8 @@ static void put_set(struct nft_shield *s, int id)
 	nft_batch_next(s);
 }
 
-static void put_chain(struct nft_shield *s, const char *name, int hook)
+/* A base chain when HOOK >= 0 (at priority PRIO), else a regular one. */
+static void put_chain(struct nft_shield *s, const char *name, int hook, int prio)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
@@ -157,9 +166,8 @@ static void put_chain(struct nft_shield *s, const char *name, int hook)
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, s->table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
 	if (hook >= 0) {
-		/* Before conntrack (-200) so that notrack and drops cost it nothing. */
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
-		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NFT_PRIO_RAW);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
 	}
@@ -359,6 +367,11 @@ static void put_rules(struct nft_shield *s)
 	r = rule_new(s, "prerouting");
 	e_port(r, IPPROTO_UDP, 2);
 	e_port_range(r, s->relay_min, s->relay_max);
+	e_notrack(r);
+	put_rule(s, r, "udp dport RELAY notrack");
+	r = rule_new(s, "early");
+	e_port(r, IPPROTO_UDP, 2);
+	e_port_range(r, s->relay_min, s->relay_max);
 	e_verdict(r, NFT_JUMP, "relay");
 	put_rule(s, r, "udp dport RELAY jump relay");
 
@@ -378,9 +391,6 @@ static void put_rules(struct nft_shield *s)
 	e_l4proto(r, IPPROTO_UDP);
 	e_notrack(r);
 	put_rule(s, r, "meta l4proto udp notrack");
-	r = rule_new(s, "relay");
-	e_notrack(r);
-	put_rule(s, r, "notrack");
 
 	/* Allowed first: never dropped, never metered. */
 	for (int i = 0; i < 2; i++) {
@@ -651,10 +661,12 @@ static int build(struct nft_shield *s)
 		put_counter(s, nft_shield_counter_desc[c].name);
 	for (size_t i = 1; i < NFT_NSETS; i++)
 		put_set(s, (int)i);
-	put_chain(s, "sip", -1);
-	put_chain(s, "relay", -1);
-	put_chain(s, "prerouting", NF_INET_PRE_ROUTING);
-	put_chain(s, "output", NF_INET_LOCAL_OUT);
+	put_chain(s, "sip", -1, 0);
+	put_chain(s, "relay", -1, 0);
+	/* Before conntrack (-200), so that notrack and drops cost it nothing. */
+	put_chain(s, "early", NF_INET_PRE_ROUTING, NFT_PRIO_EARLY);
+	put_chain(s, "prerouting", NF_INET_PRE_ROUTING, NFT_PRIO_RAW);
+	put_chain(s, "output", NF_INET_LOCAL_OUT, NFT_PRIO_RAW);
 	put_ports(s, SET_SIP_UDP, s->sip_udp, s->n_sip_udp);
 	put_ports(s, SET_SIP_TCP, s->sip_tcp, s->n_sip_tcp);
 	put_rules(s);

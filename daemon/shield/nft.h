@@ -13,7 +13,9 @@
  *             ban6                   ipv6_addr, flags interval,timeout: banned /64s
  *             allow4 allow6          ipv4/ipv6_addr, flags interval: never banned or limited
  *             rate4 rate6            ipv4/ipv6_addr, flags dynamic,timeout: the rate meter
- *   chains    prerouting             filter, hook prerouting, priority raw (-300), accept
+ *   chains    early                  filter, hook prerouting, priority -450, accept: relay bans
+ *                                    (before ksip.ko's hook at -410, so a ban stops latching)
+ *             prerouting             filter, hook prerouting, priority raw (-300), accept
  *             output                 filter, hook output, priority raw, accept: notrack replies
  *             sip  relay             regular chains the base chains jump to, per port kind
  *

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "base/log.h"
 #include "ksip/endpoint.h"
 #include "sip/hdr.h"
 
@@ -220,11 +221,48 @@ static void write_to(struct sip_out *o, const struct sip_msg *m, const struct si
 	out_str(o, "\r\n");
 }
 
+/* A header's value for a log line, at most 96 bytes of it (base/log.c neuters control bytes). */
+static struct sip_span log_value(const struct sip_msg *m, enum sip_hdr_id id)
+{
+	const struct sip_hdr *h = sip_hdr_first(m, id);
+	struct sip_span v = h ? h->value : (struct sip_span){ "", 0 };
+
+	if (v.len > 96)
+		v.len = 96;
+	return v;
+}
+
+/*
+ * A response of 300 and up that we make refuses a request: one line at
+ * debug level saying what, from where and why, within a budget (a flood of
+ * refused requests writes a few lines a second and a count).
+ */
+static void log_refusal(const struct sip_msg *m, const struct sip_source *src, int code,
+			const char *reason)
+{
+	static struct log_limit budget = LOG_LIMIT_INIT;
+	struct sip_span method = m->method_name;
+	char ip[INET6_ADDRSTRLEN];
+	unsigned int port;
+	bool v6 = src->addr.ss_family == AF_INET6;
+
+	if (log_current_level < LOG_LVL_DEBUG || code < 300)
+		return;
+	source_ip(src, ip, sizeof(ip), &port);
+	if (method.len > 32)
+		method.len = 32;
+	log_limited(&budget, LOG_LVL_DEBUG, "refused " SPAN_FMT " from %s%s%s:%u: %d %s (From "
+		    SPAN_FMT ", To " SPAN_FMT ")", SPAN_ARG(method), v6 ? "[" : "", ip, v6 ? "]" : "",
+		    port, code, reason ? reason : sip_reason(code),
+		    SPAN_ARG(log_value(m, SIP_HDR_FROM)), SPAN_ARG(log_value(m, SIP_HDR_TO)));
+}
+
 void sip_reply_start(struct sip_out *o, const struct sip_msg *m, const struct sip_source *src,
 		     int code, const char *reason)
 {
 	bool first_via = true, to_source = false;
 
+	log_refusal(m, src, code, reason);
 	o->len = 0;
 	o->overflow = false;
 	o->dstlen = 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "ksip/endpoint.h"
 
 /* The next line of REST (CRLF or bare LF), without its terminator. */
@@ -43,32 +44,79 @@ static bool word(struct sip_span *s, struct sip_span *w)
 	return true;
 }
 
-/* "IN IP4 192.0.2.1" (a /ttl suffix is ignored); port set by the caller. */
-static bool parse_conn(struct sip_span v, struct sockaddr_storage *ss)
+/* "IN IP4 192.0.2.1" (a /ttl suffix is ignored); port set by the caller. NULL or why not. */
+static const char *parse_conn(struct sip_span v, struct sockaddr_storage *ss)
 {
-	struct sip_span nettype, addrtype, addr;
+	struct sip_span nettype, addrtype, addr, extra;
 	char buf[INET6_ADDRSTRLEN];
 	const char *slash;
+	int fam;
 
-	if (!word(&v, &nettype) || !word(&v, &addrtype) || !word(&v, &addr) || !span_eq(nettype, "IN"))
-		return false;
+	if (!word(&v, &nettype) || !word(&v, &addrtype) || !word(&v, &addr) || word(&v, &extra) ||
+	    !span_eq(nettype, "IN"))
+		return "Malformed c= line";
+	if (span_eq(addrtype, "IP4"))
+		fam = AF_INET;
+	else if (span_eq(addrtype, "IP6"))
+		fam = AF_INET6;
+	else
+		return "Unknown address type in c= (IP4 or IP6 expected)";
 	slash = memchr(addr.p, '/', addr.len);
 	if (slash)
 		addr.len = (uint32_t)(slash - addr.p);
-	if (addr.len >= sizeof(buf))
-		return false;
-	memcpy(buf, addr.p, addr.len);
-	buf[addr.len] = 0;
 	memset(ss, 0, sizeof(*ss));
-	if (span_eq(addrtype, "IP4")) {
-		ss->ss_family = AF_INET;
-		return inet_pton(AF_INET, buf, &((struct sockaddr_in *)ss)->sin_addr) == 1;
+	ss->ss_family = (sa_family_t)fam;
+	if (addr.len < sizeof(buf)) {
+		memcpy(buf, addr.p, addr.len);
+		buf[addr.len] = 0;
+		if (inet_pton(fam, buf, fam == AF_INET6 ? (void *)&((struct sockaddr_in6 *)ss)->sin6_addr :
+				 (void *)&((struct sockaddr_in *)ss)->sin_addr) == 1)
+			return NULL;
 	}
-	if (span_eq(addrtype, "IP6")) {
-		ss->ss_family = AF_INET6;
-		return inet_pton(AF_INET6, buf, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1;
-	}
-	return false;
+	/* A host name would have ksipd resolve names for phones: it takes addresses only. */
+	return "c= address is not an IP address of its type";
+}
+
+/* 1 to 20 digits: an o= session id or version (RFC 4566 §5.2, numeric). */
+static bool digits(struct sip_span w)
+{
+	if (!w.len || w.len > 20)
+		return false;
+	for (uint32_t i = 0; i < w.len; i++)
+		if (w.p[i] < '0' || w.p[i] > '9')
+			return false;
+	return true;
+}
+
+/* "o=user 2890844526 2890842807 IN IP4 192.0.2.10": checked, then replaced by ours. */
+static bool parse_origin(struct sip_span v)
+{
+	struct sip_span user, id, version, nettype, addrtype, addr, extra;
+
+	return word(&v, &user) && word(&v, &id) && word(&v, &version) && word(&v, &nettype) &&
+	       word(&v, &addrtype) && word(&v, &addr) && !word(&v, &extra) && digits(id) &&
+	       digits(version) && span_eq(nettype, "IN") &&
+	       (span_eq(addrtype, "IP4") || span_eq(addrtype, "IP6"));
+}
+
+/* The attribute name of an a= value: up to the first ':' (RFC 4566 §5.13). */
+static struct sip_span attr_name(struct sip_span v)
+{
+	const char *colon = memchr(v.p, ':', v.len);
+
+	return (struct sip_span){ v.p, colon ? (uint32_t)(colon - v.p) : v.len };
+}
+
+bool sdp_is_ice_line(struct sip_span line)
+{
+	struct sip_span name;
+
+	if (line.len < 3 || line.p[0] != 'a' || line.p[1] != '=')
+		return false;
+	name = attr_name((struct sip_span){ line.p + 2, line.len - 2 });
+	/* ice-ufrag, ice-pwd, ice-options, ice-lite, ice-mismatch, ice-pacing (RFC 8839) */
+	return (name.len > 4 && !memcmp(name.p, "ice-", 4)) || span_eq(name, "candidate") ||
+	       span_eq(name, "remote-candidates") || span_eq(name, "end-of-candidates");
 }
 
 static bool parse_dir(struct sip_span v, enum sdp_dir *dir)
@@ -142,11 +190,17 @@ int sdp_parse(struct sip_span body, struct sdp_session *s, const char **why)
 			}
 			m->rtcp_port = m->port ? (uint16_t)(m->port + 1) : 0;
 			break;
-		case 'c':
-			if (!parse_conn(v, m ? &m->addr : &session_addr)) {
-				*why = "Malformed c= line";
+		case 'o':
+			if (s->has_origin || !parse_origin(v)) {
+				*why = s->has_origin ? "More than one o= line" : "Malformed o= line";
 				return -1;
 			}
+			s->has_origin = true;
+			break;
+		case 'c':
+			*why = parse_conn(v, m ? &m->addr : &session_addr);
+			if (*why)
+				return -1;
 			if (m)
 				m->has_addr = true;
 			else
@@ -157,9 +211,12 @@ int sdp_parse(struct sip_span body, struct sdp_session *s, const char **why)
 				if (m)
 					m->rtcp_mux = true;
 			} else if (v.len > 5 && !memcmp(v.p, "rtcp:", 5)) {
-				struct sip_span rv = { v.p + 5, v.len - 5 }, port;
+				struct sip_span rv = { v.p + 5, v.len - 5 }, port, probe, w;
+				struct sockaddr_storage rtcp_addr;
 
-				if (!m || !word(&rv, &port) || !span_to_u32(port, 65535, &n)) {
+				/* The port, then an optional address like c='s (RFC 3605 §2.1). */
+				if (!m || !word(&rv, &port) || !span_to_u32(port, 65535, &n) || !n ||
+				    ((probe = rv, word(&probe, &w)) && parse_conn(rv, &rtcp_addr))) {
 					*why = "Malformed a=rtcp line";
 					return -1;
 				}
@@ -232,11 +289,35 @@ static void put_conn(struct writer *w, const struct sockaddr_storage *ss)
 	put(w, line, (size_t)n);
 }
 
+/* ksipd's origin for this leg: nothing of the phone's user name or address. */
+static void put_origin(struct writer *w, const struct sdp_relay *r)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "o=- %llu %llu ", (unsigned long long)r->sess_id,
+			 (unsigned long long)r->sess_version);
+
+	put(w, buf, (size_t)n);
+	put_conn(w, &r->addr);
+	put(w, "\r\n", 2);
+}
+
+/* Lines the relay drops: ICE (unless passed) and source filters naming the other side. */
+static bool dropped(struct sip_span line, const struct sdp_relay *r)
+{
+	if (line.len < 2 || line.p[0] != 'a' || line.p[1] != '=')
+		return false;
+	if (!r->keep_ice && sdp_is_ice_line(line))
+		return true;
+	/* RFC 4570: a filter on the other phone's addresses would drop the relay's packets. */
+	return span_eq(attr_name((struct sip_span){ line.p + 2, line.len - 2 }), "source-filter");
+}
+
 long sdp_rewrite(struct sip_span body, const struct sdp_session *s, const struct sdp_relay *r,
 		 char *out, size_t cap)
 {
 	struct writer w = { out, cap, 0, false };
 	struct sip_span rest = body, line;
+	bool wrote_origin = false;
 	int mi = -1;
 
 	while (next_line(&rest, &line)) {
@@ -245,6 +326,12 @@ long sdp_rewrite(struct sip_span body, const struct sdp_session *s, const struct
 		char buf[32];
 		int n;
 
+		if (dropped(line, r))
+			continue;
+		if (line.len >= 2 && line.p[0] == 'o' && line.p[1] == '=') {
+			put_origin(&w, r);
+			continue;
+		}
 		if (line.len >= 2 && line.p[0] == 'm' && mi + 1 < s->nmedia) {
 			struct sip_span type = { v.p, 0 }, port = { v.p, 0 };
 
@@ -266,9 +353,11 @@ long sdp_rewrite(struct sip_span body, const struct sdp_session *s, const struct
 		} else if (line.len >= 2 && line.p[0] == 'c' && line.p[1] == '=') {
 			put(&w, "c=", 2);
 			put_conn(&w, &r->addr);
-		} else if (m && m->port && line.len > 7 && !memcmp(line.p, "a=rtcp:", 7)) {
+		} else if (line.len > 7 && !memcmp(line.p, "a=rtcp:", 7)) {
 			struct sip_span rv = { line.p + 7, line.len - 7 }, port, nettype = { 0 };
 
+			if (!m || !m->port)
+				continue;	/* a stream without relay ports: nothing to point at */
 			word(&rv, &port);
 			n = snprintf(buf, sizeof(buf), "a=rtcp:%u",
 				     m->rtcp_mux ? r->rtp_port[mi] : r->rtp_port[mi] + 1u);
@@ -281,6 +370,22 @@ long sdp_rewrite(struct sip_span body, const struct sdp_session *s, const struct
 			put(&w, line.p, line.len);
 		}
 		put(&w, "\r\n", 2);
+		/* RFC 4566 wants o= second: write ours after v= when the phone sent none. */
+		if (!s->has_origin && !wrote_origin && line.len >= 2 && line.p[0] == 'v') {
+			put_origin(&w, r);
+			wrote_origin = true;
+		}
 	}
 	return w.overflow ? -1 : (long)w.len;
+}
+
+uint64_t sdp_hash_without_origin(const char *p, size_t n)
+{
+	struct sip_span rest = { p, (uint32_t)n }, line;
+	uint64_t h = hash_bytes("sdp", 3);
+
+	while (next_line(&rest, &line))
+		if (line.len < 2 || line.p[0] != 'o' || line.p[1] != '=')
+			h = hash_bytes_seed(hash_bytes_seed(h, line.p, line.len), "\n", 1);
+	return h;
 }

@@ -51,6 +51,8 @@ struct store_backend_ops {
 	/* Bans, in the same batches: one row per source, replaced when saved again. */
 	int (*save_ban)(void *be, const struct ban_record *b);
 	int (*delete_ban)(void *be, const char *source);
+	/* A user's last algorithm, in the same batches (no row: nothing to do). */
+	int (*save_user_last_alg)(void *be, const char *name, enum user_last_alg last);
 	int (*commit)(void *be);
 
 	/* Deletes the bans over at NOW, then gives FN the others; how many it took, or -1. */

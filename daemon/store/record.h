@@ -41,10 +41,35 @@ struct binding_persist_ops {
 	void (*remove_aor)(void *arg, const char *aor);
 };
 
+/*
+ * Which digest algorithms a user is challenged with (ksipctl user --digest;
+ * docs/security.md, "Digest algorithms"). Always within auth_algorithms.
+ */
+enum user_digest {
+	USER_DIGEST_AUTO,	/* the last algorithm that worked, else the User-Agent policy */
+	USER_DIGEST_SHA256,	/* SHA-256 only, in challenges and in credentials */
+	USER_DIGEST_MD5,	/* MD5 only */
+	USER_DIGEST_BOTH,	/* every configured algorithm, whoever asks */
+	USER_DIGEST__COUNT
+};
+
+/* The algorithm of a user's last successful authentication (remembered for USER_DIGEST_AUTO). */
+enum user_last_alg { USER_LAST_NONE, USER_LAST_MD5, USER_LAST_SHA256, USER_LAST__COUNT };
+
 struct user_record {
 	char name[128];
 	uint8_t ha1_md5[16];
 	uint8_t ha1_sha256[32];
+	uint8_t digest;		/* enum user_digest */
+	uint8_t last_alg;	/* enum user_last_alg */
+};
+
+/*
+ * A user's last algorithm changed (users_note_alg): called under a users
+ * shard lock, so an implementation queues, it never blocks on I/O.
+ */
+struct users_persist_ops {
+	void (*save_last_alg)(void *arg, const char *name, enum user_last_alg last);
 };
 
 /* A user read back at start-up. Returns 0 when it was taken. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The SQLite backend (WAL): tables users, bindings, bans and meta (the
- * nonce secret). store.c calls these one at a time under its backend lock.
+ * nonce secret), migrated by PRAGMA user_version. store.c calls these one
+ * at a time under its backend lock.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -12,11 +13,13 @@
 #include "ksip/endpoint.h"
 #include "sip/digest.h"
 #include "store/backend.h"
+#include "store/users.h"
 
 struct sqlite_backend {
 	sqlite3 *db;
 	sqlite3_stmt *upsert, *del, *del_aor;	/* the writer's statements, prepared once */
 	sqlite3_stmt *ban, *unban;
+	sqlite3_stmt *user_alg;
 };
 
 static const char schema[] =
@@ -32,6 +35,53 @@ static const char schema[] =
 	" PRIMARY KEY(aor, contact));"
 	"CREATE TABLE IF NOT EXISTS bans(source TEXT PRIMARY KEY, added INTEGER NOT NULL,"
 	" until INTEGER NOT NULL, reason TEXT NOT NULL, note TEXT NOT NULL);";
+
+/*
+ * Schema changes since the first release, by PRAGMA user_version: step I
+ * takes a database of version I to I + 1, in one transaction. A new
+ * database is made with the first schema above and migrated like an old
+ * one, so both end up the same.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1: the digest setting and last algorithm per user (issue 14). */
+	"ALTER TABLE users ADD COLUMN digest TEXT NOT NULL DEFAULT 'auto';"
+	"ALTER TABLE users ADD COLUMN last_alg TEXT NOT NULL DEFAULT '';",
+};
+
+#define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	char *msg = NULL, sql[64];
+	int version = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version < 0 || version > SCHEMA_VERSION) {
+		snprintf(err, errlen, "schema version %d, this ksipd knows up to %d", version,
+			 SCHEMA_VERSION);
+		return -1;
+	}
+	for (; version < SCHEMA_VERSION; version++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d;", version + 1);
+		if (sqlite3_exec(db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, migrations[version], NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+			snprintf(err, errlen, "migrating the schema to version %d: %s", version + 1,
+				 msg ? msg : "failed");
+			sqlite3_free(msg);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		log_info("database schema migrated to version %d", version + 1);
+	}
+	return 0;
+}
 
 static int prepare(struct sqlite_backend *b, const char *sql, sqlite3_stmt **st)
 {
@@ -53,6 +103,7 @@ static void sqlite_close(void *be)
 	sqlite3_finalize(b->del_aor);
 	sqlite3_finalize(b->ban);
 	sqlite3_finalize(b->unban);
+	sqlite3_finalize(b->user_alg);
 	sqlite3_close(b->db);
 	free(b);
 }
@@ -79,11 +130,19 @@ static void *sqlite_open(const char *path, char *err, size_t errlen)
 		sqlite3_free(msg);
 		goto fail;
 	}
+	if (migrate(b->db, err, errlen)) {
+		char what[200];
+
+		snprintf(what, sizeof(what), "%s", err);
+		snprintf(err, errlen, "database %s: %s", path, what);
+		goto fail;
+	}
 	if (prepare(b, "INSERT OR REPLACE INTO bindings VALUES(?,?,?,?,?,?,?,?)", &b->upsert) ||
 	    prepare(b, "DELETE FROM bindings WHERE aor=? AND contact=?", &b->del) ||
 	    prepare(b, "DELETE FROM bindings WHERE aor=?", &b->del_aor) ||
 	    prepare(b, "INSERT OR REPLACE INTO bans VALUES(?,?,?,?,?)", &b->ban) ||
-	    prepare(b, "DELETE FROM bans WHERE source=?", &b->unban)) {
+	    prepare(b, "DELETE FROM bans WHERE source=?", &b->unban) ||
+	    prepare(b, "UPDATE users SET last_alg=? WHERE name=?", &b->user_alg)) {
 		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(b->db));
 		goto fail;
 	}
@@ -162,14 +221,16 @@ static int sqlite_load_users(void *be, backend_user_fn fn, void *ctx)
 	sqlite3_stmt *st;
 	int n = 0;
 
-	if (prepare(b, "SELECT name, realm, ha1_md5, ha1_sha256 FROM users", &st))
+	if (prepare(b, "SELECT name, realm, ha1_md5, ha1_sha256, digest, last_alg FROM users", &st))
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct user_record u;
+		struct user_record u = { 0 };
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		const char *realm = (const char *)sqlite3_column_text(st, 1);
 		const char *md5 = (const char *)sqlite3_column_text(st, 2);
 		const char *sha = (const char *)sqlite3_column_text(st, 3);
+		const char *digest = (const char *)sqlite3_column_text(st, 4);
+		int d = digest ? user_digest_parse(digest) : -1;
 
 		/* A row edited by hand into nonsense is left out, not trusted. */
 		if (!name || !realm || !md5 || !sha || strlen(name) >= sizeof(u.name) ||
@@ -178,6 +239,11 @@ static int sqlite_load_users(void *be, backend_user_fn fn, void *ctx)
 		snprintf(u.name, sizeof(u.name), "%s", name);
 		if (!hex_decode(md5, 16, u.ha1_md5) || !hex_decode(sha, 32, u.ha1_sha256))
 			continue;
+		if (d < 0)
+			log_warn("user %s: unknown digest setting '%s', auto applies", name,
+				 digest ? digest : "");
+		u.digest = (uint8_t)(d < 0 ? USER_DIGEST_AUTO : d);
+		u.last_alg = (uint8_t)user_last_alg_parse((const char *)sqlite3_column_text(st, 5));
 		if (fn(ctx, realm, &u) == 0)
 			n++;
 	}
@@ -194,12 +260,16 @@ static int sqlite_put_user(void *be, const char *realm, const struct user_record
 
 	hex_encode(u->ha1_md5, 16, md5);
 	hex_encode(u->ha1_sha256, 32, sha);
-	if (prepare(b, "INSERT OR REPLACE INTO users VALUES(?,?,?,?)", &st))
+	if (prepare(b, "INSERT OR REPLACE INTO users(name, realm, ha1_md5, ha1_sha256, digest,"
+		    " last_alg) VALUES(?,?,?,?,?,?)", &st))
 		return -1;
 	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, realm, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, md5, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, user_digest_name((enum user_digest)u->digest), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, user_last_alg_name((enum user_last_alg)u->last_alg), -1,
+			  SQLITE_STATIC);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	if (r)
 		log_err("sqlite: saving user %s: %s", u->name, sqlite3_errmsg(b->db));
@@ -346,6 +416,15 @@ static int sqlite_delete_ban(void *be, const char *source)
 	return step_reset(b, b->unban, source);
 }
 
+static int sqlite_save_user_last_alg(void *be, const char *name, enum user_last_alg last)
+{
+	struct sqlite_backend *b = be;
+
+	sqlite3_bind_text(b->user_alg, 1, user_last_alg_name(last), -1, SQLITE_STATIC);
+	sqlite3_bind_text(b->user_alg, 2, name, -1, SQLITE_STATIC);
+	return step_reset(b, b->user_alg, name);
+}
+
 static int sqlite_load_bans(void *be, time_t now, ban_load_fn fn, void *ctx)
 {
 	struct sqlite_backend *b = be;
@@ -399,6 +478,7 @@ const struct store_backend_ops store_backend_sqlite = {
 	.delete_aor = sqlite_delete_aor,
 	.save_ban = sqlite_save_ban,
 	.delete_ban = sqlite_delete_ban,
+	.save_user_last_alg = sqlite_save_user_last_alg,
 	.load_bans = sqlite_load_bans,
 	.commit = sqlite_commit,
 };

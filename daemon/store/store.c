@@ -15,7 +15,7 @@
 #include "base/list.h"
 #include "base/log.h"
 
-enum op_kind { OP_UPSERT, OP_DELETE, OP_DELETE_AOR, OP_BAN, OP_UNBAN };
+enum op_kind { OP_UPSERT, OP_DELETE, OP_DELETE_AOR, OP_BAN, OP_UNBAN, OP_USER_ALG };
 
 /* A queued change: one allocation holding its strings (V's aor, contact, callid). */
 struct store_op {
@@ -25,6 +25,10 @@ struct store_op {
 	union {
 		struct binding_view v;	/* OP_UPSERT, OP_DELETE, OP_DELETE_AOR */
 		struct ban_record ban;	/* OP_BAN; OP_UNBAN uses ban.source */
+		struct {		/* OP_USER_ALG */
+			char name[sizeof(((struct user_record *)0)->name)];
+			enum user_last_alg last;
+		} user_alg;
 	};
 	char data[];
 };
@@ -60,6 +64,9 @@ static void exec_op(struct store *s, const struct store_op *op)
 		break;
 	case OP_UNBAN:
 		s->ops->delete_ban(s->be, op->ban.source);
+		break;
+	case OP_USER_ALG:
+		s->ops->save_user_last_alg(s->be, op->user_alg.name, op->user_alg.last);
 		break;
 	}
 }
@@ -292,6 +299,33 @@ void store_queue_unban(struct store *s, const char *source)
 {
 	queue_ban_op(s, OP_UNBAN, NULL, source);
 }
+
+void store_queue_user_last_alg(struct store *s, const char *name, enum user_last_alg last)
+{
+	struct store_op *op;
+
+	if (!s)
+		return;
+	op = calloc(1, sizeof(*op));
+	if (!op) {
+		log_err("store: out of memory, last algorithm of %s not persisted", name);
+		return;
+	}
+	op->kind = OP_USER_ALG;
+	snprintf(op->user_alg.name, sizeof(op->user_alg.name), "%s", name);
+	op->user_alg.last = last;
+	enqueue(s, op);
+}
+
+/* The user table's persistence hook; ARG is the struct store. */
+static void persist_last_alg(void *arg, const char *name, enum user_last_alg last)
+{
+	store_queue_user_last_alg(arg, name, last);
+}
+
+const struct users_persist_ops store_users_persist = {
+	.save_last_alg = persist_last_alg,
+};
 
 int store_load_bans(struct store *s, time_t now, ban_load_fn fn, void *ctx)
 {

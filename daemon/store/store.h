@@ -60,6 +60,13 @@ void store_queue_unban(struct store *s, const char *source);
 /* Deletes the bans over at NOW, gives FN the others; how many it took, or -1. */
 int store_load_bans(struct store *s, time_t now, ban_load_fn fn, void *ctx);
 
+/*
+ * Queued: NAME's last algorithm (from the user table's observer, under its
+ * shard lock: never blocks on I/O). store_users_persist wires it up.
+ */
+void store_queue_user_last_alg(struct store *s, const char *name, enum user_last_alg last);
+extern const struct users_persist_ops store_users_persist;
+
 /* Block until everything queued before the call is committed. */
 void store_sync(struct store *s);
 

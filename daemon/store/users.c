@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,8 @@ struct user {
 	uint32_t nnonces;
 	uint32_t floor_until;		/* floor applies until this second */
 	uint64_t floor;			/* untracked nonces with counter <= floor are refused */
+	uint8_t digest;			/* enum user_digest */
+	uint8_t last_alg;		/* enum user_last_alg */
 	char name[];
 };
 
@@ -61,6 +64,14 @@ struct user_shard {
 
 struct user_table {
 	struct user_shard shard[USER_SHARDS];
+	/*
+	 * Users per (digest setting, last algorithm), for the decoys of
+	 * users_digest_of(); updated under the user's shard lock, read without.
+	 */
+	uint32_t kinds[USER_DIGEST__COUNT][USER_LAST__COUNT];
+	uint64_t decoy_key[2];
+	const struct users_persist_ops *persist;
+	void *persist_arg;
 	uint32_t nonces_per_user;	/* 0: no cap */
 	uint32_t nonces_per_shard;	/* the global cap, shared out over the shards; 0: no cap */
 };
@@ -366,6 +377,12 @@ void users_nonce_usage(struct user_table *t, struct users_nonce_usage *u)
 
 /* --- users ------------------------------------------------------------------ */
 
+/* U joins (+1) or leaves (-1) the count of its kind. Its shard lock held. */
+static void kind_count(struct user_table *t, const struct user *u, int d)
+{
+	__atomic_add_fetch(&t->kinds[u->digest][u->last_alg], (uint32_t)d, __ATOMIC_RELAXED);
+}
+
 int users_put(struct user_table *t, const struct user_record *r)
 {
 	uint64_t h;
@@ -375,10 +392,7 @@ int users_put(struct user_table *t, const struct user_record *r)
 
 	pthread_mutex_lock(&s->lock);
 	pp = find(s, h, r->name);
-	if (*pp) {
-		/* A new password: nonces in use stay tracked (old answers fail on HA1 anyway). */
-		u = *pp;
-	} else {
+	if (!*pp) {
 		u = calloc(1, sizeof(*u) + nlen);
 		if (!u) {
 			pthread_mutex_unlock(&s->lock);
@@ -389,9 +403,16 @@ int users_put(struct user_table *t, const struct user_record *r)
 		*pp = u;
 		if (++s->count > s->nbuckets)
 			grow(s);
+	} else {
+		/* A new password: nonces in use stay tracked (old answers fail on HA1 anyway). */
+		u = *pp;
+		kind_count(t, u, -1);
 	}
 	memcpy(u->ha1_md5, r->ha1_md5, sizeof(u->ha1_md5));
 	memcpy(u->ha1_sha256, r->ha1_sha256, sizeof(u->ha1_sha256));
+	u->digest = r->digest < USER_DIGEST__COUNT ? r->digest : USER_DIGEST_AUTO;
+	u->last_alg = r->last_alg < USER_LAST__COUNT ? r->last_alg : USER_LAST_NONE;
+	kind_count(t, u, 1);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -408,6 +429,7 @@ bool users_del(struct user_table *t, const char *name)
 	if (u) {
 		*pp = u->next;
 		s->count--;
+		kind_count(t, u, -1);
 		/*
 		 * The user may come back with the same password while its nonces
 		 * are still fresh: the shard remembers them as a floor.
@@ -462,15 +484,168 @@ size_t users_count(struct user_table *t)
 	return n;
 }
 
-void users_foreach(struct user_table *t, void (*fn)(void *ctx, const char *name), void *ctx)
+void users_foreach(struct user_table *t, void (*fn)(void *ctx, const struct user_record *u),
+		   void *ctx)
 {
+	struct user_record r;
+
 	for (int i = 0; i < USER_SHARDS; i++) {
 		struct user_shard *s = &t->shard[i];
 
 		pthread_mutex_lock(&s->lock);
 		for (size_t b = 0; b < s->nbuckets; b++)
-			for (struct user *u = s->buckets[b]; u; u = u->next)
-				fn(ctx, u->name);
+			for (struct user *u = s->buckets[b]; u; u = u->next) {
+				/* Name and settings only: the HA1s stay in the table. */
+				memset(&r, 0, sizeof(r));
+				snprintf(r.name, sizeof(r.name), "%s", u->name);
+				r.digest = u->digest;
+				r.last_alg = u->last_alg;
+				fn(ctx, &r);
+			}
 		pthread_mutex_unlock(&s->lock);
 	}
+}
+
+bool users_get(struct user_table *t, const char *name, struct user_record *out)
+{
+	uint64_t h;
+	struct user_shard *s = shard_of(t, name, &h);
+	struct user *u;
+
+	pthread_mutex_lock(&s->lock);
+	u = *find(s, h, name);
+	if (u) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->name, sizeof(out->name), "%s", u->name);
+		memcpy(out->ha1_md5, u->ha1_md5, sizeof(out->ha1_md5));
+		memcpy(out->ha1_sha256, u->ha1_sha256, sizeof(out->ha1_sha256));
+		out->digest = u->digest;
+		out->last_alg = u->last_alg;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return u != NULL;
+}
+
+/* --- digest algorithms per user ------------------------------------------------ */
+
+void users_decoy_key(struct user_table *t, const uint64_t key[2])
+{
+	t->decoy_key[0] = key[0];
+	t->decoy_key[1] = key[1];
+}
+
+void users_set_persist(struct user_table *t, const struct users_persist_ops *ops, void *arg)
+{
+	t->persist = ops;
+	t->persist_arg = arg;
+}
+
+/*
+ * The kind of the k-th user in a fixed order of kinds, k drawn from NAME
+ * under the decoy key: unknown names show the kinds in the proportions the
+ * users have them, each name always the same one while the counts stand.
+ */
+static void decoy(struct user_table *t, const char *name, enum user_digest *digest,
+		  enum user_last_alg *last)
+{
+	uint32_t counts[USER_DIGEST__COUNT][USER_LAST__COUNT];
+	uint64_t total = 0, k;
+
+	*digest = USER_DIGEST_AUTO;
+	*last = USER_LAST_NONE;
+	for (int d = 0; d < USER_DIGEST__COUNT; d++)
+		for (int l = 0; l < USER_LAST__COUNT; l++) {
+			counts[d][l] = __atomic_load_n(&t->kinds[d][l], __ATOMIC_RELAXED);
+			total += counts[d][l];
+		}
+	if (!total)
+		return;
+	k = siphash13(t->decoy_key, name, strlen(name)) % total;
+	for (int d = 0; d < USER_DIGEST__COUNT; d++)
+		for (int l = 0; l < USER_LAST__COUNT; l++) {
+			if (k < counts[d][l]) {
+				*digest = (enum user_digest)d;
+				*last = (enum user_last_alg)l;
+				return;
+			}
+			k -= counts[d][l];
+		}
+}
+
+bool users_digest_of(struct user_table *t, const char *name, enum user_digest *digest,
+		     enum user_last_alg *last)
+{
+	uint64_t h;
+	struct user_shard *s = shard_of(t, name, &h);
+	struct user *u;
+
+	pthread_mutex_lock(&s->lock);
+	u = *find(s, h, name);
+	if (u) {
+		*digest = (enum user_digest)u->digest;
+		*last = (enum user_last_alg)u->last_alg;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!u)
+		decoy(t, name, digest, last);
+	return u != NULL;
+}
+
+void users_note_alg(struct user_table *t, const char *name, enum user_last_alg last)
+{
+	uint64_t h;
+	struct user_shard *s = shard_of(t, name, &h);
+	struct user *u;
+
+	if (last >= USER_LAST__COUNT)
+		return;
+	pthread_mutex_lock(&s->lock);
+	u = *find(s, h, name);
+	if (u && u->last_alg != last) {
+		kind_count(t, u, -1);
+		u->last_alg = (uint8_t)last;
+		kind_count(t, u, 1);
+		if (t->persist && t->persist->save_last_alg)
+			t->persist->save_last_alg(t->persist_arg, name, last);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const char *const digest_names[USER_DIGEST__COUNT] = {
+	[USER_DIGEST_AUTO] = "auto",
+	[USER_DIGEST_SHA256] = "sha256",
+	[USER_DIGEST_MD5] = "md5",
+	[USER_DIGEST_BOTH] = "both",
+};
+
+static const char *const last_names[USER_LAST__COUNT] = {
+	[USER_LAST_NONE] = "",
+	[USER_LAST_MD5] = "MD5",
+	[USER_LAST_SHA256] = "SHA-256",
+};
+
+const char *user_digest_name(enum user_digest d)
+{
+	return d < USER_DIGEST__COUNT ? digest_names[d] : "auto";
+}
+
+int user_digest_parse(const char *s)
+{
+	for (int i = 0; i < USER_DIGEST__COUNT; i++)
+		if (!strcmp(s, digest_names[i]))
+			return i;
+	return -1;
+}
+
+const char *user_last_alg_name(enum user_last_alg l)
+{
+	return l < USER_LAST__COUNT ? last_names[l] : "";
+}
+
+enum user_last_alg user_last_alg_parse(const char *s)
+{
+	for (int i = 1; i < USER_LAST__COUNT; i++)
+		if (s && !strcmp(s, last_names[i]))
+			return (enum user_last_alg)i;
+	return USER_LAST_NONE;
 }

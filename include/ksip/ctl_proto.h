@@ -12,8 +12,9 @@
 #define CTL_FIELD_SEP '\t'
 
 /* Commands: name, then arguments. */
-#define CTL_USER_ADD "user-add"		/* NAME PASSWORD */
+#define CTL_USER_ADD "user-add"		/* NAME PASSWORD [DIGEST] ("" or absent: auto) */
 #define CTL_USER_PASSWD "user-passwd"	/* NAME PASSWORD */
+#define CTL_USER_SET "user-set"		/* NAME DIGEST (auto, sha256, md5, both) */
 #define CTL_USER_DEL "user-del"		/* NAME */
 #define CTL_USER_LIST "user-list"	/* [json] */
 #define CTL_REG_LIST "reg-list"		/* [json] */
@@ -25,5 +26,6 @@
 #define CTL_BAN_DEL "ban-del"		/* ADDR or IPV6/64 */
 #define CTL_BAN_ADD "ban-add"		/* ADDR SECONDS REASON (SECONDS "": ban_time; REASON may be "") */
 #define CTL_SHIELD "shield"		/* [json] */
+#define CTL_STATUS "status"		/* [json] */
 
 #endif

@@ -29,7 +29,7 @@ struct ksip_flow_spec {
 
 struct ksip_kstats {
 	uint32_t flows;
-	uint64_t forwarded, bytes, drop_source, no_route, latched, expired;
+	uint64_t forwarded, bytes, drop_source, no_route, drop_error, latched, expired;
 };
 
 /* The SIP guard: ports and framing verdict counters (index: enum ksip_guard_counter). */

@@ -13,10 +13,17 @@
  *                                       prints "received N bad M"; with KTEST_NAP_MS, naps
  *                                       that long between reads instead of polling
  *   sendfile SRC DST FILE...           send each FILE as one datagram
+ *   rawsend SRC DST COUNT SIZE MODE    like send, but each UDP header built here (raw socket,
+ *                                       no offload); MODE: good, zero or bad (the checksum), pad
+ *                                       (16 bytes past the UDP length), opts (IPv4 options)
  *   echo BIND TIMEOUT_MS               send every datagram back to its sender until timeout
  *   ping SRC DST COUNT SIZE            send COUNT datagrams from SRC to DST, one at a time, each
  *                                       answered on the same socket from DST; "received N bad M"
- *   tos BIND TIMEOUT_MS                print the TOS byte of the first datagram received
+ *   tos BIND TIMEOUT_MS                print the TOS byte (IPv6: traffic class) of the first
+ *                                       datagram received
+ *   jsoncheck                          parse stdin as one JSON value (RFC 8259, strictly); print
+ *                                       "json ok N" (N: elements of a top-level array) or
+ *                                       "json bad at OFFSET"
  *   events TIMEOUT_MS                  print ksip multicast events until TIMEOUT_MS of silence
  *   soak FILE                          spin at SCHED_IDLE priority; on SIGUSR1 write
  *                                       "ITERATIONS NANOSECONDS" to FILE (cycle soaker: what
@@ -223,6 +230,103 @@ static int cmd_sendfile(char **argv)
 	return 0;
 }
 
+/* The Internet checksum of BUF (RFC 1071) added to SUM, unfolded. */
+static uint32_t sum16(const void *buf, size_t n, uint32_t sum)
+{
+	const uint8_t *b = buf;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)b[n - 1] << 8;
+	return sum;
+}
+
+/*
+ * The UDP checksum of DGRAM (header with check 0, then payload) from SRC to
+ * DST, as it goes on the wire (0 means "none" in IPv4, so it is sent 0xffff).
+ */
+static uint16_t udp_csum(const struct sockaddr_storage *src, const struct sockaddr_storage *dst,
+			 const void *dgram, size_t len)
+{
+	uint32_t sum = 17 + (uint32_t)len;	/* protocol and length: the same in both families */
+
+	if (src->ss_family == AF_INET6) {
+		sum = sum16(&((const struct sockaddr_in6 *)src)->sin6_addr, 16, sum);
+		sum = sum16(&((const struct sockaddr_in6 *)dst)->sin6_addr, 16, sum);
+	} else {
+		sum = sum16(&((const struct sockaddr_in *)src)->sin_addr, 4, sum);
+		sum = sum16(&((const struct sockaddr_in *)dst)->sin_addr, 4, sum);
+	}
+	sum = sum16(dgram, len, sum);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	return htons(sum ? (uint16_t)sum : 0xffff);
+}
+
+/*
+ * rawsend SRC DST COUNT SIZE good|zero|bad|pad|opts: UDP datagrams whose
+ * checksum is set here, never by the kernel or a device, so the receiver's
+ * stack verifies what the relay made of it. pad: 16 bytes of IP payload
+ * after the UDP datagram; opts: 4 bytes of IPv4 options (NOPs); both with a
+ * good checksum.
+ */
+static int cmd_rawsend(char **argv)
+{
+	struct sockaddr_storage src, dst, bind_to;
+	long count = atol(argv[2]), size = atol(argv[3]);
+	const char *mode = argv[4];
+	static unsigned char pkt[8 + PKT_MAX + 16];
+	uint16_t ulen = (uint16_t)(8 + size);
+	int fd;
+
+	if (ksip_parse_endpoint(argv[0], false, &src) || ksip_parse_endpoint(argv[1], false, &dst) ||
+	    src.ss_family != dst.ss_family || size < PKT_MIN || size > PKT_MAX ||
+	    (strcmp(mode, "good") && strcmp(mode, "zero") && strcmp(mode, "bad") &&
+	     strcmp(mode, "pad") && strcmp(mode, "opts")))
+		return 2;
+	fd = socket(src.ss_family, SOCK_RAW, IPPROTO_UDP);
+	bind_to = src;
+	ksip_endpoint_set_port(&bind_to, 0);	/* a raw socket's "port" is its protocol */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&bind_to, ksip_sockaddr_len(&bind_to))) {
+		perror("rawsend");
+		return 2;
+	}
+	if (!strcmp(mode, "opts")) {
+		static const unsigned char nops[4] = { 1, 1, 1, 0 };	/* NOP NOP NOP EOL */
+
+		if (src.ss_family != AF_INET ||
+		    setsockopt(fd, IPPROTO_IP, IP_OPTIONS, nops, sizeof(nops))) {
+			perror("IP_OPTIONS");
+			return 2;
+		}
+	}
+	for (long i = 0; i < count; i++) {
+		uint16_t sport = htons(ksip_endpoint_port(&src)), dport = htons(ksip_endpoint_port(&dst));
+		uint16_t len = htons(ulen), check = 0;
+		struct sockaddr_storage to = dst;
+
+		memcpy(pkt, &sport, 2);
+		memcpy(pkt + 2, &dport, 2);
+		memcpy(pkt + 4, &len, 2);
+		memcpy(pkt + 6, &check, 2);
+		fill((char *)pkt + 8, (size_t)size, (uint32_t)i);
+		if (strcmp(mode, "zero"))
+			check = udp_csum(&src, &dst, pkt, ulen);
+		if (!strcmp(mode, "bad"))
+			check = check == htons(0x1234) ? htons(0x4321) : htons(0x1234);
+		memcpy(pkt + 6, &check, 2);
+		ksip_endpoint_set_port(&to, 0);
+		if (!strcmp(mode, "pad"))
+			memset(pkt + ulen, 0xee, 16);
+		if (sendto(fd, pkt, ulen + (strcmp(mode, "pad") ? 0 : 16), 0, (struct sockaddr *)&to,
+			   ksip_sockaddr_len(&to)) < 0)
+			perror("sendto");
+	}
+	return 0;
+}
+
 static int cmd_recv(char **argv)
 {
 	int fd = bound_socket(argv[0]);
@@ -381,16 +485,177 @@ static int cmd_tos(char **argv)
 			     .msg_controllen = sizeof(ctl) };
 
 	setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one));	/* fails on IPv4 */
 	if (poll(&p, 1, atoi(argv[1])) <= 0 || recvmsg(fd, &mh, 0) < 0) {
 		printf("tos none\n");
 		return 0;
 	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
 			printf("tos %u\n", *(unsigned char *)CMSG_DATA(c));
 			return 0;
 		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) {
+			int tclass;
+
+			memcpy(&tclass, CMSG_DATA(c), sizeof(tclass));
+			printf("tos %d\n", tclass);
+			return 0;
+		}
+	}
 	printf("tos unknown\n");
+	return 0;
+}
+
+/* --- a strict JSON parser (RFC 8259), to check what ksipctl --json prints ------ */
+
+struct json {
+	const char *p, *start;
+	int depth;
+};
+
+static bool json_value(struct json *j);
+
+static void json_ws(struct json *j)
+{
+	while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
+		j->p++;
+}
+
+static bool json_string(struct json *j)
+{
+	if (*j->p++ != '"')
+		return false;
+	while (*j->p != '"') {
+		unsigned char c = (unsigned char)*j->p++;
+
+		if (c < 0x20)
+			return false;	/* also the end of the input */
+		if (c != '\\')
+			continue;
+		c = (unsigned char)*j->p++;
+		if (c == 'u') {
+			for (int i = 0; i < 4; i++, j->p++)
+				if (!strchr("0123456789abcdefABCDEF", *j->p) || !*j->p)
+					return false;
+		} else if (!c || !strchr("\"\\/bfnrt", c)) {
+			return false;
+		}
+	}
+	j->p++;
+	return true;
+}
+
+static bool json_digits(struct json *j)
+{
+	const char *s = j->p;
+
+	while (*j->p >= '0' && *j->p <= '9')
+		j->p++;
+	return j->p > s;
+}
+
+static bool json_number(struct json *j)
+{
+	if (*j->p == '-')
+		j->p++;
+	if (*j->p == '0')
+		j->p++;
+	else if (!json_digits(j))
+		return false;
+	if (*j->p == '.') {
+		j->p++;
+		if (!json_digits(j))
+			return false;
+	}
+	if (*j->p == 'e' || *j->p == 'E') {
+		j->p++;
+		if (*j->p == '+' || *j->p == '-')
+			j->p++;
+		if (!json_digits(j))
+			return false;
+	}
+	return true;
+}
+
+/* Members of an object (KEYED) or elements of an array up to CLOSE; their count in *N. */
+static bool json_members(struct json *j, bool keyed, char close, long *n)
+{
+	j->p++;
+	json_ws(j);
+	if (*j->p == close) {
+		j->p++;
+		return true;
+	}
+	for (;;) {
+		json_ws(j);
+		if (keyed) {
+			if (!json_string(j))
+				return false;
+			json_ws(j);
+			if (*j->p++ != ':')
+				return false;
+		}
+		if (!json_value(j))
+			return false;
+		(*n)++;
+		json_ws(j);
+		if (*j->p == close) {
+			j->p++;
+			return true;
+		}
+		if (*j->p++ != ',')
+			return false;
+	}
+}
+
+static bool json_value(struct json *j)
+{
+	long n = 0;
+	bool ok;
+
+	json_ws(j);
+	switch (*j->p) {
+	case '{':
+	case '[':
+		if (++j->depth > 64)
+			return false;
+		ok = json_members(j, *j->p == '{', *j->p == '{' ? '}' : ']', &n);
+		j->depth--;
+		return ok;
+	case '"':
+		return json_string(j);
+	case 't':
+		return !strncmp(j->p, "true", 4) && (j->p += 4);
+	case 'f':
+		return !strncmp(j->p, "false", 5) && (j->p += 5);
+	case 'n':
+		return !strncmp(j->p, "null", 4) && (j->p += 4);
+	default:
+		return json_number(j);
+	}
+}
+
+static int cmd_jsoncheck(void)
+{
+	static char in[1 << 20];
+	size_t len = fread(in, 1, sizeof(in) - 1, stdin);
+	struct json j = { in, in, 0 };
+	long n = 0;
+	bool ok;
+
+	in[len] = 0;
+	json_ws(&j);
+	if (*j.p == '[')
+		ok = json_members(&j, false, ']', &n);
+	else
+		ok = json_value(&j);
+	json_ws(&j);
+	if (!ok || *j.p || strlen(in) != len) {
+		printf("json bad at %ld\n", (long)(j.p - j.start));
+		return 1;
+	}
+	printf("json ok %ld\n", n);
 	return 0;
 }
 
@@ -624,6 +889,67 @@ static size_t attrs_take(struct nl_msg *m, void *buf, size_t cap)
 	return len;
 }
 
+/* A nested address attribute: "4" for 10.98.0.1, "6" for fd98::1, with PORT. */
+static void put_addr(struct nl_msg *m, int type, char family, uint16_t port)
+{
+	struct nlattr *a = nla_nest_start(m, type);
+	struct in6_addr a6 = { .s6_addr = { 0xfd, 0x98, [15] = 1 } };
+
+	if (family == '4')
+		nla_put_u32(m, KSIP_ADDR_ATTR_IPV4, htonl(0x0a620001));
+	else
+		nla_put(m, KSIP_ADDR_ATTR_IPV6, sizeof(a6), &a6);
+	nla_put_u16(m, KSIP_ADDR_ATTR_PORT, port);
+	nla_nest_end(m, a);
+}
+
+/* FLOW { LOCAL, SOURCE, PEER, [EXPECT] } with the families given as "4"/"6" characters. */
+static size_t flow_attrs(void *buf, size_t cap, const char *fam, uint16_t port)
+{
+	struct nl_msg *m = nlmsg_alloc();
+	struct nlattr *nest = nla_nest_start(m, KSIP_ATTR_FLOW);
+
+	put_addr(m, KSIP_FLOW_ATTR_LOCAL, fam[0], port);
+	put_addr(m, KSIP_FLOW_ATTR_SOURCE, fam[1], port);
+	put_addr(m, KSIP_FLOW_ATTR_PEER, fam[2], port);
+	if (fam[3]) {
+		nla_put_u32(m, KSIP_FLOW_ATTR_FLAGS, KSIP_FLOW_F_EXPECT);
+		put_addr(m, KSIP_FLOW_ATTR_EXPECT, fam[3], 0);
+	}
+	nla_nest_end(m, nest);
+	return attrs_take(m, buf, cap);
+}
+
+/* Flows across address families: which combinations the kernel takes. */
+static void nlbad_families(struct nl_sock *sk, int family)
+{
+	static const struct {
+		const char *fam;	/* LOCAL SOURCE PEER [EXPECT] */
+		int error;
+		const char *msg, *what;
+	} cases[] = {
+		{ "466", 0, NULL, "LOCAL IPv4, SOURCE and PEER IPv6: accepted" },
+		{ "644", 0, NULL, "LOCAL IPv6, SOURCE and PEER IPv4: accepted" },
+		{ "4664", 0, NULL, "across families with EXPECT of LOCAL's family: accepted" },
+		{ "464", -EAFNOSUPPORT, "SOURCE and PEER", "SOURCE IPv6, PEER IPv4: refused" },
+		{ "446", -EAFNOSUPPORT, "SOURCE and PEER", "SOURCE IPv4, PEER IPv6: refused" },
+		{ "4666", -EAFNOSUPPORT, "LOCAL's", "EXPECT of SOURCE's family, not LOCAL's: refused" },
+		{ "6444", -EAFNOSUPPORT, "LOCAL's", "EXPECT IPv4 on a flow with an IPv6 LOCAL: refused" },
+	};
+	char buf[1024], what[400];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = flow_attrs(buf, sizeof(buf), cases[i].fam, (uint16_t)(39000 + i));
+		struct ack a = raw_request(sk, family, KSIP_CMD_FLOW_NEW, buf, len, 0);
+
+		snprintf(what, sizeof(what), "%s (error %d, \"%s\")", cases[i].what, a.error, a.msg);
+		tap(a.error == cases[i].error && (!cases[i].msg || strstr(a.msg, cases[i].msg)),
+		    what, NULL);
+		if (!a.error)	/* remove it: LOCAL alone names it */
+			raw_request(sk, family, KSIP_CMD_FLOW_DEL, buf, len, 0);
+	}
+}
+
 static int cmd_nlbad(char **argv)
 {
 	unsigned int seed = (unsigned int)atoi(argv[0]);
@@ -715,6 +1041,8 @@ static int cmd_nlbad(char **argv)
 	a = raw_request(sk, family, 99, NULL, 0, 0);
 	tap(a.error == -EOPNOTSUPP, "unknown command: EOPNOTSUPP", a.msg);
 
+	nlbad_families(sk, family);
+
 	/* Attribute soup: random types, lengths and nesting. Every answer must be an error or ok. */
 	srand(seed);
 	for (long i = 0; i < count; i++) {
@@ -752,6 +1080,10 @@ int main(int argc, char **argv)
 {
 	if (argc >= 6 && !strcmp(argv[1], "send"))
 		return cmd_send(argv + 2);
+	if (argc >= 7 && !strcmp(argv[1], "rawsend"))
+		return cmd_rawsend(argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "jsoncheck"))
+		return cmd_jsoncheck();
 	if (argc >= 5 && !strcmp(argv[1], "sendfile"))
 		return cmd_sendfile(argv + 2);
 	if (argc >= 5 && !strcmp(argv[1], "recv"))

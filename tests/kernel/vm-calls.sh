@@ -8,7 +8,7 @@ mkdir -p $K
 relay $CTL flow flush
 relay $CTL guard set off
 cat > $K/ksipd.conf <<CONF
-listen = udp:0.0.0.0:5060
+listen = udp:0.0.0.0:5060 udp:[::]:5060
 realm = ksip.test
 database = $K/ksip.db
 control_socket = $K/ksipd.sock
@@ -115,5 +115,45 @@ ok $? "and bob answers it" "$(tail -30 $K/uas.out)"
 # Nothing sends on the adopted flows now: they idle out (10 s) and the ports come back.
 for i in $(seq 40); do [ "$(kstat_d relay_ports_in_use)" = 0 ] && break; sleep 0.5; done
 is "$(kstat_d relay_ports_in_use)" 0 "the adopted ports are released once their flows idled out"
+relay kill "$(cat $K/pid)"
+sleep 0.5
+
+# --- an IPv4 phone calls an IPv6 phone: the relay bridges the families in ksip.ko ---------
+# bob registers over IPv6 from [fd02::2]:5080 and offers fd02::2 in his SDP; alice calls over
+# IPv4. Each leg sees the relay in its own family, and both directions are kernel flows that
+# receive in one family and send in the other.
+start_ksipd
+ok $? "ksipd starts again (IPv4 and IPv6)"
+in_ns callee $SIPP -sf /tests/sipp/register_refresh.xml -inf $K/bob.csv -m 1 -i fd02::2 -p 5080 \
+	-key realm ksip.test -auth_uri ksip.test -nostdin -timeout 10s [fd02::1]:5060 > $K/reg6.out 2>&1
+ok $? "bob registers over IPv6" "$(tail -5 $K/reg6.out)"
+xf0=$(kstat_d relay_streams_cross_family)
+fwd0=$(kstat forwarded)
+in_ns callee $SIPP -sf /tests/sipp/call_uas.xml -m 1 -i fd02::2 -p 5080 -mp 6100 -key rtp 40000 \
+	-nostdin -timeout 60s -timeout_error > $K/uas.out 2>&1 &
+uas_pid=$!
+sleep 0.3
+in_ns caller $SIPP -sf /tests/sipp/call_uac.xml -inf $K/alice.csv -m 1 -i 10.0.1.2 -p 5070 -mp 6000 \
+	-key rtp 20000 -key realm ksip.test -auth_uri bob@10.0.1.1:5060 -d 6000 -nostdin -timeout 60s \
+	-timeout_error 10.0.1.1:5060 > $K/uac.out 2>&1 &
+uac_pid=$!
+wait_confirmed
+ok $? "alice (IPv4) calls bob (IPv6): the call is confirmed" "$(tail -20 $K/ksipd.log)"
+a_port=$(call_field caller_port)
+b_port=$(call_field callee_port)
+is "$(call_field media)/$(call_field caller_side)/$(call_field callee_side)" "kernel/10.0.1.1/fd02::1" \
+	"the media is in the kernel, the relay facing alice in IPv4 and bob in IPv6"
+is "$(($(kstat_d relay_streams_cross_family) - xf0))" 1 "counted as one cross-family stream"
+is "$(media_through callee [fd02::2]:40000 [fd02::1]:$b_port caller 10.0.1.2:20000 10.0.1.1:$a_port 200 172)" \
+	"received 200 bad 0" "200 RTP packets alice->bob: sent over IPv4, arrive over IPv6 intact"
+is "$(media_through caller 10.0.1.2:20000 10.0.1.1:$a_port callee [fd02::2]:40000 [fd02::1]:$b_port 150 160)" \
+	"received 150 bad 0" "150 RTP packets bob->alice: sent over IPv6, arrive over IPv4 intact"
+is "$(flow_field 10.0.1.1:$a_port packets)/$(flow_field [fd02::1]:$b_port packets)" "200/150" \
+	"the two kernel flows count exactly 200 and 150"
+is "$(($(kstat forwarded) - fwd0))" 350 "ksip.ko forwarded all 350: none went through ksipd"
+wait $uac_pid
+ok $? "alice's scenario passes (BYE after 6 s)" "$(tail -30 $K/uac.out)"
+wait $uas_pid
+ok $? "bob's scenario passes" "$(tail -30 $K/uas.out)"
 relay kill "$(cat $K/pid)"
 sleep 0.5

@@ -217,7 +217,8 @@ ok $([ $? -eq 1 ] && echo "$out" | grep -q "no flow with this LOCAL address"; ec
 out=$(relay $CTL flow add 10.0.2.1:30002 from 10.0.1.1:30000 to 10.0.1.2:20000 2>&1)
 ok $([ $? -eq 1 ] && echo "$out" | grep -q "exists"; echo $?) "duplicate LOCAL refused with extack" "$out"
 out=$(relay $CTL flow add 10.0.1.1:1 from [fd02::1]:2 to 10.0.2.2:3 2>&1)
-ok $([ $? -eq 1 ] && echo "$out" | grep -q "one address family"; echo $?) "mixed families refused" "$out"
+ok $([ $? -eq 1 ] && echo "$out" | grep -q "SOURCE and PEER must be of one address family"; echo $?) \
+	"SOURCE and PEER of different families refused with extack" "$out"
 is "$($CTL --json flow list)" "[]" "the initial namespace sees none of the relay's flows"
 is "$(kstat flows)" 5 "relay has the 5 flows left"
 out=$(relay $KT asuser 65534 $CTL flow list 2>&1)
@@ -230,7 +231,7 @@ relay $KT nlbad 7 3000 > /tmp/nl
 sed -n 's/^\(not \)\{0,1\}ok [0-9]* - /&/p' /tmp/nl | while read -r line; do echo "# nlbad: $line"; done
 bad=$(grep -c '^not ok' /tmp/nl)
 good=$(grep -c '^ok' /tmp/nl)
-ok $([ "$bad" -eq 0 ] && [ "$good" -ge 11 ]; echo $?) "hostile netlink: $good checks passed" "$(cat /tmp/nl)"
+ok $([ "$bad" -eq 0 ] && [ "$good" -ge 18 ]; echo $?) "hostile netlink: $good checks passed" "$(cat /tmp/nl)"
 relay $CTL flow flush
 
 # --- SIP guard: the framing check in the kernel ------------------------------------
@@ -280,6 +281,9 @@ ok $([ $? -ne 0 ] && [ "$(cat /tmp/bulk_live)" = "added 4200" ]; echo $?) \
 	"an idle flow behind 4,200 live timed flows still expires"
 is "$(($(kstat expired) - exp0))" 1 "exactly that one flow expired"
 relay $CTL flow flush
+
+# --- flows across address families (issue 14) ------------------------------------------
+. /tests/vm-xfam.sh
 
 # --- calls through ksipd -------------------------------------------------------------
 . /tests/vm-calls.sh

@@ -133,15 +133,18 @@ import json, sys
 d = json.load(open(sys.argv[1]))["nftables"]
 names = lambda k: {o[k]["name"] for o in d if k in o}
 want = {"set": {"sip_udp", "sip_tcp", "ban4", "ban6", "allow4", "allow6", "rate4", "rate6"},
-        "chain": {"prerouting", "output", "sip", "relay"},
+        "chain": {"early", "prerouting", "output", "sip", "relay"},
         "counter": {"allow_sip", "allow_relay", "ban_sip", "ban_relay", "rate_sip"}}
 bad = [(k, v - names(k)) for k, v in want.items() if v - names(k)]
 pre = [o["chain"] for o in d if "chain" in o and o["chain"]["name"] == "prerouting"][0]
 if pre.get("prio") != -300 or pre.get("policy") != "accept" or pre.get("hook") != "prerouting":
     bad.append(("prerouting", pre))
+early = [o["chain"] for o in d if "chain" in o and o["chain"]["name"] == "early"][0]
+if early.get("prio") != -450 or early.get("policy") != "accept" or early.get("hook") != "prerouting":
+    bad.append(("early", early))
 sys.exit(print(bad) or 1 if bad else 0)
 EOF
-ok $? "nft -j list table inet ksip: sets, chains (prerouting at raw, policy accept), counters"
+ok $? "nft -j list table inet ksip: sets, chains (prerouting at raw, policy accept), counters; early at -450 (before ksip.ko)"
 set_elems ban4 >"$TMP/ban4"; set_elems ban6 >"$TMP/ban6"
 grep -qx '10.77.0.2' "$TMP/ban4" && grep -qx 'fd77::/64' "$TMP/ban6"
 ok $? "ban4 holds 10.77.0.2, ban6 the /64 of fd77::2 (fd77::/64)"

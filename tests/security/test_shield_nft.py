@@ -93,9 +93,9 @@ def bans():
     return json.loads(d.ctl("--json", "ban", "list").stdout)
 
 
-def start(**conf):
+def start(exec_prefix=(), **conf):
     port = ksiptest.free_port()
-    k = Ksipd(netns=topo.srv, listen="udp:0.0.0.0:%d udp:[::]:%d" % (port, port), workers=2,
+    k = Ksipd(exec_prefix=exec_prefix, netns=topo.srv, listen="udp:0.0.0.0:%d udp:[::]:%d" % (port, port), workers=2,
               auth_fail_limit=LIMIT, auth_fail_window=60, ban_time=BAN, auth_algorithms="MD5",
               shield_allow="10.12.3.2", **conf)
     k.port = port
@@ -119,6 +119,10 @@ try:
     tap.ok(sh_["shield"] == "nftables" and sh_["table"] == "inet ksip" and "ban_sip" in sh_["counters"],
            "ksipctl shield: nftables, table inet ksip, its counters", sh_)
     tap.ok(d.stats().get("shield") == "nftables", "ksipctl stats says which shield too")
+    st = json.loads(d.ctl("--json", "status").stdout)
+    tap.ok(st["shield"] == "nftables" and st["shield_why"] == "table inet ksip"
+           and st["media"] in ("kernel", "userspace") and st["media_why"],
+           "ksipctl status: shield nftables (table inet ksip), media and why", st)
 
     # --- 1. IPv4: banned after auth_fail_limit failures, dropped in the kernel --------------
     atk = Client(topo, "atk", d)
@@ -233,6 +237,24 @@ try:
     tables = nft("list", "tables")
     tap.ok(tables.strip() == "" and json.loads(d.ctl("--json", "shield").stdout)["shield"] == "userspace",
            "and no nftables table exists in its namespace", tables)
+    st = json.loads(d.ctl("--json", "status").stdout)
+    tap.ok(st["shield"] == "userspace" and "shield = userspace" in st["shield_why"],
+           "ksipctl status: userspace, because the configuration says so", st)
+
+    # --- 9. shield = auto without CAP_NET_ADMIN: the userspace shield, and status says why -------
+    d.cleanup()
+    d = start(exec_prefix=("setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin"),
+              shield="auto")
+    st = json.loads(d.ctl("--json", "status").stdout)
+    tap.ok(st["shield"] == "userspace" and st["shield_why"].startswith("nftables unavailable: ")
+           and "EPERM" in st["shield_why"] and nft("list", "tables").strip() == "",
+           "shield = auto without CAP_NET_ADMIN: falls back to userspace, no table, and says why", st)
+    tap.ok("falling back to userspace" in d.logtext(), "and the log says so")
+    d.add_user("alice", ALICE_PW)
+    atk = Client(topo, "atk", d)
+    guess(atk, LIMIT + 1)
+    tap.ok(any(b["source"] == "10.12.1.2" for b in bans()),
+           "and the fallback bans the guesser in userspace", bans())
     elapsed = time.time() - t_start
     tap.ok(elapsed < 60, "the whole script took %.1f s" % elapsed)
 finally:

@@ -62,8 +62,9 @@ tap.ok(p.returncode == 2 and help_.stdout in p.stderr, "unknown option: the usag
 # --- dispatch: every command in the table reaches its handler -----------------------------
 sample = {
     "user add": ["alice"], "user passwd": ["alice"], "user del": ["alice"], "user list": [],
+    "user set": ["alice", "--digest", "md5"],
     "reg list": [], "reg del": ["alice"], "stats": [], "call list": [], "call hangup": ["1"],
-    "ban list": [], "ban add": ["192.0.2.1"], "ban del": ["192.0.2.1"], "shield": [],
+    "ban list": [], "ban add": ["192.0.2.1"], "ban del": ["192.0.2.1"], "shield": [], "status": [],
     "flow add": ["127.0.0.1:4000", "from", "127.0.0.1:4001", "to", "127.0.0.1:4002", "latch"],
     "flow del": ["127.0.0.1:4000"], "flow list": [], "flow flush": [], "kstats": [],
     "guard set": ["5060"], "guard show": [],
@@ -105,6 +106,18 @@ tap.ok(p.returncode == 1 and "request too long" in p.stderr,
 p = ctl("user", "add", "bob", "--password-stdin", stdin="a\tb\n")
 tap.ok(p.returncode == 1 and "may not contain a TAB" in p.stderr, "a TAB in a password is refused",
        p.stderr)
+for args in (("user", "set", "bob", "--digest", "a\tb"),
+             ("user", "add", "bob", "--digest", "md5\tx", "--password-stdin")):
+    p = ctl(*args, stdin="pw\n")
+    tap.ok(p.returncode == 1 and "may not contain TAB" in p.stderr,
+           "%s --digest with a TAB is refused" % " ".join(args[:2]), p.stderr)
+for args in (("user", "set", "bob", "--digest", ""), ("user", "add", "bob", "--digest", "")):
+    p = ctl(*args, "--password-stdin", stdin="pw\n")
+    tap.ok(p.returncode == 1 and "--digest: empty" in p.stderr,
+           "%s --digest '' is refused" % " ".join(args[:2]), p.stderr)
+p = ctl("user", "passwd", "bob", "--digest", "md5", "--password-stdin", stdin="pw\n")
+tap.ok(p.returncode == 2 and p.stderr.startswith("usage: ksipctl user passwd"),
+       "user passwd --digest: its usage (the setting is changed with user set)", p.stderr)
 p = ctl("user", "add", "bob", stdin="pw\n")
 tap.ok(p.returncode == 1 and "use --password-stdin" in p.stderr,
        "no terminal and no --password-stdin: says how", p.stderr)

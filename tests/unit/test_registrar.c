@@ -5,7 +5,9 @@
  * table (a fake persistence handler, no database) and a user table, with
  * the digest answers computed by sip/digest.c. RFC 3261 §10.3: expiry
  * rules, 423, Contact: *, Call-ID/CSeq order, q, queries, and the
- * authentication in front of them.
+ * authentication in front of them: which algorithms each user is
+ * challenged with (registrar/challenge.h), what is accepted, what is
+ * remembered, and that a challenge tells nothing of which names exist.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -71,29 +73,35 @@ static void add_user(const char *name, const char *password)
 	users_put(auth.users, &u);
 }
 
-/* The Authorization header for USER/PASSWORD answering the current nonce with NC. */
-static void authorization(char *buf, size_t len, const char *user, const char *password,
-			  uint32_t count)
+/* The Authorization header for USER/PASSWORD with ALG answering the current nonce with NC. */
+static void authorization_alg(char *buf, size_t len, const char *user, const char *password,
+			      uint32_t count, enum digest_alg alg)
 {
 	struct digest_creds c;
 	uint8_t ha1[DIGEST_MAX_LEN];
 	char resp[DIGEST_HEX_MAX], hdr[1024];
-	const char *why;
+	const char *why, *an = digest_alg_name(alg);
 	int n;
 
 	n = snprintf(hdr, sizeof(hdr), "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", "
-		     "uri=\"sip:%s\", algorithm=SHA-256, qop=auth, nc=%08x, cnonce=\"c0ffee\", "
-		     "response=\"0\"", user, cfg.realm, nonce, cfg.realm, count);
+		     "uri=\"sip:%s\", algorithm=%s, qop=auth, nc=%08x, cnonce=\"c0ffee\", "
+		     "response=\"0\"", user, cfg.realm, nonce, cfg.realm, an, count);
 	if (digest_parse_credentials((struct sip_span){ hdr, (uint32_t)n }, &c, &why)) {
 		diag("own credentials do not parse: %s", why);
 		buf[0] = 0;
 		return;
 	}
-	digest_ha1(DIGEST_SHA256, user, cfg.realm, password, ha1);
-	digest_response(DIGEST_SHA256, ha1, &c, "REGISTER", resp);
+	digest_ha1(alg, user, cfg.realm, password, ha1);
+	digest_response(alg, ha1, &c, "REGISTER", resp);
 	snprintf(buf, len, "Authorization: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", "
-		 "uri=\"sip:%s\", algorithm=SHA-256, qop=auth, nc=%08x, cnonce=\"c0ffee\", "
-		 "response=\"%s\"\r\n", user, cfg.realm, nonce, cfg.realm, count, resp);
+		 "uri=\"sip:%s\", algorithm=%s, qop=auth, nc=%08x, cnonce=\"c0ffee\", "
+		 "response=\"%s\"\r\n", user, cfg.realm, nonce, cfg.realm, an, count, resp);
+}
+
+static void authorization(char *buf, size_t len, const char *user, const char *password,
+			  uint32_t count)
+{
+	authorization_alg(buf, len, user, password, count, DIGEST_SHA256);
 }
 
 /*
@@ -357,6 +365,181 @@ static void test_stale_nonce(void)
 	memcpy(nonce, saved, sizeof(nonce));
 }
 
+/*
+ * The challenge to a REGISTER for USER from User-Agent UA (NULL: none), as
+ * "SHA-256,MD5": the algorithm of each WWW-Authenticate, in order. Every
+ * challenge header must carry the same nonce, which is kept for answering.
+ */
+static const char *challenge_for(const char *user, const char *ua)
+{
+	static char algs[64];
+	char extra[256];
+	size_t n = 0;
+	const char *p;
+
+	snprintf(extra, sizeof(extra), "Contact: <sip:%s@192.0.2.9>\r\n%s%s%s", user,
+		 ua ? "User-Agent: " : "", ua ? ua : "", ua ? "\r\n" : "");
+	algs[0] = 0;
+	if (send_raw(user, "cid-dg", 1, extra) != 401)
+		return "(no 401)";
+	for (p = out.buf; (p = strstr(p, "WWW-Authenticate: Digest ")); p++) {
+		const char *a = strstr(p, "algorithm="), *nn = strstr(p, "nonce=\"");
+
+		if (!a || !nn)
+			return "(malformed)";
+		memcpy(nonce, nn + 7, NONCE_HEX_LEN);
+		nonce[NONCE_HEX_LEN] = 0;
+		a += 10;
+		n += (size_t)snprintf(algs + n, sizeof(algs) - n, "%s%.*s", n ? "," : "",
+				      (int)strcspn(a, ",\r"), a);
+	}
+	return algs;
+}
+
+/* A REGISTER for USER answered with ALG; the status code. */
+static int register_with(const char *user, const char *password, enum digest_alg alg,
+			 const char *ua)
+{
+	char authz[1024], extra[1400];
+
+	authorization_alg(authz, sizeof(authz), user, password, ++nc, alg);
+	snprintf(extra, sizeof(extra), "Contact: <sip:%s@192.0.2.9>\r\n%s%s%s%s", user,
+		 ua ? "User-Agent: " : "", ua ? ua : "", ua ? "\r\n" : "", authz);
+	return send_raw(user, "cid-dg2", nc, extra);
+}
+
+static void add_user_digest(const char *name, const char *password, enum user_digest d)
+{
+	struct user_record u;
+
+	add_user(name, password);
+	users_get(auth.users, name, &u);
+	u.digest = (uint8_t)d;
+	users_put(auth.users, &u);
+}
+
+#define BARESIP "baresip v1.0.0 (x86_64/linux)"
+#define LINPHONE "Linphone Desktop/5.1.2 (Debian GNU/Linux) LinphoneCore/5.1.2"
+
+static void test_digest_per_user(void)
+{
+	enum user_digest d;
+	enum user_last_alg last;
+	uint64_t failures;
+
+	add_user("dora", "secret-d");
+	ok(!strcmp(challenge_for("dora", BARESIP), "MD5"),
+	   "a REGISTER from baresip: exactly one challenge, MD5");
+	ok(!strcmp(challenge_for("dora", LINPHONE), "SHA-256,MD5"),
+	   "from linphone: SHA-256, then MD5");
+	ok(!strcmp(challenge_for("dora", NULL), "SHA-256,MD5"), "without a User-Agent: the same");
+	ok(register_with("dora", "secret-d", DIGEST_SHA256, LINPHONE) == 200 &&
+	   users_digest_of(auth.users, "dora", &d, &last) && last == USER_LAST_SHA256,
+	   "linphone registers with SHA-256: remembered");
+	ok(!strcmp(challenge_for("dora", LINPHONE), "SHA-256,MD5"),
+	   "after a SHA-256 authentication: SHA-256 first");
+	ok(!strcmp(challenge_for("dora", BARESIP), "MD5"),
+	   "a forged baresip User-Agent gets MD5 alone: its own challenge, nothing else");
+	ok(users_digest_of(auth.users, "dora", &d, &last) && last == USER_LAST_SHA256 &&
+	   !strcmp(challenge_for("dora", LINPHONE), "SHA-256,MD5"),
+	   "and the user's next challenge is SHA-256 first still: a challenge changes no state");
+
+	add_user("emil", "secret-e");
+	ok(!strcmp(challenge_for("emil", BARESIP), "MD5") &&
+	   register_with("emil", "secret-e", DIGEST_MD5, BARESIP) == 200,
+	   "baresip registers with the MD5 challenge");
+	ok(users_digest_of(auth.users, "emil", &d, &last) && last == USER_LAST_MD5 &&
+	   !strcmp(challenge_for("emil", NULL), "MD5"),
+	   "remembered: emil's next challenge is MD5 alone, whatever the User-Agent");
+
+	add_user_digest("fay", "secret-f", USER_DIGEST_MD5);
+	ok(!strcmp(challenge_for("fay", LINPHONE), "MD5"), "--digest md5: MD5 alone even to linphone");
+	failures = stats.auth_failures;
+	ok(register_with("fay", "secret-f", DIGEST_SHA256, LINPHONE) == 401 &&
+	   stats.auth_failures == failures + 1,
+	   "and SHA-256 credentials, right password or not, are refused and counted");
+	ok(register_with("fay", "secret-f", DIGEST_MD5, LINPHONE) == 200, "MD5 ones are accepted");
+
+	add_user_digest("gus", "secret-g", USER_DIGEST_SHA256);
+	ok(!strcmp(challenge_for("gus", BARESIP), "SHA-256"),
+	   "--digest sha256: SHA-256 alone even to baresip");
+	ok(register_with("gus", "secret-g", DIGEST_MD5, BARESIP) == 401,
+	   "MD5 credentials with the right password are refused");
+	ok(register_with("gus", "secret-g", DIGEST_SHA256, NULL) == 200, "SHA-256 ones accepted");
+
+	add_user_digest("hal", "secret-h", USER_DIGEST_BOTH);
+	ok(!strcmp(challenge_for("hal", BARESIP), "SHA-256,MD5") &&
+	   register_with("hal", "secret-h", DIGEST_MD5, NULL) == 200 &&
+	   !strcmp(challenge_for("hal", NULL), "SHA-256,MD5"),
+	   "--digest both: both to everyone, before and after an MD5 authentication");
+
+	/* The operator's hard limit. */
+	config_parse_auth_algorithms(&cfg, "SHA-256");
+	ok(!strcmp(challenge_for("dora", BARESIP), "SHA-256") &&
+	   !strcmp(challenge_for("emil", NULL), "SHA-256") &&
+	   !strcmp(challenge_for("fay", BARESIP), "SHA-256"),
+	   "auth_algorithms = SHA-256: never MD5, not to baresip, nor an md5 user, nor one that used it");
+	ok(register_with("emil", "secret-e", DIGEST_MD5, BARESIP) == 401 &&
+	   register_with("fay", "secret-f", DIGEST_MD5, BARESIP) == 401,
+	   "and MD5 credentials with the right password are refused");
+	config_parse_auth_algorithms(&cfg, "SHA-256 MD5");
+}
+
+/*
+ * An attacker probing names: the challenge to a name that is no user must
+ * look like one to a user. Users with the default setting (here all of
+ * them, with SHA-256 or nothing remembered): the same bytes.
+ */
+static void test_no_enumeration(void)
+{
+	char known[2048], unknown[2048];
+
+	add_user("ivy", "secret-i");
+	for (int agent = 0; agent < 3; agent++) {
+		const char *ua = agent == 0 ? NULL : agent == 1 ? BARESIP : LINPHONE;
+
+		snprintf(known, sizeof(known), "%s", challenge_for("ivy", ua));
+		snprintf(unknown, sizeof(unknown), "%s", challenge_for("nosuchuser", ua));
+		ok(!strcmp(known, unknown), "%s: a default user and an unknown name get %s and %s",
+		   ua ? ua : "no User-Agent", known, unknown);
+	}
+	/* Byte for byte, but for the nonces (each one new): built alike. */
+	challenge_for("ivy", LINPHONE);
+	snprintf(known, sizeof(known), "%s", strstr(out.buf, "WWW-Authenticate"));
+	challenge_for("zzzz", LINPHONE);
+	snprintf(unknown, sizeof(unknown), "%s", strstr(out.buf, "WWW-Authenticate"));
+	for (char *b = known, *u = unknown; (b = strstr(b, "nonce=\"")) && (u = strstr(u, "nonce=\""));
+	     b++, u++) {
+		memset(b + 7, 'N', NONCE_HEX_LEN);
+		memset(u + 7, 'N', NONCE_HEX_LEN);
+	}
+	ok(strlen(known) > 100 && !strcmp(known, unknown),
+	   "the challenge headers are the same bytes but for the nonce");
+}
+
+/*
+ * With users that get MD5 alone among them (a remembered MD5, --digest
+ * md5), unknown names answer like those users as often as the users do,
+ * each name the same way every time: MD5 alone does not mean "exists".
+ */
+static void test_decoys(void)
+{
+	int md5_alone = 0, stable = 1;
+
+	/* Users now: alice, bob (SHA-256), dora (SHA-256), emil (MD5), ivy (none), fay, gus, hal. */
+	for (int i = 0; i < 200; i++) {
+		char name[32], first[64];
+
+		snprintf(name, sizeof(name), "probe%d", i);
+		snprintf(first, sizeof(first), "%s", challenge_for(name, LINPHONE));
+		stable &= !strcmp(first, challenge_for(name, LINPHONE));
+		md5_alone += !strcmp(first, "MD5");
+	}
+	ok(stable, "each unknown name is answered the same way each time");
+	ok(md5_alone > 0 && md5_alone < 200,
+	   "some unknown names (%d of 200) get MD5 alone, as the users who have it do", md5_alone);
+}
+
 int main(void)
 {
 	uint8_t secret[NONCE_SECRET_LEN] = { 1, 2, 3 };
@@ -387,6 +570,9 @@ int main(void)
 	test_limits();
 	test_hostile();
 	test_stale_nonce();
+	test_no_enumeration();
+	test_digest_per_user();
+	test_decoys();
 
 	txn_cache_free(rc.txc);
 	location_free(loc);

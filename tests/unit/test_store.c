@@ -4,6 +4,8 @@
  * temporary directory (removed at the end): users, the nonce secret and
  * bindings written, the store closed and opened again, what comes back.
  * Hostile: a file that is not a database, rows edited into nonsense.
+ * Schema migration: a database of the first release (no digest columns)
+ * opens, keeps its users, and gains the digest setting and last algorithm.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -27,6 +29,7 @@ struct loaded_user {
 	int n;
 	char name[4][128];
 	uint8_t md5[4][16];
+	uint8_t digest[4], last[4];
 };
 
 static int take_user(void *ctx, const struct user_record *u)
@@ -37,6 +40,8 @@ static int take_user(void *ctx, const struct user_record *u)
 		return -1;
 	snprintf(l->name[l->n], sizeof(l->name[0]), "%s", u->name);
 	memcpy(l->md5[l->n], u->ha1_md5, 16);
+	l->digest[l->n] = u->digest;
+	l->last[l->n] = u->last_alg;
 	l->n++;
 	return 0;
 }
@@ -252,8 +257,9 @@ static void test_hostile(void)
 	/* Rows edited by hand into nonsense are left out, the others loaded. */
 	if (sqlite3_open(path, &db) == SQLITE_OK) {
 		sqlite3_exec(db,
-			     "INSERT INTO users VALUES('mallory','ksip','zz','00');"
-			     "INSERT INTO users VALUES('trudy','ksip',"
+			     "INSERT INTO users(name, realm, ha1_md5, ha1_sha256)"
+			     " VALUES('mallory','ksip','zz','00');"
+			     "INSERT INTO users(name, realm, ha1_md5, ha1_sha256) VALUES('trudy','ksip',"
 			     "'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz',"
 			     "'0000000000000000000000000000000000000000000000000000000000000000');"
 			     "INSERT INTO bindings VALUES('gil','sip:gil@192.0.2.30','c',1,9999999999,"
@@ -342,6 +348,85 @@ static void test_bans(void)
 	store_close(s);
 }
 
+static int user_index(const struct loaded_user *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!strcmp(l->name[i], name))
+			return i;
+	return -1;
+}
+
+/* A database made by the first release: users without the digest columns, user_version 0. */
+static void test_migration(void)
+{
+	char old[300], err[512] = "";
+	struct loaded_user lu = { 0 };
+	struct user_record u = { 0 };
+	struct store *s;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int version = -1, i;
+
+	snprintf(old, sizeof(old), "%s/old.db", dir);
+	ok(sqlite3_open(old, &db) == SQLITE_OK &&
+	   sqlite3_exec(db, "CREATE TABLE users(name TEXT PRIMARY KEY, realm TEXT NOT NULL,"
+			" ha1_md5 TEXT NOT NULL, ha1_sha256 TEXT NOT NULL);"
+			"INSERT INTO users VALUES('olga','ksip','0123456789abcdef0123456789abcdef',"
+			"'0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');",
+			NULL, NULL, NULL) == SQLITE_OK, "a first-release database with user olga");
+	sqlite3_close(db);
+	s = store_open(&store_backend_sqlite, old, 10, err, sizeof(err));
+	if (!ok(s != NULL, "it opens (%s)", err))
+		return;
+	ok(store_load_users(s, "ksip", take_user, &lu) == 1 && !strcmp(lu.name[0], "olga") &&
+	   lu.md5[0][0] == 0x01 && lu.digest[0] == USER_DIGEST_AUTO && lu.last[0] == USER_LAST_NONE,
+	   "olga is kept, HA1 and all, as auto with nothing known");
+	store_queue_user_last_alg(s, "olga", USER_LAST_SHA256);
+	snprintf(u.name, sizeof(u.name), "pat");
+	u.digest = USER_DIGEST_MD5;
+	ok(store_user_put(s, "ksip", &u) == 0, "a user with --digest md5 is saved");
+	store_close(s);
+
+	s = store_open(&store_backend_sqlite, old, 10, err, sizeof(err));
+	memset(&lu, 0, sizeof(lu));
+	ok(s && store_load_users(s, "ksip", take_user, &lu) == 2, "reopened: both users");
+	i = user_index(&lu, "olga");
+	ok(i >= 0 && lu.last[i] == USER_LAST_SHA256, "olga's last algorithm was written (SHA-256)");
+	i = user_index(&lu, "pat");
+	ok(i >= 0 && lu.digest[i] == USER_DIGEST_MD5 && lu.last[i] == USER_LAST_NONE,
+	   "pat's setting came back (md5)");
+	store_close(s);
+
+	if (sqlite3_open(old, &db) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				version = sqlite3_column_int(st, 0);
+			sqlite3_finalize(st);
+		}
+		/* Hand-edited into a setting that does not exist, and a future schema. */
+		sqlite3_exec(db, "UPDATE users SET digest='sha1', last_alg='RC4' WHERE name='pat'",
+			     NULL, NULL, NULL);
+		sqlite3_close(db);
+	}
+	ok(version == 1, "the schema is at version 1 (%d)", version);
+	s = store_open(&store_backend_sqlite, old, 10, err, sizeof(err));
+	memset(&lu, 0, sizeof(lu));
+	ok(s && store_load_users(s, "ksip", take_user, &lu) == 2 &&
+	   (i = user_index(&lu, "pat")) >= 0 && lu.digest[i] == USER_DIGEST_AUTO &&
+	   lu.last[i] == USER_LAST_NONE, "an unknown setting or algorithm in a row: auto, none");
+	store_close(s);
+	if (sqlite3_open(old, &db) == SQLITE_OK) {
+		sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL);
+		sqlite3_close(db);
+	}
+	err[0] = 0;
+	s = store_open(&store_backend_sqlite, old, 10, err, sizeof(err));
+	ok(!s && strstr(err, "schema version 99"),
+	   "a database from a newer ksipd is refused, not misread (%s)", err);
+	store_close(s);
+	unlink(old);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -353,6 +438,7 @@ int main(void)
 	test_location_through_store();
 	test_hostile();
 	test_bans();
+	test_migration();
 	remove_dir();
 	return tap_done();
 }

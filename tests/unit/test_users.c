@@ -3,7 +3,10 @@
  * The user table's nonces in use (store/users.c): each (nonce, nc) accepted
  * once over the nonce's life, out-of-order nc inside the 64-wide window,
  * caps that drop the oldest nonce without ever accepting it again, expiry.
+ * The digest setting and last algorithm per user: remembered, reported to
+ * the persist ops only when changed, and decoys for names that are no user.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "tap.h"
@@ -109,6 +112,106 @@ static void test_expire(void)
 	   "dave re-added: his old nonce is not accepted again");
 }
 
+static int saved;
+static char saved_name[128];
+static enum user_last_alg saved_last;
+
+static void save_last_alg(void *arg, const char *name, enum user_last_alg last)
+{
+	(void)arg;
+	saved++;
+	snprintf(saved_name, sizeof(saved_name), "%s", name);
+	saved_last = last;
+}
+
+static const struct users_persist_ops persist = { .save_last_alg = save_last_alg };
+
+static void add_kind(const char *name, enum user_digest d, enum user_last_alg last)
+{
+	struct user_record r = { 0 };
+
+	snprintf(r.name, sizeof(r.name), "%s", name);
+	r.digest = (uint8_t)d;
+	r.last_alg = (uint8_t)last;
+	users_put(t, &r);
+}
+
+static void test_digest_settings(void)
+{
+	struct user_table *keep = t;
+	struct user_record r;
+	enum user_digest d;
+	enum user_last_alg l;
+	int md5_only = 0, stable = 1, n = 400;
+	uint64_t key[2] = { 0x1234, 0x5678 };
+
+	t = users_new();
+	users_set_persist(t, &persist, NULL);
+	ok(!users_digest_of(t, "nobody", &d, &l) && d == USER_DIGEST_AUTO && l == USER_LAST_NONE,
+	   "an empty table: an unknown name looks like a new auto user");
+	add_kind("erin", USER_DIGEST_AUTO, USER_LAST_NONE);
+	ok(users_digest_of(t, "erin", &d, &l) && d == USER_DIGEST_AUTO && l == USER_LAST_NONE,
+	   "a new user: auto, nothing known");
+	users_note_alg(t, "erin", USER_LAST_SHA256);
+	ok(saved == 1 && !strcmp(saved_name, "erin") && saved_last == USER_LAST_SHA256,
+	   "the first success is reported for persistence");
+	users_note_alg(t, "erin", USER_LAST_SHA256);
+	users_note_alg(t, "erin", USER_LAST_SHA256);
+	ok(saved == 1, "the same algorithm again: nothing to write");
+	users_note_alg(t, "erin", USER_LAST_MD5);
+	ok(saved == 2 && users_digest_of(t, "erin", &d, &l) && l == USER_LAST_MD5,
+	   "another algorithm: remembered and reported");
+	users_note_alg(t, "nobody", USER_LAST_MD5);
+	users_note_alg(t, "erin", (enum user_last_alg)99);
+	ok(saved == 2, "an unknown name or a value out of range changes nothing");
+	ok(users_get(t, "erin", &r) && r.digest == USER_DIGEST_AUTO && r.last_alg == USER_LAST_MD5,
+	   "users_get returns the record with both");
+	r.digest = USER_DIGEST_SHA256;
+	users_put(t, &r);
+	ok(users_digest_of(t, "erin", &d, &l) && d == USER_DIGEST_SHA256, "users_put replaces them");
+	r.digest = 200;
+	r.last_alg = 200;
+	users_put(t, &r);
+	ok(users_digest_of(t, "erin", &d, &l) && d == USER_DIGEST_AUTO && l == USER_LAST_NONE,
+	   "out-of-range values from a record are taken as auto, nothing known");
+	users_free(t);
+
+	/* Decoys: three auto users with nothing known, one remembered MD5. */
+	t = users_new();
+	users_decoy_key(t, key);
+	add_kind("u1", USER_DIGEST_AUTO, USER_LAST_NONE);
+	add_kind("u2", USER_DIGEST_AUTO, USER_LAST_NONE);
+	add_kind("u3", USER_DIGEST_AUTO, USER_LAST_SHA256);
+	add_kind("u4", USER_DIGEST_AUTO, USER_LAST_MD5);
+	for (int i = 0; i < n; i++) {
+		char name[32];
+		enum user_digest d2;
+		enum user_last_alg l2;
+
+		snprintf(name, sizeof(name), "guess%d", i);
+		users_digest_of(t, name, &d, &l);
+		users_digest_of(t, name, &d2, &l2);
+		stable &= d == d2 && l == l2 && d == USER_DIGEST_AUTO;
+		md5_only += l == USER_LAST_MD5;
+	}
+	ok(stable, "an unknown name always gets the same decoy, drawn from the users' kinds");
+	ok(md5_only > n / 8 && md5_only < n * 3 / 8,
+	   "in the users' proportions: %d of %d unknown names look like the MD5 user (1 in 4)",
+	   md5_only, n);
+	users_del(t, "u4");
+	md5_only = 0;
+	for (int i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "guess%d", i);
+		users_digest_of(t, name, &d, &l);
+		md5_only += l == USER_LAST_MD5;
+	}
+	ok(md5_only == 0, "the MD5 user deleted: no decoy looks like it any more");
+	users_free(t);
+	t = keep;
+}
+
 int main(void)
 {
 	t = users_new();
@@ -118,6 +221,7 @@ int main(void)
 	test_window();
 	test_caps();
 	test_expire();
+	test_digest_settings();
 	users_free(t);
 	return tap_done();
 }

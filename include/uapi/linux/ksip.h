@@ -15,6 +15,12 @@
  *                     [EXPECT], [FLAGS], [TIMEOUT], [DSCP] }
  *                     (TIMEOUT at most KSIP_FLOW_TIMEOUT_MAX, DSCP at most
  *                     KSIP_FLOW_DSCP_MAX); -EEXIST if a flow already has LOCAL.
+ *                     SOURCE and PEER are of one family, EXPECT of LOCAL's,
+ *                     else -EAFNOSUPPORT. LOCAL may be of the other family
+ *                     than SOURCE and PEER: packets arriving over IPv4 are
+ *                     sent on over IPv6, or the reverse (new IP header, UDP
+ *                     checksum carried over, TTL/hop limit and DS field kept
+ *                     unless DSCP is set).
  * KSIP_CMD_FLOW_DEL   request: KSIP_ATTR_FLOW { LOCAL }; -ENOENT if none.
  * KSIP_CMD_FLOW_GET   doit: KSIP_ATTR_FLOW { LOCAL } -> one flow;
  *                     dumpit (NLM_F_DUMP): every flow of the namespace, resumable,
@@ -23,7 +29,9 @@
  *                     FLAGS, TIMEOUT, DSCP, PACKETS, BYTES, DROPPED, IDLE_MS,
  *                     [LATCHED] }
  * KSIP_CMD_FLOW_FLUSH request: nothing; removes every flow of the namespace.
- * KSIP_CMD_STATS_GET  reply: KSIP_ATTR_STATS { ... } for the namespace.
+ * KSIP_CMD_STATS_GET  reply: KSIP_ATTR_STATS { ... } for the namespace
+ *                     (DROP_ERROR since flows across families; older
+ *                     modules do not send it).
  * KSIP_CMD_EVENT      multicast on KSIP_GENL_MCGRP_EVENTS: KSIP_ATTR_EVENT
  *                     (enum ksip_event) and KSIP_ATTR_FLOW { LOCAL, [LATCHED] }.
  * KSIP_CMD_GUARD_SET  request: KSIP_ATTR_GUARD { PORT* } (at most
@@ -115,10 +123,17 @@ enum ksip_stats_attr {
 	KSIP_STATS_ATTR_LATCHED,	/* u64: flows that latched */
 	KSIP_STATS_ATTR_EXPIRED,	/* u64: flows removed by their idle timeout */
 	KSIP_STATS_ATTR_PAD,
+	KSIP_STATS_ATTR_DROP_ERROR,	/* u64: dropped, could not be rewritten (see below) */
 	__KSIP_STATS_ATTR_MAX,
 };
 
 #define KSIP_STATS_ATTR_MAX (__KSIP_STATS_ATTR_MAX - 1)
+/*
+ * DROP_ERROR counts packets of a flow that could not be sent: no memory to
+ * make the headers writable or to grow them; for a flow across families, a
+ * GSO aggregate, an IPv6 datagram with UDP checksum 0 (invalid, RFC 8200)
+ * or one too large for an IPv4 packet.
+ */
 
 enum ksip_guard_attr {
 	KSIP_GUARD_ATTR_UNSPEC,

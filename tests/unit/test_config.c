@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * config_load()'s messages: an operator fixes the line the message names,
+ * so the line number and the key must belong to the same line, however
+ * many lines are bad.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "tap.h"
+
+static char path[] = "/tmp/ksip-test-config-XXXXXX";
+
+/* Load TEXT as a configuration file; the message (or "") into ERR. */
+static int load(const char *text, char *err, size_t errlen, struct ksip_config *c)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -2;
+	fputs(text, f);
+	fclose(f);
+	config_defaults(c);
+	return config_load(c, path, err, errlen);
+}
+
+/* ERR is WANT with %1$s standing for the file's path. */
+static int says(const char *err, const char *want)
+{
+	char w[2048];
+
+	snprintf(w, sizeof(w), want, path, path, path);
+	return !strcmp(err, w);
+}
+
+/* ERR on one TAP line. */
+static const char *flat(const char *err)
+{
+	static char buf[2048];
+	size_t i;
+
+	for (i = 0; err[i] && i < sizeof(buf) - 1; i++)
+		buf[i] = err[i] == '\n' ? '|' : err[i];
+	buf[i] = 0;
+	return buf;
+}
+
+/* Load TEXT, then check the message against WANT (see says()). */
+#define CHECK_MSG(text, want, ...)                                                  \
+	do {                                                                        \
+		int rc_ = load(text, err, sizeof(err), &c);                         \
+		ok(rc_ == -1 && says(err, want), __VA_ARGS__);                      \
+		diag("got: %s", flat(err));                                         \
+	} while (0)
+
+int main(void)
+{
+	static struct ksip_config c;
+	char err[2048];
+	int fd = mkstemp(path), rc;
+
+	if (fd < 0)
+		return 1;
+	close(fd);
+
+	rc = load("realm = example.org\nworkers = 2\n", err, sizeof(err), &c);
+	ok(rc == 0 && !err[0] && !strcmp(c.realm, "example.org") && c.workers == 2,
+	   "a good file loads");
+
+	CHECK_MSG("realm = a\nworkers = 2\n\nnot_a_key = 1\n", "%1$s:4: unknown key 'not_a_key'",
+		  "one unknown key: its line and its name");
+	/* Issue 16: the message was the last bad key's, the number the first bad line's. */
+	CHECK_MSG("realm = a\nfirst_bad = 1\nworkers = 2\nsecond_bad = 2\n",
+		  "%1$s:2: unknown key 'first_bad'\n%1$s:4: unknown key 'second_bad'",
+		  "two unknown keys: each on a line of its own with its own line number");
+	CHECK_MSG("workers = many\nmax_calls = -1\n",
+		  "%1$s:1: key 'workers': expected 0 (one per CPU) to 64: 'many'\n"
+		  "%1$s:2: key 'max_calls': invalid value: '-1'",
+		  "two bad values: both, in file order");
+	CHECK_MSG("realm = a\nthis line has no equals sign\nbogus = 1\n",
+		  "%1$s:2: syntax error\n%1$s:3: unknown key 'bogus'",
+		  "a syntax error before a bad key: the syntax error first, then the key");
+	CHECK_MSG("bogus = 1\nno equals here\n", "%1$s:1: unknown key 'bogus'\n%1$s:2: syntax error",
+		  "a bad key before a syntax error: both, in file order");
+	CHECK_MSG("a\nrealm = x\n[broken\n  continued = 1\n; comment\n# comment\n\nb\n",
+		  "%1$s:1: syntax error\n%1$s:3: syntax error\n%1$s:8: syntax error",
+		  "every syntax error: no '=', an open '['; comments, blank lines and continuations are fine");
+	CHECK_MSG("[other]\nrealm = a\n", "%1$s:2: unknown section [other]",
+		  "an unknown section names itself");
+
+	{
+		char big[64 * 40 + 1] = "", small[300];
+		int lines = 0;
+
+		for (int i = 0; i < 64; i++)
+			strcat(big, "this_key_does_not_exist_at_all = 1\n");
+		rc = load(big, small, sizeof(small), &c);
+		for (char *p = small; (p = strchr(p, '\n')); p++)
+			lines++;
+		ok(rc == -1 && strstr(small, ":1: unknown key") && strstr(small, "more bad lines") &&
+		   lines >= 2, "64 bad keys and a small buffer: a line each as far as they fit, then "
+		   "how many more (%d lines)", lines + 1);
+		diag("got: %s", flat(small));
+	}
+
+	config_defaults(&c);
+	rc = config_load(&c, "/nonexistent/ksipd.conf", err, sizeof(err));
+	ok(rc == -1 && strstr(err, "cannot open: No such file"), "a missing file: cannot open");
+	config_defaults(&c);
+	rc = config_load(&c, "/tmp", err, sizeof(err));
+	ok(rc == -1 && strstr(err, "cannot read"), "a directory: cannot read, not an empty configuration");
+
+	unlink(path);
+	return tap_done();
+}

@@ -28,49 +28,46 @@ from baresip_ua import Baresip  # noqa: E402
 from linphone_ua import Linphone  # noqa: E402
 from phonenet import PhoneNet  # noqa: E402
 
-# THE FIRST SWITCH. baresip 1.0.0 gives up on any 401 that carries a SHA-256 challenge
-# (issue 14), so with ksipd's default `auth_algorithms = SHA-256 MD5` it cannot
-# register. Until ksipd answers each phone with a challenge it can follow, the
-# call, hold, hang-up and MESSAGE scenarios run with MD5 alone. test_register.py
-# always uses the default. Set this to None once the digest policy is merged:
-# every scenario then runs on the embedded default.
-CALLS_AUTH_ALGORITHMS = "MD5"
+# Switches: each names a daemon behaviour the phones need. While one is off,
+# the checks that depend on it run as TAP TODO (or SKIP), so the suite stays
+# green and shows the gap; flip it once ksipd has the behaviour. The scenarios
+# were written against ksipd without them; main now has all but the second.
 
-# THE SECOND SWITCH. ksipd answers 513 to an INVITE it would forward over UDP
-# with more than 1300 bytes (RFC 3261 18.1.1: such a request goes over TCP,
-# and ksipd uses TCP only towards a callee that holds a TCP connection to it;
-# it opens none). linphone's default offer
-# (opus, three speex, PCMU, PCMA, G.729, three telephone-events, rtcp-fb and
-# rtcp-xr) makes its authenticated INVITE 1417 bytes, so a call from linphone
-# to a phone registered over UDP fails. While this holds, linphone offers only
-# G.711 and telephone-event, as docs/phones.md tells operators to configure it.
-# Set to False to run with linphone's default codec list.
+# 1. A challenge every phone can answer (issue 14: ksipd challenges baresip
+# 1.0.0, which gives up on any 401 carrying SHA-256, with MD5 alone, see
+# digest_md5_agents). None: every scenario runs on the embedded default
+# auth_algorithms; "MD5" runs the scenarios past registration with MD5 alone
+# and makes test_register.py's baresip checks TODO.
+CALLS_AUTH_ALGORITHMS = None
+
+# 2. ksipd answers 513 to an INVITE it would forward over UDP with more than
+# 1300 bytes (RFC 3261 18.1.1: such a request goes over TCP, and ksipd uses
+# TCP only towards a callee that holds a TCP connection to it; it opens none).
+# linphone's default offer (opus, three speex, PCMU, PCMA, G.729, three
+# telephone-events, rtcp-fb and rtcp-xr) makes its authenticated INVITE 1417
+# bytes, so a call from linphone to a phone registered over UDP fails. While
+# this holds, linphone offers only G.711 and telephone-event, as
+# docs/phones.md tells operators to configure it. False: linphone's defaults.
 LINPHONE_G711_ONLY = True
 
-# THE THIRD SWITCH. ksipd rewrites the SDP of an in-dialog re-INVITE but not
-# the SDP of its answer (proxy.c: prepare_upstream() sees no call for an
-# in-dialog transaction), so after a hold the phone that sent the re-INVITE
-# learns the other phone's own address and sends its media there, around the
-# relay. While this holds, test_hold.py skips (TAP SKIP, with this reason) the
-# checks that need the answer rewritten. Set to True once ksipd rewrites it.
-REINVITE_ANSWER_REWRITTEN = False
+# 3. The answer to a re-INVITE rewritten like any SDP (before: forwarded with
+# the other phone's own SDP, so after a hold the phone that sent the re-INVITE
+# sent its media around the relay). False: test_hold.py skips (TAP SKIP) the
+# checks that need it.
+REINVITE_ANSWER_REWRITTEN = True
 REINVITE_SKIP = "ksipd forwards the answer to a re-INVITE with the other phone's own SDP"
 
-# THE FOURTH SWITCH. The SDP ksipd forwards keeps the sender's own o= line:
-# each phone learns the other's address, and a call from an IPv4 phone to an
-# IPv6 baresip fails, because baresip 1.0.0 takes the address family from o=
-# (488). While this holds, the address checks of test_call_audio.py and the
-# IPv4-to-IPv6 direction of test_ipv6.py are TAP TODO. Set to True once ksipd
-# writes o= with the relay's address in the family of the leg it goes to.
-O_LINE_REWRITTEN = False
+# 4. o= written with the relay's address in the family of the leg it goes to
+# (before: the sender's own o= line, so each phone learnt the other's address,
+# and an IPv4 phone calling an IPv6 baresip got 488, baresip taking the family
+# from o=). False: the address checks of test_call_audio.py and the
+# IPv4-to-IPv6 direction of test_ipv6.py are TODO.
+O_LINE_REWRITTEN = True
 O_LINE_TODO = "ksipd forwards the sender's own o= line (issue 14)"
 
-# THE FIFTH SWITCH. ksipd leaves ICE attributes (a=candidate, a=ice-ufrag, ...)
-# in the SDP it forwards. With ICE on, linphone's INVITE grows past what ksipd
-# forwards over UDP (513, see the second switch), and a phone that does ICE
-# would try to reach the other around the relay. While this holds, test_ice.py
-# is TAP TODO. Set to True once ksipd removes them (issue 14: ice = remove).
-ICE_REMOVED = False
+# 5. ICE attributes removed (ice = remove; before: forwarded, and linphone's
+# INVITE with its candidates got 513). False: test_ice.py is TODO.
+ICE_REMOVED = True
 ICE_TODO = "ksipd forwards ICE attributes (and linphone's INVITE with them gets 513)"
 
 DOMAIN = "ksip.test"

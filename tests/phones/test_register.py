@@ -7,11 +7,10 @@ with the strongest algorithm it supports: linphone 5.1 answers SHA-256,
 baresip 1.0.0 knows MD5 only. ksipd must hold each binding at the address the
 phone registered from and count no failed authentication.
 
-baresip 1.0.0 gives up on any 401 that carries a SHA-256 challenge (issue 14),
-so until ksipd answers each phone with a challenge it can follow, baresip's
-checks here are TAP TODO (run, printed, not counted): see
-phonetest.CALLS_AUTH_ALGORITHMS, the switch that also keeps the other
-scenarios on MD5. When these print "ok ... # TODO", flip the switch.
+baresip 1.0.0 gives up on any 401 that carries a SHA-256 challenge (issue 14);
+ksipd challenges it with MD5 alone (its User-Agent is in the default
+digest_md5_agents). With phonetest.CALLS_AUTH_ALGORITHMS set (a ksipd without
+that), baresip's checks here are TAP TODO: run, printed, not counted.
 """
 import re
 import time

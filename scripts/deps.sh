@@ -7,13 +7,16 @@ set -eu
 # prometheus is for tests only too: its promtool checks ksipd's /metrics.
 # debhelper, dh-dkms, dkms, lintian and mandoc build and check the packages (make deb,
 # tests/package/, strace for the unit's system call filter); libsystemd-dev gives ksipd sd_notify.
+# baresip-core (its modules: g711, ausine, sndfile, ctrl_tcp, menu, contact, account, stdio),
+# linphone-cli (linphonec) and sox are the real phones of tests/phones/ and their tones.
 PKGS="build-essential pkg-config clang libsqlite3-dev libssl-dev libinih-dev
       libnl-genl-3-dev libmnl-dev libnftnl-dev libmicrohttpd-dev sip-tester python3 sqlite3 iproute2 procps
       qemu-system-x86 busybox-static cpio xz-utils linux-image-cloud-amd64 linux-headers-cloud-amd64
       linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64 linux-headers-amd64 linux-headers-rt-amd64
       linux-source-6.1
       nftables conntrack sipvicious prometheus
-      libsystemd-dev debhelper dh-dkms dkms lintian mandoc strace"
+      libsystemd-dev debhelper dh-dkms dkms lintian mandoc strace
+      baresip-core linphone-cli sox"
 
 missing=""
 for p in $PKGS; do

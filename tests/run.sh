@@ -13,7 +13,7 @@ suites=()
 for t in "$O"/tests/test_* "$O"/tests/san/test_*; do
 	[ -x "$t" ] && suites+=("$t")
 done
-suites+=("tests/check-layers.sh" "tests/fuzz/run.sh ${FUZZ_SECONDS:-30}" "tests/sip/run.sh" "tests/security/run.sh" "tests/package/run.sh" "tests/kernel/checkpatch.sh"
+suites+=("tests/check-layers.sh" "tests/fuzz/run.sh ${FUZZ_SECONDS:-30}" "tests/sip/run.sh" "tests/phones/run.sh" "tests/security/run.sh" "tests/package/run.sh" "tests/kernel/checkpatch.sh"
 	"tests/kernel/matrix.sh" "tests/kernel/run.sh")
 
 for s in "${suites[@]}"; do
@@ -21,9 +21,10 @@ for s in "${suites[@]}"; do
 	echo "# suite: $s"
 	$s > "$LOG/$name.tap" 2>"$LOG/$name.err"
 	rc=$?
-	p=$(grep -cE '^ok ' "$LOG/$name.tap")
-	f=$(grep -cE '^not ok ' "$LOG/$name.tap")
-	grep -E '^(not ok|# )' "$LOG/$name.tap" | grep -v '^# [0-9]* passed' | sed 's/^/    /'
+	# TAP: a "# TODO" check is a known gap, run and shown but not counted either way.
+	p=$(grep -E '^ok ' "$LOG/$name.tap" | grep -cv '# TODO')
+	f=$(grep -E '^not ok ' "$LOG/$name.tap" | grep -cv '# TODO')
+	grep -E '^(not ok|ok .*# TODO|# )' "$LOG/$name.tap" | grep -v '^# [0-9]* passed' | sed 's/^/    /'
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $s exited with status $rc"
 		tail -5 "$LOG/$name.err" | sed 's/^/    # /'

@@ -616,6 +616,22 @@ int config_load(struct ksip_config *c, const char *file, char *err, size_t errle
 		snprintf(err, errlen, "%s: need t1_ms <= t2_ms", file);
 		return -1;
 	}
+	/*
+	 * A SIP port inside the relay range would be handed out as a relay port,
+	 * and the shield's relay rules (bans before ksip.ko) would take its packets.
+	 */
+	for (int i = 0; i < c->nlisten; i++) {
+		const struct sockaddr_storage *a = &c->listen[i].addr;
+		unsigned int port = ntohs(a->ss_family == AF_INET6 ?
+					  ((const struct sockaddr_in6 *)a)->sin6_port :
+					  ((const struct sockaddr_in *)a)->sin_port);
+
+		if (port >= c->rtp_port_min && port <= c->rtp_port_max) {
+			snprintf(err, errlen, "%s: listen port %u is inside rtp_ports %u-%u", file, port,
+				 c->rtp_port_min, c->rtp_port_max);
+			return -1;
+		}
+	}
 	return 0;
 }
 

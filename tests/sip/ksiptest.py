@@ -51,9 +51,10 @@ class Tap:
 
 
 def free_port():
-    """A port free for both UDP and TCP on both loopbacks."""
+    """A port free for both UDP and TCP on both loopbacks, above ksipd's default relay range
+    (rtp_ports 16384-32767: a SIP port inside it is a configuration error)."""
     for _ in range(100):
-        port = random.randint(20000, 60000)
+        port = random.randint(33000, 60000)
         socks = []
         try:
             for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):

@@ -88,7 +88,7 @@ try:
     # A user written to the database by another tool is loaded by the reload.
     ha1 = lambda h: h(b"carol:ksip.test:pw-carol").hexdigest()
     db = sqlite3.connect(d.db, timeout=10)
-    db.execute("INSERT INTO users VALUES(?,?,?,?)",
+    db.execute("INSERT INTO users(name, realm, ha1_md5, ha1_sha256) VALUES(?,?,?,?)",
                ("carol", "ksip.test", ha1(hashlib.md5), ha1(hashlib.sha256)))
     db.commit()
     db.close()

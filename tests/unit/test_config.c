@@ -106,6 +106,13 @@ int main(void)
 		diag("got: %s", flat(small));
 	}
 
+	rc = load("listen = udp:127.0.0.1:20000\n", err, sizeof(err), &c);
+	ok(rc == -1 && strstr(err, "listen port 20000 is inside rtp_ports 16384-32767"),
+	   "a SIP port inside the relay range is refused (it would be handed out as a relay port)");
+	diag("got: %s", flat(err));
+	rc = load("listen = udp:127.0.0.1:20000\nrtp_ports = 30000-30099\n", err, sizeof(err), &c);
+	ok(rc == 0, "and accepted once rtp_ports leaves it out");
+
 	config_defaults(&c);
 	rc = config_load(&c, "/nonexistent/ksipd.conf", err, sizeof(err));
 	ok(rc == -1 && strstr(err, "cannot open: No such file"), "a missing file: cannot open");

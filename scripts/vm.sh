@@ -144,8 +144,7 @@ for e in objref limit ct; do
 done
 cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
 cp tests/sipp/*.xml "$R/tests/sipp/"
-cp tests/kernel/vm-calls.sh tests/kernel/vm-phones.sh tests/kernel/vm-shield.sh tests/kernel/vm-xfam.sh \
-	"$R/tests/"
+for f in vm-calls vm-phones vm-shield vm-xfam; do cp "tests/kernel/$f.sh" "$R/tests/"; done
 cp "$SCRIPT" "$R/tests/vm-tests.sh"
 cp tests/kernel/vm-init.sh "$R/init"
 chmod +x "$R/init"

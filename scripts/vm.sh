@@ -10,7 +10,7 @@
 #
 # Builds ksip.ko (W=1; a warning fails), packs busybox, ksip.ko, veth.ko,
 # nf_tables and the modules ksipd's table needs, iproute2, nft, ksipctl,
-# ksipd, ktest, udprelay, sipflood, SIPp and tests/kernel/sip/ into an
+# ksipd, ktest, udprelay, sipflood, SIPp, baresip and tests/kernel/sip/ into an
 # initramfs, boots it with panic_on_warn, and leaves OUTDIR/console.log (the
 # kernel log) and OUTDIR/results.txt (what SCRIPT printed, via ttyS1).
 # Exit status: 0 booted and finished, 2 setup failed, 3 timed out, 4 kernel
@@ -72,6 +72,13 @@ copy_bin /usr/bin/sipp /bin/sipp
 copy_bin "$O/ksipd" /bin/ksipd
 copy_bin "$O/tests/sipflood" /bin/sipflood
 copy_bin /usr/sbin/nft /usr/sbin/nft
+# A real phone for tests/kernel/vm-phones.sh: baresip with the modules its config loads (G.711,
+# a sine as microphone, WAV recording, the accounts file, the dial command).
+mkdir -p "$R/usr/lib/baresip/modules"
+copy_bin /usr/bin/baresip /usr/bin/baresip
+for m in g711 ausine sndfile account menu; do
+	copy_bin "/usr/lib/baresip/modules/$m.so" "/usr/lib/baresip/modules/$m.so"
+done
 cp "$KSRC/ksip.ko" "$R/lib/modules/"
 # bench/rtp compares rtpengine's kernel module: build it against the same headers, bring its
 # daemon, iptables-legacy and the netfilter modules it needs (VM_RTPENGINE=1; big, so opt-in).
@@ -137,7 +144,7 @@ for e in objref limit ct; do
 done
 cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
 cp tests/sipp/*.xml "$R/tests/sipp/"
-cp tests/kernel/vm-calls.sh tests/kernel/vm-shield.sh tests/kernel/vm-xfam.sh "$R/tests/"
+for f in vm-calls vm-phones vm-shield vm-xfam; do cp "tests/kernel/$f.sh" "$R/tests/"; done
 cp "$SCRIPT" "$R/tests/vm-tests.sh"
 cp tests/kernel/vm-init.sh "$R/init"
 chmod +x "$R/init"

@@ -2,6 +2,7 @@
 # Kernel tests: tests/kernel/vm-tests.sh inside a VM of each of Debian 12's cloud kernels
 # (scripts/vm.sh; VM_KERNELS, default "6.1 6.12"), TAP out, each line tagged with its kernel.
 # A WARN, BUG, oops or panic on the console, a missing result, or a time-out is a failure.
+# The recordings of the phones in the VM are checked here, on the host (vm-audio.py).
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
@@ -12,9 +13,10 @@ for series in ${VM_KERNELS:-6.1 6.12}; do
 	rc=$?
 	kv=$(cat "$VM/kernel-release" 2>/dev/null || echo "$series")
 	echo "# kernel $kv"
-	# Each result names its kernel: the same check runs on every one.
+	# Each result names its kernel: the same check runs on every one. The phones' recordings
+	# (base64 between "# wav" markers) are left out here and checked below.
 	[ -f "$VM/results.txt" ] && tr -d '\r' < "$VM/results.txt" |
-		sed -E "s/^(not )?ok ([0-9]+) - /&[$series] /"
+		sed -E -e '/^# wav begin /,/^# wav end /d' -e "s/^(not )?ok ([0-9]+) - /&[$series] /"
 	case $rc in
 	0) ;;
 	2) echo "not ok - [$series] kernel tests: the VM could not be set up"; fail=1; continue ;;
@@ -31,5 +33,7 @@ for series in ${VM_KERNELS:-6.1 6.12}; do
 		fail=1
 	fi
 	grep -q "^not ok" "$VM/results.txt" && fail=1
+	# What each phone in the VM heard (tests/kernel/vm-phones.sh): the other one's tone.
+	python3 tests/kernel/vm-audio.py "$VM/results.txt" "$series" || fail=1
 done
 exit $fail

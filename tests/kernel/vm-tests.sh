@@ -288,6 +288,9 @@ relay $CTL flow flush
 # --- calls through ksipd -------------------------------------------------------------
 . /tests/vm-calls.sh
 
+# --- a call between two real phones (baresip) with the media in ksip.ko (issue 14) --------
+. /tests/vm-phones.sh
+
 # --- the nftables shield: a banned source floods during a call (issue 13) ----------------
 . /tests/vm-shield.sh
 

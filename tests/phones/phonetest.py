@@ -5,6 +5,7 @@
     ns ph*-li:   linphone (linphonec) as bob, sending a 1000 Hz tone
     ns ph*-ca:   (transfer test) baresip as carol, sending a 700 Hz tone
     ns ph*-ev:   (attacker test) no phone: an outsider's packets
+    ns ph*-rbs:  (NAT test) a router with masquerade between ph*-srv and ph*-bs
 
 ksipd runs with its embedded defaults except what a test needs to run beside
 others (database, control socket, workers, log level, the userspace shield
@@ -84,13 +85,14 @@ def calls_conf():
 
 class PhoneTest:
     def __init__(self, ipv6=(), sip_trace=False, carol=False, outsider=False, linphone_ice=False,
-                 **conf):
+                 nat=(), **conf):
         """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. SIP_TRACE: baresip logs
         every SIP message. CAROL: a third phone, baresip as carol (namespace "ca"). CONF: ksipd
         settings. OUTSIDER: a namespace "ev" with no phone, for an attacker's packets.
-        LINPHONE_ICE: linphone offers ICE candidates."""
+        LINPHONE_ICE: linphone offers ICE candidates. NAT: the phones ("bs") behind a router
+        namespace with masquerade (phonenet.py)."""
         self.net = PhoneNet(["bs", "li"] + (["ca"] if carol else []) +
-                            (["ev"] if outsider else []))
+                            (["ev"] if outsider else []), nat=nat)
         self.dir = tempfile.mkdtemp(prefix=self.net.tag + "-")
         self.d = None
         self.alice = self.bob = self.carol = None

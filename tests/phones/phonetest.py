@@ -3,7 +3,7 @@
     ns ph*-srv:  ksipd (the sanitizer build), UDP/TCP 5060 on IPv4 and IPv6
     ns ph*-bs:   baresip as alice, sending a 440 Hz tone
     ns ph*-li:   linphone (linphonec) as bob, sending a 1000 Hz tone
-    ns ph*-ca:   (transfer test) baresip as carol, sending a 700 Hz tone
+    ns ph*-ca:   (transfer and three-way tests) baresip as carol, sending a 700 Hz tone
     ns ph*-ev:   (attacker test) no phone: an outsider's packets
     ns ph*-rbs:  (NAT test) a router with masquerade between ph*-srv and ph*-bs
 
@@ -85,12 +85,13 @@ def calls_conf():
 
 class PhoneTest:
     def __init__(self, ipv6=(), sip_trace=False, carol=False, outsider=False, linphone_ice=False,
-                 nat=(), **conf):
+                 nat=(), baresip_tcp=False, **conf):
         """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. SIP_TRACE: baresip logs
         every SIP message. CAROL: a third phone, baresip as carol (namespace "ca"). CONF: ksipd
         settings. OUTSIDER: a namespace "ev" with no phone, for an attacker's packets.
         LINPHONE_ICE: linphone offers ICE candidates. NAT: the phones ("bs") behind a router
-        namespace with masquerade (phonenet.py)."""
+        namespace with masquerade (phonenet.py). BARESIP_TCP: the baresip phones register
+        over TCP (linphone stays on UDP)."""
         self.net = PhoneNet(["bs", "li"] + (["ca"] if carol else []) +
                             (["ev"] if outsider else []), nat=nat)
         self.dir = tempfile.mkdtemp(prefix=self.net.tag + "-")
@@ -107,13 +108,14 @@ class PhoneTest:
                 self.d.add_user(user, pw)
             self.alice = Baresip(self.net, self.net.links["bs"], "alice", PASSWORDS["alice"],
                                  DOMAIN, ALICE_HZ, self.dir, ipv6="bs" in ipv6,
-                                 peer="sip:bob@" + DOMAIN, sip_trace=sip_trace)
+                                 peer="sip:bob@" + DOMAIN, sip_trace=sip_trace, tcp=baresip_tcp)
             self.bob = Linphone(self.net, self.net.links["li"], "bob", PASSWORDS["bob"],
                                 DOMAIN, self.bob_wav, self.dir, ipv6="li" in ipv6,
                                 g711_only=LINPHONE_G711_ONLY, ice=linphone_ice)
             if carol:
                 self.carol = Baresip(self.net, self.net.links["ca"], "carol", PASSWORDS["carol"],
-                                     DOMAIN, CAROL_HZ, self.dir, sip_trace=sip_trace)
+                                     DOMAIN, CAROL_HZ, self.dir, sip_trace=sip_trace,
+                                     tcp=baresip_tcp)
         except Exception:
             self.cleanup()
             raise

@@ -27,7 +27,7 @@ Two limits of the phones, not of ksipd, shape the scenario:
 - linphone 5.1 gives the conference's own participant no audio in its
   "soundcard use files" mode (its mixer opens neither file nor sound card
   then), and the namespaces have no sound card: bob's tone is not in the mix.
-  That check runs as TODO. baresip 1.0.0 has no command to merge calls (its
+  That is printed as a diagnostic, not checked. baresip 1.0.0 has no command to merge calls (its
   menu has no conference, Debian ships no mixminus module), so linphone mixes.
 """
 import re
@@ -37,7 +37,7 @@ import tone
 from phonetest import (ALICE_HZ, BOB_HZ, CAROL_HZ, PhoneTest, Tap, check_audio, place_call,
                        wait_packets)
 
-MIXER_TODO = ("linphone 5.1 mixes no audio of its own in file mode and the namespaces have "
+MIXER_LIMIT = ("linphone 5.1 mixes no audio of its own in file mode and the namespaces have "
               "no sound card")
 T = Tap()
 t = T.t = PhoneTest(carol=True, baresip_tcp=True, **phonetest.calls_conf())
@@ -145,9 +145,10 @@ try:
         T.ok(a.tone_seconds(other_hz) >= 1.5,
              "%s heard %s through bob's mix: 1.5 s or more of %d Hz" % (who, other, other_hz),
              a.summary())
-        secs, diag = mixed_seconds(wav, BOB_HZ, other_hz, own_hz)
-        T.ok(secs >= 1.0, "%s heard bob's tone mixed with %s's: 1.0 s or more of both" %
-             (who, other), diag, todo=MIXER_TODO)
+        # Not a check here: see MIXER_LIMIT. Said, so that a machine with a sound card shows it.
+        secs, _ = mixed_seconds(wav, BOB_HZ, other_hz, own_hz)
+        print("# %s heard bob's own tone within the mix for %.1f s (%s)" % (who, secs, MIXER_LIMIT),
+              flush=True)
 finally:
     rc = t.cleanup()
 T.t = None

@@ -198,6 +198,7 @@ void tcp_size(struct transport *t)
 }
 
 static void conn_event(void *arg, uint32_t events);
+static void connect_fail(struct worker *w, struct tcp_conn *c, bool timed_out);
 
 /* Take FD from SS on as a connection of W, or say why not (the caller closes FD). */
 static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl)
@@ -425,7 +426,11 @@ void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len)
 	list_for_each_entry(c, &w->conns, node) {
 		if (c->id != id)
 			continue;
-		if (conn_write(w, c, buf, len))
+		if (!conn_write(w, c, buf, len))
+			return;
+		if (c->connect_deadline_ms)
+			connect_fail(w, c, false);	/* too much queued on a connect: its requests fail now */
+		else
 			conn_close(w, c);
 		return;
 	}
@@ -581,9 +586,9 @@ static void conn_event(void *arg, uint32_t events)
 			return;
 		if (!connect_done(w, c))
 			return;
-		events |= EPOLLOUT;	/* send what was queued meanwhile */
 	}
-	if (events & EPOLLOUT && conn_flush(w, c)) {
+	/* Writable: send what waits (for a connection just up, what was queued meanwhile). */
+	if (events & EPOLLOUT && c->wlen && conn_flush(w, c)) {
 		conn_close(w, c);
 		return;
 	}

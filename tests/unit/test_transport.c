@@ -35,6 +35,7 @@ static struct seen {
 	atomic_int ticks, batches;
 	int worker_args_ok;
 	int keeps_ok;			/* transport_conn_keep() said yes for a KEEP message */
+	int connect_failed;		/* on_connect_failed() calls, over both workers */
 	struct sockaddr_storage last_local;	/* our address the last message came in on */
 } seen = { .lock = PTHREAD_MUTEX_INITIALIZER, .worker_args_ok = 1 };
 
@@ -108,11 +109,22 @@ static void after_batch(void *arg, struct worker *w)
 	atomic_fetch_add(&seen.batches, 1);
 }
 
+static void on_connect_failed(void *arg, struct worker *w, const struct sockaddr_storage *dst)
+{
+	(void)arg;
+	(void)w;
+	(void)dst;
+	pthread_mutex_lock(&seen.lock);
+	seen.connect_failed++;
+	pthread_mutex_unlock(&seen.lock);
+}
+
 static const struct transport_ops ops = {
 	.on_message = on_message,
 	.on_handoff = on_handoff,
 	.tick = tick,
 	.after_batch = after_batch,
+	.on_connect_failed = on_connect_failed,
 };
 
 static int count(int *field)
@@ -325,6 +337,12 @@ static void wildcard_address(void)
 	transport_free(t3);
 }
 
+/* main() has a local named listen. */
+static int start_listening(int fd)
+{
+	return listen(fd, 4);
+}
+
 int main(void)
 {
 	static const char tcp_msg[] = "ECHO sip:a SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
@@ -510,6 +528,57 @@ int main(void)
 	worker_lock(transport_worker(t, 0));
 	ok(!transport_conn_keep(transport_worker(t, 0), &peer, 1), "no keeping a connection that is not there");
 	worker_unlock(transport_worker(t, 0));
+
+	/* A connection of ours (§18.1.1): queued until up, then sent; one per destination. */
+	{
+		static const char big[] = "ECHO sip:b SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
+		struct sockaddr_storage dst = { 0 }, closed_dst;
+		struct worker *w0 = transport_worker(t, 0), *w1 = transport_worker(t, 1);
+		int l = socket(AF_INET, SOCK_STREAM, 0), cl = socket(AF_INET, SOCK_STREAM, 0), a;
+		socklen_t dl = sizeof(dst);
+		unsigned int before = conn_map_size();
+		enum transport_connect_result r1, r2, r3;
+		bool sent;
+
+		((struct sockaddr_in *)&dst)->sin_family = AF_INET;
+		((struct sockaddr_in *)&dst)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		bind(l, (struct sockaddr *)&dst, sizeof(struct sockaddr_in));
+		start_listening(l);
+		getsockname(l, (struct sockaddr *)&dst, &dl);
+		worker_lock(w0);
+		r1 = transport_connect(w0, NULL, &dst);
+		sent = transport_send(w0, NULL, &dst, KSIP_TCP, big, sizeof(big) - 1);
+		worker_unlock(w0);
+		worker_lock(w1);
+		r2 = transport_connect(w1, NULL, &dst);
+		worker_unlock(w1);
+		ok(r1 == TRANSPORT_CONNECT_OK && sent && r2 == TRANSPORT_CONNECT_OK &&
+		   conn_map_size() == before + 1,
+		   "transport_connect(): one connection to a destination, the second worker's call reuses it");
+		a = accept(l, NULL, NULL);
+		n = a >= 0 ? recv_wait(a, buf, sizeof(buf)) : -1;
+		ok(n == (ssize_t)sizeof(big) - 1 && !memcmp(buf, big, (size_t)n),
+		   "what was sent while it connected arrives once it is up");
+		send(a, big, sizeof(big) - 1, 0);
+		ok(recv_wait(a, buf, sizeof(buf)) == 4 && !memcmp(buf, "pong", 4),
+		   "then it is an ordinary connection: a message over it is framed and answered");
+		close(a);
+		/* A port bound but not listening: loopback refuses it before connect() returns, or soon. */
+		dl = sizeof(closed_dst);
+		bind(cl, (struct sockaddr *)&((struct sockaddr_in){ .sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK) }), sizeof(struct sockaddr_in));
+		getsockname(cl, (struct sockaddr *)&closed_dst, &dl);
+		worker_lock(w0);
+		r3 = transport_connect(w0, NULL, &closed_dst);
+		worker_unlock(w0);
+		ok(r3 == TRANSPORT_CONNECT_FAILED ||
+		   (r3 == TRANSPORT_CONNECT_OK && wait_count(&seen.connect_failed, 2)),
+		   "a refused connect fails: at once, or reported to both workers (%d)", r3);
+		ok(STAT_SUM(t, tcp_connect_failed) == 1 && STAT_SUM(t, tcp_connects) <= 2,
+		   "counted in tcp_connect_failed");
+		close(cl);
+		close(l);
+	}
 
 	transport_stop(t);
 	transport_free(t);

@@ -419,6 +419,16 @@ static bool open_tcp(struct proxy *p, const struct sockaddr_storage *from,
 	}
 }
 
+/* Does URI name exactly DST, address and port (5060 when none)? */
+static bool uri_names(struct sip_span uri, const struct sockaddr_storage *dst)
+{
+	struct sockaddr_storage a;
+	struct sip_uri u;
+
+	return sip_uri_parse(uri, &u) && netpath_sockaddr(u.host, u.port ? u.port : 5060, &a) &&
+	       netpath_same_ip(&a, dst) && ksip_endpoint_port(&a) == ksip_endpoint_port(dst);
+}
+
 /* The final answer when no branch went out. */
 static void reply_unsent(struct proxy *p, struct stx *t, const struct unsent *u)
 {
@@ -664,10 +674,14 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 		txn_branch_id_ack(lh, v.branch, branch, sizeof(branch));
 	}
 	/*
-	 * A call's leg reached over TCP whose connection is gone (closed idle,
-	 * or the phone's): open one again rather than lose the request.
+	 * A call's leg reached over TCP whose connection is gone: open it
+	 * again when it was one of ours -- the Request-URI (the phone's
+	 * Contact) names that very address and port, as tcp_target() chose
+	 * it. Not a connection the phone opened (from a port nobody listens
+	 * on, maybe through a NAT): that one stays gone, as before.
 	 */
-	if (c && tp == KSIP_TCP) {
+	if (c && tp == KSIP_TCP && !conn_map_find(&dst, &(struct conn_ref){ 0 }) &&
+	    uri_names(m->ruri, &dst)) {
 		struct unsent un = { 0 };
 
 		if (!open_tcp(p, &local, &dst, &un)) {

@@ -155,9 +155,9 @@ static void inbox_drain(void *arg, uint32_t events)
 				ops->on_connect_failed(w->arg, w, &im->src.addr);
 		} else if (im->conn_id) {
 			tcp_send_queued(w, im->conn_id, im->data, im->len);
-		}
-		else if (ops->on_handoff)
+		} else if (ops->on_handoff) {
 			ops->on_handoff(w->arg, w, NULL, im->data, im->len, &im->src);
+		}
 		free(im);
 	}
 }

@@ -25,6 +25,7 @@
 #include "transport/conn_map.h"
 #include "transport/fdlimit.h"
 #include "transport/worker.h"
+#include "transport/worker_priv.h"	/* TCP_CONNECTS_MAX */
 
 static struct seen {
 	pthread_mutex_t lock;
@@ -343,6 +344,23 @@ static int start_listening(int fd)
 	return listen(fd, 4);
 }
 
+/* A listener that takes one connection into its accept queue, then drops SYNs. */
+static int listen_backlog0(int fd)
+{
+	return listen(fd, 0);
+}
+
+/* Poll FIELD for up to MS until it reaches WANT. */
+static bool wait_count_ms(int *field, int want, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		if (count(field) >= want)
+			return true;
+		usleep(10000);
+	}
+	return count(field) >= want;
+}
+
 int main(void)
 {
 	static const char tcp_msg[] = "ECHO sip:a SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
@@ -578,6 +596,58 @@ int main(void)
 		   "counted in tcp_connect_failed");
 		close(cl);
 		close(l);
+	}
+
+	/*
+	 * Hostile: contacts that black-hole SYNs (listeners whose accept queue is
+	 * full: Linux drops further SYNs). A worker starts its share of
+	 * TCP_CONNECTS_MAX and no more; each fails at TCP_CONNECT_TIMEOUT_MS.
+	 */
+	{
+		enum { SHARE = TCP_CONNECTS_MAX / 2 };
+		struct worker *w0 = transport_worker(t, 0);
+		int holes[SHARE + 1], fills[SHARE + 1], busy = 0, okc = 0;
+		struct sockaddr_storage hd[SHARE + 1];
+		uint64_t refused = STAT_SUM(t, tcp_connect_refused);
+		int failed_before = count(&seen.connect_failed), timeouts;
+		bool reported;
+
+		for (int i = 0; i <= SHARE; i++) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&hd[i];
+			socklen_t al = sizeof(hd[i]);
+			char ip[32];
+
+			/* Each from an address of its own: tcp_max_per_source (3) counts destinations too. */
+			snprintf(ip, sizeof(ip), "127.0.1.%d", 10 + i);
+			memset(&hd[i], 0, sizeof(hd[i]));
+			a->sin_family = AF_INET;
+			inet_pton(AF_INET, ip, &a->sin_addr);
+			holes[i] = socket(AF_INET, SOCK_STREAM, 0);
+			bind(holes[i], (struct sockaddr *)a, sizeof(*a));
+			listen_backlog0(holes[i]);
+			getsockname(holes[i], (struct sockaddr *)&hd[i], &al);
+			fills[i] = socket(AF_INET, SOCK_STREAM, 0);
+			connect(fills[i], (struct sockaddr *)&hd[i], sizeof(*a));
+		}
+		worker_lock(w0);
+		for (int i = 0; i <= SHARE; i++) {
+			enum transport_connect_result r = transport_connect(w0, NULL, &hd[i]);
+
+			okc += r == TRANSPORT_CONNECT_OK;
+			busy += r == TRANSPORT_CONNECT_BUSY;
+		}
+		worker_unlock(w0);
+		ok(okc == SHARE && busy == 1 && STAT_SUM(t, tcp_connect_refused) == refused + 1,
+		   "black holes: a worker starts its share of connects (%d), the next is refused (%d)",
+		   okc, busy);
+		reported = wait_count_ms(&seen.connect_failed, failed_before + 2 * SHARE, 5000);
+		timeouts = (int)STAT_SUM(t, tcp_connect_timeouts);
+		ok(reported && timeouts == SHARE,
+		   "each fails at the connect timeout, reported to both workers (%d timeouts)", timeouts);
+		for (int i = 0; i <= SHARE; i++) {
+			close(fills[i]);
+			close(holes[i]);
+		}
 	}
 
 	transport_stop(t);

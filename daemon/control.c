@@ -387,6 +387,10 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("tcp_header_timeouts", t.tcp_header_timeouts);
 	ROW("tcp_idle_closed", t.tcp_idle_closed);
 	ROW("tcp_write_overflows", t.tcp_write_overflows);
+	ROW("tcp_connects", t.tcp_connects);
+	ROW("tcp_connect_failed", t.tcp_connect_failed);
+	ROW("tcp_connect_timeouts", t.tcp_connect_timeouts);
+	ROW("tcp_connect_refused", t.tcp_connect_refused);
 	ROW("transactions", t.stx_created - t.stx_freed);
 	ROW("branches", t.branches_created - t.branches_freed);
 	ROW("calls_started", t.calls_created);

@@ -452,9 +452,18 @@ static void after_batch(void *arg, struct worker *w)
 	proxy_batch_done(kw->proxy);
 }
 
+static void on_connect_failed(void *arg, struct worker *w, const struct sockaddr_storage *dst)
+{
+	struct ksipd_worker *kw = arg;
+
+	(void)w;
+	proxy_connect_failed(kw->proxy, dst);
+}
+
 const struct transport_ops ksipd_transport_ops = {
 	.on_message = on_message,
 	.on_handoff = on_handoff,
 	.tick = tick,
 	.after_batch = after_batch,
+	.on_connect_failed = on_connect_failed,
 };

@@ -138,6 +138,10 @@ static const struct {
 	C(tcp_idle_closed, "tcp_idle_closed_total", "TCP connections closed: silent too long"),
 	C(tcp_write_overflows, "tcp_write_overflows_total",
 	  "TCP connections closed: the peer let tcp_write_queue_max pile up"),
+	C(tcp_connects, "tcp_connects_total", "TCP connections ksipd opened (RFC 3261 §18.1.1)"),
+	C(tcp_connect_failed, "tcp_connect_failed_total", "TCP connects of ksipd refused, reset or unroutable"),
+	C(tcp_connect_timeouts, "tcp_connect_timeouts_total", "TCP connects of ksipd not up in time"),
+	C(tcp_connect_refused, "tcp_connect_refused_total", "TCP connects not started: a cap was reached"),
 	C(stx_created, "proxy_transactions_created_total", "server transactions the proxy created"),
 	C(branches_created, "proxy_branches_created_total", "client transactions (branches) the proxy forked"),
 	C(retransmissions_sent, "proxy_retransmissions_sent_total", "requests retransmitted by the proxy"),
@@ -285,7 +289,7 @@ static void gauges(struct text *o, struct ksipd *d, const struct ksipd_counters 
 	one(o, "calls_listed", "gauge", "calls `ksipctl call list` shows: in progress and just ended",
 	    alive(t->calls_created, t->calls_freed));
 	family(o, "tcp_connections", "gauge", "open SIP connections, by transport");
-	sample(o, "tcp_connections", "transport=\"tcp\"", alive(t->tcp_accepted, t->tcp_closed));
+	sample(o, "tcp_connections", "transport=\"tcp\"", alive(t->tcp_accepted + t->tcp_connects, t->tcp_closed));
 	one(o, "relay_ports_in_use", "gauge", "relay ports taken by media streams", v->relay_ports_in_use);
 	family(o, "media_streams", "gauge", "media streams open, by where they are forwarded");
 	sample(o, "media_streams", "media=\"all\"",

@@ -62,6 +62,10 @@ struct ksip_stats {
 	uint64_t tcp_header_timeouts;	/* closed: a message took over tcp_header_timeout */
 	uint64_t tcp_idle_closed;	/* closed: silent too long (with or without a binding) */
 	uint64_t tcp_write_overflows;	/* closed: the peer let tcp_write_queue_max pile up */
+	uint64_t tcp_connects;		/* connections ksipd opened (§18.1.1), counted in tcp_closed too */
+	uint64_t tcp_connect_failed;	/* of ours: refused, reset or unroutable */
+	uint64_t tcp_connect_timeouts;	/* of ours: not up within TCP_CONNECT_TIMEOUT_MS */
+	uint64_t tcp_connect_refused;	/* not opened: a cap (connects in progress, connections, source) */
 
 	/* shield (issue 12) */
 	uint64_t banned_dropped;	/* messages from a banned source, dropped unread */

@@ -121,7 +121,7 @@ bool proxy_wants(const struct sip_msg *m)
 void proxy_send(struct proxy *p, const struct sockaddr_storage *from,
 		const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf, size_t len)
 {
-	/* Over TCP, the phone's own connection: ksipd does not open connections to phones. */
+	/* Over TCP, the phone's connection, or one we opened (open_tcp()). */
 	transport_send(p->w, from, dst, tp, buf, len);
 }
 
@@ -375,6 +375,81 @@ static void record_route(struct proxy *p, const struct sip_source *caller,
 
 /* --- requests ----------------------------------------------------------- */
 
+/*
+ * §18.1.1: where to open a TCP connection to a contact registered over UDP
+ * when a request to it is too large for UDP: the address it registered
+ * from (SOURCE), at the port its Contact names (5060 when none) -- but only
+ * when the Contact's host is that address. Otherwise the phone sits behind
+ * a NAT (or names some other host): the NAT would drop our SYN, and ksipd
+ * opens no connection to an address the phone did not send from.
+ */
+static bool tcp_target(const char *contact, const struct sockaddr_storage *source,
+		       struct sockaddr_storage *out)
+{
+	struct sip_uri u;
+
+	return sip_uri_parse((struct sip_span){ contact, (uint32_t)strlen(contact) }, &u) &&
+	       netpath_sockaddr(u.host, u.port ? u.port : 5060, out) &&
+	       netpath_same_ip(out, source);
+}
+
+/* What became of the targets that got no branch, for the answer when none did. */
+struct unsent {
+	int too_large;		/* over 1300 bytes and no TCP to carry it: 513 */
+	int unreachable;	/* our connect to it failed at once: a 503 of its own (§16.9) */
+	int busy;		/* a cap on connects or connections: we are overloaded */
+};
+
+/*
+ * A TCP connection to DST (ours, from FROM's address), opened now unless
+ * one is open or opening; false (and why, in U) when none can be.
+ */
+static bool open_tcp(struct proxy *p, const struct sockaddr_storage *from,
+		     const struct sockaddr_storage *dst, struct unsent *u)
+{
+	switch (transport_connect(p->w, from, dst)) {
+	case TRANSPORT_CONNECT_OK:
+		return true;
+	case TRANSPORT_CONNECT_BUSY:
+		u->busy++;
+		return false;
+	default:
+		u->unreachable++;
+		return false;
+	}
+}
+
+/* Does URI name exactly DST, address and port (5060 when none)? */
+static bool uri_names(struct sip_span uri, const struct sockaddr_storage *dst)
+{
+	struct sockaddr_storage a;
+	struct sip_uri u;
+
+	return sip_uri_parse(uri, &u) && netpath_sockaddr(u.host, u.port ? u.port : 5060, &a) &&
+	       netpath_same_ip(&a, dst) && ksip_endpoint_port(&a) == ksip_endpoint_port(dst);
+}
+
+/* The final answer when no branch went out. */
+static void reply_unsent(struct proxy *p, struct stx *t, const struct unsent *u)
+{
+	if (u->busy)
+		stx_reply(p->txn, t, 503, "Too Many Connections", PROXY_RETRY_AFTER_HDR);
+	else if (u->unreachable)
+		/* §16.9: a transport error is a 503 of that branch; §16.7 step 6: 500 upstream. */
+		stx_reply(p->txn, t, 500, "Next Hop Unavailable", NULL);
+	else if (u->too_large)
+		stx_reply(p->txn, t, 513, NULL, NULL);	/* §18.1.1: too large for UDP, no TCP */
+	else
+		stx_reply(p->txn, t, 480, "No reachable contact", NULL);
+}
+
+void proxy_connect_failed(struct proxy *p, const struct sockaddr_storage *dst)
+{
+	p->now = now_ms();
+	txn_set_now(p->txn, p->now);
+	txn_transport_error(p->txn, dst, KSIP_TCP);
+}
+
 static void branch_event(struct branch *b, enum branch_event ev, int code,
 			 const struct sip_msg *m, void *arg);
 
@@ -430,7 +505,8 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	char user[128], via[256], rr[400], branch[64], sig[64];
 	char *sdp = NULL;
 	long sdp_len = 0;
-	int sent = 0, too_large = 0;
+	int sent = 0;
+	struct unsent un = { 0 };
 
 	/* verify_request() checked the scheme and the credentials (or the trusted source). */
 	sip_uri_parse(m->ruri, &ru);
@@ -506,22 +582,31 @@ again:
 		f.body = sdp_len > 0 ? &body : NULL;
 		f.src = &t->src;
 		build_forward_request(&p->out, m, &f);
-		if (!p->out.overflow && tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX &&
-		    conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
-			tp = KSIP_TCP;	/* §18.1.1, on the phone's own connection: Via says so */
-			goto again;
+		if (!p->out.overflow && tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX) {
+			struct sockaddr_storage tcp_dst;
+
+			if (conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
+				tp = KSIP_TCP;	/* §18.1.1, on the phone's own connection: Via says so */
+				goto again;
+			}
+			/* §18.1.1: a connection of ours, to the port its Contact names. */
+			if (tcp_target(ts->t[i].uri, &ts->t[i].dst, &tcp_dst)) {
+				if (!open_tcp(p, &ts->t[i].local, &tcp_dst, &un))
+					continue;
+				ts->t[i].dst = tcp_dst;
+				tp = KSIP_TCP;
+				goto again;
+			}
 		}
 		if (p->out.overflow || (tp == KSIP_UDP && p->out.len > SIP_UDP_REQUEST_MAX)) {
-			too_large++;
+			un.too_large++;
 			continue;
 		}
 		if (fork_branch(p, rc, m->method, branch, &ts->t[i].local, &ts->t[i].dst, tp))
 			sent++;
 	}
-	if (!sent && too_large)
-		stx_reply(p->txn, t, 513, NULL, NULL);	/* §18.1.1: too large for UDP, no TCP */
-	else if (!sent)
-		stx_reply(p->txn, t, 480, "No reachable contact", NULL);
+	if (!sent)
+		reply_unsent(p, t, &un);
 out:
 	/* No branch went out (488, 503, 513, 480): the call ends now, or it would hold its slot. */
 	if (c && !sent)
@@ -587,6 +672,24 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 
 		top_via(m, &v);
 		txn_branch_id_ack(lh, v.branch, branch, sizeof(branch));
+	}
+	/*
+	 * A call's leg reached over TCP whose connection is gone: open it
+	 * again when it was one of ours -- the Request-URI (the phone's
+	 * Contact) names that very address and port, as tcp_target() chose
+	 * it. Not a connection the phone opened (from a port nobody listens
+	 * on, maybe through a NAT): that one stays gone, as before.
+	 */
+	if (c && tp == KSIP_TCP && !conn_map_find(&dst, &(struct conn_ref){ 0 }) &&
+	    uri_names(m->ruri, &dst)) {
+		struct unsent un = { 0 };
+
+		if (!open_tcp(p, &local, &dst, &un)) {
+			if (t)
+				reply_unsent(p, t, &un);
+			free(sdp);
+			return;
+		}
 	}
 	if (our_via(p, &local, &dst, tp, branch, via, sizeof(via))) {
 		if (t)

@@ -115,6 +115,12 @@ void proxy_batch_done(struct proxy *p);
 void proxy_send(struct proxy *p, const struct sockaddr_storage *from,
 		const struct sockaddr_storage *dst, enum ksip_transport tp, const char *buf, size_t len);
 
+/*
+ * A TCP connection ksipd opened to DST failed (transport_ops.on_connect_failed):
+ * P's branches still waiting on it end as 503s. On P's worker, under its lock.
+ */
+void proxy_connect_failed(struct proxy *p, const struct sockaddr_storage *dst);
+
 /* Does URI name us (one of our addresses and listen ports)? For proxy/ files. */
 bool proxy_uri_is_us(const struct proxy *p, struct sip_span uri);
 

@@ -86,8 +86,8 @@ static unsigned int bucket(const struct sockaddr_storage *ss)
 	return (unsigned int)(hash_bytes(k, n) % MAP_BUCKETS);
 }
 
-enum conn_map_result conn_map_add(const struct sockaddr_storage *peer, int worker, uint64_t id,
-				  void *conn, unsigned int max_per_source)
+static enum conn_map_result add(const struct sockaddr_storage *peer, int worker, uint64_t id,
+				void *conn, unsigned int max_per_source, bool unique)
 {
 	struct entry *e = malloc(sizeof(*e));
 	unsigned int b = bucket(peer);
@@ -100,6 +100,15 @@ enum conn_map_result conn_map_add(const struct sockaddr_storage *peer, int worke
 	e->ref = (struct conn_ref){ worker, id, conn };
 	source_key(peer, k);
 	pthread_mutex_lock(&map.lock);
+	if (unique) {
+		for (struct entry *o = map.b[b]; o; o = o->next) {
+			if (same(&o->peer, peer)) {
+				pthread_mutex_unlock(&map.lock);
+				free(e);
+				return CONN_MAP_EXISTS;
+			}
+		}
+	}
 	sp = source_slot(k);
 	s = *sp;
 	if (s && s->n >= max_per_source) {
@@ -123,6 +132,18 @@ enum conn_map_result conn_map_add(const struct sockaddr_storage *peer, int worke
 	map.n++;
 	pthread_mutex_unlock(&map.lock);
 	return CONN_MAP_OK;
+}
+
+enum conn_map_result conn_map_add(const struct sockaddr_storage *peer, int worker, uint64_t id,
+				  void *conn, unsigned int max_per_source)
+{
+	return add(peer, worker, id, conn, max_per_source, false);
+}
+
+enum conn_map_result conn_map_add_new(const struct sockaddr_storage *peer, int worker, uint64_t id,
+				      void *conn, unsigned int max_per_source)
+{
+	return add(peer, worker, id, conn, max_per_source, true);
 }
 
 void conn_map_del(const struct sockaddr_storage *peer, uint64_t id)

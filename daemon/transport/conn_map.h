@@ -24,7 +24,7 @@ struct conn_ref {
 	void *conn;		/* the owning worker's own handle: only that worker may use it */
 };
 
-enum conn_map_result { CONN_MAP_OK, CONN_MAP_SOURCE_FULL, CONN_MAP_NOMEM };
+enum conn_map_result { CONN_MAP_OK, CONN_MAP_SOURCE_FULL, CONN_MAP_NOMEM, CONN_MAP_EXISTS };
 
 /*
  * Add a connection from PEER, unless its source already holds
@@ -32,6 +32,12 @@ enum conn_map_result { CONN_MAP_OK, CONN_MAP_SOURCE_FULL, CONN_MAP_NOMEM };
  */
 enum conn_map_result conn_map_add(const struct sockaddr_storage *peer, int worker, uint64_t id,
 				  void *conn, unsigned int max_per_source);
+/*
+ * The same for a connection ksipd opens to PEER, unless one to PEER is in
+ * the table already (CONN_MAP_EXISTS): one connect per destination.
+ */
+enum conn_map_result conn_map_add_new(const struct sockaddr_storage *peer, int worker, uint64_t id,
+				      void *conn, unsigned int max_per_source);
 void conn_map_del(const struct sockaddr_storage *peer, uint64_t id);
 bool conn_map_find(const struct sockaddr_storage *peer, struct conn_ref *out);
 /* Entries left (0 once every connection is closed). */

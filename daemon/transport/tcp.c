@@ -4,6 +4,13 @@
  * §18.3), with RFC 5626 keepalives. A connection stays with the worker
  * that accepted it; conn_map.h finds it from any thread.
  *
+ * ksipd opens one itself only when the layer above asks (transport_connect():
+ * a request too large for UDP, §18.1.1). Non-blocking: what is sent meanwhile
+ * waits in the write queue; once up it is one more connection like the
+ * others. A connect holds a descriptor and a slot of tcp_max_connections,
+ * and at most TCP_CONNECTS_MAX are in progress at a time, each for at most
+ * TCP_CONNECT_TIMEOUT_MS: a contact that black-holes SYNs costs that, no more.
+ *
  * What a connection may cost is bounded (docs/security.md, "Connections"):
  * tcp_max_connections over all workers and tcp_max_per_source per address
  * (counted in conn_map.c); a message must be whole tcp_header_timeout
@@ -22,6 +29,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "ksip/endpoint.h"
 #include "transport/conn_map.h"
 #include "transport/fdlimit.h"
 #include "transport/worker_priv.h"
@@ -40,6 +48,7 @@ struct tcp_conn {
 	time_t last_active;		/* last message (or, with a binding, last byte) */
 	time_t msg_started;		/* first byte of the message not yet whole; 0: none */
 	time_t bound_until;		/* a binding rides on it until then (transport_conn_keep()) */
+	uint64_t connect_deadline_ms;	/* ours, still connecting: fails then (now_ms()); else 0 */
 	size_t rlen, rcap, wlen, wcap;
 	char *rbuf;
 	char *wbuf;
@@ -66,6 +75,11 @@ static void conn_close(struct worker *w, struct tcp_conn *c)
 	list_add(&c->node, &w->dead_conns);
 	w->nconns--;
 	atomic_fetch_sub(&w->t->tcp_open, 1);
+	if (c->connect_deadline_ms) {
+		c->connect_deadline_ms = 0;
+		w->nconnecting--;
+		atomic_fetch_sub(&w->t->tcp_connecting, 1);
+	}
 	conn_map_del(&c->peer.addr, c->id);
 	STAT_INC(&w->stats, tcp_closed);
 }
@@ -184,6 +198,7 @@ void tcp_size(struct transport *t)
 }
 
 static void conn_event(void *arg, uint32_t events);
+static void connect_fail(struct worker *w, struct tcp_conn *c, bool timed_out);
 
 /* Take FD from SS on as a connection of W, or say why not (the caller closes FD). */
 static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl)
@@ -264,6 +279,105 @@ void tcp_accept(void *arg, uint32_t events)
 	}
 }
 
+/* Undo what tcp_connect() counted before it gave up. */
+static enum transport_connect_result connect_refused(struct worker *w, bool open_counted)
+{
+	atomic_fetch_sub(&w->t->tcp_connecting, 1);
+	if (open_counted)
+		atomic_fetch_sub(&w->t->tcp_open, 1);
+	STAT_INC(&w->stats, tcp_connect_refused);
+	return TRANSPORT_CONNECT_BUSY;
+}
+
+enum transport_connect_result tcp_connect(struct worker *w, const struct sockaddr_storage *local,
+					  const struct sockaddr_storage *dst)
+{
+	struct transport *t = w->t;
+	unsigned int share = (TCP_CONNECTS_MAX + (unsigned int)t->nworkers - 1) /
+			     (unsigned int)t->nworkers;
+	socklen_t sl = dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						    sizeof(struct sockaddr_in);
+	struct sockaddr_storage src = *local;
+	enum conn_map_result r;
+	struct tcp_conn *c;
+	int fd, one = 1;
+	bool connecting;
+
+	/* Each worker its share, and all of them the total: no worker starves the others. */
+	if (w->nconnecting >= share) {
+		STAT_INC(&w->stats, tcp_connect_refused);
+		return TRANSPORT_CONNECT_BUSY;
+	}
+	if (atomic_fetch_add(&t->tcp_connecting, 1) >= TCP_CONNECTS_MAX)
+		return connect_refused(w, false);
+	/* A connection of ours is one of tcp_max_connections like any accepted one. */
+	if (atomic_fetch_add(&t->tcp_open, 1) >= t->tcp_max)
+		return connect_refused(w, true);
+	c = calloc(1, sizeof(*c));
+	fd = c ? socket(dst->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+	if (fd < 0) {
+		free(c);
+		return connect_refused(w, true);	/* out of memory or of descriptors */
+	}
+	/* From our address towards DST (what Via says); the port is the kernel's, chosen at connect(). */
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ksip_endpoint_set_port(&src, 0);
+	if (bind(fd, (const struct sockaddr *)&src, sl))
+		log_debug("tcp: connect: cannot bind our address: %s", strerror(errno));
+	connecting = connect(fd, (const struct sockaddr *)dst, sl) != 0;
+	if (connecting && errno != EINPROGRESS) {
+		/* Refused at once (loopback answers a SYN to a closed port before connect() returns). */
+		close(fd);
+		free(c);
+		atomic_fetch_sub(&t->tcp_connecting, 1);
+		atomic_fetch_sub(&t->tcp_open, 1);
+		STAT_INC(&w->stats, tcp_connect_failed);
+		return TRANSPORT_CONNECT_FAILED;
+	}
+	c->w = w;
+	c->id = ++w->conn_seq;
+	c->peer.addr = *dst;
+	c->peer.addrlen = sl;
+	c->peer.transport = KSIP_TCP;
+	c->peer.local = *local;	/* our address with our listening port: what we tell peers */
+	c->last_active = time(NULL);
+	/* At most one connection per destination: another worker's may have won the race. */
+	r = conn_map_add_new(dst, w->id, c->id, c, t->cfg->tcp_max_per_source);
+	if (r != CONN_MAP_OK) {
+		close(fd);
+		free(c);
+		atomic_fetch_sub(&t->tcp_connecting, 1);
+		atomic_fetch_sub(&t->tcp_open, 1);
+		if (r == CONN_MAP_EXISTS)
+			return TRANSPORT_CONNECT_OK;
+		if (r == CONN_MAP_SOURCE_FULL)
+			STAT_INC(&w->stats, tcp_refused_source);
+		else
+			STAT_INC(&w->stats, tcp_errors);
+		return TRANSPORT_CONNECT_BUSY;
+	}
+	if (ev_add(w->epfd, &c->ev, fd, conn_event, c, EPOLLIN | EPOLLOUT | EPOLLRDHUP)) {
+		conn_map_del(dst, c->id);
+		close(fd);
+		free(c);
+		atomic_fetch_sub(&t->tcp_connecting, 1);
+		atomic_fetch_sub(&t->tcp_open, 1);
+		STAT_INC(&w->stats, tcp_errors);
+		return TRANSPORT_CONNECT_BUSY;
+	}
+	if (connecting) {
+		c->connect_deadline_ms = now_ms() + TCP_CONNECT_TIMEOUT_MS;
+		w->nconnecting++;
+	} else {
+		atomic_fetch_sub(&t->tcp_connecting, 1);	/* up at once */
+	}
+	list_add(&c->node, &w->conns);
+	w->nconns++;
+	STAT_INC(&w->stats, tcp_connects);
+	return TRANSPORT_CONNECT_OK;
+}
+
 bool transport_conn_keep(struct worker *w, const struct sockaddr_storage *peer, time_t until)
 {
 	struct conn_ref ref;
@@ -283,7 +397,7 @@ static int conn_write(struct worker *w, struct tcp_conn *c, const char *p, size_
 	size_t max = w->t->cfg->tcp_write_queue_max;
 	ssize_t r = 0;
 
-	if (!c->wlen) {
+	if (!c->wlen && !c->connect_deadline_ms) {	/* still connecting: queue it */
 		r = send(c->ev.fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r < 0 && errno != EAGAIN)
 			return -1;
@@ -312,7 +426,11 @@ void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len)
 	list_for_each_entry(c, &w->conns, node) {
 		if (c->id != id)
 			continue;
-		if (conn_write(w, c, buf, len))
+		if (!conn_write(w, c, buf, len))
+			return;
+		if (c->connect_deadline_ms)
+			connect_fail(w, c, false);	/* too much queued on a connect: its requests fail now */
+		else
 			conn_close(w, c);
 		return;
 	}
@@ -423,6 +541,38 @@ static void conn_readable(struct worker *w, struct tcp_conn *c)
 	}
 }
 
+/* A connect of ours failed: refused, reset, unroutable, or timed out. */
+static void connect_fail(struct worker *w, struct tcp_conn *c, bool timed_out)
+{
+	struct sockaddr_storage dst = c->peer.addr;
+
+	if (timed_out)
+		STAT_INC(&w->stats, tcp_connect_timeouts);
+	else
+		STAT_INC(&w->stats, tcp_connect_failed);
+	conn_close(w, c);	/* out of conn_map first: the next request may try again */
+	transport_connect_failed(w, &dst);
+}
+
+/* The handshake of C ended (writable, or an error): true when it is up. */
+static bool connect_done(struct worker *w, struct tcp_conn *c)
+{
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	if (getsockopt(c->ev.fd, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
+		connect_fail(w, c, false);
+		return false;
+	}
+	c->connect_deadline_ms = 0;
+	w->nconnecting--;
+	atomic_fetch_sub(&w->t->tcp_connecting, 1);
+	c->last_active = time(NULL);
+	if (!c->wlen)
+		ev_mod(w->epfd, &c->ev, EPOLLIN | EPOLLRDHUP);
+	return true;
+}
+
 /* Under w->lock. */
 static void conn_event(void *arg, uint32_t events)
 {
@@ -431,7 +581,14 @@ static void conn_event(void *arg, uint32_t events)
 
 	if (c->ev.fd < 0)
 		return;		/* closed earlier in this epoll batch */
-	if (events & EPOLLOUT && conn_flush(w, c)) {
+	if (c->connect_deadline_ms) {
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (!connect_done(w, c))
+			return;
+	}
+	/* Writable: send what waits (for a connection just up, what was queued meanwhile). */
+	if (events & EPOLLOUT && c->wlen && conn_flush(w, c)) {
 		conn_close(w, c);
 		return;
 	}
@@ -445,11 +602,16 @@ void tcp_sweep_idle(struct worker *w, time_t now)
 	time_t unauth = cfg->tcp_unauth_idle_timeout < cfg->tcp_idle_timeout ?
 			cfg->tcp_unauth_idle_timeout : cfg->tcp_idle_timeout;
 	struct tcp_conn *c, *next;
+	uint64_t ms = w->nconnecting ? now_ms() : 0;
 
 	list_for_each_entry_safe(c, next, &w->conns, node) {
 		time_t idle = c->bound_until > now ? (time_t)cfg->tcp_idle_timeout : unauth;
 
-		if (c->msg_started && now - c->msg_started > (time_t)cfg->tcp_header_timeout) {
+		if (c->connect_deadline_ms) {
+			/* Checked once a second: a connect fails within a second after its deadline. */
+			if (ms >= c->connect_deadline_ms)
+				connect_fail(w, c, true);
+		} else if (c->msg_started && now - c->msg_started > (time_t)cfg->tcp_header_timeout) {
 			STAT_INC(&w->stats, tcp_header_timeouts);
 			conn_close(w, c);
 		} else if (now - c->last_active > idle) {

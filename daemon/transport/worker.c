@@ -150,10 +150,14 @@ static void inbox_drain(void *arg, uint32_t events)
 	pthread_mutex_unlock(&w->inbox_lock);
 	for (; im; im = next) {
 		next = im->next;
-		if (im->conn_id)
+		if (im->conn_id == INBOX_CONNECT_FAILED) {
+			if (ops->on_connect_failed)
+				ops->on_connect_failed(w->arg, w, &im->src.addr);
+		} else if (im->conn_id) {
 			tcp_send_queued(w, im->conn_id, im->data, im->len);
-		else if (ops->on_handoff)
+		} else if (ops->on_handoff) {
 			ops->on_handoff(w->arg, w, NULL, im->data, im->len, &im->src);
+		}
 		free(im);
 	}
 }
@@ -287,6 +291,40 @@ bool transport_send(struct worker *w, const struct sockaddr_storage *from,
 	}
 	STAT_INC(&w->stats, send_errors);
 	return false;
+}
+
+enum transport_connect_result transport_connect(struct worker *w,
+						const struct sockaddr_storage *from,
+						const struct sockaddr_storage *dst)
+{
+	struct sockaddr_storage local;
+
+	if (conn_map_find(dst, &(struct conn_ref){ 0 }))
+		return TRANSPORT_CONNECT_OK;	/* open, or a connect to it in progress: queue on it */
+	if (transport_local(w, from, dst, KSIP_TCP, &local)) {
+		STAT_INC(&w->stats, tcp_connect_failed);
+		return TRANSPORT_CONNECT_FAILED;
+	}
+	return tcp_connect(w, &local, dst);
+}
+
+void transport_connect_failed(struct worker *w, const struct sockaddr_storage *dst)
+{
+	const struct transport_ops *ops = w->t->ops;
+	struct sip_source src = { 0 };
+
+	src.addr = *dst;
+	for (int i = 0; i < w->t->nworkers; i++) {
+		struct worker *o = w->t->workers[i];
+
+		if (o == w) {
+			if (ops->on_connect_failed)
+				ops->on_connect_failed(w->arg, w, dst);
+		} else {
+			/* Another worker may have queued on it; at worst (inbox full) its branch times out. */
+			inbox_post(w, o, INBOX_CONNECT_FAILED, "", 0, &src);
+		}
+	}
 }
 
 bool worker_listens_on(const struct worker *w, const struct sockaddr_storage *addr)

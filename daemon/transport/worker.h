@@ -56,6 +56,13 @@ struct transport_ops {
 	int (*tick)(void *arg, struct worker *w, int max_ms);
 	/* After each batch of epoll events: free what the batch's handlers may still have used. */
 	void (*after_batch)(void *arg, struct worker *w);
+	/*
+	 * A connection ksipd opened to DST (transport_connect()) failed: refused,
+	 * reset, or not up within TCP_CONNECT_TIMEOUT_MS. Whatever was queued on
+	 * it is lost. Runs on every worker (any of them may have queued on it),
+	 * so each can fail its own transactions towards DST (§16.9: a 503).
+	 */
+	void (*on_connect_failed)(void *arg, struct worker *w, const struct sockaddr_storage *dst);
 };
 
 /*
@@ -95,14 +102,37 @@ bool worker_listens_on(const struct worker *w, const struct sockaddr_storage *ad
  * Send BUF to DST. UDP: from the socket bound to FROM (may be NULL), else
  * the one bound to the address the route to DST leaves by, else a wildcard
  * one, else the first of DST's family: as transport_local() chose. TCP: on
- * the connection DST opened (ksipd opens none), through the inbox of the
- * worker that owns it, even W itself: W may be locked by another thread.
+ * the connection to DST (one DST opened, or one transport_connect() opened
+ * or is still opening: then queued until it is up), through the inbox of
+ * the worker that owns it, even W itself: W may be locked by another thread.
  * Callable from any thread that holds W's lock. False (and counted in
  * send_errors) when it could not be sent or queued.
  */
 bool transport_send(struct worker *w, const struct sockaddr_storage *from,
 		    const struct sockaddr_storage *dst, enum ksip_transport tp,
 		    const char *buf, size_t len);
+
+enum transport_connect_result {
+	TRANSPORT_CONNECT_OK,		/* open, or being opened: transport_send() queues on it */
+	TRANSPORT_CONNECT_BUSY,		/* a cap: connections, connects in progress, per source */
+	TRANSPORT_CONNECT_FAILED,	/* DST refused at once, or is unroutable */
+};
+
+/*
+ * A TCP connection of ours to DST (RFC 3261 §18.1.1: a request too large
+ * for UDP), unless one to DST exists or is being opened already (at most
+ * one connect per destination). Non-blocking: owned by W, from our address
+ * towards DST (transport_local(), FROM as there), it carries what
+ * transport_send() queues once the handshake completes, and then behaves
+ * like an accepted connection (framing, idle timeouts, caps; it counts
+ * against tcp_max_connections and tcp_max_per_source). Counted against
+ * TCP_CONNECTS_MAX in progress at a time over all workers (and W's share of
+ * it); a connect not up within TCP_CONNECT_TIMEOUT_MS fails, reported by
+ * transport_ops.on_connect_failed. Callable from any thread holding W's lock.
+ */
+enum transport_connect_result transport_connect(struct worker *w,
+						const struct sockaddr_storage *from,
+						const struct sockaddr_storage *dst);
 
 /*
  * What only the layer above knows: the TCP connection from PEER carries a

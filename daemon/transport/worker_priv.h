@@ -19,6 +19,12 @@
 /* Room for one IP_PKTINFO or IPV6_PKTINFO control message (a wildcard socket's local address). */
 #define UDP_CMSG 64
 
+/* Connections ksipd opens (transport_connect()): how long a handshake may take, how many at once. */
+#define TCP_CONNECT_TIMEOUT_MS 2000
+#define TCP_CONNECTS_MAX 64		/* in progress over all workers; a worker gets its share */
+/* inbox_msg.conn_id of a notice that a connect failed (never a connection id: those count up from 1). */
+#define INBOX_CONNECT_FAILED UINT64_MAX
+
 /* A listening socket, UDP or TCP. */
 struct listener {
 	struct ev_handler ev;
@@ -67,6 +73,7 @@ struct worker {
 	struct list_head conns;		/* open TCP connections */
 	struct list_head dead_conns;	/* closed during this epoll batch, freed after it */
 	unsigned int nconns;
+	unsigned int nconnecting;	/* of them, ours still connecting */
 	uint64_t conn_seq;		/* TCP connection ids (see conn_map.h) */
 	struct udp_batch *udp;		/* scratch for udp_readable() */
 	struct sip_out *tcp_reply;	/* scratch for conn_consume() */
@@ -81,6 +88,7 @@ struct transport {
 	/* TCP connections: the cap in force (cfg's, or sized by transport_start()) and how many are open. */
 	unsigned int tcp_max;
 	atomic_uint tcp_open;
+	atomic_uint tcp_connecting;	/* connects in progress over all workers (TCP_CONNECTS_MAX) */
 	/* EMFILE: when it was last logged (CLOCK_MONOTONIC ms), and pauses since, over all workers. */
 	atomic_uint_fast64_t emfile_logged_ms;
 	atomic_uint emfile_unlogged;
@@ -101,6 +109,15 @@ void tcp_size(struct transport *t);
 
 /* tcp.c, all under w->lock */
 void tcp_accept(void *arg, uint32_t events);	/* a TCP listener is readable */
+/*
+ * Start a connect to DST, owned by W, from LOCAL's IP (any port); LOCAL,
+ * with our TCP listening port, is what the connection says is our end
+ * (transport_connect()).
+ */
+enum transport_connect_result tcp_connect(struct worker *w, const struct sockaddr_storage *local,
+					  const struct sockaddr_storage *dst);
+/* worker.c: a connect W started failed; tell every worker (transport_ops.on_connect_failed). */
+void transport_connect_failed(struct worker *w, const struct sockaddr_storage *dst);
 /* Bytes another thread queued for connection ID (transport_send()). */
 void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len);
 /* Close connections past tcp_header_timeout or their idle timeout. */

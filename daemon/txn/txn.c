@@ -2,6 +2,7 @@
 #include "txn/txn.h"
 
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -527,6 +528,41 @@ struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method 
 	if (method == SIP_INVITE)
 		arm(tl, &b->t_c, tl->env.timers.timer_c_ms);
 	return b;
+}
+
+static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	}
+	return ((const struct sockaddr_in *)a)->sin_port == ((const struct sockaddr_in *)b)->sin_port &&
+	       ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
+unsigned int txn_transport_error(struct txn_layer *tl, const struct sockaddr_storage *dst,
+				 enum ksip_transport tp)
+{
+	unsigned int n = 0;
+
+	/* Every bucket: rare (a failed connect), and bounded by the table's size. */
+	for (uint32_t i = 0; i < TXN_TAB_SIZE; i++) {
+		struct branch *b, *next;
+
+		list_for_each_entry_safe(b, next, &tl->br_tab[i], hlink) {
+			if (b->code || b->provisional || b->transport != tp ||
+			    !same_endpoint(&b->dst, dst))
+				continue;
+			branch_finish(tl, b, 503, NULL, 0);
+			n++;
+		}
+	}
+	return n;
 }
 
 void branch_cancel(struct txn_layer *tl, struct branch *b)

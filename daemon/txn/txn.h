@@ -199,6 +199,13 @@ struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method 
 /* Cancel a pending INVITE branch now or once it rings (§9.1, §16.10). */
 void branch_cancel(struct txn_layer *tl, struct branch *b);
 /*
+ * The transport could not reach DST over TP (a connection to it failed):
+ * every branch to it still waiting for its first response ends as a 503
+ * (§8.1.3.1, §16.9), at once rather than at Timer B or F. Returns how many.
+ */
+unsigned int txn_transport_error(struct txn_layer *tl, const struct sockaddr_storage *dst,
+				 enum ksip_transport tp);
+/*
  * A response arrived: match it to its branch by the top Via (§17.1.3) and
  * run the branch's state machine. Returns false when no branch of ours
  * matches (a stray response).

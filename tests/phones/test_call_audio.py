@@ -31,6 +31,13 @@ try:
         a_wav, b_wav = t.alice.received_wav(), t.bob.received_wav()
         check_audio(T, a_wav, BOB_HZ, ALICE_HZ, "%s: baresip heard linphone's tone" % label, 1.5)
         check_audio(T, b_wav, ALICE_HZ, BOB_HZ, "%s: linphone heard baresip's tone" % label, 1.5)
+    if not phonetest.LINPHONE_G711_ONLY:
+        # linphone's default offer makes its INVITE over 1300 bytes: to baresip, registered over
+        # UDP, it went over a TCP connection ksipd opened (RFC 3261 18.1.1), not a 513.
+        st = t.d.stats()
+        T.ok(st["tcp_connects"] >= 1 and st["tcp_connect_failed"] + st["tcp_connect_timeouts"] == 0,
+             "linphone's large INVITE reached baresip over a TCP connection ksipd opened",
+             {k: st[k] for k in ("tcp_connects", "tcp_connect_failed", "tcp_connect_timeouts")})
     # What each phone was told about the other: only the relay's addresses, never the phone's.
     todo = None if phonetest.O_LINE_REWRITTEN else phonetest.O_LINE_TODO
     li, bs = t.net.links["li"], t.net.links["bs"]

@@ -25,6 +25,7 @@
 #include "transport/conn_map.h"
 #include "transport/fdlimit.h"
 #include "transport/worker.h"
+#include "transport/worker_priv.h"	/* TCP_CONNECTS_MAX */
 
 static struct seen {
 	pthread_mutex_t lock;
@@ -35,6 +36,7 @@ static struct seen {
 	atomic_int ticks, batches;
 	int worker_args_ok;
 	int keeps_ok;			/* transport_conn_keep() said yes for a KEEP message */
+	int connect_failed;		/* on_connect_failed() calls, over both workers */
 	struct sockaddr_storage last_local;	/* our address the last message came in on */
 } seen = { .lock = PTHREAD_MUTEX_INITIALIZER, .worker_args_ok = 1 };
 
@@ -108,11 +110,22 @@ static void after_batch(void *arg, struct worker *w)
 	atomic_fetch_add(&seen.batches, 1);
 }
 
+static void on_connect_failed(void *arg, struct worker *w, const struct sockaddr_storage *dst)
+{
+	(void)arg;
+	(void)w;
+	(void)dst;
+	pthread_mutex_lock(&seen.lock);
+	seen.connect_failed++;
+	pthread_mutex_unlock(&seen.lock);
+}
+
 static const struct transport_ops ops = {
 	.on_message = on_message,
 	.on_handoff = on_handoff,
 	.tick = tick,
 	.after_batch = after_batch,
+	.on_connect_failed = on_connect_failed,
 };
 
 static int count(int *field)
@@ -325,6 +338,29 @@ static void wildcard_address(void)
 	transport_free(t3);
 }
 
+/* main() has a local named listen. */
+static int start_listening(int fd)
+{
+	return listen(fd, 4);
+}
+
+/* A listener that takes one connection into its accept queue, then drops SYNs. */
+static int listen_backlog0(int fd)
+{
+	return listen(fd, 0);
+}
+
+/* Poll FIELD for up to MS until it reaches WANT. */
+static bool wait_count_ms(int *field, int want, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		if (count(field) >= want)
+			return true;
+		usleep(10000);
+	}
+	return count(field) >= want;
+}
+
 int main(void)
 {
 	static const char tcp_msg[] = "ECHO sip:a SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
@@ -510,6 +546,109 @@ int main(void)
 	worker_lock(transport_worker(t, 0));
 	ok(!transport_conn_keep(transport_worker(t, 0), &peer, 1), "no keeping a connection that is not there");
 	worker_unlock(transport_worker(t, 0));
+
+	/* A connection of ours (§18.1.1): queued until up, then sent; one per destination. */
+	{
+		static const char big[] = "ECHO sip:b SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
+		struct sockaddr_storage dst = { 0 }, closed_dst;
+		struct worker *w0 = transport_worker(t, 0), *w1 = transport_worker(t, 1);
+		int l = socket(AF_INET, SOCK_STREAM, 0), cl = socket(AF_INET, SOCK_STREAM, 0), a;
+		socklen_t dl = sizeof(dst);
+		uint64_t before = STAT_SUM(t, tcp_connects);
+		enum transport_connect_result r1, r2, r3;
+		bool sent;
+
+		((struct sockaddr_in *)&dst)->sin_family = AF_INET;
+		((struct sockaddr_in *)&dst)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		bind(l, (struct sockaddr *)&dst, sizeof(struct sockaddr_in));
+		start_listening(l);
+		getsockname(l, (struct sockaddr *)&dst, &dl);
+		worker_lock(w0);
+		r1 = transport_connect(w0, NULL, &dst);
+		sent = transport_send(w0, NULL, &dst, KSIP_TCP, big, sizeof(big) - 1);
+		worker_unlock(w0);
+		worker_lock(w1);
+		r2 = transport_connect(w1, NULL, &dst);
+		worker_unlock(w1);
+		ok(r1 == TRANSPORT_CONNECT_OK && sent && r2 == TRANSPORT_CONNECT_OK &&
+		   STAT_SUM(t, tcp_connects) == before + 1,
+		   "transport_connect(): one connection to a destination, the second worker's call reuses it");
+		a = accept(l, NULL, NULL);
+		n = a >= 0 ? recv_wait(a, buf, sizeof(buf)) : -1;
+		ok(n == (ssize_t)sizeof(big) - 1 && !memcmp(buf, big, (size_t)n),
+		   "what was sent while it connected arrives once it is up");
+		send(a, big, sizeof(big) - 1, 0);
+		ok(recv_wait(a, buf, sizeof(buf)) == 4 && !memcmp(buf, "pong", 4),
+		   "then it is an ordinary connection: a message over it is framed and answered");
+		close(a);
+		/* A port bound but not listening: loopback refuses it before connect() returns, or soon. */
+		dl = sizeof(closed_dst);
+		bind(cl, (struct sockaddr *)&((struct sockaddr_in){ .sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK) }), sizeof(struct sockaddr_in));
+		getsockname(cl, (struct sockaddr *)&closed_dst, &dl);
+		worker_lock(w0);
+		r3 = transport_connect(w0, NULL, &closed_dst);
+		worker_unlock(w0);
+		ok(r3 == TRANSPORT_CONNECT_FAILED ||
+		   (r3 == TRANSPORT_CONNECT_OK && wait_count(&seen.connect_failed, 2)),
+		   "a refused connect fails: at once, or reported to both workers (%d)", r3);
+		ok(STAT_SUM(t, tcp_connect_failed) == 1 && STAT_SUM(t, tcp_connects) <= before + 2,
+		   "counted in tcp_connect_failed");
+		close(cl);
+		close(l);
+	}
+
+	/*
+	 * Hostile: contacts that black-hole SYNs (listeners whose accept queue is
+	 * full: Linux drops further SYNs). A worker starts its share of
+	 * TCP_CONNECTS_MAX and no more; each fails at TCP_CONNECT_TIMEOUT_MS.
+	 */
+	{
+		enum { SHARE = TCP_CONNECTS_MAX / 2 };
+		struct worker *w0 = transport_worker(t, 0);
+		int holes[SHARE + 1], fills[SHARE + 1], busy = 0, okc = 0;
+		struct sockaddr_storage hd[SHARE + 1];
+		uint64_t refused = STAT_SUM(t, tcp_connect_refused);
+		int failed_before = count(&seen.connect_failed), timeouts;
+		bool reported;
+
+		for (int i = 0; i <= SHARE; i++) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&hd[i];
+			socklen_t al = sizeof(hd[i]);
+			char ip[32];
+
+			/* Each from an address of its own: tcp_max_per_source (3) counts destinations too. */
+			snprintf(ip, sizeof(ip), "127.0.1.%d", 10 + i);
+			memset(&hd[i], 0, sizeof(hd[i]));
+			a->sin_family = AF_INET;
+			inet_pton(AF_INET, ip, &a->sin_addr);
+			holes[i] = socket(AF_INET, SOCK_STREAM, 0);
+			bind(holes[i], (struct sockaddr *)a, sizeof(*a));
+			listen_backlog0(holes[i]);
+			getsockname(holes[i], (struct sockaddr *)&hd[i], &al);
+			fills[i] = socket(AF_INET, SOCK_STREAM, 0);
+			connect(fills[i], (struct sockaddr *)&hd[i], sizeof(*a));
+		}
+		worker_lock(w0);
+		for (int i = 0; i <= SHARE; i++) {
+			enum transport_connect_result r = transport_connect(w0, NULL, &hd[i]);
+
+			okc += r == TRANSPORT_CONNECT_OK;
+			busy += r == TRANSPORT_CONNECT_BUSY;
+		}
+		worker_unlock(w0);
+		ok(okc == SHARE && busy == 1 && STAT_SUM(t, tcp_connect_refused) == refused + 1,
+		   "black holes: a worker starts its share of connects (%d), the next is refused (%d)",
+		   okc, busy);
+		reported = wait_count_ms(&seen.connect_failed, failed_before + 2 * SHARE, 5000);
+		timeouts = (int)STAT_SUM(t, tcp_connect_timeouts);
+		ok(reported && timeouts == SHARE,
+		   "each fails at the connect timeout, reported to both workers (%d timeouts)", timeouts);
+		for (int i = 0; i <= SHARE; i++) {
+			close(fills[i]);
+			close(holes[i]);
+		}
+	}
 
 	transport_stop(t);
 	transport_free(t);

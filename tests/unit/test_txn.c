@@ -288,6 +288,31 @@ static void test_no_retransmission_over_tcp(void)
 	layer_end();
 }
 
+/* A connection to the peer failed: its TCP branches end as 503s at once, others go on. */
+static void test_transport_error(void)
+{
+	struct report r = { 0 }, ru = { 0 }, rp = { 0 };
+	struct sockaddr_storage other = peer;
+	char id[64], idu[64], idp[64];
+
+	layer_new(T1, T2, T4, TIMER_C);
+	send_branch("INVITE", KSIP_TCP, id, &r);
+	send_branch("INVITE", KSIP_UDP, idu, &ru);
+	send_branch("INVITE", KSIP_TCP, idp, &rp);
+	respond(idp, 180, "INVITE");
+	((struct sockaddr_in *)&other)->sin_port = htons(5999);
+	ok(txn_transport_error(tl, &other, KSIP_TCP) == 0 && r.n == 0,
+	   "a failed connection to another port of the peer ends nothing");
+	advance_to(10);
+	ok(txn_transport_error(tl, &peer, KSIP_TCP) == 1, "to the peer: one branch ended");
+	ok(r.n == 1 && r.ev == BRANCH_FINAL && r.code == 503 && !r.had_msg,
+	   "the unanswered TCP branch: a 503 of our own, at once (§16.9)");
+	ok(ru.n == 0 && rp.n == 1 && rp.ev == BRANCH_PROVISIONAL,
+	   "the UDP branch and the one that already rang are left to their timers");
+	ok(!respond(id, 200, "INVITE") || r.n == 1, "a late answer on the failed branch changes nothing");
+	layer_end();
+}
+
 static void test_timer_e_f(void)
 {
 	static const uint64_t want[] = { 0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500,
@@ -752,6 +777,7 @@ int main(void)
 	peer_init();
 	test_timer_a_b();
 	test_no_retransmission_over_tcp();
+	test_transport_error();
 	test_timer_e_f();
 	test_timer_e_after_provisional_and_k();
 	test_timer_d();

@@ -84,13 +84,14 @@ def calls_conf():
 
 class PhoneTest:
     def __init__(self, ipv6=(), sip_trace=False, carol=False, outsider=False, linphone_ice=False,
-                 nat=(), baresip_tcp=False, **conf):
+                 nat=(), baresip_tcp=False, linphone_g711_only=None, **conf):
         """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. SIP_TRACE: baresip logs
         every SIP message. CAROL: a third phone, baresip as carol (namespace "ca"). CONF: ksipd
         settings. OUTSIDER: a namespace "ev" with no phone, for an attacker's packets.
         LINPHONE_ICE: linphone offers ICE candidates. NAT: the phones ("bs") behind a router
         namespace with masquerade (phonenet.py). BARESIP_TCP: the baresip phones register
-        over TCP (linphone stays on UDP)."""
+        over TCP (linphone stays on UDP). LINPHONE_G711_ONLY: overrides the switch of that name
+        for this test."""
         self.net = PhoneNet(["bs", "li"] + (["ca"] if carol else []) +
                             (["ev"] if outsider else []), nat=nat)
         self.dir = tempfile.mkdtemp(prefix=self.net.tag + "-")
@@ -110,7 +111,8 @@ class PhoneTest:
                                  peer="sip:bob@" + DOMAIN, sip_trace=sip_trace, tcp=baresip_tcp)
             self.bob = Linphone(self.net, self.net.links["li"], "bob", PASSWORDS["bob"],
                                 DOMAIN, self.bob_wav, self.dir, ipv6="li" in ipv6,
-                                g711_only=LINPHONE_G711_ONLY, ice=linphone_ice)
+                                g711_only=LINPHONE_G711_ONLY if linphone_g711_only is None
+                                else linphone_g711_only, ice=linphone_ice)
             if carol:
                 self.carol = Baresip(self.net, self.net.links["ca"], "carol", PASSWORDS["carol"],
                                      DOMAIN, CAROL_HZ, self.dir, sip_trace=sip_trace,

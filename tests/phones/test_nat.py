@@ -47,8 +47,13 @@ def registered_behind_nat(t, label):
 
 
 try:
-    on = PhoneTest(nat=("bs",), nat_keepalive_interval=KEEPALIVE, **phonetest.calls_conf())
-    off = PhoneTest(nat=("bs",), nat_keepalive_interval=0, **phonetest.calls_conf())
+    # A phone behind a NAT on UDP cannot take a request over 1300 bytes: RFC 3261 §18.1.1 wants
+    # TCP for it and no TCP gets through the NAT to the phone, so ksipd answers 513
+    # (docs/phones.md). linphone with its default codecs sends 1,417 bytes: G.711 only here.
+    on = PhoneTest(nat=("bs",), nat_keepalive_interval=KEEPALIVE, linphone_g711_only=True,
+                   **phonetest.calls_conf())
+    off = PhoneTest(nat=("bs",), nat_keepalive_interval=0, linphone_g711_only=True,
+                    **phonetest.calls_conf())
     T.t = on
     registered_behind_nat(on, "keepalives every %d s" % KEEPALIVE)
     registered_behind_nat(off, "keepalives off")

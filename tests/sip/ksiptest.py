@@ -51,10 +51,11 @@ class Tap:
 
 
 def free_port():
-    """A port free for both UDP and TCP on both loopbacks, above ksipd's default relay range
-    (rtp_ports 16384-32767: a SIP port inside it is a configuration error)."""
+    """A port free for both UDP and TCP on both loopbacks, above every relay range the tests
+    use (the default rtp_ports 16384-32767, and the tests' own below 50000): a SIP port
+    inside rtp_ports is a configuration error."""
     for _ in range(100):
-        port = random.randint(33000, 60000)
+        port = random.randint(50000, 60999)
         socks = []
         try:
             for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):

@@ -158,13 +158,31 @@ static unsigned int header_bit(const unsigned char *name, unsigned int n)
 	return 0;
 }
 
+/*
+ * A STUN message (RFC 5389 §6): the two top bits zero, the magic cookie,
+ * and a length that is the rest of the datagram in whole 4-byte words.
+ * Phones send STUN Binding requests to the SIP port as their UDP keep-alive
+ * (RFC 5626 §4.4.2); ksipd answers them, so the guard lets them by.
+ */
+static int is_stun(const unsigned char *p, unsigned int len)
+{
+	unsigned int body;
+
+	if (len < 20 || (p[0] & 0xc0))
+		return 0;
+	body = (unsigned int)p[2] << 8 | p[3];
+	return body % 4 == 0 && body + 20 == len && p[4] == 0x21 && p[5] == 0x12 &&
+	       p[6] == 0xa4 && p[7] == 0x42;
+}
+
 enum ksip_frame_verdict ksip_frame_check(const unsigned char *p, unsigned int len)
 {
 	unsigned int pos, lf, end, seen = 0, have_header = 0;
 	long content_length = -1;
 
 	if ((len == 2 && p[0] == '\r' && p[1] == '\n') ||
-	    (len == 4 && p[0] == '\r' && p[1] == '\n' && p[2] == '\r' && p[3] == '\n'))
+	    (len == 4 && p[0] == '\r' && p[1] == '\n' && p[2] == '\r' && p[3] == '\n') ||
+	    is_stun(p, len))
 		return KSIP_FRAME_KEEPALIVE;
 	if (len < KSIP_FRAME_MIN || len > KSIP_FRAME_MAX)
 		return KSIP_FRAME_BAD_SIZE;

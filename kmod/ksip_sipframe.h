@@ -8,7 +8,7 @@
 
 enum ksip_frame_verdict {
 	KSIP_FRAME_OK,			/* a well-framed request or response */
-	KSIP_FRAME_KEEPALIVE,		/* CRLF or CRLFCRLF */
+	KSIP_FRAME_KEEPALIVE,		/* CRLF, CRLFCRLF, or a STUN message (RFC 5626) */
 	KSIP_FRAME_BAD_SIZE,		/* shorter than any SIP message, or too long */
 	KSIP_FRAME_BAD_START,		/* no Request-Line or Status-Line with SIP/2.0 */
 	KSIP_FRAME_BAD_HEADER,		/* header line without name/colon, or with control bytes */

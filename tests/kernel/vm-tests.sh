@@ -245,8 +245,8 @@ in_ns relay $KT recv 10.0.1.1:5060 100 2500 > /tmp/g1 &
 sleep 0.3
 in_ns caller $KT sendfile 10.0.1.2:5070 10.0.1.1:5060 /tests/sip/ok-*.sip /tests/sip/bad-*.sip
 wait
-is "$(total /tmp/g1)" 2 "only the well-framed INVITE and the keepalive reach the socket"
-is "$(guard passed)/$(guard keepalive)" "1/1" "guard counted 1 passed, 1 keepalive"
+is "$(total /tmp/g1)" 3 "only the well-framed INVITE, the CRLF keepalive and the STUN request reach the socket"
+is "$(guard passed)/$(guard keepalive)" "1/2" "guard counted 1 passed, 2 keepalives (CRLF, STUN)"
 is "$(guard bad_start_line)/$(guard bad_content_length)/$(guard missing_header)/$(guard bad_header)/$(guard no_end_of_headers)" \
 	"1/1/1/1/1" "each bad datagram dropped and counted by its reason"
 in_ns relay $KT recv 10.0.1.1:5060 100 3000 > /tmp/g2 &

@@ -31,6 +31,27 @@ int main(void)
 	   "a folded header passes");
 	ok(check("\r\n\r\n") == KSIP_FRAME_KEEPALIVE && check("\r\n") == KSIP_FRAME_KEEPALIVE,
 	   "CRLF keepalives pass as keepalives");
+	{
+		/* A STUN Binding request with a FINGERPRINT attribute: 20 + 8 bytes. */
+		unsigned char stun[28] = { 0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42,
+					   1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+					   0x80, 0x28, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef };
+
+		ok(ksip_frame_check(stun, 28) == KSIP_FRAME_KEEPALIVE,
+		   "a STUN Binding request passes as a keepalive (RFC 5626 §4.4.2)");
+		ok(ksip_frame_check(stun, 20) != KSIP_FRAME_KEEPALIVE,
+		   "STUN whose length field disagrees with the datagram: not a keepalive");
+		stun[3] = 0x06;
+		ok(ksip_frame_check(stun, 26) != KSIP_FRAME_KEEPALIVE,
+		   "STUN length not a multiple of 4: not a keepalive");
+		stun[3] = 0x08;
+		stun[4] = 0x22;
+		ok(ksip_frame_check(stun, 28) != KSIP_FRAME_KEEPALIVE, "no magic cookie: not a keepalive");
+		stun[4] = 0x21;
+		stun[0] = 0x40;
+		ok(ksip_frame_check(stun, 28) != KSIP_FRAME_KEEPALIVE,
+		   "top bits set (RTP, not STUN): not a keepalive");
+	}
 	ok(check("hello") == KSIP_FRAME_BAD_SIZE, "tiny datagram: bad size");
 	memset(big, 'A', sizeof(big) - 1);
 	ok(check(big) == KSIP_FRAME_BAD_SIZE, "oversized datagram: bad size");

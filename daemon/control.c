@@ -277,7 +277,7 @@ static void list_user(void *arg, const struct user_record *u)
 
 static const char *transport_name(enum ksip_transport t)
 {
-	return t == KSIP_TCP ? "tcp" : "udp";
+	return ksip_transport_name(t);
 }
 
 static void list_binding(void *arg, const struct binding_view *b)
@@ -391,6 +391,9 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("tcp_connect_failed", t.tcp_connect_failed);
 	ROW("tcp_connect_timeouts", t.tcp_connect_timeouts);
 	ROW("tcp_connect_refused", t.tcp_connect_refused);
+	ROW("tls_handshakes", t.tls_handshakes);
+	ROW("tls_handshake_failed", t.tls_handshake_failed);
+	ROW("tls_handshake_timeouts", t.tls_handshake_timeouts);
 	ROW("transactions", t.stx_created - t.stx_freed);
 	ROW("branches", t.branches_created - t.branches_freed);
 	ROW("calls_started", t.calls_created);
@@ -641,7 +644,7 @@ static void cmd_shield(struct control *c, bool json, struct answer *a)
 static void listen_str(const struct listen_addr *l, char *out, size_t len)
 {
 	const struct sockaddr_storage *ss = &l->addr;
-	const char *t = l->transport == KSIP_UDP ? "udp" : "tcp";
+	const char *t = ksip_transport_name(l->transport);
 	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned int port;
 

@@ -154,8 +154,8 @@ static int our_via(struct proxy *p, const struct sockaddr_storage *from,
 	if (transport_local(p->w, from, dst, tp, &local))
 		return -1;
 	netpath_host_str(&local, host, sizeof(host));
-	snprintf(out, len, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n", tp == KSIP_TCP ? "TCP" : "UDP",
-		 host, ksip_endpoint_port(&local), branch);
+	snprintf(out, len, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n",
+		 tp == KSIP_TLS ? "TLS" : tp == KSIP_TCP ? "TCP" : "UDP", host, ksip_endpoint_port(&local), branch);
 	return 0;
 }
 
@@ -299,11 +299,17 @@ static bool uri_dest(struct sip_span uri_s, struct sockaddr_storage *dst, enum k
 
 	if (!sip_uri_parse(uri_s, &u))
 		return false;
-	*tp = sip_param_find(u.params, "transport", &v) && span_ieq(v, "tcp") ? KSIP_TCP : KSIP_UDP;
+	*tp = KSIP_UDP;
+	if (sip_param_find(u.params, "transport", &v) && span_ieq(v, "tcp"))
+		*tp = KSIP_TCP;
+	/* sips: is TLS whatever transport says (RFC 3261 §26.2.2, RFC 5630 §3.1.3). */
+	if ((sip_param_find(u.params, "transport", &v) && span_ieq(v, "tls")) ||
+	    u.scheme == SIP_SCHEME_SIPS)
+		*tp = KSIP_TLS;
 	/* A maddr parameter overrides the host (§19.1.1). */
 	if (sip_param_find(u.params, "maddr", &v) && v.len)
 		u.host = v;
-	return netpath_sockaddr(u.host, u.port ? u.port : 5060, dst);
+	return netpath_sockaddr(u.host, u.port ? u.port : *tp == KSIP_TLS ? 5061 : 5060, dst);
 }
 
 static bool has_sdp(const struct sip_msg *m)
@@ -325,7 +331,7 @@ static bool carries_offer_answer(enum sip_method m)
 }
 
 /*
- * "<sip:ADDR:PORT;lr;ksig=...>" (with ;transport=tcp) as a leg reaches us.
+ * "<sip:ADDR:PORT;lr;ksig=...>" (with ;transport=tcp or tls) as a leg reaches us.
  * SIG (route_sign()) lets the dialog's requests prove, even after a
  * restart, that ksipd record-routed it (proxy/authorize.c).
  */
@@ -336,7 +342,7 @@ static void rr_uri(const struct sockaddr_storage *local, enum ksip_transport tp,
 
 	netpath_host_str(local, h, sizeof(h));
 	snprintf(out, len, "<sip:%s:%u;%slr%s>", h, ksip_endpoint_port(local),
-		 tp == KSIP_TCP ? "transport=tcp;" : "", sig);
+		 tp == KSIP_TLS ? "transport=tls;" : tp == KSIP_TCP ? "transport=tcp;" : "", sig);
 }
 
 /*
@@ -557,7 +563,7 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		struct sip_span body = { sdp, (uint32_t)sdp_len };
 		enum ksip_transport tp = ts->t[i].transport;
 
-		if (tp == KSIP_TCP && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
+		if (ksip_transport_stream(tp) && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
 			STAT_INC(p->st, targets_skipped);	/* its connection is gone */
 			continue;
 		}
@@ -690,6 +696,13 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 			free(sdp);
 			return;
 		}
+	}
+	/* ksipd opens no TLS connection of its own (yet): a TLS leg is reached on its own. */
+	if (tp == KSIP_TLS && !conn_map_find(&dst, &(struct conn_ref){ 0 })) {
+		if (t)
+			stx_reply(p->txn, t, 503, "No TLS connection to next hop", NULL);
+		free(sdp);
+		return;
 	}
 	if (our_via(p, &local, &dst, tp, branch, via, sizeof(via))) {
 		if (t)

@@ -14,6 +14,7 @@
 #include "ksip/endpoint.h"
 #include "transport/conn_map.h"
 #include "transport/netpath.h"
+#include "transport/tls.h"
 #include "transport/worker_priv.h"
 
 #define EV_BATCH 64
@@ -227,14 +228,15 @@ int transport_local(struct worker *w, const struct sockaddr_storage *from,
 	const struct listener *l;
 
 	if (from && from->ss_family == dst->ss_family &&
-	    (listener_at(w, from, tp) || (tp == KSIP_TCP && conn_map_find(dst, &(struct conn_ref){ 0 })))) {
+	    (listener_at(w, from, tp) ||
+	     (ksip_transport_stream(tp) && conn_map_find(dst, &(struct conn_ref){ 0 })))) {
 		*local = *from;
 		return 0;
 	}
 	if (netpath_local_toward(dst, local))
 		return -1;
 	l = listener_for(w, local, tp);
-	if (!l && tp == KSIP_TCP)
+	if (!l && ksip_transport_stream(tp))
 		l = listener_for(w, local, KSIP_UDP);	/* a TCP peer with no TCP listener of ours */
 	if (!l)
 		return -1;
@@ -246,7 +248,7 @@ bool transport_send(struct worker *w, const struct sockaddr_storage *from,
 		    const struct sockaddr_storage *dst, enum ksip_transport tp,
 		    const char *buf, size_t len)
 {
-	if (tp == KSIP_TCP) {
+	if (ksip_transport_stream(tp)) {
 		struct conn_ref ref;
 
 		/* Always through the inbox, even to ourselves: the caller may be another thread. */
@@ -448,7 +450,8 @@ static int worker_listen(struct worker *w, const struct listen_addr *l)
 
 	ksip_format_endpoint(&l->addr, addr, sizeof(addr));
 	if (fd < 0) {
-		log_err("cannot listen on %s %s: %s", udp ? "udp" : "tcp", addr, strerror(errno));
+		log_err("cannot listen on %s %s: %s", ksip_transport_name(l->transport), addr,
+			strerror(errno));
 		return -1;
 	}
 	li->w = w;
@@ -464,11 +467,13 @@ static int worker_listen(struct worker *w, const struct listen_addr *l)
 	if (udp && w->udp_fd[fam] < 0) {
 		w->udp_fd[fam] = fd;
 		w->udp_port[fam] = port;
-	} else if (!udp && !w->tcp_port[fam]) {
+	} else if (l->transport == KSIP_TCP && !w->tcp_port[fam]) {
 		w->tcp_port[fam] = port;
+	} else if (l->transport == KSIP_TLS && !w->tls_port[fam]) {
+		w->tls_port[fam] = port;
 	}
 	if (w->id == 0)
-		log_info("listening on %s %s", udp ? "udp" : "tcp", addr);
+		log_info("listening on %s %s", ksip_transport_name(l->transport), addr);
 	return 0;
 }
 
@@ -518,8 +523,20 @@ struct transport *transport_new(const struct ksip_config *cfg, int nworkers,
 	t->cfg = cfg;
 	t->ops = ops;
 	t->tcp_max = cfg->tcp_max_connections;	/* or sized at transport_start() */
+	for (int i = 0; i < cfg->nlisten; i++) {
+		if (cfg->listen[i].transport != KSIP_TLS)
+			continue;
+		/* One context for every worker and TLS listener: made once, read-only after. */
+		t->tls_ctx = tls_ctx_new(cfg);
+		if (!t->tls_ctx) {
+			free(t);
+			return NULL;
+		}
+		break;
+	}
 	t->workers = calloc((size_t)nworkers, sizeof(*t->workers));
 	if (!t->workers) {
+		tls_ctx_free(t->tls_ctx);
 		free(t);
 		return NULL;
 	}
@@ -574,6 +591,7 @@ void transport_free(struct transport *t)
 	for (int i = 0; i < t->nworkers; i++)
 		worker_free(t->workers[i]);
 	free(t->workers);
+	tls_ctx_free(t->tls_ctx);
 	free(t);
 }
 
@@ -611,5 +629,5 @@ uint16_t worker_port(const struct worker *w, int family, enum ksip_transport tp)
 {
 	int fam = fam_index(family);
 
-	return tp == KSIP_TCP ? w->tcp_port[fam] : w->udp_port[fam];
+	return tp == KSIP_TLS ? w->tls_port[fam] : tp == KSIP_TCP ? w->tcp_port[fam] : w->udp_port[fam];
 }

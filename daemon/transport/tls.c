@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TLS over tcp.c's connections, with OpenSSL 3: the context (certificate,
+ * versions, ciphers) and the non-blocking steps of a connection. Nothing
+ * here waits: a step that would block says which way, and tcp.c asks epoll.
+ *
+ * What the context allows (docs/security.md, "TLS"): TLS 1.2 at least
+ * (tls_min_version; 1.0 and 1.1 never, RFC 8996), no renegotiation (a
+ * client that asks again makes the server work again: a CPU flood), no
+ * compression (CRIME), the system's cipher policy unless tls_ciphers says
+ * otherwise. OpenSSL's buffers are released while a connection is idle:
+ * an idle phone costs a socket and a few hundred bytes, not 2 x 16 KiB.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "base/log.h"
+#include "transport/tls.h"
+
+/* The last OpenSSL error as text (and the queue emptied), for a log line. */
+static const char *ssl_error_text(char *buf, size_t len)
+{
+	unsigned long e = ERR_get_error();
+
+	ERR_clear_error();
+	if (!e)
+		return "unknown error";
+	ERR_error_string_n(e, buf, len);
+	return buf;
+}
+
+/* Log the SHA-256 fingerprint of CTX's certificate: what a phone pins, what `openssl x509 -fingerprint` shows. */
+static void log_fingerprint(SSL_CTX *ctx, const char *path)
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char hex[EVP_MAX_MD_SIZE * 3 + 1] = "";
+	char subject[256] = "?";
+
+	if (!x || !X509_digest(x, EVP_sha256(), md, &n))
+		return;
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + i * 3, sizeof(hex) - i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
+	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+	log_info("tls: certificate %s (%s), SHA-256 fingerprint %s", path, subject, hex);
+}
+
+SSL_CTX *tls_ctx_new(const struct ksip_config *cfg)
+{
+	char cert[512], key[512], err[256];
+	SSL_CTX *ctx;
+
+	if (cfg->tls_certificate[0]) {
+		snprintf(cert, sizeof(cert), "%s", cfg->tls_certificate);
+		snprintf(key, sizeof(key), "%s", cfg->tls_private_key);
+	} else if (tls_self_signed(cfg->database, cert, key, sizeof(cert))) {
+		return NULL;
+	}
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		log_err("tls: %s", ssl_error_text(err, sizeof(err)));
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, cfg->tls_min_version == KSIP_TLS_1_3 ? TLS1_3_VERSION :
+										  TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+				 SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			      SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"ksip", 4);
+	if (cfg->tls_ciphers[0] && !SSL_CTX_set_cipher_list(ctx, cfg->tls_ciphers)) {
+		log_err("tls: tls_ciphers '%s': %s", cfg->tls_ciphers, ssl_error_text(err, sizeof(err)));
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		log_err("tls: certificate %s: %s", cert, ssl_error_text(err, sizeof(err)));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		log_err("tls: private key %s: %s", key, ssl_error_text(err, sizeof(err)));
+		goto fail;
+	}
+	log_fingerprint(ctx, cert);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+void tls_ctx_free(SSL_CTX *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+SSL *tls_conn_new(SSL_CTX *ctx, int fd)
+{
+	SSL *ssl = SSL_new(ctx);
+
+	if (!ssl)
+		return NULL;
+	if (SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_accept_state(ssl);
+	return ssl;
+}
+
+void tls_conn_free(SSL *ssl)
+{
+	if (!ssl)
+		return;
+	/* One close_notify if the socket takes it now; a peer gone or slow gets nothing more. */
+	if (SSL_is_init_finished(ssl))
+		SSL_shutdown(ssl);
+	ERR_clear_error();
+	SSL_free(ssl);
+}
+
+enum tls_step tls_handshake(SSL *ssl)
+{
+	int r;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(ssl);
+	if (r == 1)
+		return TLS_STEP_DONE;
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return TLS_STEP_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return TLS_STEP_WANT_WRITE;
+	default:
+		ERR_clear_error();
+		return TLS_STEP_FAILED;
+	}
+}
+
+/* After SSL_read() or SSL_write() returned R <= 0: errno as recv() or send() would set it. */
+static ssize_t io_error(SSL *ssl, int r, bool *want_write)
+{
+	int e = SSL_get_error(ssl, r);
+
+	ERR_clear_error();
+	switch (e) {
+	case SSL_ERROR_WANT_WRITE:
+		*want_write = true;
+		/* fall through */
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;	/* close_notify */
+	case SSL_ERROR_SYSCALL:
+		errno = ECONNRESET;
+		return -1;
+	default:
+		errno = EPROTO;	/* a bad record, a renegotiation refused: the connection is done */
+		return -1;
+	}
+}
+
+ssize_t tls_read(SSL *ssl, void *buf, size_t len, bool *want_write)
+{
+	int n = len > 0x40000000 ? 0x40000000 : (int)len;
+	int r;
+
+	ERR_clear_error();
+	r = SSL_read(ssl, buf, n);
+	return r > 0 ? r : io_error(ssl, r, want_write);
+}
+
+ssize_t tls_write(SSL *ssl, const void *buf, size_t len, bool *want_write)
+{
+	int n = len > 0x40000000 ? 0x40000000 : (int)len;
+	int r;
+
+	ERR_clear_error();
+	r = SSL_write(ssl, buf, n);
+	return r > 0 ? r : io_error(ssl, r, want_write);
+}
+
+bool tls_pending(SSL *ssl)
+{
+	return SSL_pending(ssl) > 0;
+}

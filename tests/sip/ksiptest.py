@@ -29,10 +29,14 @@ SIPP_DIR = os.path.join(ROOT, "tests", "sipp")
 
 
 class Tap:
+    started = False	# one header per process: a script may import another's helpers (and its Tap)
+
     def __init__(self):
         self.n = 0
         self.failed = 0
-        print("TAP version 13", flush=True)
+        if not Tap.started:
+            print("TAP version 13", flush=True)
+        Tap.started = True
 
     def ok(self, cond, what, diag=None):
         self.n += 1

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""SIP over TLS (issue 15): ksipd listens on tls:127.0.0.1:PORT with no certificate configured.
+
+Checked: it makes a self-signed certificate beside the database (mode 0600, the host's name in
+subjectAltName), logs its SHA-256 fingerprint -- the one `openssl s_client` sees -- and keeps it
+across a restart; TLS 1.1 is refused, TLS 1.3 accepted, a client-initiated renegotiation refused;
+a phone registers over TLS (401, then 200) and refreshes with nc=2 without a new challenge; a TLS
+phone calls a UDP phone and the reverse, ksipd record-routing twice (RFC 5658) with transport=tls
+on the TLS side, media relayed, BYE from either side. Debian's SIPp has no TLS: the phones are
+Python's ssl with ksiptest's SipClient.
+"""
+import os
+import re
+import socket
+import stat
+import subprocess
+import time
+
+from ksiptest import SipClient, Ksipd, free_port, rand_token
+from test_sdp_relay import (PASSWORDS, Dialog, Phone, body_of, media_ports, recv_request, register,
+                            relay_both_ways, reply, sdp)
+import test_sdp_relay
+
+T = test_sdp_relay.T	# one plan: relay_both_ways() reports to it
+
+
+def s_client(port, *args, stdin=b""):
+    p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port] + list(args),
+                       input=stdin, capture_output=True, timeout=20)
+    return p.returncode, p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+
+
+def logged_fingerprint(d):
+    m = re.findall(r"SHA-256 fingerprint ([0-9A-F:]{95})", d.logtext())
+    return m[-1] if m else None
+
+
+def certificate(d, port):
+    """The certificate ksipd presents, through s_client, and its fingerprint by openssl x509."""
+    _, out = s_client(port, "-showcerts")
+    pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", out, re.S)
+    if not pem:
+        return None, out
+    x = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-ext", "subjectAltName"],
+                       input=pem.group(0).encode(), capture_output=True, timeout=10)
+    return x.stdout.decode(), out
+
+
+def check_certificate(d, port):
+    crt, key = os.path.join(d.dir, "tls-selfsigned.crt"), os.path.join(d.dir, "tls-selfsigned.key")
+    modes = [stat.S_IMODE(os.stat(f).st_mode) if os.path.exists(f) else None for f in (crt, key)]
+    T.ok(modes == [0o600, 0o600], "self-signed certificate and key made beside the database, mode 0600",
+         modes)
+    fp = logged_fingerprint(d)
+    info, out = certificate(d, port)
+    T.ok(fp is not None and info is not None and fp in info,
+         "openssl s_client sees the certificate whose SHA-256 fingerprint ksipd logged", (fp, info, out[-500:]))
+    T.ok(info is not None and "DNS:%s" % socket.gethostname() in info,
+         "its subjectAltName is the host's name (%s)" % socket.gethostname(), info)
+    d.restart()
+    T.ok(logged_fingerprint(d) == fp and "made a self-signed" not in d.logtext().split("ksipd ready")[-1],
+         "after a restart: the same certificate, not a new one", logged_fingerprint(d))
+
+
+def check_versions(d, port):
+    before = d.stats()["tls_handshake_failed"]
+    # SECLEVEL=0: our client offers TLS 1.1 for real; refusing it is the server's doing.
+    rc, out = s_client(port, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0")
+    T.ok("alert protocol version" in out and "Cipher is (NONE)" in out,
+         "TLS 1.1 refused: the server answers with a protocol_version alert", out[-400:])
+    deadline = time.time() + 3
+    while time.time() < deadline and d.stats()["tls_handshake_failed"] == before:
+        time.sleep(0.05)
+    T.ok(d.stats()["tls_handshake_failed"] == before + 1, "counted in tls_handshake_failed",
+         d.stats()["tls_handshake_failed"])
+    rc, out = s_client(port, "-tls1_3")
+    T.ok(rc == 0 and "TLSv1.3" in out, "TLS 1.3 accepted", out[-400:])
+    rc, out = s_client(port, "-tls1_2")
+    T.ok(rc == 0 and "TLSv1.2" in out, "TLS 1.2 accepted", out[-400:])
+    # "R" asks s_client to renegotiate; OpenSSL 3 servers refuse (SSL_OP_NO_RENEGOTIATION).
+    p = subprocess.Popen(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_2"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(1)
+    try:
+        out, _ = p.communicate(b"R\n", timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+    out = out.decode(errors="replace")
+    T.ok("RENEGOTIATING" in out and ("no renegotiation" in out or "alert" in out or "errno" in out),
+         "a client-initiated renegotiation is refused", out[-600:])
+
+
+def check_register(d, port):
+    c = SipClient(d, "tls", port=port)
+    contact = "<sip:alice@%s;transport=tls>" % c.hostport(c.local)
+    r = c.transact(c.request("REGISTER", "alice", [contact], 300))
+    T.ok(r is not None and r.code == 401, "REGISTER over TLS: 401 first", r and r.raw)
+    if r is None or r.code != 401:
+        return
+    ch = c.challenge_for(r, "MD5")
+    r = c.transact(c.request("REGISTER", "alice", [contact], 300, auth=c.authorization(ch, "alice", "alice-pw")))
+    T.ok(r is not None and r.code == 200, "then 200", r and r.raw)
+    b = d.bindings("alice")
+    T.ok(len(b) == 1 and b[0]["transport"] == "tls", "the binding says transport tls", b)
+    r = c.transact(c.request("REGISTER", "alice", [contact], 300,
+                             auth=c.authorization(ch, "alice", "alice-pw", nc=2)))
+    T.ok(r is not None and r.code == 200 and not r.get("www-authenticate"),
+         "refresh with nc=2 on the same nonce: 200 without a new challenge", r and r.raw)
+    r = c.transact(c.request("REGISTER", "alice", [contact], 0,
+                             auth=c.authorization(ch, "alice", "alice-pw", nc=3)))
+    T.ok(r is not None and r.code == 200 and not d.bindings("alice"), "unregistered over TLS", r and r.raw)
+    c.close()
+
+
+def rr_entries(msg):
+    return [v.strip() for h in msg.all("record-route") for v in h.split(",")]
+
+
+def tls_calls_udp(d, udp_port, tls_port):
+    label = "TLS alice -> UDP bob"
+    alice = Phone(d, "alice", socket.AF_INET, transport="tls", port=tls_port)
+    bob = Phone(d, "bob", socket.AF_INET)
+    T.ok(register(d, alice) and register(d, bob), "%s: both register" % label)
+    dlg = Dialog(alice, "bob")
+    branch, challenge = dlg.invite(sdp("alice", socket.AF_INET, *alice.ports()))
+    inv = recv_request(bob, "INVITE", dlg.call_id)
+    T.ok(inv is not None, "%s: the INVITE reaches bob over UDP" % label)
+    if inv is None:
+        return alice, bob
+    rr = rr_entries(inv)
+    T.ok(inv.all("via")[0].startswith("SIP/2.0/UDP ") and len(rr) == 2 and
+         ":%d;lr" % udp_port in rr[0] and ":%d;transport=tls;lr" % tls_port in rr[1],
+         "%s: Via UDP, two Record-Routes: the UDP side then the TLS side with transport=tls" % label,
+         (inv.all("via"), rr))
+    tag = rand_token(8)
+    bob.sip.send(reply(inv, 200, "OK", tag, bob.contact, sdp("bob", socket.AF_INET, *bob.ports())))
+    ok = dlg.final()
+    T.ok(ok is not None and ok.code == 200, "%s: alice gets the 200 over TLS" % label, ok and ok.raw)
+    if ok is None or ok.code != 200:
+        return alice, bob
+    dlg.confirm(ok)
+    T.ok(recv_request(bob, "ACK", dlg.call_id) is not None, "%s: the ACK reaches bob" % label)
+    relay_both_ways(label, alice, bob, [("127.0.0.1", p) for p in media_ports(body_of(ok))],
+                    [("127.0.0.1", p) for p in media_ports(body_of(inv))])
+    alice.sip.send(dlg.request("BYE"))
+    bye = recv_request(bob, "BYE", dlg.call_id)
+    T.ok(bye is not None, "%s: alice's BYE reaches bob over UDP" % label)
+    if bye is not None:
+        bob.sip.send(reply(bye, 200, "OK", tag))
+        r = dlg.final()
+        T.ok(r is not None and r.code == 200, "%s: and its 200 reaches alice over TLS" % label)
+    return alice, bob
+
+
+def udp_calls_tls(d, alice, bob, tls_port):
+    label = "UDP bob -> TLS alice"
+    dlg = Dialog(bob, "alice")
+    dlg.invite(sdp("bob", socket.AF_INET, *bob.ports()))
+    inv = recv_request(alice, "INVITE", dlg.call_id)
+    T.ok(inv is not None, "%s: the INVITE reaches alice over her TLS connection" % label)
+    if inv is None:
+        return
+    rr = rr_entries(inv)
+    T.ok(inv.all("via")[0].startswith("SIP/2.0/TLS ") and len(rr) == 2 and
+         ":%d;transport=tls;lr" % tls_port in rr[0],
+         "%s: Via TLS, two Record-Routes, the top one transport=tls" % label, (inv.all("via"), rr))
+    tag = rand_token(8)
+    alice.sip.send(reply(inv, 200, "OK", tag, alice.contact, sdp("alice", socket.AF_INET, *alice.ports())))
+    ok = dlg.final()
+    T.ok(ok is not None and ok.code == 200, "%s: bob gets the 200" % label, ok and ok.raw)
+    if ok is None or ok.code != 200:
+        return
+    dlg.confirm(ok)
+    T.ok(recv_request(alice, "ACK", dlg.call_id) is not None, "%s: the ACK reaches alice over TLS" % label)
+    # alice hangs up: as the callee, her route set is the Record-Route list in order (§12.1.1).
+    req = ("BYE %s SIP/2.0\r\nVia: SIP/2.0/TLS %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"
+           "From: <sip:alice@ksip.test>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 BYE\r\n%s"
+           "Content-Length: 0\r\n\r\n" % (
+               re.search(r"<([^>]+)>", inv.get("contact")).group(1), alice.sip.hostport(alice.sip.local),
+               rand_token(), tag, inv.get("from"), dlg.call_id, "".join("Route: %s\r\n" % r for r in rr)))
+    alice.sip.send(req.encode())
+    bye = recv_request(bob, "BYE", dlg.call_id)
+    T.ok(bye is not None, "%s: alice's BYE over TLS reaches bob" % label)
+    if bye is not None:
+        bob.sip.send(reply(bye, 200, "OK", dlg.a.tag))
+        r = alice.sip.recv(4)
+        T.ok(r is not None and r.code == 200, "%s: and bob's 200 reaches alice" % label, r and r.raw)
+
+
+def main():
+    port, tls_port = free_port(), free_port()
+    d = Ksipd(listen="udp:127.0.0.1:{p} tcp:127.0.0.1:{p} tls:127.0.0.1:{t}".format(p=port, t=tls_port),
+              rtp_ports="%d-%d" % (test_sdp_relay.RTP_MIN + 5000, test_sdp_relay.RTP_MIN + 5099))
+    d.port = port
+    try:
+        for u, pw in PASSWORDS.items():
+            d.add_user(u, pw)
+        check_certificate(d, tls_port)
+        check_versions(d, tls_port)
+        check_register(d, tls_port)
+        alice, bob = tls_calls_udp(d, port, tls_port)
+        udp_calls_tls(d, alice, bob, tls_port)
+        alice.close()
+        bob.close()
+    finally:
+        rc = d.stop()
+        T.ok(rc == 0, "ksipd (ASan/UBSan build) exits cleanly", d.logtext()[-3000:])
+        d.cleanup()
+    T.done()
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,9 @@ _Static_assert(CONFIG_FLOW_TIMEOUT_MAX <= KSIP_FLOW_TIMEOUT_MAX, "ksip.ko takes 
 
 #define CONFIG_STR_(x) #x
 #define CONFIG_STR(x) CONFIG_STR_(x)	/* a limit's value in a message */
-#define DEFAULT_LISTEN "udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060"
+/* UDP and TCP 5060, TLS 5061 (RFC 3261 §26.2), each IPv4 and IPv6: what phones try. */
+#define DEFAULT_LISTEN \
+	"udp:0.0.0.0:5060 tcp:0.0.0.0:5060 tls:0.0.0.0:5061 udp:[::]:5060 tcp:[::]:5060 tls:[::]:5061"
 /* Loopback: the counters are for the host's Prometheus (or a tunnel), not for the Internet. */
 #define DEFAULT_METRICS_LISTEN "127.0.0.1:9461"
 

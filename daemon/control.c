@@ -641,6 +641,49 @@ static void cmd_shield(struct control *c, bool json, struct answer *a)
 			   nft_shield_counter_desc[i].help);
 }
 
+/* `tls show`: the certificate TLS listeners present, for an operator checking a renewal. */
+static void cmd_tls_show(struct control *c, bool json, struct answer *a)
+{
+	struct transport_tls_info ti;
+
+	if (!transport_tls_info(c->d->transport, &ti)) {
+		ans_printf(a, "error\tno tls: listen address\n");
+		return;
+	}
+	ans_printf(a, "ok\n");
+	if (json) {
+		ans_printf(a, "{\"certificate\":");
+		ans_json_str(a, ti.path);
+		ans_printf(a, ",\"subject\":");
+		ans_json_str(a, ti.subject);
+		ans_printf(a, ",\"not_after\":");
+		ans_json_str(a, ti.not_after);
+		ans_printf(a, ",\"sha256\":");
+		ans_json_str(a, ti.fingerprint);
+		ans_printf(a, "}\n");
+		return;
+	}
+	ans_printf(a, "%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n", "certificate", ti.path, "subject",
+		   ti.subject, "not_after", ti.not_after, "sha256", ti.fingerprint);
+}
+
+/* `tls reload`: the files named at start read again (a renewed certificate); connections stay. */
+static void cmd_tls_reload(struct control *c, struct answer *a)
+{
+	struct transport_tls_info ti;
+
+	if (!transport_tls_info(c->d->transport, &ti)) {
+		ans_printf(a, "error\tno tls: listen address\n");
+		return;
+	}
+	if (transport_tls_reload(c->d->transport, &c->d->cfg)) {
+		ans_printf(a, "error\tcertificate not reloaded (see the log): the one in use stays\n");
+		return;
+	}
+	transport_tls_info(c->d->transport, &ti);
+	ans_printf(a, "ok\nreloaded %s, sha256 %s\n", ti.path, ti.fingerprint);
+}
+
 static void listen_str(const struct listen_addr *l, char *out, size_t len)
 {
 	const struct sockaddr_storage *ss = &l->addr;
@@ -889,6 +932,10 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_shield(c, json, a);
 	} else if (!strcmp(f[0], CTL_STATUS)) {
 		cmd_status(c, json, a);
+	} else if (!strcmp(f[0], CTL_TLS_SHOW)) {
+		cmd_tls_show(c, json, a);
+	} else if (!strcmp(f[0], CTL_TLS_RELOAD)) {
+		cmd_tls_reload(c, a);
 	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);

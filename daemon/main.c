@@ -37,7 +37,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ksipd [--config FILE] [--check-config]\n"
 		   "  Runs in the foreground and logs to stderr. Without --config the\n"
 		   "  embedded defaults apply (see docs/configuration.md). SIGHUP\n"
-		   "  reloads log_level, trusted_peers, shield_allow and the users.\n");
+		   "  reloads log_level, trusted_peers, shield_allow, the users and the\n"
+		   "  TLS certificate.\n");
 }
 
 static int online_cpus(void)
@@ -103,6 +104,9 @@ static int open_state(struct ksipd *d)
 	d->auth.on_failure = ksipd_auth_failed;
 	d->auth.failure_arg = d;
 	n = store_load_users(d->store, d->cfg.realm, load_user, d->users);
+	/* A renewed certificate, at the paths named at start; open TLS connections keep theirs. */
+	if (transport_tls_reload(d->transport, &d->cfg))
+		log_err("SIGHUP: TLS certificate not reloaded: the one in use stays");
 	if (n < 0)
 		return -1;
 	log_info("%d users loaded from %s", n, d->cfg.database);

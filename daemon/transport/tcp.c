@@ -239,7 +239,10 @@ static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *
 	c->peer.addrlen = sl;
 	c->peer.transport = tp;
 	if (tp == KSIP_TLS) {
+		/* The SSL holds a reference to the context: a reload may swap it at any time. */
+		pthread_mutex_lock(&t->tls_lock);
 		c->ssl = tls_conn_new(t->tls_ctx, fd);
+		pthread_mutex_unlock(&t->tls_lock);
 		if (!c->ssl) {
 			atomic_fetch_sub(&t->tcp_open, 1);
 			STAT_INC(&w->stats, tcp_errors);

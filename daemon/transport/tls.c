@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -34,24 +35,40 @@ static const char *ssl_error_text(char *buf, size_t len)
 	return buf;
 }
 
-/* Log the SHA-256 fingerprint of CTX's certificate: what a phone pins, what `openssl x509 -fingerprint` shows. */
-static void log_fingerprint(SSL_CTX *ctx, const char *path)
+void tls_ctx_describe(SSL_CTX *ctx, char *subject, size_t slen, char *not_after, size_t nlen,
+		      char *fingerprint, size_t flen)
 {
 	X509 *x = SSL_CTX_get0_certificate(ctx);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	char hex[EVP_MAX_MD_SIZE * 3 + 1] = "";
-	char subject[256] = "?";
+	struct tm tm;
 
-	if (!x || !X509_digest(x, EVP_sha256(), md, &n))
+	snprintf(subject, slen, "?");
+	snprintf(not_after, nlen, "?");
+	snprintf(fingerprint, flen, "?");
+	if (!x)
 		return;
-	for (unsigned int i = 0; i < n; i++)
-		snprintf(hex + i * 3, sizeof(hex) - i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
-	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
-	log_info("tls: certificate %s (%s), SHA-256 fingerprint %s", path, subject, hex);
+	X509_NAME_oneline(X509_get_subject_name(x), subject, (int)slen);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+		strftime(not_after, nlen, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (!X509_digest(x, EVP_sha256(), md, &n))
+		return;
+	fingerprint[0] = 0;
+	for (unsigned int i = 0; i < n && (size_t)i * 3 + 3 <= flen; i++)
+		snprintf(fingerprint + i * 3, flen - i * 3, "%02X%s", md[i], i + 1 < n ? ":" : "");
 }
 
-SSL_CTX *tls_ctx_new(const struct ksip_config *cfg)
+/* Log what CTX presents: the fingerprint is what a phone pins, what `openssl x509 -fingerprint` shows. */
+static void log_certificate(SSL_CTX *ctx, const char *path)
+{
+	char subject[256], not_after[64], fp[EVP_MAX_MD_SIZE * 3 + 1];
+
+	tls_ctx_describe(ctx, subject, sizeof(subject), not_after, sizeof(not_after), fp, sizeof(fp));
+	log_info("tls: certificate %s (%s, expires %s), SHA-256 fingerprint %s", path, subject,
+		 not_after, fp);
+}
+
+SSL_CTX *tls_ctx_new(const struct ksip_config *cfg, char *path, size_t len)
 {
 	char cert[512], key[512], err[256];
 	SSL_CTX *ctx;
@@ -87,7 +104,8 @@ SSL_CTX *tls_ctx_new(const struct ksip_config *cfg)
 		log_err("tls: private key %s: %s", key, ssl_error_text(err, sizeof(err)));
 		goto fail;
 	}
-	log_fingerprint(ctx, cert);
+	log_certificate(ctx, cert);
+	snprintf(path, len, "%s", cert);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);

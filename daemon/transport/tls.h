@@ -7,6 +7,7 @@
 #ifndef KSIP_TRANSPORT_TLS_H
 #define KSIP_TRANSPORT_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -18,9 +19,13 @@ typedef struct ssl_ctx_st SSL_CTX;
 /*
  * The context for CFG's TLS listeners: its certificate and key, or a
  * self-signed pair beside the database (tls_cert.c); the certificate's
- * SHA-256 fingerprint is logged. NULL with a logged error.
+ * SHA-256 fingerprint is logged. The certificate file's path into PATH.
+ * NULL with a logged error.
  */
-SSL_CTX *tls_ctx_new(const struct ksip_config *cfg);
+SSL_CTX *tls_ctx_new(const struct ksip_config *cfg, char *path, size_t len);
+/* CTX's certificate: subject, expiry (UTC), SHA-256 fingerprint (AA:BB:...). */
+void tls_ctx_describe(SSL_CTX *ctx, char *subject, size_t slen, char *not_after, size_t nlen,
+		      char *fingerprint, size_t flen);
 void tls_ctx_free(SSL_CTX *ctx);
 
 /* The server side of a connection accepted on FD; NULL when out of memory. */

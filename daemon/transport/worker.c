@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -522,12 +523,13 @@ struct transport *transport_new(const struct ksip_config *cfg, int nworkers,
 	}
 	t->cfg = cfg;
 	t->ops = ops;
+	pthread_mutex_init(&t->tls_lock, NULL);
 	t->tcp_max = cfg->tcp_max_connections;	/* or sized at transport_start() */
 	for (int i = 0; i < cfg->nlisten; i++) {
 		if (cfg->listen[i].transport != KSIP_TLS)
 			continue;
 		/* One context for every worker and TLS listener: made once, read-only after. */
-		t->tls_ctx = tls_ctx_new(cfg);
+		t->tls_ctx = tls_ctx_new(cfg, t->tls_path, sizeof(t->tls_path));
 		if (!t->tls_ctx) {
 			free(t);
 			return NULL;
@@ -592,6 +594,7 @@ void transport_free(struct transport *t)
 		worker_free(t->workers[i]);
 	free(t->workers);
 	tls_ctx_free(t->tls_ctx);
+	pthread_mutex_destroy(&t->tls_lock);
 	free(t);
 }
 
@@ -623,6 +626,40 @@ int worker_epfd(const struct worker *w)
 struct ksip_stats *worker_stats(struct worker *w)
 {
 	return &w->stats;
+}
+
+bool transport_tls_info(struct transport *t, struct transport_tls_info *out)
+{
+	pthread_mutex_lock(&t->tls_lock);
+	if (!t->tls_ctx) {
+		pthread_mutex_unlock(&t->tls_lock);
+		return false;
+	}
+	snprintf(out->path, sizeof(out->path), "%s", t->tls_path);
+	tls_ctx_describe(t->tls_ctx, out->subject, sizeof(out->subject), out->not_after,
+			 sizeof(out->not_after), out->fingerprint, sizeof(out->fingerprint));
+	pthread_mutex_unlock(&t->tls_lock);
+	return true;
+}
+
+int transport_tls_reload(struct transport *t, const struct ksip_config *cfg)
+{
+	char path[sizeof(t->tls_path)];
+	SSL_CTX *ctx, *old;
+
+	if (!t->tls_ctx)
+		return 0;	/* no TLS listener: nothing to reload (set once, before the workers ran) */
+	ctx = tls_ctx_new(cfg, path, sizeof(path));
+	if (!ctx)
+		return -1;
+	pthread_mutex_lock(&t->tls_lock);
+	old = t->tls_ctx;
+	t->tls_ctx = ctx;
+	memcpy(t->tls_path, path, sizeof(path));
+	pthread_mutex_unlock(&t->tls_lock);
+	/* Open connections hold references of their own: they keep the old certificate until they close. */
+	tls_ctx_free(old);
+	return 0;
 }
 
 uint16_t worker_port(const struct worker *w, int family, enum ksip_transport tp)

@@ -153,6 +153,22 @@ bool transport_conn_keep(struct worker *w, const struct sockaddr_storage *peer, 
 void transport_handoff(struct worker *w, int to, const struct sip_msg *m, const char *buf,
 		       size_t len, const struct sip_source *src);
 
+/* The certificate TLS listeners present (`ksipctl tls show`); false when there is no TLS listener. */
+struct transport_tls_info {
+	char path[512];			/* its file */
+	char subject[256];
+	char not_after[64];		/* "YYYY-MM-DD HH:MM:SS UTC" */
+	char fingerprint[100];		/* SHA-256, AA:BB:... */
+};
+bool transport_tls_info(struct transport *t, struct transport_tls_info *out);
+/*
+ * Load CFG's certificate and key anew (the self-signed pair when none is
+ * configured) for the TLS connections accepted from now on; open ones keep
+ * the one they started with, nothing is dropped. -1 (logged) when they do
+ * not load: the certificate in use stays. Any thread.
+ */
+int transport_tls_reload(struct transport *t, const struct ksip_config *cfg);
+
 /* What the layer above keeps for W: the ARG of its callbacks. Before transport_start(). */
 void worker_attach(struct worker *w, void *arg);
 int worker_index(const struct worker *w);

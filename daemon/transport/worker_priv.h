@@ -92,7 +92,10 @@ struct transport {
 	/* EMFILE: when it was last logged (CLOCK_MONOTONIC ms), and pauses since, over all workers. */
 	atomic_uint_fast64_t emfile_logged_ms;
 	atomic_uint emfile_unlogged;
-	struct ssl_ctx_st *tls_ctx;	/* for TLS listeners (tls.h); NULL when there are none */
+	/* For TLS listeners (tls.h); NULL when there are none. Swapped by a reload: under tls_lock. */
+	pthread_mutex_t tls_lock;
+	struct ssl_ctx_st *tls_ctx;
+	char tls_path[512];		/* its certificate file */
 };
 
 /* udp.c: a UDP socket is readable (a struct listener). Under w->lock. */

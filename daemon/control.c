@@ -652,15 +652,15 @@ static void cmd_tls_show(struct control *c, bool json, struct answer *a)
 	}
 	ans_printf(a, "ok\n");
 	if (json) {
-		ans_printf(a, "{\"certificate\":");
+		ans_printf(a, "{\"certificate\":\"");
 		ans_json_str(a, ti.path);
-		ans_printf(a, ",\"subject\":");
+		ans_printf(a, "\",\"subject\":\"");
 		ans_json_str(a, ti.subject);
-		ans_printf(a, ",\"not_after\":");
+		ans_printf(a, "\",\"not_after\":\"");
 		ans_json_str(a, ti.not_after);
-		ans_printf(a, ",\"sha256\":");
+		ans_printf(a, "\",\"sha256\":\"");
 		ans_json_str(a, ti.fingerprint);
-		ans_printf(a, "}\n");
+		ans_printf(a, "\"}\n");
 		return;
 	}
 	ans_printf(a, "%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n", "certificate", ti.path, "subject",

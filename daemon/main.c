@@ -104,9 +104,6 @@ static int open_state(struct ksipd *d)
 	d->auth.on_failure = ksipd_auth_failed;
 	d->auth.failure_arg = d;
 	n = store_load_users(d->store, d->cfg.realm, load_user, d->users);
-	/* A renewed certificate, at the paths named at start; open TLS connections keep theirs. */
-	if (transport_tls_reload(d->transport, &d->cfg))
-		log_err("SIGHUP: TLS certificate not reloaded: the one in use stays");
 	if (n < 0)
 		return -1;
 	log_info("%d users loaded from %s", n, d->cfg.database);
@@ -444,6 +441,9 @@ static void reload(struct ksipd *d, const char *file)
 	log_current_level = (enum log_level)nc->log_level;
 	reload_trusted(d, nc);
 	n = store_load_users(d->store, d->cfg.realm, load_user, d->users);
+	/* A renewed certificate, at the paths named at start; open TLS connections keep theirs. */
+	if (transport_tls_reload(d->transport, &d->cfg))
+		log_err("SIGHUP: TLS certificate not reloaded: the one in use stays");
 	/* Any other difference waits for a restart: say so, and keep the old file's values for it. */
 	loaded_cfg.log_level = nc->log_level;
 	memcpy(loaded_cfg.trusted_peers, nc->trusted_peers, sizeof(nc->trusted_peers));

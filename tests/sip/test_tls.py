@@ -9,8 +9,10 @@ phone calls a UDP phone and the reverse, ksipd record-routing twice (RFC 5658) w
 on the TLS side, media relayed, BYE from either side. Debian's SIPp has no TLS: the phones are
 Python's ssl with ksiptest's SipClient.
 """
+import json
 import os
 import re
+import signal
 import socket
 import stat
 import subprocess
@@ -188,6 +190,57 @@ def udp_calls_tls(d, alice, bob, tls_port):
         T.ok(r is not None and r.code == 200, "%s: and bob's 200 reaches alice" % label, r and r.raw)
 
 
+def fingerprint_seen(port):
+    info, _ = certificate(None, port)
+    m = re.search(r"Fingerprint=([0-9A-F:]+)", info or "")
+    return m.group(1) if m else None
+
+
+def check_reload(d, port):
+    """`ksipctl tls show`, then a renewed certificate by SIGHUP and by `ksipctl tls reload`."""
+    fp = logged_fingerprint(d)
+    show = json.loads(d.ctl("--json", "tls", "show").stdout)
+    T.ok(show["sha256"] == fp and show["certificate"].endswith("tls-selfsigned.crt") and
+         show["subject"] == "/CN=" + socket.gethostname() and show["not_after"].endswith(" UTC"),
+         "ksipctl tls show: the file, subject, expiry and the fingerprint logged", show)
+    text = d.ctl("tls", "show").stdout
+    T.ok(re.search(r"^sha256 +%s$" % re.escape(fp), text, re.M) is not None, "and as text", text)
+    phone = SipClient(d, "tls", port=port)
+    contact = "<sip:alice@%s;transport=tls>" % phone.hostport(phone.local)
+    r, _ = phone.register("alice", "alice-pw", [contact], 300)
+    T.ok(r is not None and r.code == 200, "a phone registers over a TLS connection it keeps open")
+    crt, key = os.path.join(d.dir, "tls-selfsigned.crt"), os.path.join(d.dir, "tls-selfsigned.key")
+    os.unlink(crt)
+    os.unlink(key)
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 5
+    while time.time() < deadline and logged_fingerprint(d) == fp:
+        time.sleep(0.05)
+    new = logged_fingerprint(d)
+    T.ok(new and new != fp and json.loads(d.ctl("--json", "tls", "show").stdout)["sha256"] == new,
+         "SIGHUP with the pair removed: a new certificate made, logged and shown", (fp, new))
+    T.ok(fingerprint_seen(port) == new, "a new connection gets the new certificate")
+    r, _ = phone.register("alice", "alice-pw", [contact], 300)
+    T.ok(r is not None and r.code == 200, "the phone's open connection was kept: it registers again on it",
+         r and r.raw)
+    with open(crt, "w") as f:
+        f.write("not a certificate\n")
+    p = d.ctl("tls", "reload", check=False)
+    T.ok(p.returncode == 1 and "not reloaded" in p.stderr and "tls: certificate %s" % crt in d.logtext(),
+         "ksipctl tls reload with a broken file: refused, said in the log", (p.returncode, p.stderr))
+    T.ok(fingerprint_seen(port) == new and json.loads(d.ctl("--json", "tls", "show").stdout)["sha256"] == new,
+         "and the certificate in use stays")
+    r, _ = phone.register("alice", "alice-pw", [contact], 300)
+    T.ok(r is not None and r.code == 200, "the phone's connection still works", r and r.raw)
+    os.unlink(crt)
+    os.unlink(key)
+    p = d.ctl("tls", "reload", check=False)
+    T.ok(p.returncode == 0 and "reloaded" in p.stdout and logged_fingerprint(d) != new and
+         fingerprint_seen(port) == logged_fingerprint(d),
+         "ksipctl tls reload with the pair removed: a new one, presented to new connections", p.stdout)
+    phone.close()
+
+
 def main():
     port, tls_port = free_port(), free_port()
     d = Ksipd(listen="udp:127.0.0.1:{p} tcp:127.0.0.1:{p} tls:127.0.0.1:{t}".format(p=port, t=tls_port),
@@ -203,6 +256,7 @@ def main():
         udp_calls_tls(d, alice, bob, tls_port)
         alice.close()
         bob.close()
+        check_reload(d, tls_port)
     finally:
         rc = d.stop()
         T.ok(rc == 0, "ksipd (ASan/UBSan build) exits cleanly", d.logtext()[-3000:])

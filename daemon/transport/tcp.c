@@ -420,15 +420,18 @@ bool transport_conn_keep(struct worker *w, const struct sockaddr_storage *peer, 
 	return true;
 }
 
-/* send() or, over TLS, SSL_write(): the same answers. */
-static ssize_t conn_send(struct worker *w, struct tcp_conn *c, const char *p, size_t n)
+/*
+ * send() or, over TLS, SSL_write(): the same answers. What waits after a
+ * blocked SSL_write() stays first in the write queue, and the queue is what
+ * the next SSL_write() is given: OpenSSL's rule for a retry holds.
+ */
+static ssize_t conn_send(struct tcp_conn *c, const char *p, size_t n)
 {
 	bool want_write = false;
 
-	(void)w;
 	if (!c->ssl)
 		return send(c->ev.fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	return tls_write(c->ssl, p, n, &want_write);
+	return tls_write(c->ssl, p, n, &want_write);	/* waits for EPOLLOUT, which a queue asks */
 }
 
 /* The events C waits for: readable always; writable while something waits to go out. */
@@ -445,7 +448,7 @@ static int conn_write(struct worker *w, struct tcp_conn *c, const char *p, size_
 
 	/* Still connecting, or still in its TLS handshake: queue it. */
 	if (!c->wlen && !c->connect_deadline_ms && !c->handshaking) {
-		r = conn_send(w, c, p, n);
+		r = conn_send(c, p, n);
 		if (r < 0 && errno != EAGAIN)
 			return -1;
 		if (r < 0)
@@ -486,7 +489,7 @@ void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len)
 
 static int conn_flush(struct worker *w, struct tcp_conn *c)
 {
-	ssize_t r = conn_send(w, c, c->wbuf, c->wlen);
+	ssize_t r = conn_send(c, c->wbuf, c->wlen);
 
 	if (r < 0)
 		return errno == EAGAIN ? 0 : -1;

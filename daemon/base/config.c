@@ -473,6 +473,19 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		hint = "expected 1.2 or 1.3 (TLS 1.0 and 1.1 are refused, RFC 8996)";
 	} else if (!strcmp(key, "tls_ciphers")) {
 		r = set_string(c->tls_ciphers, sizeof(c->tls_ciphers), value);
+	} else if (!strcmp(key, "tls_ca_file")) {
+		r = set_string(c->tls_ca_file, sizeof(c->tls_ca_file), value);
+	} else if (!strcmp(key, "tls_verify_client")) {
+		r = 0;
+		if (!strcmp(value, "no"))
+			c->tls_verify_client = KSIP_TLS_VERIFY_NO;
+		else if (!strcmp(value, "optional"))
+			c->tls_verify_client = KSIP_TLS_VERIFY_OPTIONAL;
+		else if (!strcmp(value, "yes"))
+			c->tls_verify_client = KSIP_TLS_VERIFY_YES;
+		else
+			r = -1;
+		hint = "expected no, optional or yes";
 	} else if (!strcmp(key, "trusted_peers")) {
 		r = config_parse_cidrs(value, c->trusted_peers, CONFIG_MAX_CIDRS, &c->n_trusted_peers);
 		hint = "expected ADDR[/PREFIX] ... (host bits zero), at most " CONFIG_STR(CONFIG_MAX_CIDRS);
@@ -634,6 +647,10 @@ int config_load(struct ksip_config *c, const char *file, char *err, size_t errle
 	}
 	if (!c->tls_certificate[0] != !c->tls_private_key[0]) {
 		snprintf(err, errlen, "%s: tls_certificate and tls_private_key go together", file);
+		return -1;
+	}
+	if (c->tls_verify_client != KSIP_TLS_VERIFY_NO && !c->tls_ca_file[0]) {
+		snprintf(err, errlen, "%s: tls_verify_client needs tls_ca_file", file);
 		return -1;
 	}
 	if (c->t1_ms > c->t2_ms) {

@@ -95,6 +95,27 @@ SSL_CTX *tls_ctx_new(const struct ksip_config *cfg, char *path, size_t len)
 		log_err("tls: tls_ciphers '%s': %s", cfg->tls_ciphers, ssl_error_text(err, sizeof(err)));
 		goto fail;
 	}
+	if (cfg->tls_verify_client != KSIP_TLS_VERIFY_NO) {
+		/*
+		 * Clients' certificates against tls_ca_file only (not the system's
+		 * store: a phone's certificate is the operator's to vouch for).
+		 * optional: a client that sends none is served, one that sends a
+		 * bad one is not.
+		 */
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->tls_ca_file);
+
+		if (!names || SSL_CTX_load_verify_locations(ctx, cfg->tls_ca_file, NULL) != 1) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			log_err("tls: tls_ca_file %s: %s", cfg->tls_ca_file,
+				ssl_error_text(err, sizeof(err)));
+			goto fail;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+				   (cfg->tls_verify_client == KSIP_TLS_VERIFY_YES ?
+				    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+		SSL_CTX_set_verify_depth(ctx, 4);
+	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		log_err("tls: certificate %s: %s", cert, ssl_error_text(err, sizeof(err)));
 		goto fail;

@@ -12,10 +12,12 @@ Python's ssl with ksiptest's SipClient.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 
 from ksiptest import SipClient, Ksipd, free_port, rand_token
@@ -241,6 +243,68 @@ def check_reload(d, port):
     phone.close()
 
 
+def make_certs(tmp):
+    """A CA, a client certificate it signs, and a rogue CA's client certificate (openssl CLI)."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=tmp, check=True, capture_output=True, timeout=30)
+    for ca in ("ca", "rogue"):
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", ca + ".key", "-out", ca + ".crt", "-subj", "/CN=" + ca, "-days", "2")
+        run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+            ca + "-client.key", "-out", ca + "-client.csr", "-subj", "/CN=alice")
+        run("x509", "-req", "-in", ca + "-client.csr", "-CA", ca + ".crt", "-CAkey", ca + ".key",
+            "-CAcreateserial", "-out", ca + "-client.crt", "-days", "2")
+    return os.path.join(tmp, "ca.crt")
+
+
+def answers_over_tls(d, port, cert=None):
+    """True when a REGISTER over TLS (with CERT's client certificate) gets its 401."""
+    import ssl
+    from ksiptest import tls_client_context
+    ctx = tls_client_context()
+    if cert:
+        ctx.load_cert_chain(cert + ".crt", cert + ".key")
+    try:
+        c = SipClient(d, "tls", port=port, tls_context=ctx)
+        r = c.transact(c.request("REGISTER", "alice", ["<sip:alice@%s;transport=tls>" % c.hostport(c.local)],
+                                 300))
+        c.close()
+        return r is not None and r.code == 401
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def check_client_certificates():
+    """tls_verify_client yes, then optional, with tls_ca_file."""
+    tmp = tempfile.mkdtemp(prefix="i15-tls-ca-")
+    try:
+        ca = make_certs(tmp)
+        good, rogue = os.path.join(tmp, "ca-client"), os.path.join(tmp, "rogue-client")
+        port, tls_port = free_port(), free_port()
+        d = Ksipd(listen="udp:127.0.0.1:{p} tls:127.0.0.1:{t}".format(p=port, t=tls_port),
+                  tls_ca_file=ca, tls_verify_client="yes")
+        d.port = port
+        try:
+            T.ok(answers_over_tls(d, tls_port, good), "verify yes: a client certificate the CA signed: served")
+            f = d.stats()["tls_handshake_failed"]
+            T.ok(not answers_over_tls(d, tls_port), "verify yes: no client certificate: refused")
+            T.ok(not answers_over_tls(d, tls_port, rogue), "verify yes: another CA's certificate: refused")
+            T.ok(d.stats()["tls_handshake_failed"] == f + 2, "both counted in tls_handshake_failed",
+                 d.stats()["tls_handshake_failed"])
+            d.stop()
+            d.conf["tls_verify_client"] = "optional"
+            d.start()
+            T.ok(answers_over_tls(d, tls_port) and answers_over_tls(d, tls_port, good),
+                 "verify optional: no certificate, or the CA's: served")
+            T.ok(not answers_over_tls(d, tls_port, rogue), "verify optional: another CA's certificate: refused")
+        finally:
+            rc = d.stop()
+            T.ok(rc == 0, "ksipd (ASan/UBSan build) exits cleanly", d.logtext()[-3000:])
+            d.cleanup()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     port, tls_port = free_port(), free_port()
     d = Ksipd(listen="udp:127.0.0.1:{p} tcp:127.0.0.1:{p} tls:127.0.0.1:{t}".format(p=port, t=tls_port),
@@ -261,6 +325,7 @@ def main():
         rc = d.stop()
         T.ok(rc == 0, "ksipd (ASan/UBSan build) exits cleanly", d.logtext()[-3000:])
         d.cleanup()
+    check_client_certificates()
     T.done()
 
 

@@ -137,6 +137,11 @@ int main(void)
 	CHECK_MSG("tls_certificate = /etc/ksip/cert.pem\n",
 		  "%s: tls_certificate and tls_private_key go together",
 		  "a certificate without its key refused");
+	CHECK_MSG("tls_verify_client = yes\n", "%s: tls_verify_client needs tls_ca_file",
+		  "tls_verify_client without tls_ca_file refused");
+	CHECK_MSG("tls_verify_client = maybe\n",
+		  "%s:1: key 'tls_verify_client': expected no, optional or yes: 'maybe'",
+		  "tls_verify_client: no, optional or yes");
 
 	config_defaults(&c);
 	rc = config_load(&c, "/nonexistent/ksipd.conf", err, sizeof(err));

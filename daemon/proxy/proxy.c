@@ -411,9 +411,9 @@ struct unsent {
  * one is open or opening; false (and why, in U) when none can be.
  */
 static bool open_tcp(struct proxy *p, const struct sockaddr_storage *from,
-		     const struct sockaddr_storage *dst, struct unsent *u)
+		     const struct sockaddr_storage *dst, enum ksip_transport tp, struct unsent *u)
 {
-	switch (transport_connect(p->w, from, dst)) {
+	switch (transport_connect(p->w, from, dst, tp)) {
 	case TRANSPORT_CONNECT_OK:
 		return true;
 	case TRANSPORT_CONNECT_BUSY:
@@ -453,7 +453,9 @@ void proxy_connect_failed(struct proxy *p, const struct sockaddr_storage *dst)
 {
 	p->now = now_ms();
 	txn_set_now(p->txn, p->now);
+	/* The connect was TCP or TLS; DST names the one connection either way. */
 	txn_transport_error(p->txn, dst, KSIP_TCP);
+	txn_transport_error(p->txn, dst, KSIP_TLS);
 }
 
 static void branch_event(struct branch *b, enum branch_event ev, int code,
@@ -597,7 +599,7 @@ again:
 			}
 			/* §18.1.1: a connection of ours, to the port its Contact names. */
 			if (tcp_target(ts->t[i].uri, &ts->t[i].dst, &tcp_dst)) {
-				if (!open_tcp(p, &ts->t[i].local, &tcp_dst, &un))
+				if (!open_tcp(p, &ts->t[i].local, &tcp_dst, KSIP_TCP, &un))
 					continue;
 				ts->t[i].dst = tcp_dst;
 				tp = KSIP_TCP;
@@ -686,18 +688,18 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 	 * it. Not a connection the phone opened (from a port nobody listens
 	 * on, maybe through a NAT): that one stays gone, as before.
 	 */
-	if (c && tp == KSIP_TCP && !conn_map_find(&dst, &(struct conn_ref){ 0 }) &&
-	    uri_names(m->ruri, &dst)) {
+	if (ksip_transport_stream(tp) && !conn_map_find(&dst, &(struct conn_ref){ 0 }) &&
+	    ((c && uri_names(m->ruri, &dst)) || (!c && tp == KSIP_TLS))) {
 		struct unsent un = { 0 };
 
-		if (!open_tcp(p, &local, &dst, &un)) {
+		if (!open_tcp(p, &local, &dst, tp, &un)) {
 			if (t)
 				reply_unsent(p, t, &un);
 			free(sdp);
 			return;
 		}
 	}
-	/* ksipd opens no TLS connection of its own (yet): a TLS leg is reached on its own. */
+	/* A call's TLS leg whose connection is gone, to a port nobody listens on: as over TCP. */
 	if (tp == KSIP_TLS && !conn_map_find(&dst, &(struct conn_ref){ 0 })) {
 		if (t)
 			stx_reply(p->txn, t, 503, "No TLS connection to next hop", NULL);

@@ -211,6 +211,7 @@ void tcp_size(struct transport *t)
 
 static void conn_event(void *arg, uint32_t events);
 static void connect_fail(struct worker *w, struct tcp_conn *c, bool timed_out);
+static void connect_up(struct worker *w, struct tcp_conn *c);
 
 /* Take FD from SS on as a connection of W, or say why not (the caller closes FD). */
 static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl,
@@ -319,7 +320,7 @@ static enum transport_connect_result connect_refused(struct worker *w, bool open
 }
 
 enum transport_connect_result tcp_connect(struct worker *w, const struct sockaddr_storage *local,
-					  const struct sockaddr_storage *dst)
+					  const struct sockaddr_storage *dst, enum ksip_transport tp)
 {
 	struct transport *t = w->t;
 	unsigned int share = (TCP_CONNECTS_MAX + (unsigned int)t->nworkers - 1) /
@@ -368,12 +369,22 @@ enum transport_connect_result tcp_connect(struct worker *w, const struct sockadd
 	c->id = ++w->conn_seq;
 	c->peer.addr = *dst;
 	c->peer.addrlen = sl;
-	c->peer.transport = KSIP_TCP;
+	c->peer.transport = tp;
 	c->peer.local = *local;	/* our address with our listening port: what we tell peers */
+	if (tp == KSIP_TLS) {
+		/* Up once the TLS handshake is over too: connect_done() starts it, same deadline. */
+		c->ssl = tls_conn_new_client(t->tls_client_ctx, fd);
+		if (!c->ssl) {
+			close(fd);
+			free(c);
+			return connect_refused(w, true);
+		}
+	}
 	c->last_active = time(NULL);
 	/* At most one connection per destination: another worker's may have won the race. */
 	r = conn_map_add_new(dst, w->id, c->id, c, t->cfg->tcp_max_per_source);
 	if (r != CONN_MAP_OK) {
+		tls_conn_free(c->ssl);
 		close(fd);
 		free(c);
 		atomic_fetch_sub(&t->tcp_connecting, 1);
@@ -388,6 +399,7 @@ enum transport_connect_result tcp_connect(struct worker *w, const struct sockadd
 	}
 	if (ev_add(w->epfd, &c->ev, fd, conn_event, c, EPOLLIN | EPOLLOUT | EPOLLRDHUP)) {
 		conn_map_del(dst, c->id);
+		tls_conn_free(c->ssl);
 		close(fd);
 		free(c);
 		atomic_fetch_sub(&t->tcp_connecting, 1);
@@ -395,7 +407,7 @@ enum transport_connect_result tcp_connect(struct worker *w, const struct sockadd
 		STAT_INC(&w->stats, tcp_errors);
 		return TRANSPORT_CONNECT_BUSY;
 	}
-	if (connecting) {
+	if (connecting || c->ssl) {	/* TLS: not up before its handshake, even on loopback */
 		c->connect_deadline_ms = now_ms() + TCP_CONNECT_TIMEOUT_MS;
 		w->nconnecting++;
 	} else {
@@ -621,7 +633,20 @@ static void connect_fail(struct worker *w, struct tcp_conn *c, bool timed_out)
 	transport_connect_failed(w, &dst);
 }
 
-/* The handshake of C ended (writable, or an error): true when it is up. */
+/* A connect of ours is up: no longer one of those in progress. */
+static void connect_up(struct worker *w, struct tcp_conn *c)
+{
+	c->connect_deadline_ms = 0;
+	w->nconnecting--;
+	atomic_fetch_sub(&w->t->tcp_connecting, 1);
+	c->last_active = time(NULL);
+}
+
+/*
+ * The TCP handshake of C ended (writable, or an error): true when it is up.
+ * Over TLS, the TLS handshake starts now (c->handshaking), under the same
+ * deadline: the connection is up when that one is over (conn_handshake()).
+ */
 static bool connect_done(struct worker *w, struct tcp_conn *c)
 {
 	int err = 0;
@@ -631,10 +656,11 @@ static bool connect_done(struct worker *w, struct tcp_conn *c)
 		connect_fail(w, c, false);
 		return false;
 	}
-	c->connect_deadline_ms = 0;
-	w->nconnecting--;
-	atomic_fetch_sub(&w->t->tcp_connecting, 1);
-	c->last_active = time(NULL);
+	if (c->ssl) {
+		c->handshaking = true;
+		return true;
+	}
+	connect_up(w, c);
 	if (!c->wlen)
 		ev_mod(w->epfd, &c->ev, EPOLLIN | EPOLLRDHUP);
 	return true;
@@ -656,12 +682,17 @@ static void conn_handshake(struct worker *w, struct tcp_conn *c)
 		return;
 	case TLS_STEP_FAILED:
 		STAT_INC(&w->stats, tls_handshake_failed);
-		conn_close(w, c);
+		if (c->connect_deadline_ms)
+			connect_fail(w, c, false);	/* ours: what was queued on it fails now */
+		else
+			conn_close(w, c);
 		return;
 	case TLS_STEP_DONE:
 		break;
 	}
 	STAT_INC(&w->stats, tls_handshakes);
+	if (c->connect_deadline_ms)
+		connect_up(w, c);
 	c->handshaking = false;
 	c->msg_started = 0;
 	c->last_active = time(NULL);
@@ -677,7 +708,7 @@ static void conn_event(void *arg, uint32_t events)
 
 	if (c->ev.fd < 0)
 		return;		/* closed earlier in this epoll batch */
-	if (c->connect_deadline_ms) {
+	if (c->connect_deadline_ms && !c->handshaking) {
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			return;
 		if (!connect_done(w, c))

@@ -133,6 +133,38 @@ fail:
 	return NULL;
 }
 
+SSL_CTX *tls_client_ctx_new(const struct ksip_config *cfg)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char err[256];
+
+	if (!ctx) {
+		log_err("tls: %s", ssl_error_text(err, sizeof(err)));
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, cfg->tls_min_version == KSIP_TLS_1_3 ? TLS1_3_VERSION :
+										  TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			      SSL_MODE_RELEASE_BUFFERS);
+	if (cfg->tls_ciphers[0] && !SSL_CTX_set_cipher_list(ctx, cfg->tls_ciphers)) {
+		log_err("tls: tls_ciphers '%s': %s", cfg->tls_ciphers, ssl_error_text(err, sizeof(err)));
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (cfg->tls_ca_file[0]) {
+		if (SSL_CTX_load_verify_locations(ctx, cfg->tls_ca_file, NULL) != 1) {
+			log_err("tls: tls_ca_file %s: %s", cfg->tls_ca_file,
+				ssl_error_text(err, sizeof(err)));
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_verify_depth(ctx, 4);
+	}
+	return ctx;
+}
+
 void tls_ctx_free(SSL_CTX *ctx)
 {
 	SSL_CTX_free(ctx);
@@ -149,6 +181,15 @@ SSL *tls_conn_new(SSL_CTX *ctx, int fd)
 		return NULL;
 	}
 	SSL_set_accept_state(ssl);
+	return ssl;
+}
+
+SSL *tls_conn_new_client(SSL_CTX *ctx, int fd)
+{
+	SSL *ssl = tls_conn_new(ctx, fd);
+
+	if (ssl)
+		SSL_set_connect_state(ssl);
 	return ssl;
 }
 

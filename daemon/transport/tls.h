@@ -28,8 +28,17 @@ void tls_ctx_describe(SSL_CTX *ctx, char *subject, size_t slen, char *not_after,
 		      char *fingerprint, size_t flen);
 void tls_ctx_free(SSL_CTX *ctx);
 
+/*
+ * The context for connections ksipd opens: CFG's versions; the peer's
+ * certificate chain verified against tls_ca_file when it is set. NULL with
+ * a logged error.
+ */
+SSL_CTX *tls_client_ctx_new(const struct ksip_config *cfg);
+
 /* The server side of a connection accepted on FD; NULL when out of memory. */
 SSL *tls_conn_new(SSL_CTX *ctx, int fd);
+/* The client side of a connection ksipd opened on FD. */
+SSL *tls_conn_new_client(SSL_CTX *ctx, int fd);
 void tls_conn_free(SSL *ssl);
 
 enum tls_step {

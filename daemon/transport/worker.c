@@ -298,17 +298,17 @@ bool transport_send(struct worker *w, const struct sockaddr_storage *from,
 
 enum transport_connect_result transport_connect(struct worker *w,
 						const struct sockaddr_storage *from,
-						const struct sockaddr_storage *dst)
+						const struct sockaddr_storage *dst, enum ksip_transport tp)
 {
 	struct sockaddr_storage local;
 
 	if (conn_map_find(dst, &(struct conn_ref){ 0 }))
 		return TRANSPORT_CONNECT_OK;	/* open, or a connect to it in progress: queue on it */
-	if (transport_local(w, from, dst, KSIP_TCP, &local)) {
+	if (transport_local(w, from, dst, tp, &local)) {
 		STAT_INC(&w->stats, tcp_connect_failed);
 		return TRANSPORT_CONNECT_FAILED;
 	}
-	return tcp_connect(w, &local, dst);
+	return tcp_connect(w, &local, dst, tp);
 }
 
 void transport_connect_failed(struct worker *w, const struct sockaddr_storage *dst)
@@ -536,9 +536,12 @@ struct transport *transport_new(const struct ksip_config *cfg, int nworkers,
 		}
 		break;
 	}
+	t->tls_client_ctx = tls_client_ctx_new(cfg);
 	t->workers = calloc((size_t)nworkers, sizeof(*t->workers));
-	if (!t->workers) {
+	if (!t->tls_client_ctx || !t->workers) {
 		tls_ctx_free(t->tls_ctx);
+		tls_ctx_free(t->tls_client_ctx);
+		free(t->workers);
 		free(t);
 		return NULL;
 	}
@@ -594,6 +597,7 @@ void transport_free(struct transport *t)
 		worker_free(t->workers[i]);
 	free(t->workers);
 	tls_ctx_free(t->tls_ctx);
+	tls_ctx_free(t->tls_client_ctx);
 	pthread_mutex_destroy(&t->tls_lock);
 	free(t);
 }

@@ -129,10 +129,13 @@ enum transport_connect_result {
  * TCP_CONNECTS_MAX in progress at a time over all workers (and W's share of
  * it); a connect not up within TCP_CONNECT_TIMEOUT_MS fails, reported by
  * transport_ops.on_connect_failed. Callable from any thread holding W's lock.
+ * TP KSIP_TLS: a TLS client connection, up once its handshake is over too,
+ * within the same TCP_CONNECT_TIMEOUT_MS; the peer's certificate is checked
+ * against tls_ca_file when set (its chain: ksip routes to addresses, not names).
  */
 enum transport_connect_result transport_connect(struct worker *w,
 						const struct sockaddr_storage *from,
-						const struct sockaddr_storage *dst);
+						const struct sockaddr_storage *dst, enum ksip_transport tp);
 
 /*
  * What only the layer above knows: the TCP connection from PEER carries a

@@ -95,6 +95,7 @@ struct transport {
 	/* For TLS listeners (tls.h); NULL when there are none. Swapped by a reload: under tls_lock. */
 	pthread_mutex_t tls_lock;
 	struct ssl_ctx_st *tls_ctx;
+	struct ssl_ctx_st *tls_client_ctx;	/* for TLS connections ksipd opens (made at start) */
 	char tls_path[512];		/* its certificate file */
 };
 
@@ -119,7 +120,7 @@ void tcp_accept(void *arg, uint32_t events);	/* a TCP listener is readable */
  * (transport_connect()).
  */
 enum transport_connect_result tcp_connect(struct worker *w, const struct sockaddr_storage *local,
-					  const struct sockaddr_storage *dst);
+					  const struct sockaddr_storage *dst, enum ksip_transport tp);
 /* worker.c: a connect W started failed; tell every worker (transport_ops.on_connect_failed). */
 void transport_connect_failed(struct worker *w, const struct sockaddr_storage *dst);
 /* Bytes another thread queued for connection ID (transport_send()). */

@@ -305,10 +305,109 @@ def check_client_certificates():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+class TlsGateway:
+    """A TLS server standing for a gateway: answers 200 to every request it reads."""
+
+    def __init__(self, cert, key):
+        import ssl
+        import threading
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(4)
+        self.lsock.settimeout(10)
+        self.port = self.lsock.getsockname()[1]
+        self.got = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            conn, _ = self.lsock.accept()
+            conn = self.ctx.wrap_socket(conn, server_side=True)
+            conn.settimeout(10)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                buf += conn.recv(65536)
+            req = buf.decode(errors="replace")
+            self.got.append(req)
+            head = req.split("\r\n\r\n", 1)[0].split("\r\n")
+            keep = [l for l in head[1:] if l.split(":", 1)[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+            conn.sendall(("SIP/2.0 200 OK\r\n" + "\r\n".join(keep) + "\r\nContent-Length: 0\r\n\r\n").encode())
+            time.sleep(1)
+            conn.close()
+        except OSError:
+            pass
+
+    def close(self):
+        self.lsock.close()
+
+
+def message_to(d, route, timeout=6):
+    """alice (UDP) sends an authenticated MESSAGE for another domain through ROUTE (a gateway,
+    loose routing: 127.0.0.1 in the Request-URI would be our own domain); the final response."""
+    c = SipClient(d)
+    ruri = "sip:gw@gw.example"
+    rt = "Route: <%s;lr>" % route
+    r = c.transact(c.request("MESSAGE", "alice", ruri=ruri, body="hi", extra=rt))
+    if r is None or r.code != 407:
+        c.close()
+        return r
+    auth = c.authorization(r.get("proxy-authenticate"), "alice", "alice-pw", method="MESSAGE", uri=ruri)
+    c.send(c.request("MESSAGE", "alice", ruri=ruri, body="hi",
+                     extra=rt + "\r\nProxy-Authorization: " + auth))
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = c.recv(deadline - time.time())
+        if r is None or r.code >= 200:
+            break
+    c.close()
+    return r
+
+
+def check_outbound(d):
+    """ksipd opens TLS connections itself to a next hop named with transport=tls."""
+    before = d.stats()
+    gw = TlsGateway(os.path.join(d.dir, "tls-selfsigned.crt"), os.path.join(d.dir, "tls-selfsigned.key"))
+    r = message_to(d, "sip:127.0.0.1:%d;transport=tls" % gw.port)
+    gw.thread.join(5)
+    gw.close()
+    T.ok(r is not None and r.code == 200 and gw.got and gw.got[0].startswith("MESSAGE ") and
+         "Via: SIP/2.0/TLS " in gw.got[0],
+         "a MESSAGE routed to a transport=tls gateway: ksipd opens a TLS connection (Via TLS), the 200 comes back",
+         (r and r.raw, gw.got))
+    st = d.stats()
+    T.ok(st["tcp_connects"] == before["tcp_connects"] + 1 and
+         st["tls_handshakes"] == before["tls_handshakes"] + 1,
+         "counted: one connect, one handshake", {k: (before[k], st[k]) for k in ("tcp_connects", "tls_handshakes")})
+    # Nothing listens there: refused at once.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    r = message_to(d, "sip:127.0.0.1:%d;transport=tls" % port)
+    T.ok(r is not None and r.code == 500, "a TLS next hop that refuses: 500 at once", r and r.raw)
+    # A peer that accepts TCP and never answers the handshake: failed at the connect deadline.
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(4)
+    t0 = time.time()
+    r = message_to(d, "sip:127.0.0.1:%d;transport=tls" % mute.getsockname()[1], timeout=8)
+    took = time.time() - t0
+    mute.close()
+    st2 = d.stats()
+    T.ok(r is not None and r.code in (408, 500, 503) and
+         st2["tcp_connect_timeouts"] == st["tcp_connect_timeouts"] + 1,
+         "a TLS peer that never answers the handshake: the request fails at the connect deadline "
+         "(%.1f s), counted in tcp_connect_timeouts" % took, (r and r.raw, st2["tcp_connect_timeouts"]))
+
+
 def main():
     port, tls_port = free_port(), free_port()
     d = Ksipd(listen="udp:127.0.0.1:{p} tcp:127.0.0.1:{p} tls:127.0.0.1:{t}".format(p=port, t=tls_port),
-              rtp_ports="%d-%d" % (test_sdp_relay.RTP_MIN + 5000, test_sdp_relay.RTP_MIN + 5099))
+              rtp_ports="%d-%d" % (test_sdp_relay.RTP_MIN + 5000, test_sdp_relay.RTP_MIN + 5099),
+              allow_foreign_domains="yes")
     d.port = port
     try:
         for u, pw in PASSWORDS.items():
@@ -321,6 +420,7 @@ def main():
         alice.close()
         bob.close()
         check_reload(d, tls_port)
+        check_outbound(d)
     finally:
         rc = d.stop()
         T.ok(rc == 0, "ksipd (ASan/UBSan build) exits cleanly", d.logtext()[-3000:])

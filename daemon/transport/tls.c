@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TLS over tcp.c's connections, with OpenSSL 3: the context (certificate,
- * versions, ciphers) and the non-blocking steps of a connection. Nothing
- * here waits: a step that would block says which way, and tcp.c asks epoll.
+ * TLS over tcp.c's connections, with OpenSSL 3: the contexts (the server's:
+ * certificate, versions, ciphers, clients' certificates; the client's, for
+ * connections ksipd opens) and the non-blocking steps of a connection.
+ * Nothing here waits: a step that would block says which way, and tcp.c
+ * asks epoll.
  *
  * What the context allows (docs/security.md, "TLS"): TLS 1.2 at least
  * (tls_min_version; 1.0 and 1.1 never, RFC 8996), no renegotiation (a

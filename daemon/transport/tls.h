@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * TLS for stream connections (transport/ only): one SSL_CTX per process,
- * one SSL per connection, living with it in tcp.c. Every call is
+ * TLS for stream connections (transport/ only): one server SSL_CTX per
+ * process (swapped by a reload) and one client SSL_CTX, one SSL per
+ * connection, living with it in tcp.c. Every call is
  * non-blocking; what would block says so, as recv() and send() do.
  */
 #ifndef KSIP_TRANSPORT_TLS_H

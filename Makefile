@@ -20,7 +20,7 @@ NFT_LIBS  := $(shell pkg-config --libs libnftnl libmnl 2>/dev/null || echo -lnft
 MHD_LIBS  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 # sd_notify (daemon/main.c): READY=1, STATUS=, WATCHDOG=1 under systemd; a no-op elsewhere.
 SD_LIBS   := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
-LDLIBS  := -lsqlite3 -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) $(MHD_LIBS) $(SD_LIBS) -pthread
+LDLIBS  := -lsqlite3 -lssl -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) $(MHD_LIBS) $(SD_LIBS) -pthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

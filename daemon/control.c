@@ -277,7 +277,7 @@ static void list_user(void *arg, const struct user_record *u)
 
 static const char *transport_name(enum ksip_transport t)
 {
-	return t == KSIP_TCP ? "tcp" : "udp";
+	return ksip_transport_name(t);
 }
 
 static void list_binding(void *arg, const struct binding_view *b)
@@ -391,6 +391,9 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("tcp_connect_failed", t.tcp_connect_failed);
 	ROW("tcp_connect_timeouts", t.tcp_connect_timeouts);
 	ROW("tcp_connect_refused", t.tcp_connect_refused);
+	ROW("tls_handshakes", t.tls_handshakes);
+	ROW("tls_handshake_failed", t.tls_handshake_failed);
+	ROW("tls_handshake_timeouts", t.tls_handshake_timeouts);
 	ROW("transactions", t.stx_created - t.stx_freed);
 	ROW("branches", t.branches_created - t.branches_freed);
 	ROW("calls_started", t.calls_created);
@@ -638,10 +641,53 @@ static void cmd_shield(struct control *c, bool json, struct answer *a)
 			   nft_shield_counter_desc[i].help);
 }
 
+/* `tls show`: the certificate TLS listeners present, for an operator checking a renewal. */
+static void cmd_tls_show(struct control *c, bool json, struct answer *a)
+{
+	struct transport_tls_info ti;
+
+	if (!transport_tls_info(c->d->transport, &ti)) {
+		ans_printf(a, "error\tno tls: listen address\n");
+		return;
+	}
+	ans_printf(a, "ok\n");
+	if (json) {
+		ans_printf(a, "{\"certificate\":\"");
+		ans_json_str(a, ti.path);
+		ans_printf(a, "\",\"subject\":\"");
+		ans_json_str(a, ti.subject);
+		ans_printf(a, "\",\"not_after\":\"");
+		ans_json_str(a, ti.not_after);
+		ans_printf(a, "\",\"sha256\":\"");
+		ans_json_str(a, ti.fingerprint);
+		ans_printf(a, "\"}\n");
+		return;
+	}
+	ans_printf(a, "%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n", "certificate", ti.path, "subject",
+		   ti.subject, "not_after", ti.not_after, "sha256", ti.fingerprint);
+}
+
+/* `tls reload`: the files named at start read again (a renewed certificate); connections stay. */
+static void cmd_tls_reload(struct control *c, struct answer *a)
+{
+	struct transport_tls_info ti;
+
+	if (!transport_tls_info(c->d->transport, &ti)) {
+		ans_printf(a, "error\tno tls: listen address\n");
+		return;
+	}
+	if (transport_tls_reload(c->d->transport, &c->d->cfg)) {
+		ans_printf(a, "error\tcertificate not reloaded (see the log): the one in use stays\n");
+		return;
+	}
+	transport_tls_info(c->d->transport, &ti);
+	ans_printf(a, "ok\nreloaded %s, sha256 %s\n", ti.path, ti.fingerprint);
+}
+
 static void listen_str(const struct listen_addr *l, char *out, size_t len)
 {
 	const struct sockaddr_storage *ss = &l->addr;
-	const char *t = l->transport == KSIP_UDP ? "udp" : "tcp";
+	const char *t = ksip_transport_name(l->transport);
 	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned int port;
 
@@ -886,6 +932,10 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_shield(c, json, a);
 	} else if (!strcmp(f[0], CTL_STATUS)) {
 		cmd_status(c, json, a);
+	} else if (!strcmp(f[0], CTL_TLS_SHOW)) {
+		cmd_tls_show(c, json, a);
+	} else if (!strcmp(f[0], CTL_TLS_RELOAD)) {
+		cmd_tls_reload(c, a);
 	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);

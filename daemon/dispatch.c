@@ -17,7 +17,7 @@
 #include "transport/worker.h"
 
 _Static_assert(SIP_METHOD__COUNT <= KSIP_STATS_METHODS, "stats count every method");
-_Static_assert(KSIP_TCP < KSIP_STATS_TRANSPORTS, "stats count every transport");
+_Static_assert(KSIP_TLS < KSIP_STATS_TRANSPORTS, "stats count every transport");
 
 /* Option tags we implement; anything else in Require gets 420. None yet. */
 static bool option_supported(struct sip_span tag)
@@ -152,7 +152,7 @@ static void longest_binding(void *arg, const struct binding_view *b)
 {
 	struct flow_ctx *f = arg;
 
-	if (b->transport == KSIP_TCP && same_endpoint(&b->source, f->peer) &&
+	if (ksip_transport_stream(b->transport) && same_endpoint(&b->source, f->peer) &&
 	    b->expires_in > f->longest)
 		f->longest = b->expires_in;
 }
@@ -194,7 +194,7 @@ static void register_request(struct sip_ctx *c, const struct sip_msg *m,
 	};
 
 	registrar_handle(&rc, m, src, o);
-	if (src->transport == KSIP_TCP && c->w && o->len > 12 && !memcmp(o->buf, "SIP/2.0 200", 11))
+	if (ksip_transport_stream(src->transport) && c->w && o->len > 12 && !memcmp(o->buf, "SIP/2.0 200", 11))
 		keep_flow(c, m, src);
 }
 

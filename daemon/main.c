@@ -37,7 +37,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ksipd [--config FILE] [--check-config]\n"
 		   "  Runs in the foreground and logs to stderr. Without --config the\n"
 		   "  embedded defaults apply (see docs/configuration.md). SIGHUP\n"
-		   "  reloads log_level, trusted_peers, shield_allow and the users.\n");
+		   "  reloads log_level, trusted_peers, shield_allow, the users and the\n"
+		   "  TLS certificate.\n");
 }
 
 static int online_cpus(void)
@@ -440,6 +441,9 @@ static void reload(struct ksipd *d, const char *file)
 	log_current_level = (enum log_level)nc->log_level;
 	reload_trusted(d, nc);
 	n = store_load_users(d->store, d->cfg.realm, load_user, d->users);
+	/* A renewed certificate, at the paths named at start; open TLS connections keep theirs. */
+	if (transport_tls_reload(d->transport, &d->cfg))
+		log_err("SIGHUP: TLS certificate not reloaded: the one in use stays");
 	/* Any other difference waits for a restart: say so, and keep the old file's values for it. */
 	loaded_cfg.log_level = nc->log_level;
 	memcpy(loaded_cfg.trusted_peers, nc->trusted_peers, sizeof(nc->trusted_peers));

@@ -142,6 +142,10 @@ static const struct {
 	C(tcp_connect_failed, "tcp_connect_failed_total", "TCP connects of ksipd refused, reset or unroutable"),
 	C(tcp_connect_timeouts, "tcp_connect_timeouts_total", "TCP connects of ksipd not up in time"),
 	C(tcp_connect_refused, "tcp_connect_refused_total", "TCP connects not started: a cap was reached"),
+	C(tls_handshakes, "tls_handshakes_total", "TLS handshakes completed"),
+	C(tls_handshake_failed, "tls_handshake_failed_total", "TLS connections closed: the handshake failed"),
+	C(tls_handshake_timeouts, "tls_handshake_timeouts_total",
+	  "TLS connections closed: no handshake within tcp_header_timeout"),
 	C(stx_created, "proxy_transactions_created_total", "server transactions the proxy created"),
 	C(branches_created, "proxy_branches_created_total", "client transactions (branches) the proxy forked"),
 	C(retransmissions_sent, "proxy_retransmissions_sent_total", "requests retransmitted by the proxy"),
@@ -176,7 +180,7 @@ static const struct {
 };
 
 static const char *const transport_label[KSIP_STATS_TRANSPORTS] = {
-	[KSIP_UDP] = "udp", [KSIP_TCP] = "tcp",
+	[KSIP_UDP] = "udp", [KSIP_TCP] = "tcp", [KSIP_TLS] = "tls",
 };
 
 static const char *const media_label[KSIP_STATS_MEDIA__COUNT] = {

@@ -20,7 +20,9 @@ _Static_assert(CONFIG_FLOW_TIMEOUT_MAX <= KSIP_FLOW_TIMEOUT_MAX, "ksip.ko takes 
 
 #define CONFIG_STR_(x) #x
 #define CONFIG_STR(x) CONFIG_STR_(x)	/* a limit's value in a message */
-#define DEFAULT_LISTEN "udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060"
+/* UDP and TCP 5060, TLS 5061 (RFC 3261 §26.2), each IPv4 and IPv6: what phones try. */
+#define DEFAULT_LISTEN \
+	"udp:0.0.0.0:5060 tcp:0.0.0.0:5060 tls:0.0.0.0:5061 udp:[::]:5060 tcp:[::]:5060 tls:[::]:5061"
 /* Loopback: the counters are for the host's Prometheus (or a tunnel), not for the Internet. */
 #define DEFAULT_METRICS_LISTEN "127.0.0.1:9461"
 
@@ -51,6 +53,7 @@ void config_defaults(struct ksip_config *c)
 	c->tcp_unauth_idle_timeout = 60;
 	c->tcp_idle_timeout = 3600;
 	c->tcp_write_queue_max = 256 * 1024;
+	c->tls_min_version = KSIP_TLS_1_2;	/* 1.0 and 1.1 are deprecated (RFC 8996) */
 	c->n_trusted_peers = 0;	/* nobody: every initial request is challenged */
 	c->allow_foreign_domains = false;	/* no relaying to other domains (docs/security.md) */
 	c->ban_time = 600;
@@ -120,6 +123,8 @@ int config_parse_listen(struct ksip_config *c, const char *value)
 			r = add_listen(c, KSIP_UDP, tok + 4);
 		else if (!strncmp(tok, "tcp:", 4))
 			r = add_listen(c, KSIP_TCP, tok + 4);
+		else if (!strncmp(tok, "tls:", 4))
+			r = add_listen(c, KSIP_TLS, tok + 4);
 		else
 			r = add_listen(c, KSIP_UDP, tok) ?: add_listen(c, KSIP_TCP, tok);
 		if (r)
@@ -390,7 +395,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	}
 	if (!strcmp(key, "listen")) {
 		r = config_parse_listen(c, value);
-		hint = "expected [udp:|tcp:]ADDR:PORT ... with IPv6 in brackets";
+		hint = "expected [udp:|tcp:|tls:]ADDR:PORT ... with IPv6 in brackets";
 	} else if (!strcmp(key, "realm")) {
 		r = set_string(c->realm, sizeof(c->realm), value);
 	} else if (!strcmp(key, "database")) {
@@ -453,6 +458,34 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		/* At least one largest answer (SIP_OUT_MAX); at most what one peer may cost us. */
 		r = parse_u32(value, 16384, 16 * 1024 * 1024, &c->tcp_write_queue_max);
 		hint = "expected 16384 to 16777216 bytes";
+	} else if (!strcmp(key, "tls_certificate")) {
+		r = set_string(c->tls_certificate, sizeof(c->tls_certificate), value);
+	} else if (!strcmp(key, "tls_private_key")) {
+		r = set_string(c->tls_private_key, sizeof(c->tls_private_key), value);
+	} else if (!strcmp(key, "tls_min_version")) {
+		r = 0;
+		if (!strcmp(value, "1.2"))
+			c->tls_min_version = KSIP_TLS_1_2;
+		else if (!strcmp(value, "1.3"))
+			c->tls_min_version = KSIP_TLS_1_3;
+		else
+			r = -1;
+		hint = "expected 1.2 or 1.3 (TLS 1.0 and 1.1 are refused, RFC 8996)";
+	} else if (!strcmp(key, "tls_ciphers")) {
+		r = set_string(c->tls_ciphers, sizeof(c->tls_ciphers), value);
+	} else if (!strcmp(key, "tls_ca_file")) {
+		r = set_string(c->tls_ca_file, sizeof(c->tls_ca_file), value);
+	} else if (!strcmp(key, "tls_verify_client")) {
+		r = 0;
+		if (!strcmp(value, "no"))
+			c->tls_verify_client = KSIP_TLS_VERIFY_NO;
+		else if (!strcmp(value, "optional"))
+			c->tls_verify_client = KSIP_TLS_VERIFY_OPTIONAL;
+		else if (!strcmp(value, "yes"))
+			c->tls_verify_client = KSIP_TLS_VERIFY_YES;
+		else
+			r = -1;
+		hint = "expected no, optional or yes";
 	} else if (!strcmp(key, "trusted_peers")) {
 		r = config_parse_cidrs(value, c->trusted_peers, CONFIG_MAX_CIDRS, &c->n_trusted_peers);
 		hint = "expected ADDR[/PREFIX] ... (host bits zero), at most " CONFIG_STR(CONFIG_MAX_CIDRS);
@@ -610,6 +643,14 @@ int config_load(struct ksip_config *c, const char *file, char *err, size_t errle
 		return -1;
 	if (c->min_expires > c->default_expires || c->default_expires > c->max_expires) {
 		snprintf(err, errlen, "%s: need min_expires <= default_expires <= max_expires", file);
+		return -1;
+	}
+	if (!c->tls_certificate[0] != !c->tls_private_key[0]) {
+		snprintf(err, errlen, "%s: tls_certificate and tls_private_key go together", file);
+		return -1;
+	}
+	if (c->tls_verify_client != KSIP_TLS_VERIFY_NO && !c->tls_ca_file[0]) {
+		snprintf(err, errlen, "%s: tls_verify_client needs tls_ca_file", file);
 		return -1;
 	}
 	if (c->t1_ms > c->t2_ms) {

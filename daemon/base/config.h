@@ -12,7 +12,24 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-enum ksip_transport { KSIP_UDP, KSIP_TCP };
+enum ksip_transport { KSIP_UDP, KSIP_TCP, KSIP_TLS };
+
+/* TCP and TLS: a byte stream framed into messages, answered on the connection it came on. */
+static inline bool ksip_transport_stream(enum ksip_transport t)
+{
+	return t != KSIP_UDP;
+}
+
+static inline const char *ksip_transport_name(enum ksip_transport t)
+{
+	return t == KSIP_TLS ? "tls" : t == KSIP_TCP ? "tcp" : "udp";
+}
+
+/* tls_min_version: TLS 1.2 or 1.3 (1.0 and 1.1 are refused, RFC 8996). */
+enum ksip_tls_version { KSIP_TLS_1_2, KSIP_TLS_1_3 };
+
+/* tls_verify_client: ask a client for no certificate, verify one it sends, or require one. */
+enum ksip_tls_verify { KSIP_TLS_VERIFY_NO, KSIP_TLS_VERIFY_OPTIONAL, KSIP_TLS_VERIFY_YES };
 
 /* Digest algorithms by name; the same values as enum digest_alg (registrar/auth.c checks). */
 enum ksip_auth_alg { KSIP_AUTH_MD5, KSIP_AUTH_SHA256 };
@@ -83,6 +100,14 @@ struct ksip_config {
 	uint32_t tcp_unauth_idle_timeout; /* seconds of silence: a connection without a binding */
 	uint32_t tcp_idle_timeout;	/* seconds of silence: a connection that carries a binding */
 	uint32_t tcp_write_queue_max;	/* bytes queued for a peer that does not read: then closed */
+
+	/* TLS listeners (transport/tls.c); empty paths: a self-signed pair beside the database */
+	char tls_certificate[256];	/* PEM, may hold the chain */
+	char tls_private_key[256];	/* PEM */
+	enum ksip_tls_version tls_min_version;
+	char tls_ciphers[256];		/* OpenSSL cipher list for TLS 1.2; empty: the system's policy */
+	char tls_ca_file[256];		/* PEM CAs that clients' certificates are verified against */
+	enum ksip_tls_verify tls_verify_client;
 
 	/* who may make the proxy forward (docs/security.md) */
 	struct ksip_cidr trusted_peers[CONFIG_MAX_CIDRS];	/* gateways, PBXes: no challenge, no ban */

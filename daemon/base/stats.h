@@ -66,6 +66,9 @@ struct ksip_stats {
 	uint64_t tcp_connect_failed;	/* of ours: refused, reset or unroutable */
 	uint64_t tcp_connect_timeouts;	/* of ours: not up within TCP_CONNECT_TIMEOUT_MS */
 	uint64_t tcp_connect_refused;	/* not opened: a cap (connects in progress, connections, source) */
+	uint64_t tls_handshakes;	/* TLS handshakes completed (their connections: tcp_accepted) */
+	uint64_t tls_handshake_failed;	/* closed: the handshake failed (garbage, old version, cut) */
+	uint64_t tls_handshake_timeouts; /* closed: no handshake within tcp_header_timeout */
 
 	/* shield (issue 12) */
 	uint64_t banned_dropped;	/* messages from a banned source, dropped unread */

@@ -154,8 +154,8 @@ static int our_via(struct proxy *p, const struct sockaddr_storage *from,
 	if (transport_local(p->w, from, dst, tp, &local))
 		return -1;
 	netpath_host_str(&local, host, sizeof(host));
-	snprintf(out, len, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n", tp == KSIP_TCP ? "TCP" : "UDP",
-		 host, ksip_endpoint_port(&local), branch);
+	snprintf(out, len, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n",
+		 tp == KSIP_TLS ? "TLS" : tp == KSIP_TCP ? "TCP" : "UDP", host, ksip_endpoint_port(&local), branch);
 	return 0;
 }
 
@@ -299,11 +299,17 @@ static bool uri_dest(struct sip_span uri_s, struct sockaddr_storage *dst, enum k
 
 	if (!sip_uri_parse(uri_s, &u))
 		return false;
-	*tp = sip_param_find(u.params, "transport", &v) && span_ieq(v, "tcp") ? KSIP_TCP : KSIP_UDP;
+	*tp = KSIP_UDP;
+	if (sip_param_find(u.params, "transport", &v) && span_ieq(v, "tcp"))
+		*tp = KSIP_TCP;
+	/* sips: is TLS whatever transport says (RFC 3261 §26.2.2, RFC 5630 §3.1.3). */
+	if ((sip_param_find(u.params, "transport", &v) && span_ieq(v, "tls")) ||
+	    u.scheme == SIP_SCHEME_SIPS)
+		*tp = KSIP_TLS;
 	/* A maddr parameter overrides the host (§19.1.1). */
 	if (sip_param_find(u.params, "maddr", &v) && v.len)
 		u.host = v;
-	return netpath_sockaddr(u.host, u.port ? u.port : 5060, dst);
+	return netpath_sockaddr(u.host, u.port ? u.port : *tp == KSIP_TLS ? 5061 : 5060, dst);
 }
 
 static bool has_sdp(const struct sip_msg *m)
@@ -325,7 +331,7 @@ static bool carries_offer_answer(enum sip_method m)
 }
 
 /*
- * "<sip:ADDR:PORT;lr;ksig=...>" (with ;transport=tcp) as a leg reaches us.
+ * "<sip:ADDR:PORT;lr;ksig=...>" (with ;transport=tcp or tls) as a leg reaches us.
  * SIG (route_sign()) lets the dialog's requests prove, even after a
  * restart, that ksipd record-routed it (proxy/authorize.c).
  */
@@ -336,7 +342,7 @@ static void rr_uri(const struct sockaddr_storage *local, enum ksip_transport tp,
 
 	netpath_host_str(local, h, sizeof(h));
 	snprintf(out, len, "<sip:%s:%u;%slr%s>", h, ksip_endpoint_port(local),
-		 tp == KSIP_TCP ? "transport=tcp;" : "", sig);
+		 tp == KSIP_TLS ? "transport=tls;" : tp == KSIP_TCP ? "transport=tcp;" : "", sig);
 }
 
 /*
@@ -405,9 +411,9 @@ struct unsent {
  * one is open or opening; false (and why, in U) when none can be.
  */
 static bool open_tcp(struct proxy *p, const struct sockaddr_storage *from,
-		     const struct sockaddr_storage *dst, struct unsent *u)
+		     const struct sockaddr_storage *dst, enum ksip_transport tp, struct unsent *u)
 {
-	switch (transport_connect(p->w, from, dst)) {
+	switch (transport_connect(p->w, from, dst, tp)) {
 	case TRANSPORT_CONNECT_OK:
 		return true;
 	case TRANSPORT_CONNECT_BUSY:
@@ -447,7 +453,9 @@ void proxy_connect_failed(struct proxy *p, const struct sockaddr_storage *dst)
 {
 	p->now = now_ms();
 	txn_set_now(p->txn, p->now);
+	/* The connect was TCP or TLS; DST names the one connection either way. */
 	txn_transport_error(p->txn, dst, KSIP_TCP);
+	txn_transport_error(p->txn, dst, KSIP_TLS);
 }
 
 static void branch_event(struct branch *b, enum branch_event ev, int code,
@@ -557,7 +565,7 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		struct sip_span body = { sdp, (uint32_t)sdp_len };
 		enum ksip_transport tp = ts->t[i].transport;
 
-		if (tp == KSIP_TCP && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
+		if (ksip_transport_stream(tp) && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
 			STAT_INC(p->st, targets_skipped);	/* its connection is gone */
 			continue;
 		}
@@ -591,7 +599,7 @@ again:
 			}
 			/* §18.1.1: a connection of ours, to the port its Contact names. */
 			if (tcp_target(ts->t[i].uri, &ts->t[i].dst, &tcp_dst)) {
-				if (!open_tcp(p, &ts->t[i].local, &tcp_dst, &un))
+				if (!open_tcp(p, &ts->t[i].local, &tcp_dst, KSIP_TCP, &un))
 					continue;
 				ts->t[i].dst = tcp_dst;
 				tp = KSIP_TCP;
@@ -680,16 +688,23 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 	 * it. Not a connection the phone opened (from a port nobody listens
 	 * on, maybe through a NAT): that one stays gone, as before.
 	 */
-	if (c && tp == KSIP_TCP && !conn_map_find(&dst, &(struct conn_ref){ 0 }) &&
-	    uri_names(m->ruri, &dst)) {
+	if (ksip_transport_stream(tp) && !conn_map_find(&dst, &(struct conn_ref){ 0 }) &&
+	    ((c && uri_names(m->ruri, &dst)) || (!c && tp == KSIP_TLS))) {
 		struct unsent un = { 0 };
 
-		if (!open_tcp(p, &local, &dst, &un)) {
+		if (!open_tcp(p, &local, &dst, tp, &un)) {
 			if (t)
 				reply_unsent(p, t, &un);
 			free(sdp);
 			return;
 		}
+	}
+	/* A call's TLS leg whose connection is gone, to a port nobody listens on: as over TCP. */
+	if (tp == KSIP_TLS && !conn_map_find(&dst, &(struct conn_ref){ 0 })) {
+		if (t)
+			stx_reply(p->txn, t, 503, "No TLS connection to next hop", NULL);
+		free(sdp);
+		return;
 	}
 	if (our_via(p, &local, &dst, tp, branch, via, sizeof(via))) {
 		if (t)

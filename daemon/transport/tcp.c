@@ -19,6 +19,12 @@
  * (transport_conn_keep()) after tcp_idle_timeout; a peer that does not read
  * is dropped at tcp_write_queue_max. Out of descriptors, a listener leaves
  * the epoll set for TCP_ACCEPT_BACKOFF_MS instead of waking it in a loop.
+ *
+ * TLS (a listener of transport tls) is the same connection with an SSL of
+ * tls.c living in it: the handshake is driven by epoll like the rest, must
+ * be over tcp_header_timeout after the accept (a handshake never finished
+ * is a slowloris too), counts against the same caps, and then bytes go
+ * through SSL_read and SSL_write into the same framing and write queue.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -32,6 +38,7 @@
 #include "ksip/endpoint.h"
 #include "transport/conn_map.h"
 #include "transport/fdlimit.h"
+#include "transport/tls.h"
 #include "transport/worker_priv.h"
 
 #define TCP_RBUF_MIN 2048			/* what an idle connection holds */
@@ -52,6 +59,9 @@ struct tcp_conn {
 	size_t rlen, rcap, wlen, wcap;
 	char *rbuf;
 	char *wbuf;
+	SSL *ssl;			/* TLS: its state; NULL over plain TCP */
+	bool handshaking;		/* TLS: the handshake is not over (msg_started is its start) */
+	bool read_wants_write;		/* TLS: SSL_read waits for the socket to be writable */
 };
 
 static uint64_t now_ms(void)
@@ -69,6 +79,8 @@ static uint64_t now_ms(void)
 static void conn_close(struct worker *w, struct tcp_conn *c)
 {
 	ev_del(w->epfd, &c->ev);
+	tls_conn_free(c->ssl);
+	c->ssl = NULL;
 	close(c->ev.fd);
 	c->ev.fd = -1;
 	list_del(&c->node);
@@ -199,9 +211,11 @@ void tcp_size(struct transport *t)
 
 static void conn_event(void *arg, uint32_t events);
 static void connect_fail(struct worker *w, struct tcp_conn *c, bool timed_out);
+static void connect_up(struct worker *w, struct tcp_conn *c);
 
 /* Take FD from SS on as a connection of W, or say why not (the caller closes FD). */
-static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl)
+static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *ss, socklen_t sl,
+		       enum ksip_transport tp)
 {
 	struct transport *t = w->t;
 	struct tcp_conn *c;
@@ -224,7 +238,21 @@ static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *
 	c->id = ++w->conn_seq;
 	memcpy(&c->peer.addr, ss, sizeof(*ss));
 	c->peer.addrlen = sl;
-	c->peer.transport = KSIP_TCP;
+	c->peer.transport = tp;
+	if (tp == KSIP_TLS) {
+		/* The SSL holds a reference to the context: a reload may swap it at any time. */
+		pthread_mutex_lock(&t->tls_lock);
+		c->ssl = tls_conn_new(t->tls_ctx, fd);
+		pthread_mutex_unlock(&t->tls_lock);
+		if (!c->ssl) {
+			atomic_fetch_sub(&t->tcp_open, 1);
+			STAT_INC(&w->stats, tcp_errors);
+			free(c);
+			return false;
+		}
+		c->handshaking = true;
+		c->msg_started = time(NULL);	/* the handshake's deadline: tcp_header_timeout */
+	}
 	{
 		socklen_t ll = sizeof(c->peer.local);
 
@@ -240,6 +268,7 @@ static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *
 			STAT_INC(&w->stats, tcp_refused_source);
 		else
 			STAT_INC(&w->stats, tcp_errors);
+		tls_conn_free(c->ssl);
 		free(c);
 		return false;
 	}
@@ -248,6 +277,7 @@ static bool conn_admit(struct worker *w, int fd, const struct sockaddr_storage *
 		conn_map_del(ss, c->id);
 		atomic_fetch_sub(&t->tcp_open, 1);
 		STAT_INC(&w->stats, tcp_errors);
+		tls_conn_free(c->ssl);
 		free(c);
 		return false;
 	}
@@ -274,7 +304,7 @@ void tcp_accept(void *arg, uint32_t events)
 			return;
 		}
 		/* Over a cap: closed at once, before it costs more than this accept(). */
-		if (!conn_admit(w, fd, &ss, sl))
+		if (!conn_admit(w, fd, &ss, sl, l->at->transport))
 			close(fd);
 	}
 }
@@ -290,7 +320,7 @@ static enum transport_connect_result connect_refused(struct worker *w, bool open
 }
 
 enum transport_connect_result tcp_connect(struct worker *w, const struct sockaddr_storage *local,
-					  const struct sockaddr_storage *dst)
+					  const struct sockaddr_storage *dst, enum ksip_transport tp)
 {
 	struct transport *t = w->t;
 	unsigned int share = (TCP_CONNECTS_MAX + (unsigned int)t->nworkers - 1) /
@@ -339,12 +369,22 @@ enum transport_connect_result tcp_connect(struct worker *w, const struct sockadd
 	c->id = ++w->conn_seq;
 	c->peer.addr = *dst;
 	c->peer.addrlen = sl;
-	c->peer.transport = KSIP_TCP;
+	c->peer.transport = tp;
 	c->peer.local = *local;	/* our address with our listening port: what we tell peers */
+	if (tp == KSIP_TLS) {
+		/* Up once the TLS handshake is over too: connect_done() starts it, same deadline. */
+		c->ssl = tls_conn_new_client(t->tls_client_ctx, fd);
+		if (!c->ssl) {
+			close(fd);
+			free(c);
+			return connect_refused(w, true);
+		}
+	}
 	c->last_active = time(NULL);
 	/* At most one connection per destination: another worker's may have won the race. */
 	r = conn_map_add_new(dst, w->id, c->id, c, t->cfg->tcp_max_per_source);
 	if (r != CONN_MAP_OK) {
+		tls_conn_free(c->ssl);
 		close(fd);
 		free(c);
 		atomic_fetch_sub(&t->tcp_connecting, 1);
@@ -359,6 +399,7 @@ enum transport_connect_result tcp_connect(struct worker *w, const struct sockadd
 	}
 	if (ev_add(w->epfd, &c->ev, fd, conn_event, c, EPOLLIN | EPOLLOUT | EPOLLRDHUP)) {
 		conn_map_del(dst, c->id);
+		tls_conn_free(c->ssl);
 		close(fd);
 		free(c);
 		atomic_fetch_sub(&t->tcp_connecting, 1);
@@ -366,7 +407,7 @@ enum transport_connect_result tcp_connect(struct worker *w, const struct sockadd
 		STAT_INC(&w->stats, tcp_errors);
 		return TRANSPORT_CONNECT_BUSY;
 	}
-	if (connecting) {
+	if (connecting || c->ssl) {	/* TLS: not up before its handshake, even on loopback */
 		c->connect_deadline_ms = now_ms() + TCP_CONNECT_TIMEOUT_MS;
 		w->nconnecting++;
 	} else {
@@ -391,14 +432,35 @@ bool transport_conn_keep(struct worker *w, const struct sockaddr_storage *peer, 
 	return true;
 }
 
+/*
+ * send() or, over TLS, SSL_write(): the same answers. What waits after a
+ * blocked SSL_write() stays first in the write queue, and the queue is what
+ * the next SSL_write() is given: OpenSSL's rule for a retry holds.
+ */
+static ssize_t conn_send(struct tcp_conn *c, const char *p, size_t n)
+{
+	bool want_write = false;
+
+	if (!c->ssl)
+		return send(c->ev.fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return tls_write(c->ssl, p, n, &want_write);	/* waits for EPOLLOUT, which a queue asks */
+}
+
+/* The events C waits for: readable always; writable while something waits to go out. */
+static void conn_watch(struct worker *w, struct tcp_conn *c, bool out)
+{
+	ev_mod(w->epfd, &c->ev, EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0));
+}
+
 /* Queue or send bytes; returns -1 when the connection must be closed. */
 static int conn_write(struct worker *w, struct tcp_conn *c, const char *p, size_t n)
 {
 	size_t max = w->t->cfg->tcp_write_queue_max;
 	ssize_t r = 0;
 
-	if (!c->wlen && !c->connect_deadline_ms) {	/* still connecting: queue it */
-		r = send(c->ev.fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* Still connecting, or still in its TLS handshake: queue it. */
+	if (!c->wlen && !c->connect_deadline_ms && !c->handshaking) {
+		r = conn_send(c, p, n);
 		if (r < 0 && errno != EAGAIN)
 			return -1;
 		if (r < 0)
@@ -439,14 +501,14 @@ void tcp_send_queued(struct worker *w, uint64_t id, const char *buf, size_t len)
 
 static int conn_flush(struct worker *w, struct tcp_conn *c)
 {
-	ssize_t r = send(c->ev.fd, c->wbuf, c->wlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t r = conn_send(c, c->wbuf, c->wlen);
 
 	if (r < 0)
 		return errno == EAGAIN ? 0 : -1;
 	memmove(c->wbuf, c->wbuf + r, c->wlen - (size_t)r);
 	c->wlen -= (size_t)r;
 	if (!c->wlen)
-		ev_mod(w->epfd, &c->ev, EPOLLIN | EPOLLRDHUP);
+		conn_watch(w, c, c->read_wants_write);
 	return 0;
 }
 
@@ -515,9 +577,26 @@ static int conn_consume(struct worker *w, struct tcp_conn *c, time_t now)
 	return 0;
 }
 
+/* recv() or, over TLS, SSL_read(): the same answers. */
+static ssize_t conn_recv(struct worker *w, struct tcp_conn *c, char *p, size_t n)
+{
+	bool want_write = false;
+	ssize_t r;
+
+	if (!c->ssl)
+		return recv(c->ev.fd, p, n, MSG_DONTWAIT);
+	r = tls_read(c->ssl, p, n, &want_write);
+	if (want_write != c->read_wants_write) {
+		c->read_wants_write = want_write;
+		conn_watch(w, c, want_write || c->wlen);
+	}
+	return r;
+}
+
 static void conn_readable(struct worker *w, struct tcp_conn *c)
 {
-	for (int i = 0; i < 16; i++) {
+	/* Over TLS, on while OpenSSL holds decrypted bytes: epoll will not announce them again. */
+	for (int i = 0; i < 16 || (c->ssl && tls_pending(c->ssl)); i++) {
 		ssize_t r;
 
 		if (c->rlen == c->rcap &&
@@ -526,7 +605,7 @@ static void conn_readable(struct worker *w, struct tcp_conn *c)
 			conn_close(w, c);
 			return;
 		}
-		r = recv(c->ev.fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+		r = conn_recv(w, c, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
 			conn_close(w, c);
 			return;
@@ -554,7 +633,20 @@ static void connect_fail(struct worker *w, struct tcp_conn *c, bool timed_out)
 	transport_connect_failed(w, &dst);
 }
 
-/* The handshake of C ended (writable, or an error): true when it is up. */
+/* A connect of ours is up: no longer one of those in progress. */
+static void connect_up(struct worker *w, struct tcp_conn *c)
+{
+	c->connect_deadline_ms = 0;
+	w->nconnecting--;
+	atomic_fetch_sub(&w->t->tcp_connecting, 1);
+	c->last_active = time(NULL);
+}
+
+/*
+ * The TCP handshake of C ended (writable, or an error): true when it is up.
+ * Over TLS, the TLS handshake starts now (c->handshaking), under the same
+ * deadline: the connection is up when that one is over (conn_handshake()).
+ */
 static bool connect_done(struct worker *w, struct tcp_conn *c)
 {
 	int err = 0;
@@ -564,13 +656,48 @@ static bool connect_done(struct worker *w, struct tcp_conn *c)
 		connect_fail(w, c, false);
 		return false;
 	}
-	c->connect_deadline_ms = 0;
-	w->nconnecting--;
-	atomic_fetch_sub(&w->t->tcp_connecting, 1);
-	c->last_active = time(NULL);
+	if (c->ssl) {
+		c->handshaking = true;
+		return true;
+	}
+	connect_up(w, c);
 	if (!c->wlen)
 		ev_mod(w->epfd, &c->ev, EPOLLIN | EPOLLRDHUP);
 	return true;
+}
+
+/*
+ * One step of C's TLS handshake, the socket being ready. Once it is over,
+ * what the peer sent along with its last flight may already wait in
+ * OpenSSL: it is read at once.
+ */
+static void conn_handshake(struct worker *w, struct tcp_conn *c)
+{
+	switch (tls_handshake(c->ssl)) {
+	case TLS_STEP_WANT_READ:
+		conn_watch(w, c, false);
+		return;
+	case TLS_STEP_WANT_WRITE:
+		conn_watch(w, c, true);
+		return;
+	case TLS_STEP_FAILED:
+		STAT_INC(&w->stats, tls_handshake_failed);
+		if (c->connect_deadline_ms)
+			connect_fail(w, c, false);	/* ours: what was queued on it fails now */
+		else
+			conn_close(w, c);
+		return;
+	case TLS_STEP_DONE:
+		break;
+	}
+	STAT_INC(&w->stats, tls_handshakes);
+	if (c->connect_deadline_ms)
+		connect_up(w, c);
+	c->handshaking = false;
+	c->msg_started = 0;
+	c->last_active = time(NULL);
+	conn_watch(w, c, c->wlen);
+	conn_readable(w, c);
 }
 
 /* Under w->lock. */
@@ -581,12 +708,19 @@ static void conn_event(void *arg, uint32_t events)
 
 	if (c->ev.fd < 0)
 		return;		/* closed earlier in this epoll batch */
-	if (c->connect_deadline_ms) {
+	if (c->connect_deadline_ms && !c->handshaking) {
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			return;
 		if (!connect_done(w, c))
 			return;
 	}
+	if (c->handshaking) {
+		conn_handshake(w, c);
+		return;
+	}
+	/* SSL_read waited to write (TLS 1.3 post-handshake messages): read again now. */
+	if (events & EPOLLOUT && c->read_wants_write)
+		events |= EPOLLIN;
 	/* Writable: send what waits (for a connection just up, what was queued meanwhile). */
 	if (events & EPOLLOUT && c->wlen && conn_flush(w, c)) {
 		conn_close(w, c);
@@ -612,7 +746,10 @@ void tcp_sweep_idle(struct worker *w, time_t now)
 			if (ms >= c->connect_deadline_ms)
 				connect_fail(w, c, true);
 		} else if (c->msg_started && now - c->msg_started > (time_t)cfg->tcp_header_timeout) {
-			STAT_INC(&w->stats, tcp_header_timeouts);
+			if (c->handshaking)
+				STAT_INC(&w->stats, tls_handshake_timeouts);
+			else
+				STAT_INC(&w->stats, tcp_header_timeouts);
 			conn_close(w, c);
 		} else if (now - c->last_active > idle) {
 			STAT_INC(&w->stats, tcp_idle_closed);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,6 +15,7 @@
 #include "ksip/endpoint.h"
 #include "transport/conn_map.h"
 #include "transport/netpath.h"
+#include "transport/tls.h"
 #include "transport/worker_priv.h"
 
 #define EV_BATCH 64
@@ -227,14 +229,15 @@ int transport_local(struct worker *w, const struct sockaddr_storage *from,
 	const struct listener *l;
 
 	if (from && from->ss_family == dst->ss_family &&
-	    (listener_at(w, from, tp) || (tp == KSIP_TCP && conn_map_find(dst, &(struct conn_ref){ 0 })))) {
+	    (listener_at(w, from, tp) ||
+	     (ksip_transport_stream(tp) && conn_map_find(dst, &(struct conn_ref){ 0 })))) {
 		*local = *from;
 		return 0;
 	}
 	if (netpath_local_toward(dst, local))
 		return -1;
 	l = listener_for(w, local, tp);
-	if (!l && tp == KSIP_TCP)
+	if (!l && ksip_transport_stream(tp))
 		l = listener_for(w, local, KSIP_UDP);	/* a TCP peer with no TCP listener of ours */
 	if (!l)
 		return -1;
@@ -246,7 +249,7 @@ bool transport_send(struct worker *w, const struct sockaddr_storage *from,
 		    const struct sockaddr_storage *dst, enum ksip_transport tp,
 		    const char *buf, size_t len)
 {
-	if (tp == KSIP_TCP) {
+	if (ksip_transport_stream(tp)) {
 		struct conn_ref ref;
 
 		/* Always through the inbox, even to ourselves: the caller may be another thread. */
@@ -295,17 +298,17 @@ bool transport_send(struct worker *w, const struct sockaddr_storage *from,
 
 enum transport_connect_result transport_connect(struct worker *w,
 						const struct sockaddr_storage *from,
-						const struct sockaddr_storage *dst)
+						const struct sockaddr_storage *dst, enum ksip_transport tp)
 {
 	struct sockaddr_storage local;
 
 	if (conn_map_find(dst, &(struct conn_ref){ 0 }))
 		return TRANSPORT_CONNECT_OK;	/* open, or a connect to it in progress: queue on it */
-	if (transport_local(w, from, dst, KSIP_TCP, &local)) {
+	if (transport_local(w, from, dst, tp, &local)) {
 		STAT_INC(&w->stats, tcp_connect_failed);
 		return TRANSPORT_CONNECT_FAILED;
 	}
-	return tcp_connect(w, &local, dst);
+	return tcp_connect(w, &local, dst, tp);
 }
 
 void transport_connect_failed(struct worker *w, const struct sockaddr_storage *dst)
@@ -448,7 +451,8 @@ static int worker_listen(struct worker *w, const struct listen_addr *l)
 
 	ksip_format_endpoint(&l->addr, addr, sizeof(addr));
 	if (fd < 0) {
-		log_err("cannot listen on %s %s: %s", udp ? "udp" : "tcp", addr, strerror(errno));
+		log_err("cannot listen on %s %s: %s", ksip_transport_name(l->transport), addr,
+			strerror(errno));
 		return -1;
 	}
 	li->w = w;
@@ -464,11 +468,13 @@ static int worker_listen(struct worker *w, const struct listen_addr *l)
 	if (udp && w->udp_fd[fam] < 0) {
 		w->udp_fd[fam] = fd;
 		w->udp_port[fam] = port;
-	} else if (!udp && !w->tcp_port[fam]) {
+	} else if (l->transport == KSIP_TCP && !w->tcp_port[fam]) {
 		w->tcp_port[fam] = port;
+	} else if (l->transport == KSIP_TLS && !w->tls_port[fam]) {
+		w->tls_port[fam] = port;
 	}
 	if (w->id == 0)
-		log_info("listening on %s %s", udp ? "udp" : "tcp", addr);
+		log_info("listening on %s %s", ksip_transport_name(l->transport), addr);
 	return 0;
 }
 
@@ -517,9 +523,25 @@ struct transport *transport_new(const struct ksip_config *cfg, int nworkers,
 	}
 	t->cfg = cfg;
 	t->ops = ops;
+	pthread_mutex_init(&t->tls_lock, NULL);
 	t->tcp_max = cfg->tcp_max_connections;	/* or sized at transport_start() */
+	for (int i = 0; i < cfg->nlisten; i++) {
+		if (cfg->listen[i].transport != KSIP_TLS)
+			continue;
+		/* One context for every worker and TLS listener: made once, read-only after. */
+		t->tls_ctx = tls_ctx_new(cfg, t->tls_path, sizeof(t->tls_path));
+		if (!t->tls_ctx) {
+			free(t);
+			return NULL;
+		}
+		break;
+	}
+	t->tls_client_ctx = tls_client_ctx_new(cfg);
 	t->workers = calloc((size_t)nworkers, sizeof(*t->workers));
-	if (!t->workers) {
+	if (!t->tls_client_ctx || !t->workers) {
+		tls_ctx_free(t->tls_ctx);
+		tls_ctx_free(t->tls_client_ctx);
+		free(t->workers);
 		free(t);
 		return NULL;
 	}
@@ -574,6 +596,9 @@ void transport_free(struct transport *t)
 	for (int i = 0; i < t->nworkers; i++)
 		worker_free(t->workers[i]);
 	free(t->workers);
+	tls_ctx_free(t->tls_ctx);
+	tls_ctx_free(t->tls_client_ctx);
+	pthread_mutex_destroy(&t->tls_lock);
 	free(t);
 }
 
@@ -607,9 +632,43 @@ struct ksip_stats *worker_stats(struct worker *w)
 	return &w->stats;
 }
 
+bool transport_tls_info(struct transport *t, struct transport_tls_info *out)
+{
+	pthread_mutex_lock(&t->tls_lock);
+	if (!t->tls_ctx) {
+		pthread_mutex_unlock(&t->tls_lock);
+		return false;
+	}
+	snprintf(out->path, sizeof(out->path), "%s", t->tls_path);
+	tls_ctx_describe(t->tls_ctx, out->subject, sizeof(out->subject), out->not_after,
+			 sizeof(out->not_after), out->fingerprint, sizeof(out->fingerprint));
+	pthread_mutex_unlock(&t->tls_lock);
+	return true;
+}
+
+int transport_tls_reload(struct transport *t, const struct ksip_config *cfg)
+{
+	char path[sizeof(t->tls_path)];
+	SSL_CTX *ctx, *old;
+
+	if (!t->tls_ctx)
+		return 0;	/* no TLS listener: nothing to reload (set once, before the workers ran) */
+	ctx = tls_ctx_new(cfg, path, sizeof(path));
+	if (!ctx)
+		return -1;
+	pthread_mutex_lock(&t->tls_lock);
+	old = t->tls_ctx;
+	t->tls_ctx = ctx;
+	memcpy(t->tls_path, path, sizeof(path));
+	pthread_mutex_unlock(&t->tls_lock);
+	/* Open connections hold references of their own: they keep the old certificate until they close. */
+	tls_ctx_free(old);
+	return 0;
+}
+
 uint16_t worker_port(const struct worker *w, int family, enum ksip_transport tp)
 {
 	int fam = fam_index(family);
 
-	return tp == KSIP_TCP ? w->tcp_port[fam] : w->udp_port[fam];
+	return tp == KSIP_TLS ? w->tls_port[fam] : tp == KSIP_TCP ? w->tcp_port[fam] : w->udp_port[fam];
 }

@@ -129,10 +129,13 @@ enum transport_connect_result {
  * TCP_CONNECTS_MAX in progress at a time over all workers (and W's share of
  * it); a connect not up within TCP_CONNECT_TIMEOUT_MS fails, reported by
  * transport_ops.on_connect_failed. Callable from any thread holding W's lock.
+ * TP KSIP_TLS: a TLS client connection, up once its handshake is over too,
+ * within the same TCP_CONNECT_TIMEOUT_MS; the peer's certificate is checked
+ * against tls_ca_file when set (its chain: ksip routes to addresses, not names).
  */
 enum transport_connect_result transport_connect(struct worker *w,
 						const struct sockaddr_storage *from,
-						const struct sockaddr_storage *dst);
+						const struct sockaddr_storage *dst, enum ksip_transport tp);
 
 /*
  * What only the layer above knows: the TCP connection from PEER carries a
@@ -152,6 +155,22 @@ bool transport_conn_keep(struct worker *w, const struct sockaddr_storage *peer, 
  */
 void transport_handoff(struct worker *w, int to, const struct sip_msg *m, const char *buf,
 		       size_t len, const struct sip_source *src);
+
+/* The certificate TLS listeners present (`ksipctl tls show`); false when there is no TLS listener. */
+struct transport_tls_info {
+	char path[512];			/* its file */
+	char subject[256];
+	char not_after[64];		/* "YYYY-MM-DD HH:MM:SS UTC" */
+	char fingerprint[100];		/* SHA-256, AA:BB:... */
+};
+bool transport_tls_info(struct transport *t, struct transport_tls_info *out);
+/*
+ * Load CFG's certificate and key anew (the self-signed pair when none is
+ * configured) for the TLS connections accepted from now on; open ones keep
+ * the one they started with, nothing is dropped. -1 (logged) when they do
+ * not load: the certificate in use stays. Any thread.
+ */
+int transport_tls_reload(struct transport *t, const struct ksip_config *cfg);
 
 /* What the layer above keeps for W: the ARG of its callbacks. Before transport_start(). */
 void worker_attach(struct worker *w, void *arg);

@@ -25,7 +25,7 @@
 /* inbox_msg.conn_id of a notice that a connect failed (never a connection id: those count up from 1). */
 #define INBOX_CONNECT_FAILED UINT64_MAX
 
-/* A listening socket, UDP or TCP. */
+/* A listening socket, UDP, TCP or TLS. */
 struct listener {
 	struct ev_handler ev;
 	struct worker *w;
@@ -69,7 +69,7 @@ struct worker {
 	struct listener listeners[MAX_LISTEN];
 	int nlisteners;
 	int udp_fd[2];			/* first UDP socket per family: [0] IPv4, [1] IPv6 (-1 when none) */
-	uint16_t udp_port[2], tcp_port[2];
+	uint16_t udp_port[2], tcp_port[2], tls_port[2];
 	struct list_head conns;		/* open TCP connections */
 	struct list_head dead_conns;	/* closed during this epoll batch, freed after it */
 	unsigned int nconns;
@@ -92,6 +92,11 @@ struct transport {
 	/* EMFILE: when it was last logged (CLOCK_MONOTONIC ms), and pauses since, over all workers. */
 	atomic_uint_fast64_t emfile_logged_ms;
 	atomic_uint emfile_unlogged;
+	/* For TLS listeners (tls.h); NULL when there are none. Swapped by a reload: under tls_lock. */
+	pthread_mutex_t tls_lock;
+	struct ssl_ctx_st *tls_ctx;
+	struct ssl_ctx_st *tls_client_ctx;	/* for TLS connections ksipd opens (made at start) */
+	char tls_path[512];		/* its certificate file */
 };
 
 /* udp.c: a UDP socket is readable (a struct listener). Under w->lock. */
@@ -115,7 +120,7 @@ void tcp_accept(void *arg, uint32_t events);	/* a TCP listener is readable */
  * (transport_connect()).
  */
 enum transport_connect_result tcp_connect(struct worker *w, const struct sockaddr_storage *local,
-					  const struct sockaddr_storage *dst);
+					  const struct sockaddr_storage *dst, enum ksip_transport tp);
 /* worker.c: a connect W started failed; tell every worker (transport_ops.on_connect_failed). */
 void transport_connect_failed(struct worker *w, const struct sockaddr_storage *dst);
 /* Bytes another thread queued for connection ID (transport_send()). */

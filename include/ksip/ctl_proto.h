@@ -27,5 +27,7 @@
 #define CTL_BAN_ADD "ban-add"		/* ADDR SECONDS REASON (SECONDS "": ban_time; REASON may be "") */
 #define CTL_SHIELD "shield"		/* [json] */
 #define CTL_STATUS "status"		/* [json] */
+#define CTL_TLS_SHOW "tls-show"		/* [json] */
+#define CTL_TLS_RELOAD "tls-reload"
 
 #endif

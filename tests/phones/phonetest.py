@@ -84,13 +84,15 @@ def calls_conf():
 
 class PhoneTest:
     def __init__(self, ipv6=(), sip_trace=False, carol=False, outsider=False, linphone_ice=False,
-                 nat=(), baresip_tcp=False, linphone_g711_only=None, **conf):
+                 nat=(), baresip_tcp=False, baresip_tls=False, linphone_g711_only=None,
+                 **conf):
         """IPV6: the phones ("bs", "li") that use IPv6 instead of IPv4. SIP_TRACE: baresip logs
         every SIP message. CAROL: a third phone, baresip as carol (namespace "ca"). CONF: ksipd
         settings. OUTSIDER: a namespace "ev" with no phone, for an attacker's packets.
         LINPHONE_ICE: linphone offers ICE candidates. NAT: the phones ("bs") behind a router
         namespace with masquerade (phonenet.py). BARESIP_TCP: the baresip phones register
-        over TCP (linphone stays on UDP). LINPHONE_G711_ONLY: overrides the switch of that name
+        over TCP (linphone stays on UDP). BARESIP_TLS: over TLS (ksipd listens on TLS 5061 too,
+        with its self-signed certificate). LINPHONE_G711_ONLY: overrides the switch of that name
         for this test."""
         self.net = PhoneNet(["bs", "li"] + (["ca"] if carol else []) +
                             (["ev"] if outsider else []), nat=nat)
@@ -100,7 +102,8 @@ class PhoneTest:
         try:
             self.bob_wav = os.path.join(self.dir, "tone-%d.wav" % BOB_HZ)
             tone.make(self.bob_wav, BOB_HZ)
-            c = dict(listen="udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060",
+            c = dict(listen="udp:0.0.0.0:5060 tcp:0.0.0.0:5060 udp:[::]:5060 tcp:[::]:5060" +
+                     (" tls:0.0.0.0:5061 tls:[::]:5061" if baresip_tls else ""),
                      realm=DOMAIN, media="userspace")
             c.update(conf)
             self.d = ksiptest.Ksipd(netns=self.net.srv, **c)
@@ -108,7 +111,8 @@ class PhoneTest:
                 self.d.add_user(user, pw)
             self.alice = Baresip(self.net, self.net.links["bs"], "alice", PASSWORDS["alice"],
                                  DOMAIN, ALICE_HZ, self.dir, ipv6="bs" in ipv6,
-                                 peer="sip:bob@" + DOMAIN, sip_trace=sip_trace, tcp=baresip_tcp)
+                                 peer="sip:bob@" + DOMAIN, sip_trace=sip_trace, tcp=baresip_tcp,
+                                 tls=baresip_tls)
             self.bob = Linphone(self.net, self.net.links["li"], "bob", PASSWORDS["bob"],
                                 DOMAIN, self.bob_wav, self.dir, ipv6="li" in ipv6,
                                 g711_only=LINPHONE_G711_ONLY if linphone_g711_only is None

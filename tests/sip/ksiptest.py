@@ -29,10 +29,14 @@ SIPP_DIR = os.path.join(ROOT, "tests", "sipp")
 
 
 class Tap:
+    started = False	# one header per process: a script may import another's helpers (and its Tap)
+
     def __init__(self):
         self.n = 0
         self.failed = 0
-        print("TAP version 13", flush=True)
+        if not Tap.started:
+            print("TAP version 13", flush=True)
+        Tap.started = True
 
     def ok(self, cond, what, diag=None):
         self.n += 1
@@ -233,14 +237,26 @@ def digest_response(alg, user, realm, password, method, uri, nonce, nc, cnonce):
     return h("%s:%s:%08x:%s:auth:%s" % (ha1, nonce, nc, cnonce, ha2))
 
 
-class SipClient:
-    """A UDP or TCP SIP user agent sending hand-built requests."""
+def tls_client_context():
+    """A client context that trusts anything: the tests check ksipd's certificate separately."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
-    def __init__(self, server, transport="udp", family=socket.AF_INET, bind_port=0):
+
+class SipClient:
+    """A UDP, TCP or TLS SIP user agent sending hand-built requests. TLS: to PORT (the
+    server's TLS listener), over Python's ssl with TLS_CONTEXT (default: no verification,
+    the tests check the certificate themselves)."""
+
+    def __init__(self, server, transport="udp", family=socket.AF_INET, bind_port=0, port=None,
+                 tls_context=None):
         self.transport = transport
         self.family = family
         host = "127.0.0.1" if family == socket.AF_INET else "::1"
-        self.server = (host, server.port)
+        self.server = (host, port or server.port)
         self.realm = server.conf["realm"]
         typ = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
         self.sock = socket.socket(family, typ)
@@ -248,8 +264,10 @@ class SipClient:
         if bind_port:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, bind_port))
-        if transport == "tcp":
+        if transport in ("tcp", "tls"):
             self.sock.connect(self.server)
+        if transport == "tls":
+            self.sock = (tls_context or tls_client_context()).wrap_socket(self.sock)
         self.local = self.sock.getsockname()[:2]
         self.call_id = rand_token(16) + "@test"
         self.cseq = 0

@@ -25,7 +25,7 @@ rc, out, err = check("realm = example.org\nworkers = 2\n")
 tap.ok(rc == 0 and "configuration ok" in out, "a good file: configuration ok, exit 0", err)
 
 rc, out, err = check("realm = example.org\n"
-                     "tls_private_key = /etc/key.pem\n"
+                     "tls_key = /etc/key.pem\n"
                      "workers = 2\n"
                      "max_calls = lots\n"
                      "# a comment\n"
@@ -33,7 +33,7 @@ rc, out, err = check("realm = example.org\n"
                      "lisen = udp:0.0.0.0:5060\n")
 lines = err.splitlines()
 tap.ok(rc == 2, "three bad keys and a syntax error: exit 2 (%d)" % rc, err)
-tap.ok(lines == ["ksipd: FILE:2: unknown key 'tls_private_key'",
+tap.ok(lines == ["ksipd: FILE:2: unknown key 'tls_key'",
                  "ksipd: FILE:4: key 'max_calls': invalid value: 'lots'",
                  "ksipd: FILE:6: syntax error",
                  "ksipd: FILE:7: unknown key 'lisen'"],

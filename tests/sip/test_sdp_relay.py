@@ -54,11 +54,11 @@ def media_ports(body):
 class Phone:
     """One user agent: a SIP socket and an RTP socket per stream, of one family."""
 
-    def __init__(self, d, user, family, transport="udp", media_family=None):
+    def __init__(self, d, user, family, transport="udp", media_family=None, port=None):
         self.d, self.user = d, user
         self.family = media_family or family	# of its media: what the SDP says
         self.ip = "::1" if self.family == socket.AF_INET6 else "127.0.0.1"
-        self.sip = SipClient(d, family=family, transport=transport)
+        self.sip = SipClient(d, family=family, transport=transport, port=port)
         self.rtp = []
         for _ in range(2):	# audio, video
             s = socket.socket(self.family, socket.SOCK_DGRAM)
@@ -66,7 +66,7 @@ class Phone:
             s.settimeout(2)
             self.rtp.append(s)
         self.contact = "<sip:%s@%s%s>" % (user, self.sip.hostport(self.sip.local),
-                                          ";transport=tcp" if transport == "tcp" else "")
+                                          "" if transport == "udp" else ";transport=" + transport)
         self.tag = rand_token(8)
 
     def ports(self):
@@ -119,7 +119,7 @@ class Dialog:
                                                               self.a.sip.hostport(self.a.sip.local),
                                                               branch or rand_token()),
                  "Max-Forwards: 70",
-                 "From: <sip:alice@ksip.test>;tag=%s" % self.a.tag,
+                 "From: <sip:%s@ksip.test>;tag=%s" % (self.a.user, self.a.tag),
                  "To: <sip:%s@ksip.test>%s" % (self.callee, ";tag=" + tt if tt else ""),
                  "Call-ID: " + self.call_id,
                  "CSeq: %d %s" % (cseq, method),
@@ -159,7 +159,7 @@ class Dialog:
             self.ack_failure(r, self.cseq, branch)
             challenge = r.get("proxy-authenticate")
         self.nc += 1
-        auth = self.a.sip.authorization(challenge, "alice", PASSWORDS["alice"], method="INVITE", uri=ruri,
+        auth = self.a.sip.authorization(challenge, self.a.user, PASSWORDS[self.a.user], method="INVITE", uri=ruri,
                                         nc=self.nc)
         branch = rand_token()
         self.a.sip.send(self.request("INVITE", body, auth=auth, branch=branch, to_tag=""))

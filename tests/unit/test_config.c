@@ -4,6 +4,7 @@
  * so the line number and the key must belong to the same line, however
  * many lines are bad.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,35 @@ int main(void)
 	diag("got: %s", flat(err));
 	rc = load("listen = udp:127.0.0.1:20000\nrtp_ports = 30000-30099\n", err, sizeof(err), &c);
 	ok(rc == 0, "and accepted once rtp_ports leaves it out");
+
+	/* TLS (issue 15): on by default on 5061, both families; versions before 1.2 refused. */
+	config_defaults(&c);
+	{
+		int tls = 0;
+
+		for (int i = 0; i < c.nlisten; i++)
+			if (c.listen[i].transport == KSIP_TLS &&
+			    ntohs(((struct sockaddr_in *)&c.listen[i].addr)->sin_port) == 5061)
+				tls |= c.listen[i].addr.ss_family == AF_INET6 ? 2 : 1;
+		ok(c.nlisten == 6 && tls == 3 && c.tls_min_version == KSIP_TLS_1_2,
+		   "defaults: UDP and TCP 5060, TLS 5061, IPv4 and IPv6; TLS 1.2 at least");
+	}
+	rc = load("listen = tls:127.0.0.1:5061 udp:[::1]:5060\ntls_min_version = 1.3\n", err,
+		  sizeof(err), &c);
+	ok(rc == 0 && c.nlisten == 2 && c.listen[0].transport == KSIP_TLS &&
+	   c.listen[1].transport == KSIP_UDP && c.tls_min_version == KSIP_TLS_1_3,
+	   "listen tls:ADDR:PORT, tls_min_version 1.3");
+	CHECK_MSG("tls_min_version = 1.1\n",
+		  "%s:1: key 'tls_min_version': expected 1.2 or 1.3 (TLS 1.0 and 1.1 are refused, "
+		  "RFC 8996): '1.1'", "tls_min_version 1.1 refused");
+	CHECK_MSG("tls_certificate = /etc/ksip/cert.pem\n",
+		  "%s: tls_certificate and tls_private_key go together",
+		  "a certificate without its key refused");
+	CHECK_MSG("tls_verify_client = yes\n", "%s: tls_verify_client needs tls_ca_file",
+		  "tls_verify_client without tls_ca_file refused");
+	CHECK_MSG("tls_verify_client = maybe\n",
+		  "%s:1: key 'tls_verify_client': expected no, optional or yes: 'maybe'",
+		  "tls_verify_client: no, optional or yes");
 
 	config_defaults(&c);
 	rc = config_load(&c, "/nonexistent/ksipd.conf", err, sizeof(err));

@@ -564,11 +564,11 @@ int main(void)
 		start_listening(l);
 		getsockname(l, (struct sockaddr *)&dst, &dl);
 		worker_lock(w0);
-		r1 = transport_connect(w0, NULL, &dst);
+		r1 = transport_connect(w0, NULL, &dst, KSIP_TCP);
 		sent = transport_send(w0, NULL, &dst, KSIP_TCP, big, sizeof(big) - 1);
 		worker_unlock(w0);
 		worker_lock(w1);
-		r2 = transport_connect(w1, NULL, &dst);
+		r2 = transport_connect(w1, NULL, &dst, KSIP_TCP);
 		worker_unlock(w1);
 		ok(r1 == TRANSPORT_CONNECT_OK && sent && r2 == TRANSPORT_CONNECT_OK &&
 		   STAT_SUM(t, tcp_connects) == before + 1,
@@ -587,7 +587,7 @@ int main(void)
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK) }), sizeof(struct sockaddr_in));
 		getsockname(cl, (struct sockaddr *)&closed_dst, &dl);
 		worker_lock(w0);
-		r3 = transport_connect(w0, NULL, &closed_dst);
+		r3 = transport_connect(w0, NULL, &closed_dst, KSIP_TCP);
 		worker_unlock(w0);
 		ok(r3 == TRANSPORT_CONNECT_FAILED ||
 		   (r3 == TRANSPORT_CONNECT_OK && wait_count(&seen.connect_failed, 2)),
@@ -631,7 +631,7 @@ int main(void)
 		}
 		worker_lock(w0);
 		for (int i = 0; i <= SHARE; i++) {
-			enum transport_connect_result r = transport_connect(w0, NULL, &hd[i]);
+			enum transport_connect_result r = transport_connect(w0, NULL, &hd[i], KSIP_TCP);
 
 			okc += r == TRANSPORT_CONNECT_OK;
 			busy += r == TRANSPORT_CONNECT_BUSY;

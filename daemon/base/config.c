@@ -381,6 +381,16 @@ static int set_string(char *dst, size_t cap, const char *v)
 	return 0;
 }
 
+/* A key whose default is "none": empty means unset, as ksipd.conf(5) documents it. */
+static int set_optional_string(char *dst, size_t cap, const char *v)
+{
+	if (!*v) {
+		*dst = 0;
+		return 0;
+	}
+	return set_string(dst, cap, v);
+}
+
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
 	struct load_ctx *lc = user;
@@ -459,9 +469,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = parse_u32(value, 16384, 16 * 1024 * 1024, &c->tcp_write_queue_max);
 		hint = "expected 16384 to 16777216 bytes";
 	} else if (!strcmp(key, "tls_certificate")) {
-		r = set_string(c->tls_certificate, sizeof(c->tls_certificate), value);
+		r = set_optional_string(c->tls_certificate, sizeof(c->tls_certificate), value);
 	} else if (!strcmp(key, "tls_private_key")) {
-		r = set_string(c->tls_private_key, sizeof(c->tls_private_key), value);
+		r = set_optional_string(c->tls_private_key, sizeof(c->tls_private_key), value);
 	} else if (!strcmp(key, "tls_min_version")) {
 		r = 0;
 		if (!strcmp(value, "1.2"))
@@ -472,9 +482,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			r = -1;
 		hint = "expected 1.2 or 1.3 (TLS 1.0 and 1.1 are refused, RFC 8996)";
 	} else if (!strcmp(key, "tls_ciphers")) {
-		r = set_string(c->tls_ciphers, sizeof(c->tls_ciphers), value);
+		r = set_optional_string(c->tls_ciphers, sizeof(c->tls_ciphers), value);
 	} else if (!strcmp(key, "tls_ca_file")) {
-		r = set_string(c->tls_ca_file, sizeof(c->tls_ca_file), value);
+		r = set_optional_string(c->tls_ca_file, sizeof(c->tls_ca_file), value);
 	} else if (!strcmp(key, "tls_verify_client")) {
 		r = 0;
 		if (!strcmp(value, "no"))

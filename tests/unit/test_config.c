@@ -143,6 +143,12 @@ int main(void)
 		  "%s:1: key 'tls_verify_client': expected no, optional or yes: 'maybe'",
 		  "tls_verify_client: no, optional or yes");
 
+	rc = load("tls_certificate =\ntls_private_key =\ntls_ca_file =\ntls_ciphers =\n", err,
+		  sizeof(err), &c);
+	ok(rc == 0 && !c.tls_certificate[0] && !c.tls_ca_file[0],
+	   "the TLS file keys left empty mean none, their documented default");
+	diag("got: %s", flat(err));
+
 	config_defaults(&c);
 	rc = config_load(&c, "/nonexistent/ksipd.conf", err, sizeof(err));
 	ok(rc == -1 && strstr(err, "cannot open: No such file"), "a missing file: cannot open");

@@ -496,6 +496,88 @@ def check_outbound_phone(d, tls_port):
     bob.close()
 
 
+def closed_port(host="127.0.0.1"):
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def options_with_via(c, sent_by, alias=True):
+    """An OPTIONS to ksipd over C whose top Via names SENT_BY (with ;alias); its answer."""
+    req = c.request("OPTIONS", "alice", ruri="sip:127.0.0.1").decode()
+    req = re.sub(r"Via: SIP/2\.0/TLS [^;]+;", "Via: SIP/2.0/TLS %s;%s" % (sent_by, "alias;" if alias else ""),
+                 req, count=1)
+    return c.transact(req.encode())
+
+
+def message_answered_by(d, c, route):
+    """message_to(ROUTE) while C answers 200 to a MESSAGE arriving over its connection."""
+    import threading
+    got = []
+
+    def answer():
+        m = c.recv(8)
+        got.append(m)
+        if m is not None and m.raw.startswith(b"MESSAGE "):
+            c.send(reply(m, 200, "OK", rand_token(8)))
+    th = threading.Thread(target=answer, daemon=True)
+    th.start()
+    r = message_to(d, route)
+    th.join(10)
+    return r, got[0] if got else None
+
+
+def check_alias(d, tls_port):
+    """RFC 5923: a TLS client's Via alias for its own address; another address's is ignored."""
+    c = SipClient(d, "tls", port=tls_port)
+    other = SipClient(d, "tls", port=tls_port)
+    lport = closed_port()
+    before = d.stats()
+    r = options_with_via(c, "127.0.0.1:%d" % lport)
+    st = d.stats()
+    T.ok(r is not None and r.code == 200 and st["tls_aliases"] == before["tls_aliases"] + 1,
+         "an OPTIONS over TLS whose Via says alias, sent-by the client's own address: alias taken",
+         (r and r.raw[:100], st["tls_aliases"]))
+    r, got = message_answered_by(d, c, "sip:127.0.0.1:%d;transport=tls" % lport)
+    st2 = d.stats()
+    T.ok(got is not None and got.raw.startswith(b"MESSAGE ") and got.all("via")[0].startswith("SIP/2.0/TLS "),
+         "a MESSAGE routed to that sent-by (transport=tls) arrives over the client's own connection",
+         got and got.raw[:200])
+    T.ok(r is not None and r.code == 200, "its 200 over that connection reaches the sender", r and r.raw)
+    T.ok(st2["tcp_connects"] == st["tcp_connects"], "no connection opened for it: tcp_connects unchanged (%d)"
+         % st2["tcp_connects"], (st["tcp_connects"], st2["tcp_connects"]))
+    # The attacker's side: an alias for another address, or for another connection's.
+    foreign = closed_port("127.0.0.2")
+    r1 = options_with_via(c, "127.0.0.2:%d" % foreign)
+    r2 = options_with_via(c, "127.0.0.1:%d" % other.local[1])
+    st3 = d.stats()
+    T.ok(r1 is not None and r1.code == 200 and r2 is not None and r2.code == 200 and
+         st3["tls_aliases"] == st2["tls_aliases"] and st3["tls_aliases_refused"] == st2["tls_aliases_refused"] + 2,
+         "aliases for another IP (127.0.0.2) and for another connection's address: answered, refused, counted",
+         {k: (st2[k], st3[k]) for k in ("tls_aliases", "tls_aliases_refused")})
+    r = message_to(d, "sip:127.0.0.2:%d;transport=tls" % foreign)
+    st4 = d.stats()
+    T.ok(r is not None and r.code == 500 and st4["tcp_connects"] == st3["tcp_connects"] + 1,
+         "a MESSAGE to the other IP's sent-by: ksipd connects there itself (refused: 500), not over the client's",
+         (r and r.raw[:100], st3["tcp_connects"], st4["tcp_connects"]))
+    r, got = message_answered_by(d, other, "sip:127.0.0.1:%d;transport=tls" % other.local[1])
+    T.ok(r is not None and r.code == 200 and got is not None and got.raw.startswith(b"MESSAGE "),
+         "a MESSAGE to the other connection's address still reaches that connection", r and r.raw[:100])
+    T.ok(c.recv(0.3) is None, "and nothing of either came over the aliasing client's connection")
+    closed = d.stats()["tcp_closed"]
+    c.close()
+    other.close()
+    T.ok(wait_stat(d, "tcp_closed", closed + 2), "both clients close their connections")
+    st5 = d.stats()
+    r = message_to(d, "sip:127.0.0.1:%d;transport=tls" % lport)
+    st6 = d.stats()
+    T.ok(r is not None and r.code == 500 and st6["tcp_connects"] == st5["tcp_connects"] + 1,
+         "the alias went with its connection: a MESSAGE there now gets a connect of ksipd's (refused: 500)",
+         (r and r.raw[:100], st5["tcp_connects"], st6["tcp_connects"]))
+
+
 def main():
     port, tls_port = free_port(), free_port()
     d = Ksipd(listen="udp:127.0.0.1:{p} tcp:127.0.0.1:{p} tls:127.0.0.1:{t}".format(p=port, t=tls_port),
@@ -515,6 +597,7 @@ def main():
         check_reload(d, tls_port)
         check_outbound(d)
         check_outbound_phone(d, tls_port)
+        check_alias(d, tls_port)
     finally:
         rc = d.stop()
         T.ok(rc == 0, "ksipd (ASan/UBSan build) exits cleanly", d.logtext()[-3000:])

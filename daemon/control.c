@@ -394,6 +394,8 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("tls_handshakes", t.tls_handshakes);
 	ROW("tls_handshake_failed", t.tls_handshake_failed);
 	ROW("tls_handshake_timeouts", t.tls_handshake_timeouts);
+	ROW("tls_aliases", t.tls_aliases);
+	ROW("tls_aliases_refused", t.tls_aliases_refused);
 	ROW("transactions", t.stx_created - t.stx_freed);
 	ROW("branches", t.branches_created - t.branches_freed);
 	ROW("calls_started", t.calls_created);

@@ -14,6 +14,7 @@
 #include "sip/hdr.h"
 #include "sip/stun.h"
 #include "store/location.h"
+#include "transport/netpath.h"
 #include "transport/worker.h"
 
 _Static_assert(SIP_METHOD__COUNT <= KSIP_STATS_METHODS, "stats count every method");
@@ -301,6 +302,26 @@ static bool stun_process(struct sip_ctx *c, const char *buf, size_t len,
 	}
 }
 
+/*
+ * RFC 5923: a top Via with the alias parameter asks that requests to its
+ * sent-by go over this connection (transport_conn_alias() says which it
+ * accepts). Only over TLS: RFC 5923 §5 leaves TCP out, a connection
+ * nothing authenticates being no basis for aliasing.
+ */
+static void take_alias(struct sip_ctx *c, const struct sip_via *v, const struct sip_source *src)
+{
+	struct sockaddr_storage alias;
+	struct sip_span val;
+
+	if (!sip_param_find(v->params, "alias", &val) ||
+	    !netpath_sockaddr(v->host, v->port ? v->port : 5061, &alias))
+		return;
+	if (transport_conn_alias(c->w, &src->addr, &alias))
+		STAT_INC(c->st, tls_aliases);
+	else
+		STAT_INC(c->st, tls_aliases_refused);
+}
+
 bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct sip_source *src,
 		 struct sip_out *o)
 {
@@ -346,6 +367,8 @@ bool sip_process(struct sip_ctx *c, const char *buf, size_t len, const struct si
 		STAT_INC(c->st, parse_errors);
 		return false;
 	}
+	if (!why && r == SIP_PARSE_OK && src->transport == KSIP_TLS && c->w)
+		take_alias(c, &top_via, src);
 	if (m.method == SIP_ACK) {
 		/* ACK is never answered; the proxy absorbs it or passes it on. */
 		if (r == SIP_PARSE_OK && !why && c->w)

@@ -69,6 +69,8 @@ struct ksip_stats {
 	uint64_t tls_handshakes;	/* TLS handshakes completed (their connections: tcp_accepted) */
 	uint64_t tls_handshake_failed;	/* closed: the handshake failed (garbage, old version, cut) */
 	uint64_t tls_handshake_timeouts; /* closed: no handshake within tcp_header_timeout */
+	uint64_t tls_aliases;		/* RFC 5923 aliases taken: a Via alias for the peer's own address */
+	uint64_t tls_aliases_refused;	/* Via aliases not taken: another address, or named already */
 
 	/* shield (issue 12) */
 	uint64_t banned_dropped;	/* messages from a banned source, dropped unread */

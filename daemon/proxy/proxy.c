@@ -399,6 +399,27 @@ static bool tcp_target(const char *contact, const struct sockaddr_storage *sourc
 	       netpath_same_ip(out, source);
 }
 
+/*
+ * Where to open a TLS connection to a phone registered over TLS whose
+ * connection is gone: the same rule as tcp_target(), for a Contact that
+ * asks for TLS (transport=tls or sips:) and names the port it listens on.
+ * A Contact without a port names no listener of the phone's (its
+ * registration connection came from a port nobody listens on): skipped.
+ */
+static bool tls_target(const char *contact, const struct sockaddr_storage *source,
+		       struct sockaddr_storage *out)
+{
+	struct sip_uri u;
+	struct sip_span v;
+
+	if (!sip_uri_parse((struct sip_span){ contact, (uint32_t)strlen(contact) }, &u) || !u.port)
+		return false;
+	if (u.scheme != SIP_SCHEME_SIPS &&
+	    !(sip_param_find(u.params, "transport", &v) && span_ieq(v, "tls")))
+		return false;
+	return netpath_sockaddr(u.host, u.port, out) && netpath_same_ip(out, source);
+}
+
 /* What became of the targets that got no branch, for the answer when none did. */
 struct unsent {
 	int too_large;		/* over 1300 bytes and no TCP to carry it: 513 */
@@ -566,8 +587,16 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		enum ksip_transport tp = ts->t[i].transport;
 
 		if (ksip_transport_stream(tp) && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
-			STAT_INC(p->st, targets_skipped);	/* its connection is gone */
-			continue;
+			struct sockaddr_storage tls_dst;
+
+			/* Issue 15: a TLS phone listening where its Contact says, not behind NAT. */
+			if (tp != KSIP_TLS || !tls_target(ts->t[i].uri, &ts->t[i].dst, &tls_dst)) {
+				STAT_INC(p->st, targets_skipped);	/* its connection is gone */
+				continue;
+			}
+			if (!open_tcp(p, &ts->t[i].local, &tls_dst, KSIP_TLS, &un))
+				continue;
+			ts->t[i].dst = tls_dst;
 		}
 		if (txn_branches_full(p->txn, 1)) {
 			stx_reply(p->txn, t, 503, "Too Many Client Transactions", PROXY_RETRY_AFTER_HDR);

@@ -15,6 +15,7 @@ struct entry {
 	struct entry *next;
 	struct sockaddr_storage peer;
 	struct conn_ref ref;
+	bool alias;		/* a second name of a connection (RFC 5923): not counted per source */
 };
 
 /* Connections from one source; freed with its last connection, so at most one per connection. */
@@ -98,6 +99,7 @@ static enum conn_map_result add(const struct sockaddr_storage *peer, int worker,
 		return CONN_MAP_NOMEM;
 	e->peer = *peer;
 	e->ref = (struct conn_ref){ worker, id, conn };
+	e->alias = false;
 	source_key(peer, k);
 	pthread_mutex_lock(&map.lock);
 	if (unique) {
@@ -140,6 +142,32 @@ enum conn_map_result conn_map_add(const struct sockaddr_storage *peer, int worke
 	return add(peer, worker, id, conn, max_per_source, false);
 }
 
+enum conn_map_result conn_map_add_alias(const struct sockaddr_storage *alias, int worker, uint64_t id,
+					void *conn)
+{
+	struct entry *e = malloc(sizeof(*e));
+	unsigned int b = bucket(alias);
+
+	if (!e)
+		return CONN_MAP_NOMEM;
+	e->peer = *alias;
+	e->ref = (struct conn_ref){ worker, id, conn };
+	e->alias = true;
+	pthread_mutex_lock(&map.lock);
+	for (struct entry *o = map.b[b]; o; o = o->next) {
+		if (same(&o->peer, alias)) {
+			pthread_mutex_unlock(&map.lock);
+			free(e);
+			return CONN_MAP_EXISTS;
+		}
+	}
+	e->next = map.b[b];
+	map.b[b] = e;
+	map.n++;
+	pthread_mutex_unlock(&map.lock);
+	return CONN_MAP_OK;
+}
+
 enum conn_map_result conn_map_add_new(const struct sockaddr_storage *peer, int worker, uint64_t id,
 				      void *conn, unsigned int max_per_source)
 {
@@ -156,11 +184,12 @@ void conn_map_del(const struct sockaddr_storage *peer, uint64_t id)
 	for (pp = &map.b[bucket(peer)]; (e = *pp); pp = &e->next) {
 		if (e->ref.id == id && same(&e->peer, peer)) {
 			struct source **sp = source_slot(k), *s = *sp;
+			bool alias = e->alias;
 
 			*pp = e->next;
 			map.n--;
 			free(e);
-			if (s && !--s->n) {
+			if (!alias && s && !--s->n) {
 				*sp = s->next;
 				free(s);
 			}

@@ -38,6 +38,15 @@ enum conn_map_result conn_map_add(const struct sockaddr_storage *peer, int worke
  */
 enum conn_map_result conn_map_add_new(const struct sockaddr_storage *peer, int worker, uint64_t id,
 				      void *conn, unsigned int max_per_source);
+/*
+ * ALIAS as a second name of a connection already in the table (RFC 5923:
+ * requests to ALIAS go over it). Not counted per source: it is no new
+ * connection. Refused (CONN_MAP_EXISTS) when ALIAS names an entry already:
+ * an alias never takes another connection's place. Removed by
+ * conn_map_del(ALIAS, ID) when its connection closes.
+ */
+enum conn_map_result conn_map_add_alias(const struct sockaddr_storage *alias, int worker, uint64_t id,
+					void *conn);
 void conn_map_del(const struct sockaddr_storage *peer, uint64_t id);
 bool conn_map_find(const struct sockaddr_storage *peer, struct conn_ref *out);
 /* Entries left (0 once every connection is closed). */

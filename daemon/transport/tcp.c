@@ -38,6 +38,7 @@
 #include "ksip/endpoint.h"
 #include "transport/conn_map.h"
 #include "transport/fdlimit.h"
+#include "transport/netpath.h"
 #include "transport/tls.h"
 #include "transport/worker_priv.h"
 
@@ -56,6 +57,7 @@ struct tcp_conn {
 	time_t msg_started;		/* first byte of the message not yet whole; 0: none */
 	time_t bound_until;		/* a binding rides on it until then (transport_conn_keep()) */
 	uint64_t connect_deadline_ms;	/* ours, still connecting: fails then (now_ms()); else 0 */
+	struct sockaddr_storage alias;	/* TLS: its RFC 5923 alias in conn_map (family 0: none) */
 	size_t rlen, rcap, wlen, wcap;
 	char *rbuf;
 	char *wbuf;
@@ -93,6 +95,8 @@ static void conn_close(struct worker *w, struct tcp_conn *c)
 		atomic_fetch_sub(&w->t->tcp_connecting, 1);
 	}
 	conn_map_del(&c->peer.addr, c->id);
+	if (c->alias.ss_family)
+		conn_map_del(&c->alias, c->id);
 	STAT_INC(&w->stats, tcp_closed);
 }
 
@@ -429,6 +433,36 @@ bool transport_conn_keep(struct worker *w, const struct sockaddr_storage *peer, 
 		return false;
 	c = ref.conn;
 	c->bound_until = until;
+	return true;
+}
+
+bool transport_conn_alias(struct worker *w, const struct sockaddr_storage *peer,
+			  const struct sockaddr_storage *alias)
+{
+	struct conn_ref ref;
+	struct tcp_conn *c;
+
+	if (!conn_map_find(peer, &ref) || ref.worker != w->id || !ref.conn)
+		return false;
+	c = ref.conn;
+	/*
+	 * RFC 5923 wants the alias authorised by the peer's certificate;
+	 * phones have none. What a phone can prove is its address: a TLS
+	 * connection from it, so a port on that address only, never another
+	 * host's (§10: an alias is no way to capture another's requests).
+	 */
+	if (!c->ssl || c->handshaking || !netpath_same_ip(peer, alias) ||
+	    ksip_endpoint_port(alias) == ksip_endpoint_port(peer))
+		return false;
+	if (c->alias.ss_family) {
+		if (ksip_endpoint_port(&c->alias) == ksip_endpoint_port(alias))
+			return true;	/* said again: already so */
+		conn_map_del(&c->alias, c->id);	/* one per connection: the newest */
+		c->alias.ss_family = 0;
+	}
+	if (conn_map_add_alias(alias, w->id, c->id, c) != CONN_MAP_OK)
+		return false;
+	c->alias = *alias;
 	return true;
 }
 

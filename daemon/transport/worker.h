@@ -148,6 +148,17 @@ enum transport_connect_result transport_connect(struct worker *w,
 bool transport_conn_keep(struct worker *w, const struct sockaddr_storage *peer, time_t until);
 
 /*
+ * RFC 5923: the TLS connection from PEER may carry requests to ALIAS (the
+ * sent-by of a Via with the alias parameter), so ksipd opens no connection
+ * of its own there. Only a port on PEER's own address (phones have no
+ * certificate to authorise more), one alias per connection (the newest),
+ * never one that names another connection. Called on W's thread, as
+ * transport_conn_keep(). False when refused.
+ */
+bool transport_conn_alias(struct worker *w, const struct sockaddr_storage *peer,
+			  const struct sockaddr_storage *alias);
+
+/*
  * Give a message to worker TO (an index). On W's own thread and TO == W,
  * on_handoff() runs at once with M, no copy and no second parse; otherwise
  * BUF is copied to TO's inbox and on_handoff() gets M = NULL there.

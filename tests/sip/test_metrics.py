@@ -139,6 +139,8 @@ STATS_TO_METRIC = {
     "tls_handshakes": "ksip_tls_handshakes_total",
     "tls_handshake_failed": "ksip_tls_handshake_failed_total",
     "tls_handshake_timeouts": "ksip_tls_handshake_timeouts_total",
+    "tls_aliases": "ksip_tls_aliases_total",
+    "tls_aliases_refused": "ksip_tls_aliases_refused_total",
     "transactions": "ksip_transactions",
     "branches": "ksip_branches",
     "calls_started": "ksip_calls_started_total",

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 
-from ksiptest import SipClient, Ksipd, free_port, rand_token
+from ksiptest import Response, SipClient, Ksipd, free_port, rand_token
 from test_sdp_relay import (PASSWORDS, Dialog, Phone, body_of, media_ports, recv_request, register,
                             relay_both_ways, reply, sdp)
 import test_sdp_relay
@@ -403,6 +403,181 @@ def check_outbound(d):
          "(%.1f s), counted in tcp_connect_timeouts" % took, (r and r.raw, st2["tcp_connect_timeouts"]))
 
 
+def read_message(conn):
+    """One SIP message from a stream socket (head and Content-Length body), or None."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        buf += chunk
+    head, body = buf.split(b"\r\n\r\n", 1)
+    cl = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+    while cl and len(body) < int(cl.group(1)):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    return Response(head + b"\r\n\r\n" + body)
+
+
+def wait_stat(d, name, value, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline and d.stats()[name] < value:
+        time.sleep(0.05)
+    return d.stats()[name] >= value
+
+
+def check_outbound_phone(d, tls_port):
+    """A phone registered over TLS whose connection is gone, listening where its Contact says
+    (transport=tls, its own address and port): ksipd opens a TLS connection there itself."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(d.dir, "tls-selfsigned.crt"), os.path.join(d.dir, "tls-selfsigned.key"))
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    lsock.settimeout(8)
+    lport = lsock.getsockname()[1]
+    phone = SipClient(d, "tls", port=tls_port)
+    phone.register("alice", "alice-pw", ["*"], 0)	# earlier tests' bindings gone
+    closed = d.stats()["tcp_closed"]
+    r, _ = phone.register("alice", "alice-pw", ["<sip:alice@127.0.0.1:%d;transport=tls>" % lport], 300)
+    T.ok(r is not None and r.code == 200, "a TLS phone registers with its Contact at its own TLS listener",
+         r and r.raw)
+    phone.close()
+    T.ok(wait_stat(d, "tcp_closed", closed + 1), "then closes its registration connection")
+    bob = Phone(d, "bob", socket.AF_INET)
+    T.ok(register(d, bob), "bob registers over UDP")
+    before = d.stats()
+    dlg = Dialog(bob, "alice")
+    branch, _ = dlg.invite(sdp("bob", socket.AF_INET, *bob.ports()))
+    inv = None
+    try:
+        conn, _ = lsock.accept()
+        conn = ctx.wrap_socket(conn, server_side=True)
+        conn.settimeout(8)
+        inv = read_message(conn)
+    except (OSError, ssl.SSLError) as e:
+        conn = None
+        inv = None
+        T.ok(False, "ksipd connects to the phone's listener", repr(e))
+    st = d.stats()
+    T.ok(inv is not None and inv.raw.startswith(b"INVITE sip:alice@127.0.0.1:%d;transport=tls " % lport) and
+         inv.all("via")[0].startswith("SIP/2.0/TLS "),
+         "bob's INVITE arrives over a TLS connection ksipd opened to the Contact's port, Via TLS",
+         inv and inv.raw[:300])
+    T.ok(st["tcp_connects"] == before["tcp_connects"] + 1 and st["tls_handshakes"] == before["tls_handshakes"] + 1,
+         "counted: one connect, one handshake",
+         {k: (before[k], st[k]) for k in ("tcp_connects", "tls_handshakes")})
+    if inv is not None:
+        conn.sendall(reply(inv, 486, "Busy Here", rand_token(8)))
+        r = dlg.final()
+        T.ok(r is not None and r.code == 486, "the phone's 486 over that connection reaches bob", r and r.raw)
+        if r is not None:
+            dlg.ack_failure(r, dlg.cseq, branch)
+        ack = read_message(conn)
+        T.ok(ack is not None and ack.raw.startswith(b"ACK "), "and ksipd's ACK reaches the phone on it",
+             ack and ack.raw[:200])
+    closed = d.stats()["tcp_closed"]
+    if conn is not None:
+        conn.close()
+    lsock.close()
+    T.ok(wait_stat(d, "tcp_closed", closed + 1), "the phone closes that connection and its listener")
+    dlg = Dialog(bob, "alice")
+    t0 = time.time()
+    branch, _ = dlg.invite(sdp("bob", socket.AF_INET, *bob.ports()))
+    r = dlg.final()
+    took = time.time() - t0
+    T.ok(r is not None and r.code == 500,
+         "then an INVITE to it: the connect is refused, bob gets 500 (%.2f s)" % took, r and r.raw)
+    if r is not None:
+        dlg.ack_failure(r, dlg.cseq, branch)
+    bob.close()
+
+
+def closed_port(host="127.0.0.1"):
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def options_with_via(c, sent_by, alias=True):
+    """An OPTIONS to ksipd over C whose top Via names SENT_BY (with ;alias); its answer."""
+    req = c.request("OPTIONS", "alice", ruri="sip:127.0.0.1").decode()
+    req = re.sub(r"Via: SIP/2\.0/TLS [^;]+;", "Via: SIP/2.0/TLS %s;%s" % (sent_by, "alias;" if alias else ""),
+                 req, count=1)
+    return c.transact(req.encode())
+
+
+def message_answered_by(d, c, route):
+    """message_to(ROUTE) while C answers 200 to a MESSAGE arriving over its connection."""
+    import threading
+    got = []
+
+    def answer():
+        m = c.recv(8)
+        got.append(m)
+        if m is not None and m.raw.startswith(b"MESSAGE "):
+            c.send(reply(m, 200, "OK", rand_token(8)))
+    th = threading.Thread(target=answer, daemon=True)
+    th.start()
+    r = message_to(d, route)
+    th.join(10)
+    return r, got[0] if got else None
+
+
+def check_alias(d, tls_port):
+    """RFC 5923: a TLS client's Via alias for its own address; another address's is ignored."""
+    c = SipClient(d, "tls", port=tls_port)
+    other = SipClient(d, "tls", port=tls_port)
+    lport = closed_port()
+    before = d.stats()
+    r = options_with_via(c, "127.0.0.1:%d" % lport)
+    st = d.stats()
+    T.ok(r is not None and r.code == 200 and st["tls_aliases"] == before["tls_aliases"] + 1,
+         "an OPTIONS over TLS whose Via says alias, sent-by the client's own address: alias taken",
+         (r and r.raw[:100], st["tls_aliases"]))
+    r, got = message_answered_by(d, c, "sip:127.0.0.1:%d;transport=tls" % lport)
+    st2 = d.stats()
+    T.ok(got is not None and got.raw.startswith(b"MESSAGE ") and got.all("via")[0].startswith("SIP/2.0/TLS "),
+         "a MESSAGE routed to that sent-by (transport=tls) arrives over the client's own connection",
+         got and got.raw[:200])
+    T.ok(r is not None and r.code == 200, "its 200 over that connection reaches the sender", r and r.raw)
+    T.ok(st2["tcp_connects"] == st["tcp_connects"], "no connection opened for it: tcp_connects unchanged (%d)"
+         % st2["tcp_connects"], (st["tcp_connects"], st2["tcp_connects"]))
+    # The attacker's side: an alias for another address, or for another connection's.
+    foreign = closed_port("127.0.0.2")
+    r1 = options_with_via(c, "127.0.0.2:%d" % foreign)
+    r2 = options_with_via(c, "127.0.0.1:%d" % other.local[1])
+    st3 = d.stats()
+    T.ok(r1 is not None and r1.code == 200 and r2 is not None and r2.code == 200 and
+         st3["tls_aliases"] == st2["tls_aliases"] and st3["tls_aliases_refused"] == st2["tls_aliases_refused"] + 2,
+         "aliases for another IP (127.0.0.2) and for another connection's address: answered, refused, counted",
+         {k: (st2[k], st3[k]) for k in ("tls_aliases", "tls_aliases_refused")})
+    r = message_to(d, "sip:127.0.0.2:%d;transport=tls" % foreign)
+    st4 = d.stats()
+    T.ok(r is not None and r.code == 500 and st4["tcp_connects"] == st3["tcp_connects"] + 1,
+         "a MESSAGE to the other IP's sent-by: ksipd connects there itself (refused: 500), not over the client's",
+         (r and r.raw[:100], st3["tcp_connects"], st4["tcp_connects"]))
+    r, got = message_answered_by(d, other, "sip:127.0.0.1:%d;transport=tls" % other.local[1])
+    T.ok(r is not None and r.code == 200 and got is not None and got.raw.startswith(b"MESSAGE "),
+         "a MESSAGE to the other connection's address still reaches that connection", r and r.raw[:100])
+    T.ok(c.recv(0.3) is None, "and nothing of either came over the aliasing client's connection")
+    closed = d.stats()["tcp_closed"]
+    c.close()
+    other.close()
+    T.ok(wait_stat(d, "tcp_closed", closed + 2), "both clients close their connections")
+    st5 = d.stats()
+    r = message_to(d, "sip:127.0.0.1:%d;transport=tls" % lport)
+    st6 = d.stats()
+    T.ok(r is not None and r.code == 500 and st6["tcp_connects"] == st5["tcp_connects"] + 1,
+         "the alias went with its connection: a MESSAGE there now gets a connect of ksipd's (refused: 500)",
+         (r and r.raw[:100], st5["tcp_connects"], st6["tcp_connects"]))
+
+
 def main():
     port, tls_port = free_port(), free_port()
     d = Ksipd(listen="udp:127.0.0.1:{p} tcp:127.0.0.1:{p} tls:127.0.0.1:{t}".format(p=port, t=tls_port),
@@ -421,6 +596,8 @@ def main():
         bob.close()
         check_reload(d, tls_port)
         check_outbound(d)
+        check_outbound_phone(d, tls_port)
+        check_alias(d, tls_port)
     finally:
         rc = d.stop()
         T.ok(rc == 0, "ksipd (ASan/UBSan build) exits cleanly", d.logtext()[-3000:])

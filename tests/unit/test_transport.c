@@ -677,6 +677,31 @@ int main(void)
 		ok(conn_map_size() == 0 && conn_map_source_count(&a6[1]) == 0,
 		   "and both tables are empty once they close");
 	}
+	/* RFC 5923 aliases: a second name of a connection, no second connection of its source. */
+	{
+		struct sockaddr_storage a[3];
+
+		for (int i = 0; i < 3; i++) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&a[i];
+
+			memset(&a[i], 0, sizeof(a[i]));
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons((uint16_t)(40000 + i));
+			s4->sin_addr.s_addr = htonl(0x7f000001);
+		}
+		ok(conn_map_add(&a[0], 0, 1, NULL, 2) == CONN_MAP_OK &&
+		   conn_map_add_alias(&a[1], 0, 1, NULL) == CONN_MAP_OK &&
+		   conn_map_source_count(&a[0]) == 1 && conn_map_add(&a[2], 0, 2, NULL, 2) == CONN_MAP_OK,
+		   "an alias is found but not counted against the source's cap");
+		ok(conn_map_add_alias(&a[2], 0, 1, NULL) == CONN_MAP_EXISTS &&
+		   conn_map_add_alias(&a[0], 0, 2, NULL) == CONN_MAP_EXISTS,
+		   "an alias never names another connection's address");
+		conn_map_del(&a[1], 1);
+		conn_map_del(&a[0], 1);
+		conn_map_del(&a[2], 2);
+		ok(conn_map_size() == 0 && conn_map_source_count(&a[0]) == 0,
+		   "connections and alias deleted: both tables are empty");
+	}
 	two_addresses();
 	wildcard_address();
 	return tap_done();

@@ -401,6 +401,15 @@ def check_outbound(d):
          st2["tcp_connect_timeouts"] == st["tcp_connect_timeouts"] + 1,
          "a TLS peer that never answers the handshake: the request fails at the connect deadline "
          "(%.1f s), counted in tcp_connect_timeouts" % took, (r and r.raw, st2["tcp_connect_timeouts"]))
+    # A sips: next hop is TLS whatever else it says (RFC 3261 §26.2.2, RFC 5630 §3.1.3).
+    gw = TlsGateway(os.path.join(d.dir, "tls-selfsigned.crt"), os.path.join(d.dir, "tls-selfsigned.key"))
+    r = message_to(d, "sips:127.0.0.1:%d" % gw.port)
+    gw.thread.join(5)
+    gw.close()
+    T.ok(r is not None and r.code == 200 and gw.got and gw.got[0].startswith("MESSAGE ") and
+         "Via: SIP/2.0/TLS " in gw.got[0],
+         "a MESSAGE routed to a sips: gateway (no transport parameter) goes over TLS, the 200 comes back",
+         (r and r.raw, gw.got))
 
 
 def read_message(conn):

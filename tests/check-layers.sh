@@ -2,9 +2,11 @@
 # ksipd's layers, checked from its #include lines (TAP).
 #
 #   top (daemon/*.c)   main, control, dispatch: wiring, commands, routing
+#   conf/              conference focus and paging groups (ksipd as the UA)
 #   proxy/             RFC 3261 §16, calls and dialogs
 #   registrar/         §10.3 and digest challenges
 #   txn/  media/       transactions and timers; relay ports and kernel flows
+#   mixer/             conference audio: G.711, jitter buffers, N-1 mixing
 #   transport/ store/  sockets, streams, workers; users, bindings, SQLite
 #   shield/            bans, per-source rates, auth-failure counts
 #   sip/               syntax: messages, SDP, digest math
@@ -28,9 +30,11 @@ declare -A ALLOWED=(
 	[shield]="base sip"
 	[txn]="base sip"
 	[media]="base sip"
+	[mixer]="base"
 	[registrar]="base sip store txn shield"
 	[proxy]="base sip store transport txn media registrar shield"
-	[top]="base sip store transport shield txn media registrar proxy"
+	[conf]="base sip store transport txn media mixer registrar shield proxy"
+	[top]="base sip store transport shield txn media mixer registrar proxy conf"
 )
 
 layer_of() {	# daemon/X/file -> X; daemon/file -> top

@@ -125,6 +125,24 @@ int media_stream_flows(const struct media_stream *s, uint64_t pkts[2],
 		       struct media_flow_ref flows[2]);
 void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint64_t pkts[2]);
 
+/*
+ * Fan-out (issue 17: paging groups, recording taps): what LEG's phone sends
+ * on stream S (RTP, and RTCP) is also copied to each output, sent from the
+ * output's FROM (our address and RTP port; RTCP from the port above) to TO
+ * (RTP; RTCP to TO_RTCP). In ksip.ko as extra outputs of the kernel flow
+ * (KSIP_CMD_FLOW_SET), else by the userspace relay. Replaces the stream's
+ * previous outputs for LEG; N = 0 removes them. At most MEDIA_OUTPUTS_MAX;
+ * -1 with errno when refused. The caller owns FROM's ports.
+ */
+#define MEDIA_OUTPUTS_MAX 16	/* KSIP_FLOW_OUTPUTS_MAX */
+struct media_output {
+	struct sockaddr_storage from;
+	struct sockaddr_storage to;
+	uint16_t to_rtcp;
+};
+int media_set_outputs(struct media *m, struct media_stream *s, int leg,
+		      const struct media_output *o, unsigned int n);
+
 /* At start-up: can the relay bind each media_address? -1 (logged) when one is not ours. */
 int media_check_addresses(const struct ksip_config *cfg);
 /* At start-up, main thread: reserve the ports of kernel flows a previous ksipd left. */

@@ -46,6 +46,15 @@ static const char *const migrations[] = {
 	/* 0 -> 1: the digest setting and last algorithm per user (issue 14). */
 	"ALTER TABLE users ADD COLUMN digest TEXT NOT NULL DEFAULT 'auto';"
 	"ALTER TABLE users ADD COLUMN last_alg TEXT NOT NULL DEFAULT '';",
+	/*
+	 * 1 -> 2: multiparty (issue 17): conference rooms (pin '' = none,
+	 * max_members 0 = the configured default) and paging groups.
+	 */
+	"CREATE TABLE rooms(name TEXT PRIMARY KEY, pin TEXT NOT NULL DEFAULT '',"
+	" max_members INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE page_groups(name TEXT PRIMARY KEY);"
+	"CREATE TABLE page_members(grp TEXT NOT NULL"
+	", member TEXT NOT NULL, PRIMARY KEY(grp, member));",
 };
 
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -17,12 +17,20 @@
 
 struct ksip_genl;
 
+/* An extra output of a flow (KSIP_CMD_FLOW_SET). */
+struct ksip_flow_output {
+	struct sockaddr_storage source, peer;
+	uint64_t packets, bytes, dropped;	/* reported by the kernel */
+};
+
 struct ksip_flow_spec {
 	struct sockaddr_storage local, source, peer, expect, latched;
 	bool has_expect, has_latched;
 	uint32_t flags;		/* KSIP_FLOW_F_* */
 	uint32_t timeout;
 	uint8_t dscp;
+	unsigned int noutputs;	/* extra outputs; FLOW_NEW sends them too */
+	struct ksip_flow_output outputs[KSIP_FLOW_OUTPUTS_MAX];
 	/* reported by the kernel */
 	uint64_t packets, bytes, dropped, idle_ms;
 };
@@ -52,6 +60,10 @@ int ksip_genl_flow_get(struct ksip_genl *g, const struct sockaddr_storage *local
 		       struct ksip_flow_spec *out, char *err, size_t errlen);
 int ksip_genl_flow_dump(struct ksip_genl *g, void (*fn)(void *ctx, const struct ksip_flow_spec *f),
 			void *ctx, char *err, size_t errlen);
+/* Replace the extra outputs of the flow at LOCAL (N = 0: none). */
+int ksip_genl_flow_set_outputs(struct ksip_genl *g, const struct sockaddr_storage *local,
+			       const struct ksip_flow_output *outputs, unsigned int n, char *err,
+			       size_t errlen);
 int ksip_genl_flow_flush(struct ksip_genl *g, char *err, size_t errlen);
 int ksip_genl_stats(struct ksip_genl *g, struct ksip_kstats *st, char *err, size_t errlen);
 /* No ports turns the check off. */

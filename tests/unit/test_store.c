@@ -408,7 +408,7 @@ static void test_migration(void)
 			     NULL, NULL, NULL);
 		sqlite3_close(db);
 	}
-	ok(version == 1, "the schema is at version 1 (%d)", version);
+	ok(version == 2, "the schema is at version 2 (%d)", version);
 	s = store_open(&store_backend_sqlite, old, 10, err, sizeof(err));
 	memset(&lu, 0, sizeof(lu));
 	ok(s && store_load_users(s, "ksip", take_user, &lu) == 2 &&

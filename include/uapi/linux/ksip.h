@@ -21,13 +21,27 @@
  *                     sent on over IPv6, or the reverse (new IP header, UDP
  *                     checksum carried over, TTL/hop limit and DS field kept
  *                     unless DSCP is set).
+ *                     [OUTPUTS] may come with FLOW_NEW too (see FLOW_SET).
  * KSIP_CMD_FLOW_DEL   request: KSIP_ATTR_FLOW { LOCAL }; -ENOENT if none.
+ * KSIP_CMD_FLOW_SET   request: KSIP_ATTR_FLOW { LOCAL, OUTPUTS }: replaces the
+ *                     flow's extra outputs, all at once (an empty OUTPUTS nest
+ *                     removes them); -ENOENT if no flow has LOCAL. Every
+ *                     packet the flow forwards to PEER is also copied to each
+ *                     output, rewritten to come from the output's SOURCE and
+ *                     go to its PEER (fan-out: paging groups, recording taps).
+ *                     At most KSIP_FLOW_OUTPUTS_MAX outputs (-E2BIG); each
+ *                     output's SOURCE and PEER of LOCAL's family
+ *                     (-EAFNOSUPPORT); no two outputs, and no output and the
+ *                     flow's PEER, with one PEER (-EEXIST); no output PEER
+ *                     equal to the flow's LOCAL or SOURCE (-ELOOP). The
+ *                     extack names the offending output by its index.
  * KSIP_CMD_FLOW_GET   doit: KSIP_ATTR_FLOW { LOCAL } -> one flow;
  *                     dumpit (NLM_F_DUMP): every flow of the namespace, resumable,
  *                     NLM_F_DUMP_INTR when the table changed during the dump.
  *                     Reply: KSIP_ATTR_FLOW { LOCAL, SOURCE, PEER, [EXPECT],
  *                     FLAGS, TIMEOUT, DSCP, PACKETS, BYTES, DROPPED, IDLE_MS,
- *                     [LATCHED] }
+ *                     [LATCHED], [OUTPUTS] } (OUTPUTS' entries carry their
+ *                     own PACKETS, BYTES and DROPPED)
  * KSIP_CMD_FLOW_FLUSH request: nothing; removes every flow of the namespace.
  * KSIP_CMD_STATS_GET  reply: KSIP_ATTR_STATS { ... } for the namespace
  *                     (DROP_ERROR since flows across families; older
@@ -58,6 +72,7 @@ enum ksip_cmd {
 	KSIP_CMD_EVENT,
 	KSIP_CMD_GUARD_SET,
 	KSIP_CMD_GUARD_GET,
+	KSIP_CMD_FLOW_SET,
 	__KSIP_CMD_MAX,
 };
 
@@ -90,12 +105,36 @@ enum ksip_flow_attr {
 	KSIP_FLOW_ATTR_IDLE_MS,	/* u64: milliseconds since the last forwarded packet */
 	KSIP_FLOW_ATTR_LATCHED,	/* nested addr: the source latched onto */
 	KSIP_FLOW_ATTR_PAD,
+	KSIP_FLOW_ATTR_OUTPUTS,	/* nested: KSIP_OUTPUTS_ATTR_OUTPUT, repeated */
 	__KSIP_FLOW_ATTR_MAX,
 };
 
 #define KSIP_FLOW_ATTR_MAX (__KSIP_FLOW_ATTR_MAX - 1)
 #define KSIP_FLOW_TIMEOUT_MAX (7 * 24 * 3600)	/* seconds: a week */
 #define KSIP_FLOW_DSCP_MAX 63			/* DSCP is six bits */
+#define KSIP_FLOW_OUTPUTS_MAX 16		/* extra outputs of one flow */
+
+enum ksip_outputs_attr {
+	KSIP_OUTPUTS_ATTR_UNSPEC,
+	KSIP_OUTPUTS_ATTR_OUTPUT,	/* nested: enum ksip_output_attr */
+	__KSIP_OUTPUTS_ATTR_MAX,
+};
+
+#define KSIP_OUTPUTS_ATTR_MAX (__KSIP_OUTPUTS_ATTR_MAX - 1)
+
+/* One extra output of a flow. */
+enum ksip_output_attr {
+	KSIP_OUTPUT_ATTR_UNSPEC,
+	KSIP_OUTPUT_ATTR_SOURCE,	/* nested addr: the copy is sent from here */
+	KSIP_OUTPUT_ATTR_PEER,		/* nested addr: and to here */
+	KSIP_OUTPUT_ATTR_PACKETS,	/* u64: copies sent (reply only) */
+	KSIP_OUTPUT_ATTR_BYTES,		/* u64: their UDP payload bytes (reply only) */
+	KSIP_OUTPUT_ATTR_DROPPED,	/* u64: copies not sent: no memory, no route (reply only) */
+	KSIP_OUTPUT_ATTR_PAD,
+	__KSIP_OUTPUT_ATTR_MAX,
+};
+
+#define KSIP_OUTPUT_ATTR_MAX (__KSIP_OUTPUT_ATTR_MAX - 1)
 
 enum ksip_addr_attr {
 	KSIP_ADDR_ATTR_UNSPEC,

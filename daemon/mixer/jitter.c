@@ -105,7 +105,6 @@ bool jitter_put(struct jitter *j, const struct rtp_packet *p, bool audio, uint32
 		seq = j->next;
 		ahead = 0;
 	}
-	j->jump_pending = false;
 	if (ahead >= JITTER_SLOTS)	/* ahead of what fits: play from JITTER_TARGET frames before it */
 		skip_to(j, seq - JITTER_TARGET + 1);
 	s = slot_of(j, seq);

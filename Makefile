@@ -125,6 +125,13 @@ $(O)/tests/udprelay: bench/udprelay.c lib/endpoint.c include/ksip/endpoint.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ bench/udprelay.c lib/endpoint.c
 
+# bench/conference's load and measurement (not part of make check): the mixer and its layers only.
+$(O)/bench/confbench: bench/confbench.c $(O)/libksipcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(O)/libksipcore.a $(LDLIBS)
+
+confbench: $(O)/bench/confbench
+
 # Drives the nftables shield for tests/security/test_nft.sh (inside a test's namespace only).
 $(O)/tests/nft_helper: tests/security/nft_helper.c $(O)/libksipcore-san.a
 	@mkdir -p $(@D)
@@ -190,7 +197,7 @@ clean:
 	rm -rf $(O)
 	$(if $(KDIR),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)
 
-.PHONY: all kmod tests deps check run fuzz clean install deb
+.PHONY: all kmod tests deps check run fuzz clean install deb confbench
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

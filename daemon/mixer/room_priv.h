@@ -24,6 +24,8 @@
 /* Packets read from one member's socket per tick at most: the rest wait, or the kernel drops them. */
 #define MIXER_RX_BUDGET 32
 #define MIXER_RX_BATCH 8
+/* The RTCP port is emptied every this many ticks (1 s). */
+#define MIXER_RTCP_EVERY 50
 #define MIXER_RX_MTU 1500
 #define MIXER_MEMBERS_MAX 1024
 

@@ -182,6 +182,7 @@ static void *room_thread(void *arg)
 static int ensure_thread(struct mixer_room *r)
 {
 	sigset_t all, old;
+	char tname[16];
 	int err;
 
 	if (r->running)
@@ -198,6 +199,9 @@ static int ensure_thread(struct mixer_room *r)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return err;
+	/* "room:NAME" in top -H and /proc (15 bytes at most). */
+	snprintf(tname, sizeof(tname), "room:%.10s", r->name);
+	pthread_setname_np(r->thread, tname);
 	r->running = r->joinable = true;
 	return 0;
 }

@@ -45,6 +45,7 @@ struct client {
 	uint16_t seq;
 	uint32_t ts, ssrc, n;
 	unsigned int sent;
+	unsigned int gap_at;		/* at this many packets sent, skip 2 sequence numbers, then resend an old one */
 	/* What it hears. */
 	unsigned int packets;
 	bool capture;
@@ -119,11 +120,22 @@ static void client_send(struct client *c)
 		else	/* a quiet line: a few steps of noise, well below the silence level */
 			s[i] = (int16_t)((int)(c->n * 2654435761u >> 27) - 16);
 	}
+	if (c->gap_at && c->sent == c->gap_at) {
+		c->seq += 2;	/* two packets lost on the way */
+		c->ts += 2 * MIXER_FRAME;
+	}
 	rtp_write_header(pkt, c->alaw ? 8 : 0, false, c->seq++, c->ts, c->ssrc);
 	c->ts += MIXER_FRAME;
 	g711_encode(c->alaw, s, pkt + RTP_HEADER_LEN, MIXER_FRAME);
 	client_send_raw(c, pkt, sizeof(pkt));
 	c->sent++;
+	if (c->gap_at && c->sent == c->gap_at + 5) {
+		/* One from 160 ms ago, long played: late. */
+		rtp_write_header(pkt, c->alaw ? 8 : 0, false, (uint16_t)(c->seq - 8), c->ts - 8 * MIXER_FRAME,
+				 c->ssrc);
+		client_send_raw(c, pkt, sizeof(pkt));
+		c->sent++;
+	}
 }
 
 static void client_receive(struct client *c)
@@ -276,23 +288,26 @@ static void three_members(void)
 			all = false;
 	}
 	ok(all, "a room of 3 members on loopback ports");
+	clients[2].gap_at = WARMUP_TICKS + 5;
 	listen_all(3);
 	for (int k = 0; k < 3; k++)
 		ok(hears(k, 3, 7u & ~(1u << k), "3 members"),
 		   "3 members: member %d (%s) hears the other two tones and not its own", k,
 		   clients[k].alaw ? "A-law" : "µ-law");
 	for (int k = 0; k < 3; k++) {
-		if (!settled(r, &clients[k], &st) || st.rx_packets != clients[k].sent || st.lost ||
+		if (!settled(r, &clients[k], &st) || st.rx_packets != clients[k].sent ||
+		    st.lost != (k == 2 ? 2u : 0u) || st.late != (k == 2 ? 1u : 0u) ||
 		    !st.talking || st.tx_packets < clients[k].packets || !clients[k].packets ||
 		    clients[k].bad_pt || st.codec != (clients[k].alaw ? MIXER_PCMA : MIXER_PCMU)) {
-			diag("member %d: rx %llu of %u sent, lost %llu, talking %d, tx %llu, got %u", k,
-			     (unsigned long long)st.rx_packets, clients[k].sent,
-			     (unsigned long long)st.lost, st.talking, (unsigned long long)st.tx_packets,
+			diag("member %d: rx %llu of %u sent, lost %llu, late %llu, talking %d, tx %llu, got %u", k,
+			     (unsigned long long)st.rx_packets, clients[k].sent, (unsigned long long)st.lost,
+			     (unsigned long long)st.late, st.talking, (unsigned long long)st.tx_packets,
 			     clients[k].packets);
 			ok_stats = false;
 		}
 	}
-	ok(ok_stats, "3 members: stats count every packet sent, none lost, all talking, packets sent back in the member's payload type");
+	ok(ok_stats, "3 members: stats count every packet sent, all talking, packets sent back in the member's payload type; "
+	   "lost 0, 0 and 2 (member 2 skipped two sequence numbers), late 1 for the old packet member 2 resent");
 	ok(mixer_room_members(r) == 3, "3 members counted");
 	mixer_room_free(r);
 	close_all();

@@ -39,7 +39,7 @@ enum mode { SEND_TONE, SEND_HUSH, SEND_NOTHING };
 struct client {
 	int fd, id;
 	int port, member_port;
-	bool alaw;
+	bool alaw, ipv6;
 	double freq;
 	enum mode mode;
 	uint16_t seq;
@@ -68,11 +68,32 @@ static struct sockaddr_storage loopback(int port)
 	return ss;
 }
 
-static int client_open(struct client *c, int k, double freq, bool alaw, enum mode mode)
+/* ::1 when the client is IPv6. */
+static struct sockaddr_storage loopback_of(const struct client *c, int port)
 {
-	struct sockaddr_storage me = loopback(CLIENT_PORT + k);
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+	if (!c->ipv6)
+		return loopback(port);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons((uint16_t)port);
+	sin6->sin6_addr = in6addr_loopback;
+	return ss;
+}
+
+static socklen_t len_of(const struct client *c)
+{
+	return c->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static int client_open6(struct client *c, int k, double freq, bool alaw, enum mode mode, bool ipv6)
+{
+	struct sockaddr_storage me;
 
 	memset(c, 0, sizeof(*c));
+	c->ipv6 = ipv6;
+	me = loopback_of(c, CLIENT_PORT + k);
 	c->port = CLIENT_PORT + k;
 	c->member_port = MIXER_PORT + 2 * k;
 	c->freq = freq;
@@ -81,10 +102,15 @@ static int client_open(struct client *c, int k, double freq, bool alaw, enum mod
 	c->ssrc = 0x1000 + (uint32_t)k;
 	c->seq = (uint16_t)(65530 - k * 7);	/* wraps during the test */
 	c->ts = 0xfffff000u + (uint32_t)k;	/* so does the timestamp */
-	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&me, sizeof(struct sockaddr_in)) < 0)
+	c->fd = socket(me.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&me, len_of(c)) < 0)
 		return -1;
 	return 0;
+}
+
+static int client_open(struct client *c, int k, double freq, bool alaw, enum mode mode)
+{
+	return client_open6(c, k, freq, alaw, mode, false);
 }
 
 static int member_add(struct mixer_room *r, struct client *c, bool admitted, int dtmf_pt)
@@ -93,8 +119,8 @@ static int member_add(struct mixer_room *r, struct client *c, bool admitted, int
 		.codec = c->alaw ? MIXER_PCMA : MIXER_PCMU,
 		.pt = c->alaw ? 8 : 0,
 		.dtmf_pt = dtmf_pt,
-		.local = loopback(c->member_port),
-		.remote = loopback(c->port),
+		.local = loopback_of(c, c->member_port),
+		.remote = loopback_of(c, c->port),
 		.admitted = admitted,
 	};
 
@@ -104,9 +130,9 @@ static int member_add(struct mixer_room *r, struct client *c, bool admitted, int
 
 static void client_send_raw(struct client *c, const void *buf, size_t n)
 {
-	struct sockaddr_storage to = loopback(c->member_port);
+	struct sockaddr_storage to = loopback_of(c, c->member_port);
 
-	sendto(c->fd, buf, n, 0, (struct sockaddr *)&to, sizeof(struct sockaddr_in));
+	sendto(c->fd, buf, n, 0, (struct sockaddr *)&to, len_of(c));
 }
 
 static void client_send(struct client *c)
@@ -472,6 +498,26 @@ static void digits_and_hostile_packets(void)
 	close_all();
 }
 
+/* An IPv6 member (::1) and two IPv4 ones in one room. */
+static void both_families(void)
+{
+	struct mixer_room *r = mixer_room_new("v6", 4);
+	bool all = true;
+
+	for (int k = 0; k < 3; k++) {
+		if (client_open6(&clients[k], k, freqs[k], k == 2, SEND_TONE, k == 0) < 0 ||
+		    member_add(r, &clients[k], true, -1) < 0)
+			all = false;
+	}
+	ok(all, "a room with a member on ::1 and two on 127.0.0.1");
+	listen_all(3);
+	for (int k = 0; k < 3; k++)
+		ok(hears(k, 3, 7u & ~(1u << k), "families"), "%s member %d hears the other two and not itself",
+		   clients[k].ipv6 ? "IPv6" : "IPv4", k);
+	mixer_room_free(r);
+	close_all();
+}
+
 static void limits_and_lifetime(void)
 {
 	struct mixer_room *r = mixer_room_new("limits", 2);
@@ -530,6 +576,7 @@ int main(void)
 	three_members();
 	five_members_and_a_pin();
 	silence_adds_nothing();
+	both_families();
 	digits_and_hostile_packets();
 	limits_and_lifetime();
 	return tap_done();

@@ -322,9 +322,9 @@ void mixer_member_set_remote(struct mixer_room *r, int id, const struct sockaddr
 	pthread_mutex_lock(&r->lock);
 	i = find(r, id);
 	if (i >= 0) {
-		r->m[i]->p.remote = *remote;
 		/* Latch again: the member's packets now come from its new address. */
-		r->m[i]->latched = false;
+		member_unlatch(r->m[i]);
+		r->m[i]->p.remote = *remote;
 	}
 	pthread_mutex_unlock(&r->lock);
 }

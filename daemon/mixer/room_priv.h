@@ -34,6 +34,7 @@ struct mixer_member {
 	struct mixer_member_params p;
 	int fd, rtcp_fd;
 	bool latched;			/* p.remote is where its packets come from */
+	bool connected;			/* fd is connected to p.remote: the kernel filters sources */
 	struct jitter jb;
 	struct dtmf dtmf;
 	/* What we send it: our own stream, RFC 3550 §8 random starting points. */
@@ -66,6 +67,8 @@ struct mixer_room {
 /* member.c: sockets and the receive and send paths of one member. */
 int member_open(struct mixer_member *m);
 void member_close(struct mixer_member *m);
+/* Forget the latched address (a re-INVITE moved the member): the next source latches. */
+void member_unlatch(struct mixer_member *m);
 void member_receive(struct mixer_room *r, struct mixer_member *m);
 void member_send(struct mixer_member *m, const uint8_t *payload);
 

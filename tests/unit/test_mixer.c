@@ -56,6 +56,10 @@ struct client {
 };
 
 static struct client clients[MAX_CLIENTS];
+/* An attacker sending FLOOD_PER_TICK datagrams a tick at FLOOD_TARGET's member port. */
+static struct client *flood_from, *flood_target;
+static int flood_per_tick;
+static unsigned long flood_sent;
 
 static struct sockaddr_storage loopback(int port)
 {
@@ -188,6 +192,20 @@ static void client_receive(struct client *c)
 	}
 }
 
+static void flood(void)
+{
+	uint8_t pkt[RTP_HEADER_LEN + MIXER_FRAME] = { 0 };
+
+	for (int i = 0; i < flood_per_tick; i++) {
+		/* Half look like the member's stream (its SSRC, PT, size), half are short junk. */
+		rtp_write_header(pkt, 0, false, (uint16_t)(flood_sent * 7919), (uint32_t)flood_sent,
+				 flood_target->ssrc);
+		flood_from->member_port = flood_target->member_port;
+		client_send_raw(flood_from, pkt, i % 2 ? sizeof(pkt) : 20);
+		flood_sent++;
+	}
+}
+
 /* TICKS of 20 ms: every active client sends one packet and reads what came back. */
 static void run(int nclients, int ticks)
 {
@@ -195,6 +213,8 @@ static void run(int nclients, int ticks)
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (int t = 0; t < ticks; t++) {
+		if (flood_per_tick)
+			flood();
 		for (int k = 0; k < nclients; k++) {
 			if (clients[k].fd >= 0 && clients[k].mode != SEND_NOTHING)
 				client_send(&clients[k]);
@@ -438,6 +458,7 @@ static void digits_and_hostile_packets(void)
 	struct mixer_member_stats st, before;
 	struct client *c = &clients[0], *stranger = &clients[1];
 	uint8_t junk[RTP_HEADER_LEN + MIXER_FRAME] = { 0 };
+	struct sockaddr_storage ss;
 	char digits[16];
 	bool good;
 	size_t n;
@@ -481,19 +502,37 @@ static void digits_and_hostile_packets(void)
 	client_send_raw(c, "not rtp at all", 14);
 	junk[0] = 0x8f;						/* 15 CSRCs that are not there */
 	client_send_raw(c, junk, 40);
+	c->sent += 4;
+	/* A stranger's valid-looking packet: the socket is connected to the latched source. */
 	rtp_write_header(junk, 0, false, c->seq, c->ts, c->ssrc);
-	client_send_raw(stranger, junk, sizeof(junk));		/* another source than the latched one */
 	stranger->member_port = c->member_port;
 	client_send_raw(stranger, junk, sizeof(junk));
-	c->sent += 5;
 	usleep(100000);
 	good = settled(r, c, &st);
-	if (st.rx_packets != before.rx_packets)
-		diag("rx went from %llu to %llu", (unsigned long long)before.rx_packets,
-		     (unsigned long long)st.rx_packets);
-	ok(good && st.rx_packets == before.rx_packets && st.ignored == before.ignored + 5,
-	   "wrong size, wrong payload type, not RTP, a lying header and a stranger's packet are ignored and counted (%llu)",
+	ok(good && st.rx_packets == before.rx_packets && st.ignored == before.ignored + 4,
+	   "wrong size, wrong payload type, not RTP and a lying header are ignored and counted (%llu), "
+	   "a stranger's packet never reaches the member (the kernel filters on the latched source)",
 	   (unsigned long long)(st.ignored - before.ignored));
+
+	/* A re-INVITE moves the member to the stranger's address: it latches there. */
+	ss = loopback(stranger->port);
+	mixer_member_set_remote(r, c->id, &ss);
+	c->mode = SEND_NOTHING;
+	stranger->mode = SEND_TONE;
+	stranger->sent = 0;
+	stranger->packets = 0;
+	run(2, 10);
+	for (int i = 0; i < 100 && stats_of(r, c->id, &st) && st.rx_packets < before.rx_packets + stranger->sent; i++)
+		usleep(20000);
+	ok(st.rx_packets == before.rx_packets + stranger->sent && stranger->packets > 0,
+	   "after set_remote the new address latches: its %u packets taken, %u of the mix sent there",
+	   stranger->sent, stranger->packets);
+	c->mode = SEND_TONE;
+	stranger->mode = SEND_NOTHING;
+	before = st;
+	run(2, 3);
+	usleep(100000);
+	ok(stats_of(r, c->id, &st) && st.rx_packets == before.rx_packets, "the old address is no longer heard");
 	mixer_room_free(r);
 	close_all();
 }
@@ -514,6 +553,48 @@ static void both_families(void)
 	for (int k = 0; k < 3; k++)
 		ok(hears(k, 3, 7u & ~(1u << k), "families"), "%s member %d hears the other two and not itself",
 		   clients[k].ipv6 ? "IPv6" : "IPv4", k);
+	mixer_room_free(r);
+	close_all();
+}
+
+/*
+ * An attacker floods member 0's port (500 datagrams a tick, 20,000 in all,
+ * from another source, half of them copies of the member's header). The
+ * member's socket is connected to its latched source, so the kernel drops
+ * them: member 0 is still heard and the room goes on.
+ */
+static void flooded_member(void)
+{
+	struct mixer_room *r = mixer_room_new("flood", 4);
+	struct mixer_member_stats st;
+	struct mixer_room_info before, after;
+	struct client attacker;
+	bool all = true, good;
+
+	for (int k = 0; k < 3; k++) {
+		if (client_open(&clients[k], k, freqs[k], k == 1, SEND_TONE) < 0 ||
+		    member_add(r, &clients[k], true, -1) < 0)
+			all = false;
+	}
+	all = all && client_open(&attacker, 7, 0, false, SEND_NOTHING) == 0;
+	ok(all, "a room of 3 and an attacker");
+	run(3, 5);	/* the members latch first */
+	mixer_room_info(r, &before);
+	flood_from = &attacker;
+	flood_target = &clients[0];
+	flood_per_tick = 500;
+	listen_all(3);
+	flood_per_tick = 0;
+	mixer_room_info(r, &after);
+	for (int k = 0; k < 3; k++)
+		ok(hears(k, 3, 7u & ~(1u << k), "flood"), "under the flood member %d hears the other two, not itself", k);
+	good = stats_of(r, clients[0].id, &st);
+	ok(good && st.ignored == 0 && st.rx_packets > 0,
+	   "none of the flood's %lu datagrams reached the flooded member's stream (connected to its latched source)",
+	   flood_sent);
+	ok(after.ticks > before.ticks + WARMUP_TICKS, "the room kept ticking (%llu ticks during %d of the flood's)",
+	   (unsigned long long)(after.ticks - before.ticks), WARMUP_TICKS + CAPTURE_TICKS);
+	close(attacker.fd);
 	mixer_room_free(r);
 	close_all();
 }
@@ -577,6 +658,7 @@ int main(void)
 	five_members_and_a_pin();
 	silence_adds_nothing();
 	both_families();
+	flooded_member();
 	digits_and_hostile_packets();
 	limits_and_lifetime();
 	return tap_done();

@@ -45,8 +45,10 @@ struct mixer_member_stats {
 	bool admitted;
 	bool talking;			/* its audio was above the silence level lately */
 	uint64_t rx_packets, tx_packets;
-	uint64_t lost;			/* sequence gaps never filled */
+	uint64_t lost;			/* frames missing at their turn to play (one that
+					 * arrives later is counted late too) */
 	uint64_t late;			/* arrived after their playout time */
+	uint64_t concealed;		/* lost frames replaced by the one before, fading */
 	unsigned int jitter_ms;		/* RFC 3550 interarrival jitter */
 	uint64_t duplicates;		/* the same sequence number again */
 	uint64_t ignored;		/* not taken: not RTP, another source than the latched

@@ -55,17 +55,27 @@ struct mixer_room *mixer_room_new(const char *name, unsigned int max_members)
 static void play(struct mixer_member *m)
 {
 	uint8_t payload[MIXER_FRAME];
-	uint32_t level = 0;
+	bool was = m->contributes;
 
 	m->contributes = false;
 	if (m->talk_ticks)
 		m->talk_ticks--;
-	if (!jitter_pop(&m->jb, payload))
+	switch (jitter_pop(&m->jb, payload)) {
+	case JITTER_FRAME:
+		break;
+	case JITTER_LOST:
+		/* m->frame still holds the last frame played: it stands in, fading. */
+		if (was && frame_conceal(m->frame, &m->concealed)) {
+			m->contributes = true;
+			m->concealed_frames++;
+		}
 		return;
+	case JITTER_NONE:
+		return;
+	}
+	m->concealed = 0;
 	g711_decode(m->p.codec == MIXER_PCMA, payload, m->frame, MIXER_FRAME);
-	for (int i = 0; i < MIXER_FRAME; i++)
-		level += (uint32_t)abs(m->frame[i]);
-	if (level <= MIXER_SILENCE_LEVEL * MIXER_FRAME)
+	if (frame_is_silence(m->frame))
 		return;
 	m->talk_ticks = MIXER_TALK_HANGOVER;
 	m->contributes = m->p.admitted;
@@ -359,6 +369,7 @@ size_t mixer_room_stats(struct mixer_room *r, struct mixer_member_stats *out, si
 			.tx_packets = m->tx_packets,
 			.lost = m->jb.st.lost,
 			.late = m->jb.st.late,
+			.concealed = m->concealed_frames,
 			.jitter_ms = jitter_ms(&m->jb),
 			.duplicates = m->jb.st.duplicates,
 			.ignored = m->ignored,

@@ -21,6 +21,13 @@
 #define MIXER_SILENCE_LEVEL 64
 /* A member stays "talking" this many ticks (300 ms) after its last frame above the level. */
 #define MIXER_TALK_HANGOVER 15
+/*
+ * A lost frame (a gap with later frames already here) of a member who was
+ * contributing is replaced by its previous frame at half the amplitude, for
+ * at most this many frames in a row: a click-free dip instead of a 20 ms
+ * hole. A member who stops sending (dry buffer) is never concealed.
+ */
+#define MIXER_CONCEAL_FRAMES 2
 /* Packets read from one member's socket per tick at most: the rest wait, or the kernel drops them. */
 #define MIXER_RX_BUDGET 32
 #define MIXER_RX_BATCH 8
@@ -44,9 +51,10 @@ struct mixer_member {
 	/* This tick. */
 	int16_t frame[MIXER_FRAME];
 	bool contributes;		/* admitted and above the silence level */
+	unsigned int concealed;		/* lost frames replaced in a row */
 	unsigned int talk_ticks;	/* hangover left: > 0 is "talking" */
 	unsigned int prompt_pos;	/* samples into the prompt's cycle */
-	uint64_t rx_packets, tx_packets, ignored;
+	uint64_t rx_packets, tx_packets, ignored, concealed_frames;
 };
 
 struct mixer_room {
@@ -71,6 +79,10 @@ void member_close(struct mixer_member *m);
 void member_unlatch(struct mixer_member *m);
 void member_receive(struct mixer_room *r, struct mixer_member *m);
 void member_send(struct mixer_member *m, const uint8_t *payload);
+
+/* frame.c: judging and concealing decoded frames. */
+bool frame_is_silence(const int16_t *frame);
+bool frame_conceal(int16_t *frame, unsigned int *in_a_row);
 
 /* prompt.c: the beeps a member hears while its PIN is pending. */
 void prompt_fill(unsigned int *pos, int16_t *out);

@@ -23,6 +23,7 @@
 #include "tap.h"
 #include "mixer/g711.h"
 #include "mixer/mixer.h"
+#include "mixer/room_priv.h"
 #include "mixer/rtp.h"
 
 #define MIXER_PORT 48000	/* member k listens on MIXER_PORT + 2k (RTCP above) */
@@ -342,7 +343,7 @@ static void three_members(void)
 		   clients[k].alaw ? "A-law" : "µ-law");
 	for (int k = 0; k < 3; k++) {
 		if (!settled(r, &clients[k], &st) || st.rx_packets != clients[k].sent ||
-		    st.lost != (k == 2 ? 2u : 0u) || st.late != (k == 2 ? 1u : 0u) ||
+		    st.lost != (k == 2 ? 2u : 0u) || st.late != (k == 2 ? 1u : 0u) || st.concealed > st.lost ||
 		    !st.talking || st.tx_packets < clients[k].packets || !clients[k].packets ||
 		    clients[k].bad_pt || st.codec != (clients[k].alaw ? MIXER_PCMA : MIXER_PCMU)) {
 			diag("member %d: rx %llu of %u sent, lost %llu, late %llu, talking %d, tx %llu, got %u", k,
@@ -351,9 +352,14 @@ static void three_members(void)
 			     clients[k].packets);
 			ok_stats = false;
 		}
+		if (k == 2)
+			diag("member 2: lost %llu, concealed %llu, late %llu, jitter %u ms",
+			     (unsigned long long)st.lost, (unsigned long long)st.concealed,
+			     (unsigned long long)st.late, st.jitter_ms);
 	}
 	ok(ok_stats, "3 members: stats count every packet sent, all talking, packets sent back in the member's payload type; "
-	   "lost 0, 0 and 2 (member 2 skipped two sequence numbers), late 1 for the old packet member 2 resent");
+	   "lost 0, 0 and 2 (member 2 skipped two sequence numbers), late 1 for the old packet member 2 resent, "
+	   "no more frames concealed than lost");
 	ok(mixer_room_members(r) == 3, "3 members counted");
 	mixer_room_free(r);
 	close_all();
@@ -650,10 +656,32 @@ static void limits_and_lifetime(void)
 	mixer_room_free(r);
 }
 
+/* The frame helpers alone: the silence level and concealment's fading. */
+static void frames(void)
+{
+	int16_t f[MIXER_FRAME];
+	unsigned int n = 0;
+	bool good;
+
+	for (int i = 0; i < MIXER_FRAME; i++)
+		f[i] = (int16_t)(i % 2 ? 64 : -64);
+	ok(frame_is_silence(f), "a frame of mean |sample| 64 is silence (the level is inclusive)");
+	f[0] = -66;
+	ok(!frame_is_silence(f), "two steps more is not");
+	for (int i = 0; i < MIXER_FRAME; i++)
+		f[i] = (int16_t)(i % 2 ? 1000 : -1000);
+	good = frame_conceal(f, &n) && f[0] == -500 && f[1] == 500 && n == 1;
+	good = good && frame_conceal(f, &n) && f[0] == -250 && n == 2;
+	ok(good, "a lost frame is the one before at half the amplitude, then a quarter");
+	ok(!frame_conceal(f, &n) && f[0] == -250 && n == MIXER_CONCEAL_FRAMES,
+	   "after %d in a row nothing more is concealed", MIXER_CONCEAL_FRAMES);
+}
+
 int main(void)
 {
 	for (int k = 0; k < MAX_CLIENTS; k++)
 		clients[k].fd = -1;
+	frames();
 	three_members();
 	five_members_and_a_pin();
 	silence_adds_nothing();

@@ -4,7 +4,8 @@
  * does not drift with the work done) the thread, under the room's lock:
  *
  *   1. reads each member's socket into its jitter buffer;
- *   2. plays one frame per member and decodes it; a member with nothing to
+ *   2. plays one frame per member and decodes it (a lost frame of a member
+ *      who was talking is concealed, frame.c); a member with nothing to
  *      play, only silence, or no PIN yet contributes nothing;
  *   3. sums the contributions once (int32);
  *   4. sends each member the sum minus its own contribution, saturated to

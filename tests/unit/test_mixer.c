@@ -26,8 +26,8 @@
 #include "mixer/room_priv.h"
 #include "mixer/rtp.h"
 
-#define MIXER_PORT 48000	/* member k listens on MIXER_PORT + 2k (RTCP above) */
-#define CLIENT_PORT 48500
+#define MIXER_PORT 48000	/* member k listens on MIXER_PORT + 2k (RTCP above), or 100, 200, 300 up */
+#define CLIENT_PORT 48500	/* client k on CLIENT_PORT + k, or 16, 32 ... 80 up */
 #define MAX_CLIENTS 8
 #define CAPTURE_TICKS 25	/* 500 ms analysed */
 #define WARMUP_TICKS 15		/* 300 ms for the jitter buffers to fill and the mix to settle */
@@ -108,14 +108,37 @@ static int client_open6(struct client *c, int k, double freq, bool alaw, enum mo
 	c->seq = (uint16_t)(65530 - k * 7);	/* wraps during the test */
 	c->ts = 0xfffff000u + (uint32_t)k;	/* so does the timestamp */
 	c->fd = socket(me.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&me, len_of(c)) < 0)
+	if (c->fd < 0)
 		return -1;
+	/* Another program's ephemeral port may sit on ours for a while: move up (48500-48599). */
+	for (int t = 0; bind(c->fd, (struct sockaddr *)&me, len_of(c)) < 0; t++) {
+		if (errno != EADDRINUSE || t == 5)
+			return -1;
+		c->port = CLIENT_PORT + k + 16 * (t + 1);
+		me = loopback_of(c, c->port);
+	}
 	return 0;
 }
 
 static int client_open(struct client *c, int k, double freq, bool alaw, enum mode mode)
 {
 	return client_open6(c, k, freq, alaw, mode, false);
+}
+
+/* Add P to R at P's port, or 100, 200, 300 above it if that is taken by someone else's socket. */
+static int add_anywhere(struct mixer_room *r, struct mixer_member_params *p)
+{
+	struct sockaddr_in *l4 = (struct sockaddr_in *)&p->local;
+	struct sockaddr_in6 *l6 = (struct sockaddr_in6 *)&p->local;
+	int id;
+
+	for (int t = 0; (id = mixer_member_add(r, p)) < 0 && errno == EADDRINUSE && t < 3; t++) {
+		if (p->local.ss_family == AF_INET6)
+			l6->sin6_port = htons((uint16_t)(ntohs(l6->sin6_port) + 100));
+		else
+			l4->sin_port = htons((uint16_t)(ntohs(l4->sin_port) + 100));
+	}
+	return id;
 }
 
 static int member_add(struct mixer_room *r, struct client *c, bool admitted, int dtmf_pt)
@@ -129,7 +152,9 @@ static int member_add(struct mixer_room *r, struct client *c, bool admitted, int
 		.admitted = admitted,
 	};
 
-	c->id = mixer_member_add(r, &p);
+	c->id = add_anywhere(r, &p);
+	c->member_port = ntohs(p.local.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&p.local)->sin6_port :
+			       ((struct sockaddr_in *)&p.local)->sin_port);
 	return c->id;
 }
 
@@ -632,14 +657,13 @@ static void limits_and_lifetime(void)
 	};
 
 	(void)c;
-	ids[0] = mixer_member_add(r, &p);
-	e = errno;
+	ids[0] = add_anywhere(r, &p);
 	ok(ids[0] >= 0, "a member without a remote address yet (it waits to latch)");
 	ids[1] = mixer_member_add(r, &p);
 	e = errno;
 	ok(ids[1] < 0 && e == EADDRINUSE, "the same port twice: EADDRINUSE");
 	p.local = loopback(MIXER_PORT + 42);
-	ids[1] = mixer_member_add(r, &p);
+	ids[1] = add_anywhere(r, &p);
 	p.local = loopback(MIXER_PORT + 44);
 	ids[2] = mixer_member_add(r, &p);
 	e = errno;
@@ -665,7 +689,7 @@ static void limits_and_lifetime(void)
 	}
 	ok(!info.running && mixer_room_members(r) == 0, "the thread ends when the room is empty");
 	p.dtmf_pt = -1;
-	ids[0] = mixer_member_add(r, &p);
+	ids[0] = add_anywhere(r, &p);
 	mixer_room_info(r, &info);
 	ok(ids[0] >= 0 && info.running, "and starts again with the next member");
 	mixer_room_free(r);

@@ -273,21 +273,34 @@ static void listen_all(int nclients)
 		clients[k].capture = false;
 }
 
-/* The amplitude of the FREQ component of C's capture (Goertzel). */
+/*
+ * The amplitude of the FREQ component of C's capture: Goertzel over 50 ms
+ * blocks, averaged in power. Every tone here (and the 440 Hz prompt) fits
+ * whole periods in 400 samples, so they are orthogonal in a block; and a
+ * phase jump where the mixer skipped a frame spoils one block, not the sum.
+ */
+#define BLOCK 400
+
 static double tone_level(const struct client *c, double freq)
 {
-	double w = 2 * M_PI * freq / MIXER_RATE, coeff = 2 * cos(w), s1 = 0, s2 = 0, power;
+	double w = 2 * M_PI * freq / MIXER_RATE, coeff = 2 * cos(w), sum = 0;
+	unsigned int blocks = c->nheard / BLOCK;
 
-	if (!c->nheard)
-		return 0;
-	for (unsigned int i = 0; i < c->nheard; i++) {
-		double s = c->heard[i] + coeff * s1 - s2;
+	for (unsigned int b = 0; b < blocks; b++) {
+		const int16_t *x = c->heard + b * BLOCK;
+		double s1 = 0, s2 = 0, power, amp;
 
-		s2 = s1;
-		s1 = s;
+		for (int i = 0; i < BLOCK; i++) {
+			double v = x[i] + coeff * s1 - s2;
+
+			s2 = s1;
+			s1 = v;
+		}
+		power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+		amp = 2 * sqrt(power > 0 ? power : 0) / BLOCK;
+		sum += amp * amp;
 	}
-	power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-	return 2 * sqrt(power > 0 ? power : 0) / c->nheard;
+	return blocks ? sqrt(sum / blocks) : 0;
 }
 
 /*

@@ -20,13 +20,13 @@ NFT_LIBS  := $(shell pkg-config --libs libnftnl libmnl 2>/dev/null || echo -lnft
 MHD_LIBS  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 # sd_notify (daemon/main.c): READY=1, STATUS=, WATCHDOG=1 under systemd; a no-op elsewhere.
 SD_LIBS   := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
-LDLIBS  := -lsqlite3 -lssl -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) $(MHD_LIBS) $(SD_LIBS) -pthread
+LDLIBS  := -lsqlite3 -lssl -lcrypto -linih $(NL_LIBS) $(NFT_LIBS) $(MHD_LIBS) $(SD_LIBS) -pthread -lm
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The daemon's layers (daemon/*/), then the top-level files but main.c: tests/check-layers.sh
 # says which may include which.
-DAEMON_LAYERS := base sip store transport shield txn media registrar proxy
+DAEMON_LAYERS := base sip store transport shield txn media mixer registrar proxy conf
 CORE_SRCS := $(foreach l,$(DAEMON_LAYERS),$(wildcard daemon/$(l)/*.c)) \
 	     $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c lib/endpoint.c \
 	     lib/ksip_genl.c

@@ -171,6 +171,20 @@ void conf_set_remote(struct conf *cf, struct conf_room *r, int id,
 	mixer_member_set_remote(r->mixer, id, remote);
 }
 
+uint64_t conf_member_rx(struct conf *cf, struct conf_room *r, int id)
+{
+	struct mixer_member_stats st[CONF_ROOM_MEMBERS];
+	uint64_t rx = 0;
+	size_t k;
+
+	(void)cf;
+	k = mixer_room_stats(r->mixer, st, CONF_ROOM_MEMBERS);
+	for (size_t i = 0; i < k; i++)
+		if (st[i].id == id)
+			rx = st[i].rx_packets;
+	return rx;
+}
+
 size_t conf_room_members(struct conf *cf, const char *name, struct conf_member_view *out,
 			 size_t cap)
 {

@@ -54,6 +54,9 @@ size_t conf_digits(struct conf *cf, struct conf_room *room, int id, char *buf, s
 void conf_set_remote(struct conf *cf, struct conf_room *room, int id,
 		     const struct sockaddr_storage *remote);
 
+/* Packets received from member ID so far (the media time-out polls it); 0 when not listed. */
+uint64_t conf_member_rx(struct conf *cf, struct conf_room *room, int id);
+
 /* One member of a room, as `ksipctl room list` shows it. */
 struct conf_member_view {
 	char user[CONF_USER_MAX];

@@ -67,8 +67,12 @@ struct member {
 	bool entry_overflow;
 	int wrong;
 	uint64_t pin_deadline;
+	enum sdp_dir dir;		/* as its last offer said: on hold it may send nothing */
+	uint64_t rx_seen;		/* packets from it at the last media check */
+	uint64_t rx_since;		/* when that count last grew */
 	struct timer t_retx;
 	struct timer t_poll;
+	struct timer t_media;		/* media_timeout: a member that went silent is hung up */
 };
 
 struct focus {
@@ -140,6 +144,7 @@ static void member_end(struct focus *f, struct member *x, const char *why)
 	log_limited(&focus_log, LOG_LVL_INFO, "room %s: %s left (%s)", x->room, x->user, why);
 	timer_cancel(&p->timers, &x->t_retx);
 	timer_cancel(&p->timers, &x->t_poll);
+	timer_cancel(&p->timers, &x->t_media);
 	if (x->cr)
 		conf_leave(f->cf, x->cr, x->mid);
 	if (x->rtp_port)
@@ -327,6 +332,38 @@ static void timer_poll(struct timer *t, void *ctx)
 	timer_arm(&p->timers, &x->t_poll, p->now + FOCUS_POLL_MS);
 }
 
+/* --- media time-out ----------------------------------------------------- */
+
+/* As for calls (proxy/call.c): every quarter of media_timeout, at least every second. */
+static uint64_t media_check_ms(const struct proxy *p)
+{
+	uint64_t ms = (uint64_t)p->env.cfg->media_timeout * 250;
+
+	return ms < 1000 ? 1000 : ms;
+}
+
+/*
+ * A phone that vanished without a BYE would hold its place in the room
+ * forever: nothing received for media_timeout seconds ends it (a member
+ * sends 50 packets a second, silence included, unless on hold).
+ */
+static void timer_media(struct timer *t, void *ctx)
+{
+	struct proxy *p = ctx;
+	struct member *x = container_of(t, struct member, t_media);
+	struct focus *f = p->env.focus_arg;
+	uint64_t rx = conf_member_rx(f->cf, x->cr, x->mid);
+
+	if (rx != x->rx_seen || x->dir == SDP_INACTIVE || x->dir == SDP_RECVONLY) {
+		x->rx_seen = rx;
+		x->rx_since = p->now;
+	} else if (p->now - x->rx_since >= (uint64_t)p->env.cfg->media_timeout * 1000) {
+		member_hangup(f, x, "media timeout");
+		return;
+	}
+	timer_arm(&p->timers, &x->t_media, p->now + media_check_ms(p));
+}
+
 /* --- initial INVITE ----------------------------------------------------- */
 
 static int join_errno_code(int err, const char **why)
@@ -423,6 +460,7 @@ static void invite_room(struct focus *f, const struct sip_msg *m, const struct s
 	x->admitted = !rec.pin[0];
 	timer_init(&x->t_retx, timer_retx);
 	timer_init(&x->t_poll, timer_poll);
+	timer_init(&x->t_media, timer_media);
 	if (relay_address_toward(p, &src->addr, &x->relay_ip) ||
 	    port_pool_get(p->env.media->ports, &x->rtp_port)) {
 		x->rtp_port = 0;
@@ -440,6 +478,7 @@ static void invite_room(struct focus *f, const struct sip_msg *m, const struct s
 	mp.remote = o.remote;
 	mp.admitted = x->admitted;
 	x->codec = o.codec;
+	x->dir = o.dir;
 	x->mid = conf_join(f->cf, room, x->user, p->index, &mp, &x->cr);
 	if (x->mid < 0) {
 		code = join_errno_code(errno, &why);
@@ -464,6 +503,10 @@ static void invite_room(struct focus *f, const struct sip_msg *m, const struct s
 	log_limited(&focus_log, LOG_LVL_INFO, "room %s: %s joined (%s%s)", room, x->user,
 		    o.codec == MIXER_PCMA ? "PCMA" : "PCMU", x->admitted ? "" : ", PIN pending");
 	send_ok(f, x, m, t);
+	if (p->env.cfg->media_timeout) {
+		x->rx_since = p->now;
+		timer_arm(&p->timers, &x->t_media, p->now + media_check_ms(p));
+	}
 	if (!x->admitted) {
 		x->pin_deadline = p->now + FOCUS_PIN_TIMEOUT_MS;
 		timer_arm(&p->timers, &x->t_poll, p->now + FOCUS_POLL_MS);
@@ -522,6 +565,7 @@ static void reinvite(struct focus *f, struct member *x, const struct sip_msg *m,
 	x->sdp = sdp;
 	x->sdp_len = (size_t)n;
 	conf_set_remote(f->cf, x->cr, x->mid, &o.remote);
+	x->dir = o.dir;
 	send_ok(f, x, m, t);
 }
 

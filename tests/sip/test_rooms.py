@@ -567,6 +567,32 @@ def scenario_flood(d):
     d.ctl("room", "del", "small")
 
 
+def scenario_media_timeout():
+    """A member that sends nothing for media_timeout (2 s here) gets a BYE; one that sends stays."""
+    d = Ksipd(auth_algorithms="MD5", rtp_ports="%d-%d" % (RTP_MIN + 180, RTP_MIN + 199),
+              media_timeout=2, workers=1)
+    try:
+        for u in ("alice", "bob"):
+            d.add_user(u, PASSWORDS[u])
+        d.ctl("room", "add", "quiet")
+        mute, talker = Member(d, "alice", "quiet"), Member(d, "bob", "quiet")
+        ok = all(T.ok(r is not None and r.code == 200, "media time-out: %s joins" % m.user)
+                 for m, r in ((m, m.join()) for m in (mute, talker)))
+        if ok:
+            talker.start_media()
+            mute.wait("NOTHING", timeout=6)
+            T.ok(any(x.raw.startswith(b"BYE ") for x in mute.requests) and
+                 b"media timeout" in next(x.raw for x in mute.requests if x.raw.startswith(b"BYE ")),
+                 "a member silent for media_timeout gets a BYE (Reason: media timeout)")
+            T.ok([x["user"] for x in rooms(d)["quiet"]["members"]] == ["bob"] and not talker.requests,
+                 "the member that sends stays in the room", rooms(d)["quiet"])
+        for m in (mute, talker):
+            m.close()
+        T.ok(d.stop() == 0, "media time-out: ksipd exits cleanly")
+    finally:
+        d.cleanup()
+
+
 def main():
     d = Ksipd(auth_algorithms="MD5", rtp_ports="%d-%d" % (RTP_MIN, RTP_MIN + 199), t1_ms=100,
               t2_ms=400, room_max_members=4, auth_fail_limit=50, workers=2,
@@ -585,6 +611,7 @@ def main():
         T.ok(rc == 0, "ksipd exits cleanly (no sanitizer report)", d.logtext()[-3000:])
     finally:
         d.cleanup()
+    scenario_media_timeout()
     T.done()
 
 

@@ -94,6 +94,10 @@ TEST_LAYERS_test_trusted := base shield/trusted
 TEST_LAYERS_test_shield := base sip shield
 TEST_LAYERS_test_stun := sip/stun
 TEST_LAYERS_test_conf_offer := base sip conf/offer store/rooms
+TEST_LAYERS_test_g711 := mixer/g711
+TEST_LAYERS_test_jitter := mixer/jitter mixer/rtp
+TEST_LAYERS_test_dtmf := mixer/dtmf
+TEST_LAYERS_test_mixer := base mixer
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c $$(call test_objs,$$*,obj,libksipcore.a) tests/lib/tap.h
@@ -121,6 +125,13 @@ $(O)/tests/ktest: tests/kernel/ktest.c lib/ksip_genl.c lib/endpoint.c include/ks
 $(O)/tests/udprelay: bench/udprelay.c lib/endpoint.c include/ksip/endpoint.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ bench/udprelay.c lib/endpoint.c
+
+# bench/conference's load and measurement (not part of make check): the mixer and its layers only.
+$(O)/bench/confbench: bench/confbench.c $(O)/libksipcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(O)/libksipcore.a $(LDLIBS)
+
+confbench: $(O)/bench/confbench
 
 # Drives the nftables shield for tests/security/test_nft.sh (inside a test's namespace only).
 $(O)/tests/nft_helper: tests/security/nft_helper.c $(O)/libksipcore-san.a
@@ -187,7 +198,7 @@ clean:
 	rm -rf $(O)
 	$(if $(KDIR),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)
 
-.PHONY: all kmod tests deps check run fuzz clean install deb
+.PHONY: all kmod tests deps check run fuzz clean install deb confbench
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

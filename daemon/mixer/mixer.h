@@ -48,6 +48,18 @@ struct mixer_member_stats {
 	uint64_t lost;			/* sequence gaps never filled */
 	uint64_t late;			/* arrived after their playout time */
 	unsigned int jitter_ms;		/* RFC 3550 interarrival jitter */
+	uint64_t duplicates;		/* the same sequence number again */
+	uint64_t ignored;		/* not taken: not RTP, another source than the latched
+					 * one, another payload type, a payload of the wrong size,
+					 * an unbelieved sequence jump, a non-DTMF event */
+};
+
+/* The room's thread: what the benchmark and ksipctl can show of its cost. */
+struct mixer_room_info {
+	bool running;			/* a thread runs (the room has members) */
+	uint64_t ticks;			/* 20 ms ticks mixed, over every thread the room ran */
+	uint64_t overruns;		/* times the thread fell > 100 ms behind and re-anchored */
+	uint64_t cpu_ns;		/* the threads' CPU time (CLOCK_THREAD_CPUTIME_ID) */
 };
 
 struct mixer_room;
@@ -79,5 +91,6 @@ size_t mixer_member_digits(struct mixer_room *r, int id, char *buf, size_t cap);
 /* Members now, into OUT (at most CAP); how many. */
 size_t mixer_room_stats(struct mixer_room *r, struct mixer_member_stats *out, size_t cap);
 unsigned int mixer_room_members(struct mixer_room *r);
+void mixer_room_info(struct mixer_room *r, struct mixer_room_info *info);
 
 #endif

@@ -220,8 +220,11 @@ static void write_contact(struct focus *f, struct sip_out *o, const struct membe
 		   tp == KSIP_TLS ? ";transport=tls" : tp == KSIP_TCP ? ";transport=tcp" : "");
 }
 
-/* Answer T (an INVITE or re-INVITE of X) with 200 and X's SDP, kept for retransmission. */
-static void send_ok(struct focus *f, struct member *x, const struct sip_msg *m, struct stx *t)
+/*
+ * Answer T (an INVITE or re-INVITE of X) with 200 and X's SDP, kept for
+ * retransmission. False when it does not fit (a 500 went instead).
+ */
+static bool send_ok(struct focus *f, struct member *x, const struct sip_msg *m, struct stx *t)
 {
 	struct proxy *p = f->p;
 	struct sip_out *o = &p->out;
@@ -240,7 +243,7 @@ static void send_ok(struct focus *f, struct member *x, const struct sip_msg *m, 
 	sip_reply_finish_body(o, "application/sdp", x->sdp, x->sdp_len);
 	if (o->overflow) {
 		stx_reply(p->txn, t, 500, "Answer Too Large", NULL);
-		return;
+		return false;
 	}
 	copy = malloc(o->len);
 	if (copy) {
@@ -258,6 +261,7 @@ static void send_ok(struct focus *f, struct member *x, const struct sip_msg *m, 
 		x->retx_until = p->now + 64ull * p->env.cfg->t1_ms;
 		timer_arm(&p->timers, &x->t_retx, p->now + x->retx_ms);
 	}
+	return true;
 }
 
 /* --- PIN ---------------------------------------------------------------- */
@@ -502,7 +506,10 @@ static void invite_room(struct focus *f, const struct sip_msg *m, const struct s
 	f->nmembers++;
 	log_limited(&focus_log, LOG_LVL_INFO, "room %s: %s joined (%s%s)", room, x->user,
 		    o.codec == MIXER_PCMA ? "PCMA" : "PCMU", x->admitted ? "" : ", PIN pending");
-	send_ok(f, x, m, t);
+	if (!send_ok(f, x, m, t)) {
+		member_end(f, x, "answer too large");
+		return;
+	}
 	if (p->env.cfg->media_timeout) {
 		x->rx_since = p->now;
 		timer_arm(&p->timers, &x->t_media, p->now + media_check_ms(p));

@@ -593,6 +593,42 @@ def scenario_media_timeout():
         d.cleanup()
 
 
+def scenario_pin_ban():
+    """PIN guessing across calls: auth_fail_limit (3 here) wrong PINs, one more bans the source."""
+    d = Ksipd(auth_algorithms="MD5", rtp_ports="%d-%d" % (RTP_MIN + 160, RTP_MIN + 179),
+              auth_fail_limit=3, workers=1, source_rate=0)
+    try:
+        d.add_user("mallory", PASSWORDS["mallory"])
+        d.ctl("room", "add", "vault", "--pin", "73195")
+        guesses = iter(["00000#", "11111#", "22222#", "33333#", "44444#", "55555#"])
+        calls = []
+        for n in range(2):
+            m = Member(d, "mallory", "vault")
+            r = m.join()
+            calls.append(r.code if r else None)
+            if r is None or r.code != 200:
+                m.close()
+                break
+            for g in ([next(guesses) for _ in range(3)] if n == 0 else [next(guesses)]):
+                for dg in g:
+                    m.sip.send(m.request("INFO", dg, ctype="application/dtmf"))
+                    m.wait("INFO", timeout=1)
+            m.wait("NOTHING", timeout=0.5)
+            m.close()
+        T.ok(calls == [200, 200], "PIN guessing: two calls answered", calls)
+        bans = json.loads(d.ctl("--json", "ban", "list").stdout)
+        T.ok(any(b.get("source") == "127.0.0.1" and b.get("reason") == "auth_failures" for b in bans),
+             "the 4th wrong PIN (auth_fail_limit 3) bans the guessing source", bans)
+        m = Member(d, "mallory", "vault")
+        m.sip.send(m.request("INVITE", offer(m.port, (0,)), to_tag=""))
+        r = m.wait("INVITE", timeout=1.5)
+        T.ok(r is None, "the banned source's next INVITE goes unanswered", r and r.raw)
+        m.close()
+        T.ok(d.stop() == 0, "PIN guessing: ksipd exits cleanly")
+    finally:
+        d.cleanup()
+
+
 def main():
     d = Ksipd(auth_algorithms="MD5", rtp_ports="%d-%d" % (RTP_MIN, RTP_MIN + 199), t1_ms=100,
               t2_ms=400, room_max_members=4, auth_fail_limit=50, workers=2,
@@ -612,6 +648,7 @@ def main():
     finally:
         d.cleanup()
     scenario_media_timeout()
+    scenario_pin_ban()
     T.done()
 
 

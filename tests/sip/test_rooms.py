@@ -89,11 +89,12 @@ def goertzel_share(samples, hz, rate=8000):
 
 # --- a member: SIP dialog with the focus, RTP in and out --------------------------
 
-def offer(port, pts, dtmf=True):
+def offer(port, pts, dtmf=True, v6=False):
     names = {0: "PCMU/8000", 8: "PCMA/8000", 18: "G729/8000", 9: "G722/8000"}
     fmts = list(pts) + ([101] if dtmf else [])
-    body = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            "m=audio %d RTP/AVP %s\r\n" % (port, " ".join(map(str, fmts))))
+    addr = "IP6 ::1" if v6 else "IP4 127.0.0.1"
+    body = ("v=0\r\no=- 1 1 IN %s\r\ns=-\r\nc=IN %s\r\nt=0 0\r\n"
+            "m=audio %d RTP/AVP %s\r\n" % (addr, addr, port, " ".join(map(str, fmts))))
     for pt in pts:
         body += "a=rtpmap:%d %s\r\n" % (pt, names[pt])
     if dtmf:
@@ -102,11 +103,12 @@ def offer(port, pts, dtmf=True):
 
 
 class Member:
-    def __init__(self, d, user, room, pts=(0,), dtmf=True, hz=None):
-        self.d, self.user, self.room = d, user, room
-        self.sip = SipClient(d)
-        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.rtp.bind(("127.0.0.1", 0))
+    def __init__(self, d, user, room, pts=(0,), dtmf=True, hz=None, v6=False):
+        self.d, self.user, self.room, self.v6 = d, user, room, v6
+        fam = socket.AF_INET6 if v6 else socket.AF_INET
+        self.sip = SipClient(d, family=fam)
+        self.rtp = socket.socket(fam, socket.SOCK_DGRAM)
+        self.rtp.bind(("::1" if v6 else "127.0.0.1", 0))
         self.rtp.settimeout(0.05)
         self.port = self.rtp.getsockname()[1]
         self.pts, self.dtmf = pts, dtmf
@@ -174,7 +176,7 @@ class Member:
 
     def join(self, sdp=None):
         """INVITE the room (407, then with credentials); the final response. ACKs a 200."""
-        body = sdp if sdp is not None else offer(self.port, self.pts, self.dtmf)
+        body = sdp if sdp is not None else offer(self.port, self.pts, self.dtmf, self.v6)
         branch = rand_token()
         self.sip.send(self.request("INVITE", body, to_tag="", branch=branch))
         r = self.wait("INVITE")
@@ -201,7 +203,7 @@ class Member:
         body = ok.raw.split(b"\r\n\r\n", 1)[1].decode()
         self.answer = body
         port = int(re.search(r"m=audio (\d+)", body).group(1))
-        ip = re.search(r"c=IN IP4 (\S+)", body).group(1)
+        ip = re.search(r"c=IN IP[46] (\S+)", body).group(1)
         self.relay = (ip, port)
         self.pt = int(re.search(r"m=audio \d+ RTP/AVP (\d+)", body).group(1))
         m = re.search(r"a=rtpmap:(\d+) telephone-event", body)
@@ -369,9 +371,10 @@ def refusals(d):
     m.close()
 
 
-def mixing(d, room, users, codecs, label):
-    """USERS join ROOM (codecs[i] offered), each sends its tone; each hears the others only."""
-    ms = [Member(d, u, room, pts=c) for u, c in zip(users, codecs)]
+def mixing(d, room, users, codecs, label, v6=()):
+    """USERS join ROOM (codecs[i] offered; those in V6 over IPv6), each sends its tone; each
+    hears the others only."""
+    ms = [Member(d, u, room, pts=c, v6=u in v6) for u, c in zip(users, codecs)]
     ok = True
     for m in ms:
         r = m.join()
@@ -392,7 +395,8 @@ def mixing(d, room, users, codecs, label):
 
 def scenario_three(d):
     d.ctl("room", "add", "three", "--max", "3")
-    ms = mixing(d, "three", ["alice", "bob", "carol"], [(0,), (0,), (0,)], "3 members")
+    ms = mixing(d, "three", ["alice", "bob", "carol"], [(0,), (0,), (0,)], "3 members (carol IPv6)",
+                v6=("carol",))
     if not ms:
         return
     info = rooms(d)["three"]
@@ -401,6 +405,8 @@ def scenario_three(d):
          "room list: 3 admitted members, packets counted both ways", info)
     T.ok({x["user"] for x in info["members"]} == {"alice", "bob", "carol"},
          "room list names the members by user", info)
+    T.ok(ms[2].relay[0] == "::1" and "c=IN IP6 ::1" in ms[2].answer,
+         "carol (IPv6) gets the focus's IPv6 address in her answer", ms[2].answer)
     full = Member(d, "dave", "three")
     r = full.join()
     T.ok(r is not None and r.code == 486 and "Full" in r.reason,

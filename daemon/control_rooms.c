@@ -224,8 +224,16 @@ static void room_list(struct ksipd *d, bool json, struct answer *a)
 
 void cmd_room(struct ksipd *d, char **f, int n, bool json, struct answer *a)
 {
+	/*
+	 * A trailing "json" field is the format only past the command's own
+	 * arguments: a room may well be named "json".
+	 */
+	int args = !strcmp(f[0], CTL_ROOM_ADD) ? 4 : !strcmp(f[0], CTL_ROOM_DEL) ? 2 :
+		   !strcmp(f[0], CTL_ROOM_KICK) ? 3 : 1;
+
+	json = json && n == args + 1;
 	if (json)
-		n--;	/* the trailing "json" field */
+		n--;
 	if (!strcmp(f[0], CTL_ROOM_ADD))
 		room_add(d, f, n, json, a);
 	else if (!strcmp(f[0], CTL_ROOM_DEL))

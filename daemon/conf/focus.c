@@ -28,6 +28,7 @@
 #define FOCUS_BUCKETS 1024
 #define FOCUS_ALLOW "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n"
 #define SDP_CAP 2048
+#define FOCUS_PORT_TRIES 4	/* relay port pairs tried when one is bound by someone else */
 
 /* One member: the dialog ksipd holds as the room's UA, and its place in the mixer. */
 struct member {
@@ -433,7 +434,7 @@ static void invite_room(struct focus *f, const struct sip_msg *m, const struct s
 	const char *why = NULL;
 	char *sdp;
 	long n;
-	int code;
+	int code, err;
 
 	if (!conf_room_config(f->cf, room, &rec)) {
 		stx_reply(p->txn, t, 404, "No Such Room", NULL);
@@ -465,27 +466,43 @@ static void invite_room(struct focus *f, const struct sip_msg *m, const struct s
 	timer_init(&x->t_retx, timer_retx);
 	timer_init(&x->t_poll, timer_poll);
 	timer_init(&x->t_media, timer_media);
-	if (relay_address_toward(p, &src->addr, &x->relay_ip) ||
-	    port_pool_get(p->env.media->ports, &x->rtp_port)) {
-		x->rtp_port = 0;
-		stx_reply(p->txn, t, 503, "No Relay Port", PROXY_RETRY_AFTER_HDR);
+	if (relay_address_toward(p, &src->addr, &x->relay_ip)) {
+		stx_reply(p->txn, t, 503, "No Media Address", PROXY_RETRY_AFTER_HDR);
 		goto fail;
 	}
 	mp.codec = o.codec;
 	mp.pt = o.pt;
 	mp.dtmf_pt = o.dtmf_pt;
-	mp.local = x->relay_ip;
-	if (mp.local.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&mp.local)->sin6_port = htons(x->rtp_port);
-	else
-		((struct sockaddr_in *)&mp.local)->sin_port = htons(x->rtp_port);
 	mp.remote = o.remote;
 	mp.admitted = x->admitted;
 	x->codec = o.codec;
 	x->dir = o.dir;
-	x->mid = conf_join(f->cf, room, x->user, p->index, &mp, &x->cr);
+	/* A pair some other process holds (EADDRINUSE) is skipped: the next one is tried. */
+	err = 0;
+	for (int tries = 0; tries < FOCUS_PORT_TRIES; tries++) {
+		if (port_pool_get(p->env.media->ports, &x->rtp_port)) {
+			x->rtp_port = 0;
+			stx_reply(p->txn, t, 503, "No Relay Port", PROXY_RETRY_AFTER_HDR);
+			goto fail;
+		}
+		mp.local = x->relay_ip;
+		if (mp.local.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&mp.local)->sin6_port = htons(x->rtp_port);
+		else
+			((struct sockaddr_in *)&mp.local)->sin_port = htons(x->rtp_port);
+		x->mid = conf_join(f->cf, room, x->user, p->index, &mp, &x->cr);
+		err = x->mid < 0 ? errno : 0;
+		if (x->mid >= 0 || err != EADDRINUSE)
+			break;
+		log_limited(&focus_log, LOG_LVL_INFO, "room %s: relay port %u in use elsewhere, skipped",
+			    room, x->rtp_port);
+		port_pool_put(p->env.media->ports, x->rtp_port);
+		x->rtp_port = 0;
+	}
 	if (x->mid < 0) {
-		code = join_errno_code(errno, &why);
+		code = join_errno_code(err, &why);
+		log_limited(&focus_log, LOG_LVL_INFO, "room %s: %s cannot join: %s", room, x->user,
+			    strerror(err));
 		stx_reply(p->txn, t, code, why, code == 503 ? PROXY_RETRY_AFTER_HDR : NULL);
 		x->cr = NULL;
 		goto fail;

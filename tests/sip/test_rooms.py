@@ -342,6 +342,11 @@ def ctl_commands(d):
                        (["room", "kick", "r1"], "room kick without a member")):
         p = d.ctl(*args, check=False)
         T.ok(p.returncode != 0, "%s fails" % what, p.stdout + p.stderr)
+    p = d.ctl("room", "add", "json", check=False)
+    q = d.ctl("room", "del", "json", check=False)
+    T.ok(p.returncode == 0 and q.returncode == 0 and "json" not in rooms(d),
+         "a room named 'json' is added and deleted (the name is not taken for --json)",
+         p.stderr + q.stderr)
     p = d.ctl("--json", "room", "del", "r0", check=False)
     T.ok(p.returncode == 0 and json.loads(p.stdout)["result"] == "deleted" and "r0" not in rooms(d),
          "room del --json removes r0", p.stdout + p.stderr)
@@ -480,8 +485,11 @@ def scenario_pin(d):
     a, b = Member(d, "alice", "locked"), Member(d, "bob", "locked")
     for m in (a, b):
         r = m.join()
-        T.ok(r is not None and r.code == 200, "PIN room: %s is answered (200) before its PIN" % m.user,
-             r and r.raw)
+        if not T.ok(r is not None and r.code == 200,
+                    "PIN room: %s is answered (200) before its PIN" % m.user, r and r.raw):
+            a.close()
+            b.close()
+            return
         m.start_media()
     time.sleep(1.0)
     st = {x["user"]: x["admitted"] for x in rooms(d)["locked"]["members"]}

@@ -118,22 +118,28 @@ static bool has_sdp(const struct sip_msg *m)
 	       !strncasecmp(ct->value.p, "application/sdp", 15);
 }
 
-static struct member *member_find(struct focus *f, const struct sip_msg *m)
+/* The member of M's Call-ID and From tag, and (ANY_TO false) of its To tag. */
+static struct member *member_lookup(struct focus *f, const struct sip_msg *m, bool any_to)
 {
 	const struct sip_hdr *cid = sip_hdr_first(m, SIP_HDR_CALL_ID);
 	struct sip_span ft = naddr_tag(m, SIP_HDR_FROM), tt = naddr_tag(m, SIP_HDR_TO);
 	uint64_t h;
 
-	if (!cid || !ft.len || !tt.len)
+	if (!cid || !ft.len || (!tt.len && !any_to))
 		return NULL;
 	h = member_hash(cid->value, ft);
 	for (struct member *x = f->tab[h % FOCUS_BUCKETS]; x; x = x->hnext)
 		if (x->hash == h && strlen(x->callid) == cid->value.len &&
 		    !memcmp(x->callid, cid->value.p, cid->value.len) && strlen(x->tag) == ft.len &&
-		    !memcmp(x->tag, ft.p, ft.len) && tt.len == strlen(x->our_tag) &&
-		    !memcmp(x->our_tag, tt.p, tt.len))
+		    !memcmp(x->tag, ft.p, ft.len) &&
+		    (any_to || (tt.len == strlen(x->our_tag) && !memcmp(x->our_tag, tt.p, tt.len))))
 			return x;
 	return NULL;
+}
+
+static struct member *member_find(struct focus *f, const struct sip_msg *m)
+{
+	return member_lookup(f, m, false);
 }
 
 /* The member leaves: mixer, relay ports, dialog. No BYE here. */
@@ -438,6 +444,11 @@ static void invite_room(struct focus *f, const struct sip_msg *m, const struct s
 
 	if (!conf_room_config(f->cf, room, &rec)) {
 		stx_reply(p->txn, t, 404, "No Such Room", NULL);
+		return;
+	}
+	/* §8.2.2.2: a new INVITE of a dialog the focus holds already (one member per dialog). */
+	if (member_lookup(f, m, true)) {
+		stx_reply(p->txn, t, 482, "Merged Request", NULL);
 		return;
 	}
 	if (!has_sdp(m)) {

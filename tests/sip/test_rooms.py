@@ -417,8 +417,22 @@ def scenario_three(d):
     T.ok(r is not None and r.code == 486 and "Full" in r.reason,
          "a 4th member of a room of 3: 486 Room Full", r and r.raw)
     full.close()
-    # OPTIONS and a re-INVITE inside a member's dialog
+    # the same dialog's INVITE again, without a To tag: no second member
     a = ms[0]
+    target, a.target = a.target, None	# to the room again, as an initial INVITE
+    a.sip.send(a.request("INVITE", offer(a.port, (0,)), to_tag=""))
+    r = a.wait("INVITE")
+    T.ok(r is not None and r.code in (407, 482), "an INVITE repeating a member's dialog (no To tag) "
+         "makes no second member (%s)" % (r.code if r else None), r and r.raw)
+    if r is not None and r.code == 407:
+        auth = a.sip.authorization(r.get("proxy-authenticate"), a.user, PASSWORDS[a.user],
+                                   method="INVITE", uri="sip:three@" + REALM)
+        a.sip.send(a.request("INVITE", offer(a.port, (0,)), to_tag="", auth=auth))
+        r = a.wait("INVITE")
+        T.ok(r is not None and r.code == 482, "with credentials: 482 Merged Request", r and r.raw)
+    a.target = target
+    T.ok(len(rooms(d)["three"]["members"]) == 3, "still 3 members")
+    # OPTIONS and a re-INVITE inside a member's dialog
     a.sip.send(a.request("OPTIONS"))
     r = a.wait("OPTIONS")
     T.ok(r is not None and r.code == 200 and "INFO" in (r.get("allow") or ""),
@@ -501,8 +515,8 @@ def scenario_pin(d):
          "samples %d, alice %.4f" % (len(s), goertzel_share(s, a.hz)))
     blocks = [s[i:i + 400] for i in range(0, len(s) - 399, 400)]	# 50 ms each
     loud = [blk for blk in blocks if sum(x * x for x in blk) / 400 > 300 ** 2]
-    beeps = [blk for blk in loud if goertzel_share(blk, PROMPT_HZ) > 0.8]
-    T.ok(len(loud) >= 5 and len(beeps) >= 0.8 * len(loud),
+    beeps = [blk for blk in loud if goertzel_share(blk, PROMPT_HZ) > 0.6]
+    T.ok(len(loud) >= 5 and len(beeps) >= 0.5 * len(loud),
          "bob hears the PIN prompt (%d Hz beeps) instead" % PROMPT_HZ,
          "%d blocks, %d loud, %d of them at %d Hz" % (len(blocks), len(loud), len(beeps), PROMPT_HZ))
     # alice: a wrong PIN by RFC 4733 events, then the right one

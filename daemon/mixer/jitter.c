@@ -130,21 +130,20 @@ bool jitter_put(struct jitter *j, const struct rtp_packet *p, bool audio, uint32
 	return true;
 }
 
-bool jitter_pop(struct jitter *j, uint8_t *out)
+enum jitter_play jitter_pop(struct jitter *j, uint8_t *out)
 {
 	struct jitter_slot *s;
-	bool audio;
 
 	if (!j->playing) {
 		if (!j->held || j->highest - j->next + 1 < JITTER_TARGET)
-			return false;
+			return JITTER_NONE;
 		j->playing = true;
 	}
 	if (!j->held) {
 		/* Dry: the sender paused (silence suppression) or stalled; wait for the target again. */
 		j->playing = false;
 		j->st.underruns++;
-		return false;
+		return JITTER_NONE;
 	}
 	if (j->highest - j->next + 1 > JITTER_HIGH)
 		skip_to(j, j->highest - JITTER_TARGET + 1);
@@ -152,14 +151,14 @@ bool jitter_pop(struct jitter *j, uint8_t *out)
 	j->next++;
 	if (!s->full || s->seq != j->next - 1) {
 		j->st.lost++;
-		return false;
+		return JITTER_LOST;
 	}
 	s->full = false;
 	j->held--;
-	audio = s->audio;
-	if (audio)
-		memcpy(out, s->payload, MIXER_FRAME);
-	return audio;
+	if (!s->audio)
+		return JITTER_NONE;
+	memcpy(out, s->payload, MIXER_FRAME);
+	return JITTER_FRAME;
 }
 
 unsigned int jitter_ms(const struct jitter *j)

@@ -79,8 +79,14 @@ void jitter_init(struct jitter *j);
  * jump not believed yet); late packets and duplicates are part of it.
  */
 bool jitter_put(struct jitter *j, const struct rtp_packet *p, bool audio, uint32_t arrival);
-/* This tick's frame into OUT (MIXER_FRAME bytes): true when there is audio to play. */
-bool jitter_pop(struct jitter *j, uint8_t *out);
+enum jitter_play {
+	JITTER_NONE,	/* nothing to play: not started, dry, or a telephone-event's turn */
+	JITTER_FRAME,	/* OUT holds this tick's frame */
+	JITTER_LOST,	/* this tick's frame is missing while later ones are here: a loss */
+};
+
+/* This tick's frame into OUT (MIXER_FRAME bytes). */
+enum jitter_play jitter_pop(struct jitter *j, uint8_t *out);
 /* The interarrival jitter estimate in milliseconds. */
 unsigned int jitter_ms(const struct jitter *j);
 

@@ -88,6 +88,16 @@ int member_open(struct mixer_member *m)
 	return 0;
 }
 
+void member_unlatch(struct mixer_member *m)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+	if (m->connected)
+		connect(m->fd, &unspec, sizeof(unspec));	/* dissolves the association */
+	m->connected = false;
+	m->latched = false;
+}
+
 void member_close(struct mixer_member *m)
 {
 	if (m->fd >= 0)
@@ -132,9 +142,15 @@ static void take_packet(struct mixer_member *m, const uint8_t *buf, size_t n,
 		return;
 	}
 	if (!m->latched) {
-		/* Symmetric RTP: the member is where its first RTP packet came from, NAT or not. */
+		/*
+		 * Symmetric RTP: the member is where its first RTP packet came from, NAT or
+		 * not. The socket is connected to it, so the kernel drops every other
+		 * source's datagrams before they take room in its buffer: a flood from
+		 * elsewhere cannot crowd out the member's own packets.
+		 */
 		m->p.remote = *from;
 		m->latched = true;
+		m->connected = connect(m->fd, (const struct sockaddr *)from, addr_len(from)) == 0;
 	} else if (!same_addr(from, &m->p.remote)) {
 		m->ignored++;
 		return;
@@ -200,8 +216,9 @@ void member_send(struct mixer_member *m, const uint8_t *payload)
 		return;		/* no address yet: wait for the member's first packet */
 	rtp_write_header(buf, m->p.pt, !m->sent_any, m->seq, m->ts, m->ssrc);
 	memcpy(buf + RTP_HEADER_LEN, payload, MIXER_FRAME);
-	if (sendto(m->fd, buf, sizeof(buf), MSG_DONTWAIT, (const struct sockaddr *)&m->p.remote,
-		   addr_len(&m->p.remote)) == (ssize_t)sizeof(buf)) {
+	if ((m->connected ? send(m->fd, buf, sizeof(buf), MSG_DONTWAIT) :
+	     sendto(m->fd, buf, sizeof(buf), MSG_DONTWAIT, (const struct sockaddr *)&m->p.remote,
+		    addr_len(&m->p.remote))) == (ssize_t)sizeof(buf)) {
 		m->tx_packets++;
 		m->sent_any = true;
 	}

@@ -45,8 +45,10 @@ struct mixer_member_stats {
 	bool admitted;
 	bool talking;			/* its audio was above the silence level lately */
 	uint64_t rx_packets, tx_packets;
-	uint64_t lost;			/* sequence gaps never filled */
+	uint64_t lost;			/* frames missing at their turn to play (one that
+					 * arrives later is counted late too) */
 	uint64_t late;			/* arrived after their playout time */
+	uint64_t concealed;		/* lost frames replaced by the one before, fading */
 	unsigned int jitter_ms;		/* RFC 3550 interarrival jitter */
 	uint64_t duplicates;		/* the same sequence number again */
 	uint64_t ignored;		/* not taken: not RTP, another source than the latched
@@ -64,15 +66,21 @@ struct mixer_room_info {
 
 struct mixer_room;
 
-/* A room of at most MAX_MEMBERS; NULL on no memory. No thread runs until a member joins. */
+/*
+ * A room of at most MAX_MEMBERS (0 or more than 1024: 1024); NULL on no
+ * memory. No thread runs until a member joins.
+ */
 struct mixer_room *mixer_room_new(const char *name, unsigned int max_members);
 /* Stops the thread and closes every member's sockets. */
 void mixer_room_free(struct mixer_room *r);
 
 /*
  * Bind LOCAL (RTP) and the port above it (RTCP, read and discarded) and add
- * the member. Its id (>= 0), or -1 with errno (EADDRINUSE, ENOSPC when the
- * room is full, EINVAL for a codec it does not know).
+ * the member. Its id (>= 0, never reused in the room), or -1 with errno
+ * (EADDRINUSE, ENOSPC when the room is full, EINVAL for a codec it does not
+ * know, a payload type over 127, a dtmf_pt equal to pt, a LOCAL that is not
+ * IPv4 or IPv6 or has port 0). A REMOTE of family AF_UNSPEC: nothing is sent
+ * until the member's first packet latches its address.
  */
 int mixer_member_add(struct mixer_room *r, const struct mixer_member_params *p);
 /* Remove and close; it stops being heard within one tick. Unknown ids are ignored. */

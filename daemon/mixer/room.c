@@ -4,7 +4,8 @@
  * does not drift with the work done) the thread, under the room's lock:
  *
  *   1. reads each member's socket into its jitter buffer;
- *   2. plays one frame per member and decodes it; a member with nothing to
+ *   2. plays one frame per member and decodes it (a lost frame of a member
+ *      who was talking is concealed, frame.c); a member with nothing to
  *      play, only silence, or no PIN yet contributes nothing;
  *   3. sums the contributions once (int32);
  *   4. sends each member the sum minus its own contribution, saturated to
@@ -55,17 +56,27 @@ struct mixer_room *mixer_room_new(const char *name, unsigned int max_members)
 static void play(struct mixer_member *m)
 {
 	uint8_t payload[MIXER_FRAME];
-	uint32_t level = 0;
+	bool was = m->contributes;
 
 	m->contributes = false;
 	if (m->talk_ticks)
 		m->talk_ticks--;
-	if (!jitter_pop(&m->jb, payload))
+	switch (jitter_pop(&m->jb, payload)) {
+	case JITTER_FRAME:
+		break;
+	case JITTER_LOST:
+		/* m->frame still holds the last frame played: it stands in, fading. */
+		if (was && frame_conceal(m->frame, &m->concealed)) {
+			m->contributes = true;
+			m->concealed_frames++;
+		}
 		return;
+	case JITTER_NONE:
+		return;
+	}
+	m->concealed = 0;
 	g711_decode(m->p.codec == MIXER_PCMA, payload, m->frame, MIXER_FRAME);
-	for (int i = 0; i < MIXER_FRAME; i++)
-		level += (uint32_t)abs(m->frame[i]);
-	if (level <= MIXER_SILENCE_LEVEL * MIXER_FRAME)
+	if (frame_is_silence(m->frame))
 		return;
 	m->talk_ticks = MIXER_TALK_HANGOVER;
 	m->contributes = m->p.admitted;
@@ -182,6 +193,7 @@ static void *room_thread(void *arg)
 static int ensure_thread(struct mixer_room *r)
 {
 	sigset_t all, old;
+	char tname[16];
 	int err;
 
 	if (r->running)
@@ -198,6 +210,9 @@ static int ensure_thread(struct mixer_room *r)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return err;
+	/* "room:NAME" in top -H and /proc (15 bytes at most). */
+	snprintf(tname, sizeof(tname), "room:%.10s", r->name);
+	pthread_setname_np(r->thread, tname);
 	r->running = r->joinable = true;
 	return 0;
 }
@@ -318,9 +333,9 @@ void mixer_member_set_remote(struct mixer_room *r, int id, const struct sockaddr
 	pthread_mutex_lock(&r->lock);
 	i = find(r, id);
 	if (i >= 0) {
-		r->m[i]->p.remote = *remote;
 		/* Latch again: the member's packets now come from its new address. */
-		r->m[i]->latched = false;
+		member_unlatch(r->m[i]);
+		r->m[i]->p.remote = *remote;
 	}
 	pthread_mutex_unlock(&r->lock);
 }
@@ -355,6 +370,7 @@ size_t mixer_room_stats(struct mixer_room *r, struct mixer_member_stats *out, si
 			.tx_packets = m->tx_packets,
 			.lost = m->jb.st.lost,
 			.late = m->jb.st.late,
+			.concealed = m->concealed_frames,
 			.jitter_ms = jitter_ms(&m->jb),
 			.duplicates = m->jb.st.duplicates,
 			.ignored = m->ignored,

@@ -27,15 +27,21 @@ static int pop(struct jitter *j)
 {
 	uint8_t out[MIXER_FRAME];
 
-	if (!jitter_pop(j, out))
+	switch (jitter_pop(j, out)) {
+	case JITTER_NONE:
 		return -1;
+	case JITTER_LOST:
+		return -3;
+	case JITTER_FRAME:
+		break;
+	}
 	for (int i = 1; i < MIXER_FRAME; i++)
 		if (out[i] != out[0])
 			return -2;
 	return out[0];
 }
 
-/* Pop N frames into a string of sequence bytes ("." for nothing). */
+/* Pop N frames into a string of sequence bytes ("." for nothing, "x" for a loss). */
 static const char *pops(struct jitter *j, int n)
 {
 	static char s[64];
@@ -43,7 +49,7 @@ static const char *pops(struct jitter *j, int n)
 	for (int i = 0; i < n; i++) {
 		int v = pop(j);
 
-		s[i] = v < 0 ? '.' : (char)('a' + (v & 0x0f));
+		s[i] = v == -3 ? 'x' : v < 0 ? '.' : (char)('a' + (v & 0x0f));
 	}
 	s[n] = 0;
 	return s;
@@ -88,7 +94,7 @@ int main(void)
 	put(&j, 1, 4, 0, 0);
 	put(&j, 1, 5, 0, 0);
 	s = pops(&j, 4);
-	ok(!strcmp(s, "bc.e") && j.st.lost == 1, "a gap (3 missing) plays nothing in its turn and counts one lost (%s)", s);
+	ok(!strcmp(s, "bcxe") && j.st.lost == 1, "a gap (3 missing) is reported lost in its turn and counted (%s)", s);
 	put(&j, 1, 3, 0, 0);
 	ok(j.st.late == 1 && !strcmp(pops(&j, 2), "f."), "3 arriving after its turn is late and not played");
 
@@ -151,7 +157,7 @@ int main(void)
 	put(&j, 1, 50, 0, 0);
 	put(&j, 1, 51, 0, 0);
 	s = pops(&j, 3);
-	ok(!strcmp(s, ".cd") && j.st.dropped == 1,
+	ok(!strcmp(s, "xcd") && j.st.dropped == 1,
 	   "a jump of 50 frames: playout moves to %d frames before it, the held frame is dropped (%s)",
 	   JITTER_TARGET - 1, s);
 	ok(j.st.lost == 48 && consistent(&j), "the frames skipped over are counted lost (%llu)",

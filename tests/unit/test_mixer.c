@@ -23,6 +23,7 @@
 #include "tap.h"
 #include "mixer/g711.h"
 #include "mixer/mixer.h"
+#include "mixer/room_priv.h"
 #include "mixer/rtp.h"
 
 #define MIXER_PORT 48000	/* member k listens on MIXER_PORT + 2k (RTCP above) */
@@ -39,12 +40,13 @@ enum mode { SEND_TONE, SEND_HUSH, SEND_NOTHING };
 struct client {
 	int fd, id;
 	int port, member_port;
-	bool alaw;
+	bool alaw, ipv6;
 	double freq;
 	enum mode mode;
 	uint16_t seq;
 	uint32_t ts, ssrc, n;
 	unsigned int sent;
+	unsigned int gap_at;		/* at this many packets sent, skip 2 sequence numbers, then resend an old one */
 	/* What it hears. */
 	unsigned int packets;
 	bool capture;
@@ -55,6 +57,10 @@ struct client {
 };
 
 static struct client clients[MAX_CLIENTS];
+/* An attacker sending FLOOD_PER_TICK datagrams a tick at FLOOD_TARGET's member port. */
+static struct client *flood_from, *flood_target;
+static int flood_per_tick;
+static unsigned long flood_sent;
 
 static struct sockaddr_storage loopback(int port)
 {
@@ -67,11 +73,32 @@ static struct sockaddr_storage loopback(int port)
 	return ss;
 }
 
-static int client_open(struct client *c, int k, double freq, bool alaw, enum mode mode)
+/* ::1 when the client is IPv6. */
+static struct sockaddr_storage loopback_of(const struct client *c, int port)
 {
-	struct sockaddr_storage me = loopback(CLIENT_PORT + k);
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+	if (!c->ipv6)
+		return loopback(port);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons((uint16_t)port);
+	sin6->sin6_addr = in6addr_loopback;
+	return ss;
+}
+
+static socklen_t len_of(const struct client *c)
+{
+	return c->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static int client_open6(struct client *c, int k, double freq, bool alaw, enum mode mode, bool ipv6)
+{
+	struct sockaddr_storage me;
 
 	memset(c, 0, sizeof(*c));
+	c->ipv6 = ipv6;
+	me = loopback_of(c, CLIENT_PORT + k);
 	c->port = CLIENT_PORT + k;
 	c->member_port = MIXER_PORT + 2 * k;
 	c->freq = freq;
@@ -80,10 +107,15 @@ static int client_open(struct client *c, int k, double freq, bool alaw, enum mod
 	c->ssrc = 0x1000 + (uint32_t)k;
 	c->seq = (uint16_t)(65530 - k * 7);	/* wraps during the test */
 	c->ts = 0xfffff000u + (uint32_t)k;	/* so does the timestamp */
-	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&me, sizeof(struct sockaddr_in)) < 0)
+	c->fd = socket(me.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&me, len_of(c)) < 0)
 		return -1;
 	return 0;
+}
+
+static int client_open(struct client *c, int k, double freq, bool alaw, enum mode mode)
+{
+	return client_open6(c, k, freq, alaw, mode, false);
 }
 
 static int member_add(struct mixer_room *r, struct client *c, bool admitted, int dtmf_pt)
@@ -92,8 +124,8 @@ static int member_add(struct mixer_room *r, struct client *c, bool admitted, int
 		.codec = c->alaw ? MIXER_PCMA : MIXER_PCMU,
 		.pt = c->alaw ? 8 : 0,
 		.dtmf_pt = dtmf_pt,
-		.local = loopback(c->member_port),
-		.remote = loopback(c->port),
+		.local = loopback_of(c, c->member_port),
+		.remote = loopback_of(c, c->port),
 		.admitted = admitted,
 	};
 
@@ -103,9 +135,9 @@ static int member_add(struct mixer_room *r, struct client *c, bool admitted, int
 
 static void client_send_raw(struct client *c, const void *buf, size_t n)
 {
-	struct sockaddr_storage to = loopback(c->member_port);
+	struct sockaddr_storage to = loopback_of(c, c->member_port);
 
-	sendto(c->fd, buf, n, 0, (struct sockaddr *)&to, sizeof(struct sockaddr_in));
+	sendto(c->fd, buf, n, 0, (struct sockaddr *)&to, len_of(c));
 }
 
 static void client_send(struct client *c)
@@ -119,11 +151,22 @@ static void client_send(struct client *c)
 		else	/* a quiet line: a few steps of noise, well below the silence level */
 			s[i] = (int16_t)((int)(c->n * 2654435761u >> 27) - 16);
 	}
+	if (c->gap_at && c->sent == c->gap_at) {
+		c->seq += 2;	/* two packets lost on the way */
+		c->ts += 2 * MIXER_FRAME;
+	}
 	rtp_write_header(pkt, c->alaw ? 8 : 0, false, c->seq++, c->ts, c->ssrc);
 	c->ts += MIXER_FRAME;
 	g711_encode(c->alaw, s, pkt + RTP_HEADER_LEN, MIXER_FRAME);
 	client_send_raw(c, pkt, sizeof(pkt));
 	c->sent++;
+	if (c->gap_at && c->sent == c->gap_at + 5) {
+		/* One from 160 ms ago, long played: late. */
+		rtp_write_header(pkt, c->alaw ? 8 : 0, false, (uint16_t)(c->seq - 8), c->ts - 8 * MIXER_FRAME,
+				 c->ssrc);
+		client_send_raw(c, pkt, sizeof(pkt));
+		c->sent++;
+	}
 }
 
 static void client_receive(struct client *c)
@@ -150,6 +193,20 @@ static void client_receive(struct client *c)
 	}
 }
 
+static void flood(void)
+{
+	uint8_t pkt[RTP_HEADER_LEN + MIXER_FRAME] = { 0 };
+
+	for (int i = 0; i < flood_per_tick; i++) {
+		/* Half look like the member's stream (its SSRC, PT, size), half are short junk. */
+		rtp_write_header(pkt, 0, false, (uint16_t)(flood_sent * 7919), (uint32_t)flood_sent,
+				 flood_target->ssrc);
+		flood_from->member_port = flood_target->member_port;
+		client_send_raw(flood_from, pkt, i % 2 ? sizeof(pkt) : 20);
+		flood_sent++;
+	}
+}
+
 /* TICKS of 20 ms: every active client sends one packet and reads what came back. */
 static void run(int nclients, int ticks)
 {
@@ -157,6 +214,8 @@ static void run(int nclients, int ticks)
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (int t = 0; t < ticks; t++) {
+		if (flood_per_tick)
+			flood();
 		for (int k = 0; k < nclients; k++) {
 			if (clients[k].fd >= 0 && clients[k].mode != SEND_NOTHING)
 				client_send(&clients[k]);
@@ -276,23 +335,31 @@ static void three_members(void)
 			all = false;
 	}
 	ok(all, "a room of 3 members on loopback ports");
+	clients[2].gap_at = WARMUP_TICKS + 5;
 	listen_all(3);
 	for (int k = 0; k < 3; k++)
 		ok(hears(k, 3, 7u & ~(1u << k), "3 members"),
 		   "3 members: member %d (%s) hears the other two tones and not its own", k,
 		   clients[k].alaw ? "A-law" : "µ-law");
 	for (int k = 0; k < 3; k++) {
-		if (!settled(r, &clients[k], &st) || st.rx_packets != clients[k].sent || st.lost ||
+		if (!settled(r, &clients[k], &st) || st.rx_packets != clients[k].sent ||
+		    st.lost != (k == 2 ? 2u : 0u) || st.late != (k == 2 ? 1u : 0u) || st.concealed > st.lost ||
 		    !st.talking || st.tx_packets < clients[k].packets || !clients[k].packets ||
 		    clients[k].bad_pt || st.codec != (clients[k].alaw ? MIXER_PCMA : MIXER_PCMU)) {
-			diag("member %d: rx %llu of %u sent, lost %llu, talking %d, tx %llu, got %u", k,
-			     (unsigned long long)st.rx_packets, clients[k].sent,
-			     (unsigned long long)st.lost, st.talking, (unsigned long long)st.tx_packets,
+			diag("member %d: rx %llu of %u sent, lost %llu, late %llu, talking %d, tx %llu, got %u", k,
+			     (unsigned long long)st.rx_packets, clients[k].sent, (unsigned long long)st.lost,
+			     (unsigned long long)st.late, st.talking, (unsigned long long)st.tx_packets,
 			     clients[k].packets);
 			ok_stats = false;
 		}
+		if (k == 2)
+			diag("member 2: lost %llu, concealed %llu, late %llu, jitter %u ms",
+			     (unsigned long long)st.lost, (unsigned long long)st.concealed,
+			     (unsigned long long)st.late, st.jitter_ms);
 	}
-	ok(ok_stats, "3 members: stats count every packet sent, none lost, all talking, packets sent back in the member's payload type");
+	ok(ok_stats, "3 members: stats count every packet sent, all talking, packets sent back in the member's payload type; "
+	   "lost 0, 0 and 2 (member 2 skipped two sequence numbers), late 1 for the old packet member 2 resent, "
+	   "no more frames concealed than lost");
 	ok(mixer_room_members(r) == 3, "3 members counted");
 	mixer_room_free(r);
 	close_all();
@@ -397,6 +464,7 @@ static void digits_and_hostile_packets(void)
 	struct mixer_member_stats st, before;
 	struct client *c = &clients[0], *stranger = &clients[1];
 	uint8_t junk[RTP_HEADER_LEN + MIXER_FRAME] = { 0 };
+	struct sockaddr_storage ss;
 	char digits[16];
 	bool good;
 	size_t n;
@@ -440,19 +508,99 @@ static void digits_and_hostile_packets(void)
 	client_send_raw(c, "not rtp at all", 14);
 	junk[0] = 0x8f;						/* 15 CSRCs that are not there */
 	client_send_raw(c, junk, 40);
+	c->sent += 4;
+	/* A stranger's valid-looking packet: the socket is connected to the latched source. */
 	rtp_write_header(junk, 0, false, c->seq, c->ts, c->ssrc);
-	client_send_raw(stranger, junk, sizeof(junk));		/* another source than the latched one */
 	stranger->member_port = c->member_port;
 	client_send_raw(stranger, junk, sizeof(junk));
-	c->sent += 5;
 	usleep(100000);
 	good = settled(r, c, &st);
-	if (st.rx_packets != before.rx_packets)
-		diag("rx went from %llu to %llu", (unsigned long long)before.rx_packets,
-		     (unsigned long long)st.rx_packets);
-	ok(good && st.rx_packets == before.rx_packets && st.ignored == before.ignored + 5,
-	   "wrong size, wrong payload type, not RTP, a lying header and a stranger's packet are ignored and counted (%llu)",
+	ok(good && st.rx_packets == before.rx_packets && st.ignored == before.ignored + 4,
+	   "wrong size, wrong payload type, not RTP and a lying header are ignored and counted (%llu), "
+	   "a stranger's packet never reaches the member (the kernel filters on the latched source)",
 	   (unsigned long long)(st.ignored - before.ignored));
+
+	/* A re-INVITE moves the member to the stranger's address: it latches there. */
+	ss = loopback(stranger->port);
+	mixer_member_set_remote(r, c->id, &ss);
+	c->mode = SEND_NOTHING;
+	stranger->mode = SEND_TONE;
+	stranger->sent = 0;
+	stranger->packets = 0;
+	run(2, 10);
+	for (int i = 0; i < 100 && stats_of(r, c->id, &st) && st.rx_packets < before.rx_packets + stranger->sent; i++)
+		usleep(20000);
+	ok(st.rx_packets == before.rx_packets + stranger->sent && stranger->packets > 0,
+	   "after set_remote the new address latches: its %u packets taken, %u of the mix sent there",
+	   stranger->sent, stranger->packets);
+	c->mode = SEND_TONE;
+	stranger->mode = SEND_NOTHING;
+	before = st;
+	run(2, 3);
+	usleep(100000);
+	ok(stats_of(r, c->id, &st) && st.rx_packets == before.rx_packets, "the old address is no longer heard");
+	mixer_room_free(r);
+	close_all();
+}
+
+/* An IPv6 member (::1) and two IPv4 ones in one room. */
+static void both_families(void)
+{
+	struct mixer_room *r = mixer_room_new("v6", 4);
+	bool all = true;
+
+	for (int k = 0; k < 3; k++) {
+		if (client_open6(&clients[k], k, freqs[k], k == 2, SEND_TONE, k == 0) < 0 ||
+		    member_add(r, &clients[k], true, -1) < 0)
+			all = false;
+	}
+	ok(all, "a room with a member on ::1 and two on 127.0.0.1");
+	listen_all(3);
+	for (int k = 0; k < 3; k++)
+		ok(hears(k, 3, 7u & ~(1u << k), "families"), "%s member %d hears the other two and not itself",
+		   clients[k].ipv6 ? "IPv6" : "IPv4", k);
+	mixer_room_free(r);
+	close_all();
+}
+
+/*
+ * An attacker floods member 0's port (500 datagrams a tick, 20,000 in all,
+ * from another source, half of them copies of the member's header). The
+ * member's socket is connected to its latched source, so the kernel drops
+ * them: member 0 is still heard and the room goes on.
+ */
+static void flooded_member(void)
+{
+	struct mixer_room *r = mixer_room_new("flood", 4);
+	struct mixer_member_stats st;
+	struct mixer_room_info before, after;
+	struct client attacker;
+	bool all = true, good;
+
+	for (int k = 0; k < 3; k++) {
+		if (client_open(&clients[k], k, freqs[k], k == 1, SEND_TONE) < 0 ||
+		    member_add(r, &clients[k], true, -1) < 0)
+			all = false;
+	}
+	all = all && client_open(&attacker, 7, 0, false, SEND_NOTHING) == 0;
+	ok(all, "a room of 3 and an attacker");
+	run(3, 5);	/* the members latch first */
+	mixer_room_info(r, &before);
+	flood_from = &attacker;
+	flood_target = &clients[0];
+	flood_per_tick = 500;
+	listen_all(3);
+	flood_per_tick = 0;
+	mixer_room_info(r, &after);
+	for (int k = 0; k < 3; k++)
+		ok(hears(k, 3, 7u & ~(1u << k), "flood"), "under the flood member %d hears the other two, not itself", k);
+	good = stats_of(r, clients[0].id, &st);
+	ok(good && st.ignored == 0 && st.rx_packets > 0,
+	   "none of the flood's %lu datagrams reached the flooded member's stream (connected to its latched source)",
+	   flood_sent);
+	ok(after.ticks > before.ticks + WARMUP_TICKS, "the room kept ticking (%llu ticks during %d of the flood's)",
+	   (unsigned long long)(after.ticks - before.ticks), WARMUP_TICKS + CAPTURE_TICKS);
+	close(attacker.fd);
 	mixer_room_free(r);
 	close_all();
 }
@@ -508,13 +656,37 @@ static void limits_and_lifetime(void)
 	mixer_room_free(r);
 }
 
+/* The frame helpers alone: the silence level and concealment's fading. */
+static void frames(void)
+{
+	int16_t f[MIXER_FRAME];
+	unsigned int n = 0;
+	bool good;
+
+	for (int i = 0; i < MIXER_FRAME; i++)
+		f[i] = (int16_t)(i % 2 ? 64 : -64);
+	ok(frame_is_silence(f), "a frame of mean |sample| 64 is silence (the level is inclusive)");
+	f[0] = -66;
+	ok(!frame_is_silence(f), "two steps more is not");
+	for (int i = 0; i < MIXER_FRAME; i++)
+		f[i] = (int16_t)(i % 2 ? 1000 : -1000);
+	good = frame_conceal(f, &n) && f[0] == -500 && f[1] == 500 && n == 1;
+	good = good && frame_conceal(f, &n) && f[0] == -250 && n == 2;
+	ok(good, "a lost frame is the one before at half the amplitude, then a quarter");
+	ok(!frame_conceal(f, &n) && f[0] == -250 && n == MIXER_CONCEAL_FRAMES,
+	   "after %d in a row nothing more is concealed", MIXER_CONCEAL_FRAMES);
+}
+
 int main(void)
 {
 	for (int k = 0; k < MAX_CLIENTS; k++)
 		clients[k].fd = -1;
+	frames();
 	three_members();
 	five_members_and_a_pin();
 	silence_adds_nothing();
+	both_families();
+	flooded_member();
 	digits_and_hostile_packets();
 	limits_and_lifetime();
 	return tap_done();

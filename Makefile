@@ -26,7 +26,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 
 # The daemon's layers (daemon/*/), then the top-level files but main.c: tests/check-layers.sh
 # says which may include which.
-DAEMON_LAYERS := base sip store transport shield txn media mixer registrar proxy
+DAEMON_LAYERS := base sip store transport shield txn media mixer registrar proxy conf
 CORE_SRCS := $(foreach l,$(DAEMON_LAYERS),$(wildcard daemon/$(l)/*.c)) \
 	     $(filter-out daemon/main.c,$(wildcard daemon/*.c)) kmod/ksip_sipframe.c lib/endpoint.c \
 	     lib/ksip_genl.c
@@ -93,6 +93,7 @@ TEST_LAYERS_test_challenge := base sip registrar/challenge
 TEST_LAYERS_test_trusted := base shield/trusted
 TEST_LAYERS_test_shield := base sip shield
 TEST_LAYERS_test_stun := sip/stun
+TEST_LAYERS_test_conf_offer := base sip conf/offer store/rooms
 TEST_LAYERS_test_g711 := mixer/g711
 TEST_LAYERS_test_jitter := mixer/jitter mixer/rtp
 TEST_LAYERS_test_dtmf := mixer/dtmf

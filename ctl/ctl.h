@@ -17,6 +17,8 @@ struct ctl_opts {
 	const char *ban_for;	/* ban add --for SECONDS, or NULL */
 	const char *ban_reason;	/* ban add --reason TEXT, or NULL */
 	const char *digest;	/* user add|set --digest D, or NULL */
+	const char *room_pin;	/* room add --pin DIGITS, or NULL */
+	const char *room_max;	/* room add --max N, or NULL */
 };
 
 struct ctl_cmd;
@@ -55,6 +57,9 @@ int ctl_ask(const struct ctl_opts *o, const char *fmt, ...)
 /* user.c: commands that carry a password, and the digest setting. */
 ctl_fn ctl_user_password;
 ctl_fn ctl_user_set;
+
+/* room.c: conference rooms (add, del, kick; list goes through ctl_ask_list). */
+ctl_fn ctl_room;
 
 /* flow.c and guard.c: ksip.ko over generic netlink, no ksipd involved. */
 struct ksip_genl;

@@ -36,6 +36,14 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  ctl_ask_list, CTL_CALL_LIST },
 	{ "call", "hangup", "ID", "end a call: BYE to both sides (CANCEL if ringing)",
 	  ctl_ask_one, CTL_CALL_HANGUP },
+	{ "room", "add", "NAME [--pin DIGITS] [--max N]",
+	  "a conference room: calling NAME@realm joins it; PIN 1-16 digits, N 2-64 members",
+	  ctl_room, CTL_ROOM_ADD },
+	{ "room", "list", "", "rooms and their members: codec, PIN state, talking, packets, loss",
+	  ctl_ask_list, CTL_ROOM_LIST },
+	{ "room", "del", "NAME", "delete a room; its members get a BYE", ctl_room, CTL_ROOM_DEL },
+	{ "room", "kick", "NAME MEMBER", "BYE to MEMBER's calls in room NAME", ctl_room,
+	  CTL_ROOM_KICK },
 	{ "ban", "list", "", "banned sources: address (/64 for IPv6), seconds left, why",
 	  ctl_ask_list, CTL_BAN_LIST },
 	{ "ban", "add", "ADDR [--for SECONDS] [--reason TEXT]",
@@ -137,6 +145,8 @@ int main(int argc, char **argv)
 		{ "for", required_argument, NULL, 'f' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "digest", required_argument, NULL, 'd' },
+		{ "pin", required_argument, NULL, 'P' },
+		{ "max", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -166,6 +176,12 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			o.digest = optarg;
+			break;
+		case 'P':
+			o.room_pin = optarg;
+			break;
+		case 'm':
+			o.room_max = optarg;
 			break;
 		case 'h':
 			usage(stdout, NULL);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The control socket: ksipctl's requests, served on their own thread. */
 #include "control.h"
+#include "control_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +36,7 @@
 #include "base/stats.h"
 #include "store/store.h"
 #include "store/users.h"
+#include "store/rooms.h"
 #include "transport/worker.h"
 
 #define MAX_FIELDS 8
@@ -46,15 +48,7 @@ struct control {
 	pthread_t thread;
 };
 
-/* Growable output buffer for one answer. */
-struct answer {
-	char *buf;
-	size_t len, cap;
-};
-
-static void ans_printf(struct answer *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void ans_printf(struct answer *a, const char *fmt, ...)
+void ans_printf(struct answer *a, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -83,8 +77,7 @@ static void ans_printf(struct answer *a, const char *fmt, ...)
 	}
 }
 
-/* JSON string body (without quotes), escaping what RFC 8259 requires. */
-static void ans_json_str(struct answer *a, const char *s)
+void ans_json_str(struct answer *a, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -98,7 +91,7 @@ static void ans_json_str(struct answer *a, const char *s)
 	}
 }
 
-static bool valid_user_name(const char *s)
+bool valid_user_name(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -154,6 +147,11 @@ static void cmd_user_password(struct control *c, char **f, int n, bool create, s
 	}
 	if (!f[2][0]) {
 		ans_printf(a, "error\tempty password\n");
+		return;
+	}
+	/* One namespace: a Request-URI names a user or a room, never both. */
+	if (create && rooms_exists(c->d->rooms, f[1])) {
+		ans_printf(a, "error\t'%s' is a conference room\n", f[1]);
 		return;
 	}
 	if (n == 4 && !parse_digest(f[3], true, &d, a))
@@ -938,6 +936,8 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_tls_show(c, json, a);
 	} else if (!strcmp(f[0], CTL_TLS_RELOAD)) {
 		cmd_tls_reload(c, a);
+	} else if (!strncmp(f[0], CTL_ROOM_PREFIX, strlen(CTL_ROOM_PREFIX))) {
+		cmd_room(c->d, f, n, json, a);
 	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);

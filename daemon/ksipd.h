@@ -21,6 +21,9 @@ struct proxy;
 struct txn_cache;
 struct nft_shield;
 struct shield;
+struct room_table;
+struct conf;
+struct focus;
 
 /*
  * What the top attaches to one worker (worker_attach()): the calls whose
@@ -32,11 +35,14 @@ struct ksipd_worker {
 	struct worker *w;
 	struct proxy *proxy;
 	struct txn_cache *txc;
+	struct focus *focus;		/* the conference rooms' dialogs of this worker (conf/) */
 };
 
 struct ksipd {
 	struct ksip_config cfg;
 	struct user_table *users;
+	struct room_table *rooms;	/* conference rooms (store/rooms.h) */
+	struct conf *conf;		/* who is in which room now (conf/conf.h) */
 	struct location *loc;
 	struct store *store;
 	struct auth auth;		/* cfg, users and the nonce key, for registrar and proxy */

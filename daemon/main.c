@@ -26,6 +26,9 @@
 #include "shield/shield.h"
 #include "store/store.h"
 #include "store/users.h"
+#include "store/rooms.h"
+#include "conf/conf.h"
+#include "conf/focus.h"
 #include "transport/fdlimit.h"
 #include "transport/worker.h"
 #include "txn/cache.h"
@@ -49,6 +52,11 @@ static int online_cpus(void)
 }
 
 /* The store hands what it loads to the tables through these (store/ knows neither table). */
+static int load_room(void *rooms, const struct room_record *r)
+{
+	return rooms_put(rooms, r);
+}
+
 static int load_user(void *users, const struct user_record *u)
 {
 	return users_put(users, u);
@@ -107,6 +115,15 @@ static int open_state(struct ksipd *d)
 	if (n < 0)
 		return -1;
 	log_info("%d users loaded from %s", n, d->cfg.database);
+	d->rooms = rooms_new();
+	d->conf = d->rooms ? conf_new(&d->cfg, d->rooms) : NULL;
+	if (!d->conf)
+		return -1;
+	n = store_load_rooms(d->store, load_room, d->rooms);
+	if (n < 0)
+		return -1;
+	if (n)
+		log_info("%d conference rooms", n);
 	n = store_load_bindings(d->store, time(NULL), load_binding, d->loc);
 	if (n < 0)
 		return -1;
@@ -159,11 +176,16 @@ static int open_workers(struct ksipd *d)
 							   .users = d->users,
 							   .loc = d->loc, .auth = &d->auth,
 							   .media = &d->media,
-							   .route_key = d->route_key },
+							   .route_key = d->route_key,
+							   .focus = &focus_ops },
 				      i, worker_stats(w), worker_epfd(w));
 		if (!kw->txc || !kw->proxy)
 			return -1;
 		proxy_set_worker(kw->proxy, w);
+		kw->focus = focus_new(d->conf, kw->proxy);
+		if (!kw->focus)
+			return -1;
+		proxy_set_focus(kw->proxy, kw->focus);
 		worker_attach(w, kw);
 	}
 	return 0;
@@ -173,6 +195,7 @@ static int open_workers(struct ksipd *d)
 static void close_workers(struct ksipd *d)
 {
 	for (int i = 0; d->workers && i < d->nworkers; i++) {
+		focus_free(d->workers[i].focus);	/* its members' timers are the proxy's */
 		proxy_free(d->workers[i].proxy);
 		txn_cache_free(d->workers[i].txc);
 	}
@@ -580,6 +603,8 @@ out:
 	port_pool_free(d.media.ports);
 	location_free(d.loc);
 	users_free(d.users);
+	conf_free(d.conf);
+	rooms_free(d.rooms);
 	nonce_key_free(d.auth.nonce);
 	explicit_bzero(d.route_key, sizeof(d.route_key));
 	shield_free(d.shield);

@@ -71,6 +71,7 @@ void config_defaults(struct ksip_config *c)
 	c->max_server_transactions = 8192;
 	c->max_client_transactions = 8192;
 	c->max_calls = 4096;
+	c->room_max_members = 16;
 	c->inbox_max = 4096;
 	c->media = KSIP_MEDIA_AUTO;
 	/* Below Linux's ephemeral range (32768-60999), so clients' sockets never take them. */
@@ -529,6 +530,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = parse_u32(value, 16, 10000000, &c->max_client_transactions);
 	} else if (!strcmp(key, "max_calls")) {
 		r = parse_u32(value, 1, 10000000, &c->max_calls);
+	} else if (!strcmp(key, "room_max_members")) {
+		r = parse_u32(value, 2, 64, &c->room_max_members);
 	} else if (!strcmp(key, "inbox_max")) {
 		r = parse_u32(value, 64, 1000000, &c->inbox_max);
 	} else if (!strcmp(key, "media")) {

@@ -134,6 +134,7 @@ struct ksip_config {
 	uint32_t max_server_transactions;
 	uint32_t max_client_transactions;
 	uint32_t max_calls;
+	uint32_t room_max_members;	/* a conference room's size unless `room add --max` says */
 	uint32_t inbox_max;		/* messages queued for one worker by the others */
 
 	/* media */

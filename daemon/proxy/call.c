@@ -188,7 +188,7 @@ static void timer_check(struct timer *t, void *ctx)
 }
 
 /* Our media address facing PEER: media_address of its family, else what the route selects. */
-static int relay_address_toward(const struct proxy *p, const struct sockaddr_storage *peer,
+int relay_address_toward(const struct proxy *p, const struct sockaddr_storage *peer,
 				struct sockaddr_storage *local)
 {
 	const struct sockaddr_storage *conf = &p->env.cfg->media_addr[peer->ss_family == AF_INET6];

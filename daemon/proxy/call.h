@@ -86,6 +86,10 @@ struct call {
 	struct timer t_free;		/* ended calls stay listed for a while */
 };
 
+/* Our media address facing PEER: media_address of its family, else what the route selects. */
+int relay_address_toward(const struct proxy *p, const struct sockaddr_storage *peer,
+			 struct sockaddr_storage *local);
+
 struct call *call_new(struct proxy *p, const struct sip_msg *invite,
 		      const struct sockaddr_storage *caller_sig, enum ksip_transport caller_tp,
 		      const struct sockaddr_storage *callee_sig, enum ksip_transport callee_tp);

@@ -100,6 +100,18 @@ void proxy_set_worker(struct proxy *p, struct worker *w)
 	p->w = w;
 }
 
+void proxy_set_focus(struct proxy *p, void *arg)
+{
+	p->env.focus_arg = arg;
+}
+
+/* Is M a request of one of the conference focus's dialogs (proxy_focus_ops)? */
+static bool focus_owns(struct proxy *p, const struct sip_msg *m)
+{
+	return p->env.focus && p->env.focus_arg && naddr_tag(m, SIP_HDR_TO).len &&
+	       p->env.focus->owns(p->env.focus_arg, m);
+}
+
 bool proxy_wants(const struct sip_msg *m)
 {
 	struct sip_uri u;
@@ -545,6 +557,11 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	}
 	memcpy(user, ru.user.p, ru.user.len);
 	user[ru.user.len] = 0;
+	/* A conference room: ksipd answers as its focus (a room's name is never a user's). */
+	if (p->env.focus && p->env.focus_arg && p->env.focus->is_room(p->env.focus_arg, user)) {
+		p->env.focus->request(p->env.focus_arg, m, &t->src, t, user);
+		return;
+	}
 	if (!users_exists(p->env.users, user)) {
 		stx_reply(p->txn, t, 404, NULL, NULL);
 		return;
@@ -925,6 +942,10 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 	lh = loop_hash(m);
 	ours = our_routes(p, m, &next_route);
 	if (m->method == SIP_ACK) {
+		if (focus_owns(p, m)) {
+			p->env.focus->request(p->env.focus_arg, m, src, NULL, NULL);
+			return;
+		}
 		t = stx_find(p->txn, key);
 		if (t && t->state != STX_ACCEPTED) {
 			stx_ack(p->txn, t);		/* ACK of our own non-2xx answer: hop by hop */
@@ -945,6 +966,18 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 	t = stx_find(p->txn, key);
 	if (t) {
 		stx_retransmission(p->txn, t);
+		return;
+	}
+	/* In a dialog of the conference focus: ksipd is the far end, nothing is forwarded. */
+	if (focus_owns(p, m)) {
+		if (!within_caps(p, m, src, true))
+			return;
+		t = stx_open(p, m, src, key);
+		if (!t) {
+			reply_busy(p, m, src, "Out of memory");
+			return;
+		}
+		p->env.focus->request(p->env.focus_arg, m, src, t, NULL);
 		return;
 	}
 	/* Who may make us forward it (proxy/authorize.c); a refusal leaves no state behind. */

@@ -40,6 +40,25 @@ struct sip_request;
 #define PROXY_RETRY_AFTER_HDR "Retry-After: 5\r\n"
 _Static_assert(PROXY_RETRY_AFTER == 5, "PROXY_RETRY_AFTER_HDR says the same");
 
+/*
+ * The conference focus (conf/), where ksipd is the UA rather than a proxy:
+ * the proxy reaches it only through these, with the argument the top gave
+ * proxy_set_focus(). All run on the proxy's worker, under its lock.
+ */
+struct proxy_focus_ops {
+	/* Does the Request-URI user USER name a conference room? */
+	bool (*is_room)(void *arg, const char *user);
+	/* Is M (a request with a To tag) in a dialog the focus holds? */
+	bool (*owns)(void *arg, const struct sip_msg *m);
+	/*
+	 * Answer M: an initial INVITE (or other request) to room ROOM, or with
+	 * ROOM NULL a request of one of the focus's dialogs. T is M's server
+	 * transaction, NULL for an ACK.
+	 */
+	void (*request)(void *arg, const struct sip_msg *m, const struct sip_source *src,
+			struct stx *t, const char *room);
+};
+
 /* What the proxy uses of the daemon, filled by the top when it makes a worker's proxy. */
 struct proxy_env {
 	const struct ksip_config *cfg;
@@ -49,6 +68,8 @@ struct proxy_env {
 	const struct auth *auth;	/* digest challenges and checks (registrar/auth.h) */
 	const struct media_env *media;	/* relay ports and whether ksip.ko forwards */
 	const uint8_t *route_key;	/* ROUTE_KEY_LEN bytes: signs our Record-Route (authorize.h) */
+	const struct proxy_focus_ops *focus;	/* the conference focus, or NULL */
+	void *focus_arg;		/* set by proxy_set_focus() */
 };
 
 /*
@@ -90,6 +111,9 @@ struct proxy *proxy_new(const struct proxy_env *env, int index, struct ksip_stat
 void proxy_free(struct proxy *p);
 /* The worker P belongs to: P sends through its sockets and writes their addresses into Via. */
 void proxy_set_worker(struct proxy *p, struct worker *w);
+
+/* The conference focus's argument for P's env.focus handlers (made after P). */
+void proxy_set_focus(struct proxy *p, void *arg);
 
 /* Does this message belong to the proxy (rather than the registrar or a local answer)? */
 bool proxy_wants(const struct sip_msg *m);

@@ -326,6 +326,17 @@ void sip_reply_finish(struct sip_out *o)
 	out_str(o, "Server: ksip\r\nContent-Length: 0\r\n\r\n");
 }
 
+void sip_reply_finish_body(struct sip_out *o, const char *ctype, const char *body, size_t len)
+{
+	out_printf(o, "Server: ksip\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n", ctype, len);
+	out_add(o, body, len);
+}
+
+void sip_reply_tag(const struct sip_msg *m, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, reply_tag(m));
+}
+
 void sip_reply_simple(struct sip_out *o, const struct sip_msg *m, const struct sip_source *src,
 		      int code, const char *reason)
 {

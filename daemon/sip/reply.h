@@ -77,6 +77,11 @@ bool sip_reply_tag_is_ours(const struct sip_msg *m);
 /* Server header, Content-Length: 0, end of headers. */
 void sip_reply_finish(struct sip_out *o);
 
+/* Server header, Content-Type CTYPE and Content-Length, end of headers, then BODY. */
+void sip_reply_finish_body(struct sip_out *o, const char *ctype, const char *body, size_t len);
+/* The To tag sip_reply_start() gives M's answers (16 hex digits): a UAS's dialog tag. */
+void sip_reply_tag(const struct sip_msg *m, char out[17]);
+
 /* Start + finish for a response with no extra headers. */
 void sip_reply_simple(struct sip_out *o, const struct sip_msg *m, const struct sip_source *src,
 		      int code, const char *reason);

@@ -55,6 +55,11 @@ struct store_backend_ops {
 	int (*save_user_last_alg)(void *be, const char *name, enum user_last_alg last);
 	int (*commit)(void *be);
 
+	/* Conference rooms (issue 17): synchronous, operator-driven; load returns how many FN took. */
+	int (*load_rooms)(void *be, room_load_fn fn, void *ctx);
+	int (*put_room)(void *be, const struct room_record *r);
+	int (*delete_room)(void *be, const char *name);
+
 	/* Deletes the bans over at NOW, then gives FN the others; how many it took, or -1. */
 	int (*load_bans)(void *be, time_t now, ban_load_fn fn, void *ctx);
 };

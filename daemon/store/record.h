@@ -97,4 +97,19 @@ struct ban_record {
 /* A ban read back at start-up. Returns 0 when it was taken. */
 typedef int (*ban_load_fn)(void *ctx, const struct ban_record *b);
 
+/*
+ * A conference room (issue 17): its name (a SIP user part, never a user's
+ * name too), the PIN asked before a member hears the room ("": none) and
+ * its size (0: the configured room_max_members).
+ */
+#define ROOM_NAME_MAX 64
+#define ROOM_PIN_MAX 16
+struct room_record {
+	char name[ROOM_NAME_MAX];
+	char pin[ROOM_PIN_MAX + 1];
+	uint32_t max_members;
+};
+
+typedef int (*room_load_fn)(void *ctx, const struct room_record *r);
+
 #endif

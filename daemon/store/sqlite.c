@@ -300,6 +300,71 @@ static int sqlite_delete_user(void *be, const char *name)
 	return r;
 }
 
+/* --- conference rooms (schema v2) --- */
+
+static int sqlite_load_rooms(void *be, room_load_fn fn, void *ctx)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int n = 0;
+
+	if (prepare(b, "SELECT name, pin, max_members FROM rooms", &st))
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct room_record r = { 0 };
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *pin = (const char *)sqlite3_column_text(st, 1);
+		sqlite3_int64 max = sqlite3_column_int64(st, 2);
+
+		/* A row edited by hand into nonsense is left out, not trusted. */
+		if (!name || !pin || !*name || strlen(name) >= sizeof(r.name) ||
+		    strlen(pin) > ROOM_PIN_MAX || strspn(pin, "0123456789") != strlen(pin) ||
+		    max < 0 || max > 1000) {
+			log_warn("sqlite: room row '%s' is malformed, left out", name ? name : "");
+			continue;
+		}
+		snprintf(r.name, sizeof(r.name), "%s", name);
+		snprintf(r.pin, sizeof(r.pin), "%s", pin);
+		r.max_members = (uint32_t)max;
+		if (fn(ctx, &r) == 0)
+			n++;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int sqlite_put_room(void *be, const struct room_record *r)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(b, "INSERT OR REPLACE INTO rooms(name, pin, max_members) VALUES(?,?,?)", &st))
+		return -1;
+	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->pin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, r->max_members);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	if (rc)
+		log_err("sqlite: saving room %s: %s", r->name, sqlite3_errmsg(b->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sqlite_delete_room(void *be, const char *name)
+{
+	struct sqlite_backend *b = be;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(b, "DELETE FROM rooms WHERE name=?", &st))
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int sqlite_load_bindings(void *be, time_t now, binding_load_fn fn, void *ctx)
 {
 	struct sqlite_backend *b = be;
@@ -489,5 +554,8 @@ const struct store_backend_ops store_backend_sqlite = {
 	.delete_ban = sqlite_delete_ban,
 	.save_user_last_alg = sqlite_save_user_last_alg,
 	.load_bans = sqlite_load_bans,
+	.load_rooms = sqlite_load_rooms,
+	.put_room = sqlite_put_room,
+	.delete_room = sqlite_delete_room,
 	.commit = sqlite_commit,
 };

@@ -418,6 +418,36 @@ int store_load_users(struct store *s, const char *realm, user_load_fn fn, void *
 	return n;
 }
 
+int store_load_rooms(struct store *s, room_load_fn fn, void *ctx)
+{
+	int n;
+
+	pthread_mutex_lock(&s->be_lock);
+	n = s->ops->load_rooms(s->be, fn, ctx);
+	pthread_mutex_unlock(&s->be_lock);
+	return n;
+}
+
+int store_room_put(struct store *s, const struct room_record *r)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->be_lock);
+	rc = s->ops->put_room(s->be, r);
+	pthread_mutex_unlock(&s->be_lock);
+	return rc;
+}
+
+int store_room_del(struct store *s, const char *name)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->be_lock);
+	rc = s->ops->delete_room(s->be, name);
+	pthread_mutex_unlock(&s->be_lock);
+	return rc;
+}
+
 int store_load_bindings(struct store *s, time_t now, binding_load_fn fn, void *ctx)
 {
 	int n;

@@ -46,6 +46,11 @@ int store_load_bindings(struct store *s, time_t now, binding_load_fn fn, void *c
 int store_user_put(struct store *s, const char *realm, const struct user_record *u);
 int store_user_del(struct store *s, const char *name);
 
+/* Conference rooms: FN gets each; synchronous changes, 0 or -1 (logged). */
+int store_load_rooms(struct store *s, room_load_fn fn, void *ctx);
+int store_room_put(struct store *s, const struct room_record *r);
+int store_room_del(struct store *s, const char *name);
+
 /* Queued binding changes (called under a location shard lock: never blocks on I/O). */
 void store_queue_upsert(struct store *s, const struct binding_view *b, time_t expires_at);
 void store_queue_delete(struct store *s, const char *aor, const char *contact);

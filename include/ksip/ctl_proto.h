@@ -29,5 +29,10 @@
 #define CTL_STATUS "status"		/* [json] */
 #define CTL_TLS_SHOW "tls-show"		/* [json] */
 #define CTL_TLS_RELOAD "tls-reload"
+#define CTL_ROOM_PREFIX "room-"		/* conference rooms (daemon/control_rooms.c): */
+#define CTL_ROOM_ADD "room-add"		/* NAME PIN MAX (PIN "": none; MAX "": room_max_members) */
+#define CTL_ROOM_DEL "room-del"		/* NAME: its members get a BYE */
+#define CTL_ROOM_LIST "room-list"	/* [json]: rooms and their members */
+#define CTL_ROOM_KICK "room-kick"	/* NAME MEMBER: BYE to MEMBER's calls in room NAME */
 
 #endif

@@ -56,6 +56,9 @@ int ctl_ask(const struct ctl_opts *o, const char *fmt, ...)
 ctl_fn ctl_user_password;
 ctl_fn ctl_user_set;
 
+/* page.c: page add NAME MEMBER... (ksipd judges the names and the count). */
+ctl_fn ctl_page_add;
+
 /* flow.c and guard.c: ksip.ko over generic netlink, no ksipd involved. */
 struct ksip_genl;
 /* NULL after printing why (module not loaded, no permission). */

@@ -34,10 +34,12 @@
 #include "transport/netpath.h"
 #include "base/stats.h"
 #include "store/store.h"
+#include "store/pages.h"
 #include "store/users.h"
 #include "transport/worker.h"
 
-#define MAX_FIELDS 8
+/* page-add NAME and PAGE_MEMBERS_MAX members fit; more are refused, not cut. */
+#define MAX_FIELDS 24
 
 struct control {
 	struct ksipd *d;
@@ -164,6 +166,10 @@ static void cmd_user_password(struct control *c, char **f, int n, bool create, s
 		ans_printf(a, "error\tuser '%s' already exists\n", f[1]);
 		return;
 	}
+	if (create && pages_get(c->d->pages, f[1], NULL)) {
+		ans_printf(a, "error\t'%s' is a paging group\n", f[1]);
+		return;
+	}
 	if (!create && !exists) {
 		ans_printf(a, "error\tno such user '%s'\n", f[1]);
 		return;
@@ -228,6 +234,8 @@ static void cmd_user_set(struct control *c, char **f, int n, struct answer *a)
 	warn_locked_out(c, f[1], d, a);
 }
 
+static void page_drop_member(struct control *c, const char *user);
+
 static void cmd_user_del(struct control *c, char **f, int n, struct answer *a)
 {
 	if (n != 2) {
@@ -243,6 +251,7 @@ static void cmd_user_del(struct control *c, char **f, int n, struct answer *a)
 		return;
 	}
 	users_del(c->d->users, f[1]);
+	page_drop_member(c, f[1]);
 	location_remove_aor(c->d->loc, f[1]);
 	log_info("user %s deleted", f[1]);
 	ans_printf(a, "ok\n");
@@ -885,6 +894,172 @@ static void cmd_call_hangup(struct control *c, const char *id_s, struct answer *
 		ans_printf(a, "error\tno call %s in progress\n", id_s);
 }
 
+/* --- paging groups (issue 17) --------------------------------------------- */
+
+_Static_assert(PAGE_MEMBERS_MAX == MEDIA_OUTPUTS_MAX,
+	       "a paging group has at most as many members as a flow has outputs");
+
+/* page-add NAME MEMBER...: a name that is no user, members that are (each once). */
+static void cmd_page_add(struct control *c, char **f, int n, struct answer *a)
+{
+	struct page_record *g;
+
+	if (n < 3) {
+		ans_printf(a, "error\tusage: page add NAME MEMBER...\n");
+		return;
+	}
+	if (!valid_user_name(f[1])) {
+		ans_printf(a, "error\tinvalid paging group name '%s'\n", f[1]);
+		return;
+	}
+	/* The Request-URI's user part names a user first: a group by that name would never ring. */
+	if (users_exists(c->d->users, f[1])) {
+		ans_printf(a, "error\t'%s' is a user: a paging group needs a name of its own\n", f[1]);
+		return;
+	}
+	if (n - 2 > PAGE_MEMBERS_MAX) {
+		ans_printf(a, "error\ttoo many members: %d (at most %d)\n", n - 2, PAGE_MEMBERS_MAX);
+		return;
+	}
+	if (!pages_get(c->d->pages, f[1], NULL) && pages_count(c->d->pages) >= PAGE_GROUPS_MAX) {
+		ans_printf(a, "error\ttoo many paging groups (at most %d)\n", PAGE_GROUPS_MAX);
+		return;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		ans_printf(a, "error\tout of memory\n");
+		return;
+	}
+	snprintf(g->name, sizeof(g->name), "%s", f[1]);
+	for (int i = 2; i < n; i++) {
+		if (!users_exists(c->d->users, f[i])) {
+			ans_printf(a, "error\tno such user '%s'\n", f[i]);
+			goto out;
+		}
+		for (unsigned int k = 0; k < g->n; k++)
+			if (!strcmp(g->member[k], f[i])) {
+				ans_printf(a, "error\tmember '%s' named twice\n", f[i]);
+				goto out;
+			}
+		snprintf(g->member[g->n++], sizeof(g->member[0]), "%s", f[i]);
+	}
+	/* Disk first, as users: a group we report as saved survives a crash. */
+	if (store_page_put(c->d->store, g) || pages_put(c->d->pages, g)) {
+		ans_printf(a, "error\tcannot save paging group '%s'\n", f[1]);
+		goto out;
+	}
+	log_info("paging group %s: %u members", g->name, g->n);
+	ans_printf(a, "ok\n");
+out:
+	free(g);
+}
+
+static void cmd_page_del(struct control *c, char **f, int n, struct answer *a)
+{
+	if (n != 2) {
+		ans_printf(a, "error\tusage: page del NAME\n");
+		return;
+	}
+	if (!pages_get(c->d->pages, f[1], NULL)) {
+		ans_printf(a, "error\tno such paging group '%s'\n", f[1]);
+		return;
+	}
+	if (store_page_del(c->d->store, f[1])) {
+		ans_printf(a, "error\tcannot delete paging group '%s'\n", f[1]);
+		return;
+	}
+	pages_del(c->d->pages, f[1]);
+	log_info("paging group %s deleted", f[1]);
+	ans_printf(a, "ok\n");
+}
+
+static void list_page(void *arg, const struct page_record *g)
+{
+	struct list_ctx *l = arg;
+
+	if (l->json) {
+		ans_printf(l->a, "%s{\"name\":\"", l->n ? "," : "");
+		ans_json_str(l->a, g->name);
+		ans_printf(l->a, "\",\"members\":[");
+		for (unsigned int i = 0; i < g->n; i++) {
+			ans_printf(l->a, "%s\"", i ? "," : "");
+			ans_json_str(l->a, g->member[i]);
+			ans_printf(l->a, "\"");
+		}
+		ans_printf(l->a, "]}");
+	} else {
+		ans_printf(l->a, "%-24s", g->name);
+		for (unsigned int i = 0; i < g->n; i++)
+			ans_printf(l->a, "%s%s", i ? "," : " ", g->member[i]);
+		ans_printf(l->a, "\n");
+	}
+	l->n++;
+}
+
+static void cmd_page_list(struct control *c, bool json, struct answer *a)
+{
+	struct list_ctx l = { a, json, 0 };
+
+	ans_printf(a, "ok\n%s", json ? "[" : "");
+	if (!json)
+		ans_printf(a, "%-24s %s\n", "NAME", "MEMBERS");
+	pages_foreach(c->d->pages, list_page, &l);
+	if (json)
+		ans_printf(a, "]\n");
+}
+
+struct page_drop {
+	const char *user;
+	struct page_record *hit[PAGE_GROUPS_MAX];
+	int n;
+};
+
+static void find_member(void *arg, const struct page_record *g)
+{
+	struct page_drop *d = arg;
+
+	for (unsigned int i = 0; i < g->n; i++) {
+		if (strcmp(g->member[i], d->user))
+			continue;
+		d->hit[d->n] = malloc(sizeof(*g));
+		if (d->hit[d->n])
+			*d->hit[d->n++] = *g;
+		return;
+	}
+}
+
+/*
+ * A deleted user leaves every paging group it was in (the schema has no
+ * foreign keys to do it); a group left with nobody is deleted with it.
+ */
+static void page_drop_member(struct control *c, const char *user)
+{
+	struct page_drop *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return;
+	d->user = user;
+	pages_foreach(c->d->pages, find_member, d);
+	for (int k = 0; k < d->n; k++) {
+		struct page_record *g = d->hit[k];
+		unsigned int j = 0;
+
+		for (unsigned int i = 0; i < g->n; i++)
+			if (strcmp(g->member[i], user))
+				memcpy(g->member[j++], g->member[i], sizeof(g->member[0]));
+		g->n = j;
+		if (!g->n) {
+			if (!store_page_del(c->d->store, g->name))
+				pages_del(c->d->pages, g->name);
+		} else if (!store_page_put(c->d->store, g)) {
+			pages_put(c->d->pages, g);
+		}
+		log_info("paging group %s: member %s deleted with the user", g->name, user);
+		free(g);
+	}
+	free(d);
+}
+
 static void dispatch(struct control *c, char *line, struct answer *a)
 {
 	char *f[MAX_FIELDS];
@@ -938,6 +1113,12 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_tls_show(c, json, a);
 	} else if (!strcmp(f[0], CTL_TLS_RELOAD)) {
 		cmd_tls_reload(c, a);
+	} else if (!strcmp(f[0], CTL_PAGE_ADD)) {
+		cmd_page_add(c, f, n, a);
+	} else if (!strcmp(f[0], CTL_PAGE_DEL)) {
+		cmd_page_del(c, f, n, a);
+	} else if (!strcmp(f[0], CTL_PAGE_LIST)) {
+		cmd_page_list(c, json, a);
 	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);

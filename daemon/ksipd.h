@@ -15,6 +15,7 @@
 struct user_table;
 struct location;
 struct store;
+struct page_table;
 struct transport;
 struct worker;
 struct proxy;
@@ -37,6 +38,7 @@ struct ksipd_worker {
 struct ksipd {
 	struct ksip_config cfg;
 	struct user_table *users;
+	struct page_table *pages;	/* paging groups (store/pages.h) */
 	struct location *loc;
 	struct store *store;
 	struct auth auth;		/* cfg, users and the nonce key, for registrar and proxy */

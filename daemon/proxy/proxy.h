@@ -26,6 +26,7 @@ struct call;
 struct media;
 struct worker;
 struct user_table;
+struct page_table;
 struct location;
 struct auth;
 struct media_env;
@@ -45,6 +46,7 @@ struct proxy_env {
 	const struct ksip_config *cfg;
 	int nworkers;			/* each worker enforces its share of the caps */
 	struct user_table *users;
+	struct page_table *pages;	/* paging groups: INVITE to one forks to its members (page.c) */
 	struct location *loc;
 	const struct auth *auth;	/* digest challenges and checks (registrar/auth.h) */
 	const struct media_env *media;	/* relay ports and whether ksip.ko forwards */

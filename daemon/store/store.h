@@ -46,6 +46,11 @@ int store_load_bindings(struct store *s, time_t now, binding_load_fn fn, void *c
 int store_user_put(struct store *s, const char *realm, const struct user_record *u);
 int store_user_del(struct store *s, const char *name);
 
+/* Paging groups: every group to FN (how many it took, or -1); synchronous put and delete. */
+int store_load_pages(struct store *s, page_load_fn fn, void *ctx);
+int store_page_put(struct store *s, const struct page_record *g);
+int store_page_del(struct store *s, const char *name);
+
 /* Queued binding changes (called under a location shard lock: never blocks on I/O). */
 void store_queue_upsert(struct store *s, const struct binding_view *b, time_t expires_at);
 void store_queue_delete(struct store *s, const char *aor, const char *contact);

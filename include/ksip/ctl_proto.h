@@ -29,5 +29,8 @@
 #define CTL_STATUS "status"		/* [json] */
 #define CTL_TLS_SHOW "tls-show"		/* [json] */
 #define CTL_TLS_RELOAD "tls-reload"
+#define CTL_PAGE_ADD "page-add"		/* NAME MEMBER... (at most PAGE_MEMBERS_MAX, 16) */
+#define CTL_PAGE_DEL "page-del"		/* NAME */
+#define CTL_PAGE_LIST "page-list"	/* [json] */
 
 #endif

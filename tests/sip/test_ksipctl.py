@@ -66,6 +66,7 @@ sample = {
     "reg list": [], "reg del": ["alice"], "stats": [], "call list": [], "call hangup": ["1"],
     "ban list": [], "ban add": ["192.0.2.1"], "ban del": ["192.0.2.1"], "shield": [], "status": [],
     "tls show": [], "tls reload": [],
+    "page add": ["ring", "alice", "bob"], "page del": ["ring"], "page list": [],
     "flow add": ["127.0.0.1:4000", "from", "127.0.0.1:4001", "to", "127.0.0.1:4002", "latch"],
     "flow del": ["127.0.0.1:4000"], "flow list": [], "flow flush": [], "kstats": [],
     "guard set": ["5060"], "guard show": [],

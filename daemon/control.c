@@ -415,6 +415,8 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
 	ROW("relay_streams_cross_family", t.relay_streams_cross_family);
 	ROW("kernel_flow_pairs", t.kernel_flows_installed - t.kernel_flows_removed);
+	ROW("relay_fanout_sent", t.relay_fanout_sent);
+	ROW("relay_fanout_errors", t.relay_fanout_errors);
 	ROW("responses_forwarded", t.responses_forwarded);
 	ROW("responses_stray", t.responses_stray);
 	ROW("retransmissions_sent", t.retransmissions_sent);

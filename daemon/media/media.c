@@ -12,6 +12,7 @@
 #include "base/stats.h"
 #include "base/timer.h"
 #include "ksip/genl.h"
+#include "media/fanout.h"
 #include "media/port_pool.h"
 #include "media/user.h"
 #include "uapi/linux/ksip.h"
@@ -100,7 +101,7 @@ static int open_once(struct media *m, struct media_stream *s)
 	}
 	if (s->kernel)
 		return 0;
-	s->relay = relay_open(s, m->epfd);
+	s->relay = relay_open(s, m->epfd, m->st);
 	if (s->relay)
 		return 0;
 	port_pool_put(m->env->ports, s->relay_port[0]);
@@ -152,6 +153,56 @@ static void kernel_flow_del(struct media *m, struct media_stream *s, int leg)
 	STAT_INC(m->st, kernel_flows_removed);
 }
 
+/* LEG's outputs as kernel outputs of its flow of kind K (RTP 0, RTCP 1). */
+static void kernel_outputs(int k, const struct media_output *o, unsigned int n,
+			   struct ksip_flow_output *ko)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		memset(&ko[i], 0, sizeof(ko[i]));
+		ko[i].source = o[i].from;
+		ko[i].peer = o[i].to;
+		if (k) {
+			ksip_endpoint_set_port(&ko[i].source, (uint16_t)(ksip_endpoint_port(&o[i].from) + 1));
+			ksip_endpoint_set_port(&ko[i].peer, o[i].to_rtcp);
+		}
+	}
+}
+
+/* Give LEG's kernel flows (RTP, then RTCP) the outputs O; on failure neither has them. */
+static int kernel_outputs_set(struct media *m, struct media_stream *s, int leg,
+			      const struct media_output *o, unsigned int n)
+{
+	struct ksip_flow_output ko[MEDIA_OUTPUTS_MAX];
+	char err[KSIP_GENL_ERRLEN];
+
+	for (int k = 0; k < 2; k++) {
+		struct sockaddr_storage local;
+		int r;
+
+		media_flow_local(s, leg, k, &local);
+		kernel_outputs(k, o, n, ko);
+		r = ksip_genl_flow_set_outputs(m->genl, &local, ko, n, err, sizeof(err));
+		if (r) {
+			log_warn("outputs of the kernel flow for relay port %u: %s",
+				 s->relay_port[leg] + k, err);
+			if (k) {	/* the RTP flow took them: take them back */
+				media_flow_local(s, leg, 0, &local);
+				ksip_genl_flow_set_outputs(m->genl, &local, ko, 0, err, sizeof(err));
+			}
+			errno = -r;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A flow just installed for LEG gets the outputs the stream keeps for it. */
+static void kernel_outputs_reapply(struct media *m, struct media_stream *s, int leg)
+{
+	if (s->fanout && s->fanout->n[leg])
+		kernel_outputs_set(m, s, leg, s->fanout->o[leg], s->fanout->n[leg]);
+}
+
 static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 {
 	int to = !leg;
@@ -178,6 +229,7 @@ static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 		s->flow_up[leg] = true;
 	}
 	STAT_INC(m->st, kernel_flows_installed);
+	kernel_outputs_reapply(m, s, leg);
 	return 0;
 }
 
@@ -191,13 +243,20 @@ static bool move_to_userspace(struct media *m, struct media_stream *s)
 	kernel_flow_del(m, s, 0);
 	kernel_flow_del(m, s, 1);
 	s->kernel = false;
-	s->relay = relay_open(s, m->epfd);
+	s->relay = relay_open(s, m->epfd, m->st);
 	if (!s->relay) {
 		log_warn("relay ports %u/%u: ksip.ko refused the flow and the ports cannot be bound",
 			 s->relay_port[0], s->relay_port[1]);
 		s->kernel = true;	/* keep media_close() from burying a relay that is not there */
 		return false;
 	}
+	for (int leg = 0; leg < 2 && s->fanout; leg++)
+		if (s->fanout->n[leg] &&
+		    relay_set_outputs(s->relay, leg, s->fanout->o[leg], s->fanout->n[leg])) {
+			log_warn("relay ports %u/%u: outputs dropped: %s", s->relay_port[0],
+				 s->relay_port[1], strerror(errno));
+			s->fanout->n[leg] = 0;
+		}
 	s->why_userspace = "ksip.ko refused the flow's address families (EAFNOSUPPORT)";
 	log_info("relay ports %u/%u: %s; relayed in userspace", s->relay_port[0], s->relay_port[1],
 		 s->why_userspace);
@@ -236,8 +295,53 @@ void media_close(struct media *m, struct media_stream *s)
 	}
 	port_pool_put(m->env->ports, s->relay_port[0]);
 	port_pool_put(m->env->ports, s->relay_port[1]);
+	free(s->fanout);	/* the outputs went with the flows or the sockets */
+	s->fanout = NULL;
 	s->open = false;
 	STAT_INC(m->st, relay_streams_closed);
+}
+
+int media_set_outputs(struct media *m, struct media_stream *s, int leg,
+		      const struct media_output *o, unsigned int n)
+{
+	unsigned int bad;
+	int r;
+
+	if (!s->open) {
+		errno = ENOENT;
+		return -1;
+	}
+	r = media_outputs_check(s, leg, o, n, &bad);
+	if (r) {
+		errno = -r;
+		return -1;
+	}
+	if (!s->fanout) {
+		if (!n)
+			return 0;
+		s->fanout = calloc(1, sizeof(*s->fanout));
+		if (!s->fanout)
+			return -1;
+	}
+	if (s->kernel) {
+		/* A flow not up yet (the other phone unknown) gets them when installed. */
+		if (s->flow_up[leg] && m->genl && kernel_outputs_set(m, s, leg, o, n))
+			return -1;
+	} else if (relay_set_outputs(s->relay, leg, o, n)) {
+		return -1;
+	}
+	if (n)
+		memcpy(s->fanout->o[leg], o, n * sizeof(*o));
+	s->fanout->n[leg] = n;
+	return 0;
+}
+
+void media_output_counters(const struct media_stream *s, int leg, unsigned int i, uint64_t *sent,
+			   uint64_t *errors)
+{
+	*sent = *errors = 0;
+	if (s->open && !s->kernel)
+		relay_output_counters(s->relay, leg, i, sent, errors);
 }
 
 void media_counters(struct media *m, struct media_stream *s, uint64_t pkts[2], uint64_t *idle_ms)

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "media/media.h"
 #include "transport/netpath.h"
+#include "proxy/page.h"
 #include "proxy/proxy.h"
 #include "sip/build.h"
 #include "sip/hdr.h"
@@ -133,6 +134,7 @@ static void free_call(struct proxy *p, struct call *c)
 	free(c->callee_to);
 	free(c->contact[0]);
 	free(c->contact[1]);
+	page_call_free(p, c->page);
 	free(c);
 	p->ncalls--;
 	STAT_INC(p->st, calls_freed);
@@ -259,7 +261,7 @@ fail:
 	return NULL;
 }
 
-static struct call *lookup(struct proxy *p, struct sip_span callid, struct sip_span tag)
+struct call *call_lookup(struct proxy *p, struct sip_span callid, struct sip_span tag)
 {
 	uint64_t h = call_hash(callid, tag);
 
@@ -296,14 +298,14 @@ struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from)
 {
 	struct sip_span callid = sip_hdr_first(m, SIP_HDR_CALL_ID)->value;
 	struct sip_span ft = naddr_tag(m, SIP_HDR_FROM), tt = naddr_tag(m, SIP_HDR_TO);
-	struct call *c = lookup(p, callid, ft);
+	struct call *c = call_lookup(p, callid, ft);
 
 	/* Knowing the Call-ID and one tag (both travel in clear) is not enough. */
 	if (c && callee_tag_matches(c, tt)) {
 		*from = LEG_CALLER;
 		return c;
 	}
-	c = lookup(p, callid, tt);
+	c = call_lookup(p, callid, tt);
 	if (c && callee_tag_matches(c, ft)) {
 		*from = LEG_CALLEE;
 		return c;
@@ -528,6 +530,8 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
 	va_end(ap);
 	call_packets(p, c, c->final_packets);
+	if (c->page)
+		page_call_end(p, c);
 	for (int i = 0; i < c->nstreams; i++)
 		media_close(p->media, &c->s[i]);
 	c->state = CALL_ENDED;

@@ -24,6 +24,7 @@
 
 struct proxy;
 struct resp_ctx;
+struct page_call;
 
 enum leg { LEG_CALLER, LEG_CALLEE };
 
@@ -84,6 +85,7 @@ struct call {
 	struct timer t_check;		/* media time-out: every quarter of it, once answered */
 	struct timer t_limit;		/* maximum duration, from the answer */
 	struct timer t_free;		/* ended calls stay listed for a while */
+	struct page_call *page;		/* a paging group's call: its other members (page.h) */
 };
 
 struct call *call_new(struct proxy *p, const struct sip_msg *invite,
@@ -95,6 +97,8 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
  * tag is the 2xx's, or before the answer one of the early dialogs'.
  */
 struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from);
+/* The call of Call-ID CALLID whose caller's tag is TAG, whatever the other tag; or NULL. */
+struct call *call_lookup(struct proxy *p, struct sip_span callid, struct sip_span tag);
 /* Where leg FROM's in-dialog request M goes: the other leg's signalling address. */
 void call_route(const struct call *c, enum leg from, const struct sip_msg *m,
 		struct sockaddr_storage *dst, enum ksip_transport *tp);

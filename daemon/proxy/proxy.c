@@ -15,10 +15,12 @@
 #include "proxy/authorize.h"
 #include "proxy/call.h"
 #include "proxy/keepalive.h"
+#include "proxy/page.h"
 #include "transport/conn_map.h"
 #include "base/hash.h"
 #include "ksip/endpoint.h"
 #include "store/location.h"
+#include "store/pages.h"
 #include "base/log.h"
 #include "media/media.h"
 #include "transport/netpath.h"
@@ -531,7 +533,8 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	struct sip_uri ru;
 	struct targets *ts;
 	struct call *c = NULL;
-	char user[128], via[256], rr[400], branch[64], sig[64];
+	char user[128], via[256], rr[400], branch[64], sig[64], autoanswer[256];
+	struct page_record *group = NULL;
 	char *sdp = NULL;
 	long sdp_len = 0;
 	int sent = 0;
@@ -546,15 +549,29 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	memcpy(user, ru.user.p, ru.user.len);
 	user[ru.user.len] = 0;
 	if (!users_exists(p->env.users, user)) {
-		stx_reply(p->txn, t, 404, NULL, NULL);
-		return;
+		group = malloc(sizeof(*group));
+		if (!group || !page_lookup(p, user, group)) {
+			stx_reply(p->txn, t, 404, NULL, NULL);
+			free(group);
+			return;
+		}
+		/* A paging group is called, nothing else: it has no phone to take a MESSAGE. */
+		if (m->method != SIP_INVITE) {
+			stx_reply(p->txn, t, 405, NULL, "Allow: INVITE, ACK, CANCEL, BYE\r\n");
+			free(group);
+			return;
+		}
 	}
 	ts = calloc(1, sizeof(*ts));
 	if (!ts) {
 		stx_reply(p->txn, t, 500, NULL, NULL);
+		free(group);
 		return;
 	}
-	location_lookup(p->env.loc, user, time(NULL), collect_target, ts);
+	if (group)
+		page_collect(p, group, collect_target, ts);
+	else
+		location_lookup(p->env.loc, user, time(NULL), collect_target, ts);
 	if (!ts->n) {
 		stx_reply(p->txn, t, 480, NULL, NULL);
 		goto out;
@@ -567,9 +584,18 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		}
 		c->invite = rc;
 		rc->call = c;
+		if (group && !(c->page = calloc(1, sizeof(*c->page)))) {
+			stx_reply(p->txn, t, 500, "Cannot create call", NULL);
+			goto out;
+		}
+		if (group)
+			page_headers(p, autoanswer, sizeof(autoanswer));
 		if (has_sdp(m)) {
 			sdp = malloc(SIP_OUT_MAX);
 			sdp_len = sdp ? call_sdp(p, c, LEG_CALLER, m, sdp, SIP_OUT_MAX) : -1;
+			/* The members are not heard: the offer they get is one-way. */
+			if (sdp_len > 0 && group)
+				sdp_len = page_sendonly(sdp, sdp_len, SIP_OUT_MAX);
 			if (sdp_len < 0) {
 				stx_reply(p->txn, t, sdp ? 488 : 500,
 					  sdp ? (c->sdp_error ? c->sdp_error : "Unusable SDP") : NULL,
@@ -614,6 +640,7 @@ again:
 		f.ruri = (struct sip_span){ ts->t[i].uri, (uint32_t)strlen(ts->t[i].uri) };
 		f.via = via;
 		f.record_route = rr[0] ? rr : NULL;
+		f.extra = group ? autoanswer : NULL;
 		f.routes_to_drop = ours;
 		f.realm = p->env.cfg->realm;
 		f.body = sdp_len > 0 ? &body : NULL;
@@ -650,6 +677,7 @@ out:
 		call_end(p, c, "failed: %d", t->last_code);
 	free(sdp);
 	free(ts);
+	free(group);
 }
 
 /*
@@ -922,6 +950,9 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 		handle_cancel(p, m, src, key);
 		return;
 	}
+	/* Inside a dialog ksipd holds with a paged member (its BYE): answered here. */
+	if (naddr_tag(m, SIP_HDR_TO).len && page_member_request(p, m, src))
+		return;
 	lh = loop_hash(m);
 	ours = our_routes(p, m, &next_route);
 	if (m->method == SIP_ACK) {
@@ -1024,14 +1055,20 @@ static void branch_final(struct proxy *p, struct resp_ctx *rc, struct branch *b,
 	if (rc->pending)
 		rc->pending--;
 	if (code < 300) {
+		/* A paging group keeps every answer: the first is the caller's, the rest ksipd's. */
+		if (m && rc->call && rc->call->page && t->state != STX_PROCEEDING) {
+			page_member_answered(p, rc->call, b, m);
+			return;
+		}
 		if (!m || !prepare_upstream(p, rc, m))
 			return;
 		if (rc->call && t->method == SIP_INVITE && t->state == STX_PROCEEDING)
 			call_answered(p, rc->call, m, &b->dst, b->transport);
 		stx_send_final(p->txn, t, code, p->out.buf, p->out.len);
 		STAT_INC(p->st, responses_forwarded);
-		/* §16.7 step 10: a 2xx to INVITE cancels every other branch. */
-		stx_cancel_branches(p->txn, t, b);
+		/* §16.7 step 10: a 2xx to INVITE cancels every other branch (not a page's). */
+		if (!rc->call || !rc->call->page)
+			stx_cancel_branches(p->txn, t, b);
 		return;
 	}
 	if (t->state != STX_PROCEEDING)
@@ -1080,6 +1117,9 @@ static void branch_event(struct branch *b, enum branch_event ev, int code,
 		branch_final(p, rc, b, code, m);
 		return;
 	}
+	/* A paged member's 2xx again: our ACK was lost. */
+	if (ev == BRANCH_2XX_AGAIN && rc->call && rc->call->page && page_2xx_again(p, rc->call, b, m))
+		return;
 	/* A provisional (101-199) or a retransmitted 2xx: pass it on. */
 	if (!prepare_upstream(p, rc, m))
 		return;
@@ -1112,6 +1152,24 @@ int proxy_originate(struct proxy *p, const struct sockaddr_storage *dst, enum ks
 	    !branch_send(p->txn, NULL, r->method, branch, NULL, dst, tp, p->out.buf, p->out.len, NULL,
 			 NULL))
 		return -1;
+	return 0;
+}
+
+int proxy_send_request(struct proxy *p, const struct sockaddr_storage *from,
+		       const struct sockaddr_storage *dst, enum ksip_transport tp, uint64_t loophash,
+		       struct sip_request *r)
+{
+	char via[256], branch[64];
+
+	txn_branch_id(p->txn, loophash, branch, sizeof(branch));
+	if (our_via(p, from, dst, tp, branch, via, sizeof(via)))
+		return -1;
+	r->via = via;
+	sip_build_request(&p->out, r);
+	r->via = NULL;
+	if (p->out.overflow)
+		return -1;
+	proxy_send(p, from, dst, tp, p->out.buf, p->out.len);
 	return 0;
 }
 

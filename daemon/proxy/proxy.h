@@ -136,4 +136,13 @@ void proxy_cancel(struct proxy *p, struct resp_ctx *rc);
 int proxy_originate(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
 		    uint64_t loophash, struct sip_request *r);
 
+/*
+ * The same without a transaction: the ACK of a 2xx that ksipd itself
+ * accepted (a paging group's later members, proxy/page.c), sent once per
+ * 2xx it acknowledges, from FROM (may be NULL: the route's address).
+ */
+int proxy_send_request(struct proxy *p, const struct sockaddr_storage *from,
+		       const struct sockaddr_storage *dst, enum ksip_transport tp, uint64_t loophash,
+		       struct sip_request *r);
+
 #endif

@@ -95,6 +95,8 @@ void build_forward_request(struct sip_out *o, const struct sip_msg *m, const str
 	out_str(o, f->via);
 	if (f->record_route)
 		out_str(o, f->record_route);
+	if (f->extra)
+		out_str(o, f->extra);
 	for (int i = 0; i < m->nhdrs; i++) {
 		const struct sip_hdr *h = &m->hdrs[i];
 

@@ -20,6 +20,7 @@ struct fwd_request {
 	struct sip_span ruri;		/* new Request-URI; empty keeps the old one */
 	const char *via;		/* our complete "Via: ...\r\n" line */
 	const char *record_route;	/* "Record-Route: ...\r\n" line(s), or NULL */
+	const char *extra;		/* more complete header lines of ours, or NULL */
 	unsigned int routes_to_drop;	/* leading Route entries that named us */
 	const char *realm;		/* drop Proxy-Authorization for this realm */
 	const struct sip_span *body;	/* replacement body, or NULL to keep */

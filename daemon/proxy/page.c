@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Paging groups: fork to every member with auto-answer, keep every answer (page.h). */
+#include "proxy/page.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "ksip/endpoint.h"
+#include "media/port_pool.h"
+#include "proxy/call.h"
+#include "proxy/proxy.h"
+#include "sip/build.h"
+#include "sip/hdr.h"
+#include "sip/sdp.h"
+#include "store/location.h"
+#include "store/pages.h"
+#include "transport/netpath.h"
+#include "txn/txn.h"
+
+bool page_lookup(struct proxy *p, const char *user, struct page_record *g)
+{
+	return p->env.pages && pages_get(p->env.pages, user, g);
+}
+
+void page_collect(struct proxy *p, const struct page_record *g,
+		  void (*fn)(void *ctx, const struct binding_view *b), void *ctx)
+{
+	time_t now = time(NULL);
+
+	/* A member with no registered phone is skipped: it has no contact to give. */
+	for (unsigned int i = 0; i < g->n; i++)
+		location_lookup(p->env.loc, g->member[i], now, fn, ctx);
+}
+
+void page_headers(const struct proxy *p, char *out, size_t len)
+{
+	snprintf(out, len, PAGE_CALL_INFO PAGE_ALERT_INFO, p->env.cfg->realm);
+}
+
+/* --- the one-way offer ------------------------------------------------------ */
+
+static bool is_line(const char *l, size_t n, const char *what)
+{
+	size_t k = strlen(what);
+
+	return n >= k && !memcmp(l, what, k) && (n == k || l[k] == '\r' || l[k] == '\n');
+}
+
+static enum sdp_dir line_dir(const char *l, size_t n, bool *is_dir)
+{
+	*is_dir = true;
+	if (is_line(l, n, "a=sendonly"))
+		return SDP_SENDONLY;
+	if (is_line(l, n, "a=recvonly"))
+		return SDP_RECVONLY;
+	if (is_line(l, n, "a=inactive"))
+		return SDP_INACTIVE;
+	*is_dir = is_line(l, n, "a=sendrecv");
+	return SDP_SENDRECV;
+}
+
+/* The direction a stream whose caller offered DIR gets towards the members. */
+static const char *one_way(enum sdp_dir dir)
+{
+	return dir == SDP_SENDRECV || dir == SDP_SENDONLY ? "a=sendonly\r\n" : "a=inactive\r\n";
+}
+
+long page_sendonly(char *sdp, long len, size_t cap)
+{
+	char *out = malloc(cap);
+	enum sdp_dir session = SDP_SENDRECV, media = SDP_SENDRECV;
+	bool in_media = false, media_set = false;
+	size_t o = 0;
+	long i = 0;
+
+	if (!out)
+		return -1;
+	/* Direction lines go; each media section ends with the one-way one. */
+	while (i < len) {
+		const char *l = sdp + i, *eol = memchr(l, '\n', (size_t)(len - i));
+		size_t n = eol ? (size_t)(eol - l) + 1 : (size_t)(len - i);
+		bool is_dir;
+		enum sdp_dir d = line_dir(l, n, &is_dir);
+
+		i += (long)n;
+		if (n >= 2 && l[0] == 'm' && l[1] == '=') {
+			if (in_media) {
+				const char *a = one_way(media_set ? media : session);
+
+				if (o + strlen(a) > cap)
+					goto fail;
+				memcpy(out + o, a, strlen(a));
+				o += strlen(a);
+			}
+			in_media = true;
+			media_set = false;
+		}
+		if (is_dir) {
+			if (in_media) {
+				media = d;
+				media_set = true;
+			} else {
+				session = d;
+			}
+			continue;
+		}
+		if (o + n > cap)
+			goto fail;
+		memcpy(out + o, l, n);
+		o += n;
+	}
+	if (in_media) {
+		const char *a = one_way(media_set ? media : session);
+
+		if (o + strlen(a) > cap)
+			goto fail;
+		memcpy(out + o, a, strlen(a));
+		o += strlen(a);
+	}
+	memcpy(sdp, out, o);
+	free(out);
+	return (long)o;
+fail:
+	free(out);
+	return -1;
+}
+
+/* --- members' dialogs ------------------------------------------------------- */
+
+static struct sip_span contact_of(const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_hdr_first(m, SIP_HDR_CONTACT);
+	struct sip_span rest, elem;
+	struct sip_naddr na;
+
+	if (h) {
+		rest = h->value;
+		if (sip_list_next(&rest, &elem) && sip_naddr_parse(elem, &na))
+			return na.uri;
+	}
+	return (struct sip_span){ "", 0 };
+}
+
+static char *dup_span(struct sip_span s)
+{
+	char *d = malloc(s.len + 1);
+
+	if (d) {
+		memcpy(d, s.p, s.len);
+		d[s.len] = 0;
+	}
+	return d;
+}
+
+static bool tag_is(const char *tag, struct sip_span s)
+{
+	return s.len && strlen(tag) == s.len && !memcmp(tag, s.p, s.len);
+}
+
+/* The ACK of a member's 2xx M (§13.2.2.4): to its Contact, the INVITE's CSeq. */
+static void ack_2xx(struct proxy *p, struct call *c, const struct branch *b,
+		    const struct sip_msg *m)
+{
+	char *to = dup_span(sip_hdr_first(m, SIP_HDR_TO)->value);
+	char *ruri = dup_span(contact_of(m));
+	struct sip_request r = {
+		.method = SIP_ACK,
+		.ruri = ruri,
+		.from = c->caller_from,
+		.to = to,
+		.callid = c->callid,
+		.cseq = cseq_number(m, NULL),
+	};
+
+	if (to && ruri && *ruri &&
+	    proxy_send_request(p, b->from.ss_family ? &b->from : NULL, &b->dst, b->transport,
+			       c->hash, &r))
+		log_warn("call %" PRIu64 ": cannot ACK a paged member's answer", c->id);
+	free(to);
+	free(ruri);
+}
+
+static void bye_leg(struct proxy *p, struct call *c, struct page_leg *l, const char *reason)
+{
+	struct sip_request r = {
+		.method = SIP_BYE,
+		.ruri = l->contact,
+		.from = c->caller_from,
+		.to = l->to,
+		.callid = c->callid,
+		.cseq = ++c->page->cseq,
+		.reason = reason,
+	};
+
+	l->live = false;
+	if (!l->contact || !*l->contact || !l->to ||
+	    proxy_originate(p, &l->sig, l->sig_tp, c->hash, &r))
+		log_warn("call %" PRIu64 ": cannot send BYE to a paged member", c->id);
+}
+
+/*
+ * The relay copies what the caller sends on each stream to every live
+ * member of ksipd's that takes that stream, from the port the members
+ * were offered (the callee side of the stream).
+ */
+static void page_outputs(struct proxy *p, struct call *c)
+{
+	struct page_call *pc = c->page;
+
+	for (int k = 0; k < c->nstreams; k++) {
+		struct media_stream *s = &c->s[k];
+		struct media_output o[PAGE_LEGS_MAX];
+		unsigned int n = 0;
+
+		if (!s->open)
+			continue;
+		for (unsigned int i = 0; i < pc->n; i++) {
+			const struct page_leg *l = &pc->leg[i];
+
+			if (!l->live || l->stream != k || !l->port)
+				continue;
+			memset(&o[n], 0, sizeof(o[n]));
+			o[n].from = s->relay_ip[LEG_CALLEE];
+			ksip_endpoint_set_port(&o[n].from, l->port);
+			o[n].to = l->rtp;
+			o[n].to_rtcp = l->rtcp;
+			n++;
+		}
+		if (media_set_outputs(p->media, s, LEG_CALLER, o, n))
+			log_warn("call %" PRIu64 ": stream %d: cannot copy the caller's media to %u "
+				 "paged members: %m", c->id, k, n);
+	}
+}
+
+/* Where member L wants the caller's audio: the first stream of the call it takes. */
+static void learn_media(const struct call *c, struct page_leg *l, const struct sip_msg *m)
+{
+	struct sdp_session sess;
+	const char *why;
+
+	l->stream = -1;
+	if (!m->body.len || sdp_parse(m->body, &sess, &why))
+		return;
+	for (int i = 0; i < sess.nmedia && i < c->nstreams; i++) {
+		const struct sdp_media *md = &sess.media[i];
+
+		if (!c->s[i].open || !md->port || !md->has_addr || md->dir == SDP_INACTIVE ||
+		    md->dir == SDP_SENDONLY)
+			continue;
+		l->rtp = md->addr;
+		l->rtcp = md->rtcp_mux ? md->port : md->rtcp_port;
+		l->stream = i;
+		return;
+	}
+}
+
+void page_member_answered(struct proxy *p, struct call *c, const struct branch *b,
+			  const struct sip_msg *m)
+{
+	struct page_call *pc = c->page;
+	struct sip_span tag = naddr_tag(m, SIP_HDR_TO);
+	struct page_leg *l;
+	uint32_t cseq = cseq_number(m, NULL);
+
+	ack_2xx(p, c, b, m);
+	if (cseq > pc->cseq)
+		pc->cseq = cseq;
+	if (!tag.len || tag.len >= sizeof(l->tag) || pc->n >= PAGE_LEGS_MAX ||
+	    c->state == CALL_ENDED) {
+		/* Nowhere to keep it (or the page is over): the member's dialog ends at once. */
+		struct page_leg gone = { .sig = b->dst, .sig_tp = b->transport };
+
+		gone.to = dup_span(sip_hdr_first(m, SIP_HDR_TO)->value);
+		gone.contact = dup_span(contact_of(m));
+		bye_leg(p, c, &gone, c->state == CALL_ENDED ? "page ended" : "too many members");
+		free(gone.to);
+		free(gone.contact);
+		return;
+	}
+	l = &pc->leg[pc->n];
+	memset(l, 0, sizeof(*l));
+	memcpy(l->tag, tag.p, tag.len);
+	l->to = dup_span(sip_hdr_first(m, SIP_HDR_TO)->value);
+	l->contact = dup_span(contact_of(m));
+	l->sig = b->dst;
+	l->sig_tp = b->transport;
+	if (!l->to || !l->contact) {
+		bye_leg(p, c, l, "out of memory");
+		free(l->to);
+		free(l->contact);
+		return;
+	}
+	pc->n++;
+	l->live = true;
+	learn_media(c, l, m);
+	/* Its own port pair to send from: the relay binds each output's (media.h). */
+	if (l->stream >= 0 && port_pool_get(p->env.media->ports, &l->port)) {
+		l->port = 0;
+		log_warn("call %" PRIu64 ": no free relay port pair for a paged member", c->id);
+	}
+	page_outputs(p, c);
+	log_info("call %" PRIu64 ": paged member %u answered%s", c->id, pc->n,
+		 l->port ? "" : " (nothing to send it)");
+}
+
+bool page_2xx_again(struct proxy *p, struct call *c, const struct branch *b,
+		    const struct sip_msg *m)
+{
+	struct sip_span tag = naddr_tag(m, SIP_HDR_TO);
+
+	/* The callee's is the caller's to acknowledge, end to end. */
+	if (tag_is(c->callee_tag, tag))
+		return false;
+	ack_2xx(p, c, b, m);
+	return true;
+}
+
+bool page_member_request(struct proxy *p, const struct sip_msg *m, const struct sip_source *src)
+{
+	struct sip_span tt = naddr_tag(m, SIP_HDR_TO), ft = naddr_tag(m, SIP_HDR_FROM);
+	struct call *c;
+	struct page_leg *l = NULL;
+	int code = 200;
+
+	if (!tt.len || !ft.len)
+		return false;
+	c = call_lookup(p, sip_hdr_first(m, SIP_HDR_CALL_ID)->value, tt);
+	if (!c || !c->page)
+		return false;
+	for (unsigned int i = 0; i < c->page->n && !l; i++)
+		if (tag_is(c->page->leg[i].tag, ft))
+			l = &c->page->leg[i];
+	/*
+	 * Its tags travel in clear: the request must also come from where the
+	 * member is, the address and port its INVITE went to (where it
+	 * registered from, its own socket or its NAT's mapping of it).
+	 */
+	if (!l || !netpath_same_ip(&src->addr, &l->sig) ||
+	    ksip_endpoint_port(&src->addr) != ksip_endpoint_port(&l->sig))
+		return false;
+	if (m->method == SIP_ACK)
+		return true;
+	if (m->method == SIP_BYE) {
+		if (l->live) {
+			l->live = false;
+			if (c->state != CALL_ENDED)
+				page_outputs(p, c);
+			log_info("call %" PRIu64 ": a paged member hung up", c->id);
+		}
+	} else {
+		code = 488;	/* one-way by design: nothing to renegotiate */
+	}
+	sip_reply_simple(&p->out, m, src, code, NULL);
+	if (!p->out.overflow)
+		proxy_send(p, &src->local, &p->out.dst, src->transport, p->out.buf, p->out.len);
+	return true;
+}
+
+void page_call_end(struct proxy *p, struct call *c)
+{
+	struct page_call *pc = c->page;
+
+	for (unsigned int i = 0; i < pc->n; i++)
+		if (pc->leg[i].live)
+			bye_leg(p, c, &pc->leg[i], "page ended");
+	/* Members still ringing are not wanted any more. */
+	if (c->invite)
+		proxy_cancel(p, c->invite);
+}
+
+void page_call_free(struct proxy *p, struct page_call *pc)
+{
+	if (!pc)
+		return;
+	for (unsigned int i = 0; i < pc->n; i++) {
+		if (pc->leg[i].port)
+			port_pool_put(p->env.media->ports, pc->leg[i].port);
+		free(pc->leg[i].to);
+		free(pc->leg[i].contact);
+	}
+	free(pc);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Paging groups (issue 17), as a forking proxy that keeps every answer.
+ *
+ * An INVITE to a group forks to every registered contact of every member,
+ * each copy with the headers that make phones answer at once and an offer
+ * made one-way (a=sendonly: the members are heard by nobody). The first
+ * 2xx goes to the caller as in any call: that member is the call's callee,
+ * its audio path the call's relay stream. Each later 2xx is ksipd's own:
+ * ksipd ACKs it, keeps the member's dialog (struct page_leg), and has the
+ * relay copy what the caller sends to that member as one more output of
+ * the stream (media_set_outputs()), sent from a relay port pair of that
+ * member's own (the relay binds it: outputs may not share one). When the call ends, whatever ended it,
+ * ksipd BYEs every member still there and CANCELs those still ringing; a
+ * member that hangs up gets its 200 from ksipd and loses its output.
+ * docs/architecture.md, "Paging groups", says why this shape.
+ */
+#ifndef KSIP_PROXY_PAGE_H
+#define KSIP_PROXY_PAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "media/media.h"
+#include "sip/msg.h"
+#include "store/record.h"
+
+struct proxy;
+struct call;
+struct branch;
+struct sip_source;
+
+/* Members' dialogs a page call keeps: the first answer is the call's own, the rest are outputs. */
+#define PAGE_LEGS_MAX MEDIA_OUTPUTS_MAX
+
+/*
+ * The auto-answer headers (RFC 3261 §20.9 Call-Info with the answer-after
+ * parameter phones took from BroadSoft; the Alert-Info form Polycom, Yealink
+ * and Snom phones know). baresip 1.0.0 honours neither (docs/operations.md).
+ */
+#define PAGE_CALL_INFO "Call-Info: <sip:%s>;answer-after=0\r\n"
+#define PAGE_ALERT_INFO "Alert-Info: <http://www.notused.com>;info=alert-autoanswer\r\n"
+
+/* A member that answered after the first, in a dialog of ksipd's. */
+struct page_leg {
+	char tag[64];			/* its To tag */
+	char *to;			/* its To header value, tag included */
+	char *contact;			/* its Contact URI: our ACK and BYE go there */
+	struct sockaddr_storage sig;	/* where its INVITE went (its registration's source) */
+	enum ksip_transport sig_tp;
+	struct sockaddr_storage rtp;	/* where it wants the caller's RTP (port included) */
+	uint16_t rtcp;
+	int stream;			/* the call's stream its audio comes from; -1: none */
+	uint16_t port;			/* our RTP port (RTCP +1) its copies leave from; 0: none */
+	bool live;			/* answered and not hung up */
+};
+
+struct page_call {
+	unsigned int n;			/* legs used (live or gone) */
+	struct page_leg leg[PAGE_LEGS_MAX];
+	uint32_t cseq;			/* the CSeq of our last request in the members' dialogs */
+};
+
+/* Is USER a paging group? Its record into *G. */
+bool page_lookup(struct proxy *p, const char *user, struct page_record *g);
+/* Every member's registered contacts, as targets (proxy.c's collector and its context). */
+struct binding_view;
+void page_collect(struct proxy *p, const struct page_record *g,
+		  void (*fn)(void *ctx, const struct binding_view *b), void *ctx);
+/* The auto-answer header lines, into OUT. */
+void page_headers(const struct proxy *p, char *out, size_t len);
+/*
+ * The caller's offer (as rewritten for the members, LEN bytes in SDP of
+ * capacity CAP) made one-way: each stream sendonly (inactive when the
+ * caller offered not to send). Returns the new length, or -1 when it does
+ * not fit.
+ */
+long page_sendonly(char *sdp, long len, size_t cap);
+
+/* A member's 2xx after the first (call C, branch B): ACK it, keep it, copy the audio to it. */
+void page_member_answered(struct proxy *p, struct call *c, const struct branch *b,
+			  const struct sip_msg *m);
+/* A 2xx again: true (ACKed again) when it is from one of ksipd's members, not the callee. */
+bool page_2xx_again(struct proxy *p, struct call *c, const struct branch *b,
+		    const struct sip_msg *m);
+/*
+ * A request inside one of ksipd's member dialogs (a BYE): answered here
+ * and true; false when M belongs to no such dialog.
+ */
+bool page_member_request(struct proxy *p, const struct sip_msg *m, const struct sip_source *src);
+/* Call C ends (any reason): BYE every member still there, CANCEL those still ringing. */
+void page_call_end(struct proxy *p, struct call *c);
+/* The call is freed: the members' relay ports go back to the pool. */
+void page_call_free(struct proxy *p, struct page_call *pc);
+
+#endif

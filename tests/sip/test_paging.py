@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""Paging groups (issue 17) at the SIP level: ksipctl page add/list/del and their
+refusals, then a page through ksipd to members played by this script.
+
+    caller (this script, UDP)            members m1..m3 (this script: one UDP SIP socket
+      INVITE sip:grp@ksip.test  --->  ksipd  ---> and one RTP socket each; m4 has no phone)
+      RTP -> relay (caller side)         relay (members' side) ---> each member's RTP port
+
+Each member answers every INVITE at once with a recvonly answer, counts the
+RTP datagrams that reach its RTP port and answers BYE with 200. Expected: an
+INVITE to the group is challenged (407) without credentials; with them, each
+registered member gets one INVITE carrying both auto-answer headers and a
+one-way (a=sendonly) offer, the unregistered member is skipped; the caller
+gets one 200; every RTP packet the caller sends reaches every member (the
+first answer's as the call's flow, the others' as outputs of that flow); a
+member that hangs up gets 200 from ksipd and no more packets; when the
+caller hangs up every member still there gets a BYE, and no call, stream or
+relay port is left. Ports: SIP 51000-51999, RTP relay 32000-32099.
+"""
+import json
+import os
+import random
+import re
+import socket
+import threading
+import time
+
+from ksiptest import Ksipd, Response, SipClient, Tap, parse_challenge, rand_token
+
+T = Tap()
+REALM = "ksip.test"
+RTP_MIN = 32000
+PW = {u: u + "-pw" for u in ["alice"] + ["m%d" % i for i in range(1, 18)]}
+
+
+def pg_port():
+    """A port in this test's SIP range, free for UDP on 127.0.0.1 (and TCP, for ksipd)."""
+    for _ in range(200):
+        port = random.randint(51000, 51999)
+        socks = []
+        try:
+            for typ in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                s = socket.socket(socket.AF_INET, typ)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port in 51000-51999")
+
+
+def start():
+    port = pg_port()
+    d = Ksipd(listen="udp:127.0.0.1:%d" % port, auth_algorithms="MD5",
+              rtp_ports="%d-%d" % (RTP_MIN, RTP_MIN + 99), t1_ms=100, t2_ms=400, t4_ms=500,
+              timer_c=5, media_timeout=0, workers=2)
+    d.port = port
+    for u, pw in PW.items():
+        d.add_user(u, pw)
+    return d
+
+
+def pages(d):
+    return json.loads(d.ctl("--json", "page", "list").stdout)
+
+
+# --- ksipctl page -------------------------------------------------------------------------
+d = start()
+try:
+    p = d.ctl("page", "add", "grp", "m1", "m2", "m3", "m4", check=False)
+    T.ok(p.returncode == 0, "page add grp with four users", p.stderr)
+    T.ok(pages(d) == [{"name": "grp", "members": ["m1", "m2", "m3", "m4"]}],
+         "page list --json shows the group and its members in order", pages(d))
+    text = d.ctl("page", "list").stdout
+    T.ok(re.search(r"^grp\s+m1,m2,m3,m4$", text, re.M) is not None, "page list: one line per group",
+         text)
+    p = d.ctl("page", "add", "bad", "m1", "nobody", check=False)
+    T.ok(p.returncode == 1 and "no such user 'nobody'" in p.stderr and len(pages(d)) == 1,
+         "a group with an unknown member is refused and nothing is saved", p.stderr)
+    p = d.ctl("page", "add", "big", *["m%d" % i for i in range(1, 18)], check=False)
+    T.ok(p.returncode == 1 and "too many members: 17 (at most 16)" in p.stderr and len(pages(d)) == 1,
+         "a group of 17 is refused (MEDIA_OUTPUTS_MAX is 16)", p.stderr)
+    p = d.ctl("page", "add", "sixteen", *["m%d" % i for i in range(1, 17)], check=False)
+    T.ok(p.returncode == 0 and len(pages(d)[1]["members"]) == 16, "a group of 16 is taken", p.stderr)
+    d.ctl("page", "del", "sixteen")
+    p = d.ctl("page", "add", "alice", "m1", check=False)
+    T.ok(p.returncode == 1 and "is a user" in p.stderr, "a group may not take a user's name", p.stderr)
+    for bad in ("two words", "a<b>", "x@y", ""):
+        p = d.ctl("page", "add", bad, "m1", check=False)
+        T.ok(p.returncode == 1 and "invalid paging group name" in p.stderr,
+             "the name %r (not a SIP user part) is refused" % bad, p.stderr)
+    p = d.ctl("page", "add", "dup", "m1", "m1", check=False)
+    T.ok(p.returncode == 1 and "named twice" in p.stderr, "a member named twice is refused", p.stderr)
+    p = d.ctl("page", "del", "nosuch", check=False)
+    T.ok(p.returncode == 1 and "no such paging group" in p.stderr, "page del of no group: an error",
+         p.stderr)
+    p = d.ctl("user", "add", "grp", "--password-stdin", stdin="pw\n", check=False)
+    T.ok(p.returncode == 1 and "is a paging group" in p.stderr,
+         "user add with a group's name is refused", p.stderr)
+    d.ctl("page", "add", "solo", "m17")
+    d.ctl("user", "del", "m17")
+    T.ok([g["name"] for g in pages(d)] == ["grp"],
+         "deleting a group's only member deletes the group (no foreign keys do it)", pages(d))
+    d.add_user("m17", PW["m17"])
+    rc = d.restart()
+    T.ok(rc == 0 and pages(d) == [{"name": "grp", "members": ["m1", "m2", "m3", "m4"]}],
+         "groups survive a restart (the store)", d.logtext()[-2000:])
+finally:
+    pass
+
+
+# --- SIP: members played by this script -----------------------------------------------------
+class Member(threading.Thread):
+    def __init__(self, name):
+        super().__init__(daemon=True)
+        self.name_ = name
+        self.port = pg_port()
+        self.sip = None
+        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp.bind(("127.0.0.1", 0))
+        self.rtp_port = self.rtp.getsockname()[1]
+        self.tag = rand_token(8)
+        self.invites, self.acks, self.byes, self.responses = [], [], [], []
+        self.dialog = None	# (ksipd's address, the INVITE's header lines): for our own BYE
+        self.packets = 0
+        self.stop = False
+        self.lock = threading.Lock()
+
+    def register(self, d):
+        """REGISTER from the port the member then listens on."""
+        c = SipClient(d, bind_port=self.port)
+        r, _ = c.register(self.name_, PW[self.name_],
+                          ["<sip:%s@127.0.0.1:%d>" % (self.name_, self.port)])
+        c.close()
+        self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sip.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sip.bind(("127.0.0.1", self.port))
+        return r is not None and r.code == 200
+
+    def run(self):
+        self.sip.settimeout(0.05)
+        self.rtp.setblocking(False)
+        while not self.stop:
+            try:
+                while True:
+                    self.rtp.recv(2048)
+                    with self.lock:
+                        self.packets += 1
+            except BlockingIOError:
+                pass
+            try:
+                data, src = self.sip.recvfrom(65535)
+            except socket.timeout:
+                continue
+            self.handle(data.decode(errors="replace"), src)
+
+    def handle(self, text, src):
+        head = text.split("\r\n\r\n", 1)[0]
+        first = head.split("\r\n", 1)[0]
+        if first.startswith("SIP/2.0"):
+            self.responses.append(Response(text.encode()))
+            return
+        method = first.split(" ", 1)[0]
+        hdrs = head.split("\r\n")[1:]
+        keep = [h for h in hdrs if re.match(r"(?i)(via|from|to|call-id|cseq|record-route):", h)]
+        if method == "INVITE":
+            self.invites.append(text)
+            sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                   "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=recvonly\r\n" % self.rtp_port)
+            out = ["SIP/2.0 200 OK"] + [h + (";tag=" + self.tag if re.match(r"(?i)to:", h) else "")
+                                        for h in keep] + \
+                  ["Contact: <sip:%s@127.0.0.1:%d>" % (self.name_, self.port),
+                   "Content-Type: application/sdp", "Content-Length: %d" % len(sdp)]
+            self.dialog = (src, hdrs)
+            self.sip.sendto(("\r\n".join(out) + "\r\n\r\n" + sdp).encode(), src)
+        elif method == "ACK":
+            self.acks.append(text)
+        elif method == "BYE":
+            self.byes.append(text)
+            out = ["SIP/2.0 200 OK"] + [h for h in keep if not re.match(r"(?i)record-route:", h)] + \
+                  ["Content-Length: 0"]
+            self.sip.sendto(("\r\n".join(out) + "\r\n\r\n").encode(), src)
+
+    def count(self):
+        with self.lock:
+            return self.packets
+
+    def bye(self):
+        """A BYE in our dialog (we are its UAS: From is the INVITE's To with our tag)."""
+        src, hdrs = self.dialog
+
+        def get(n):
+            return next(h.split(":", 1)[1].strip() for h in hdrs if h.lower().startswith(n + ":"))
+        rr = [h.split(":", 1)[1].strip() for h in hdrs if h.lower().startswith("record-route:")]
+        msg = ["BYE %s SIP/2.0" % re.search(r"<([^>]+)>", get("contact")).group(1),
+               "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport" % (self.port, rand_token()),
+               "Max-Forwards: 70", "From: %s;tag=%s" % (get("to"), self.tag), "To: %s" % get("from"),
+               "Call-ID: %s" % get("call-id"), "CSeq: 1 BYE"] + \
+              ["Route: %s" % r for r in rr] + ["Content-Length: 0"]
+        return ("\r\n".join(msg) + "\r\n\r\n").encode(), src
+
+    def hang_up(self):
+        """Our BYE, from our own socket; ksipd's answer."""
+        data, src = self.bye()
+        self.sip.sendto(data, src)
+        wait_for(lambda: self.responses, 5)
+        return self.responses[0] if self.responses else None
+
+
+def wait_for(cond, limit=10.0):
+    """Poll COND until true or LIMIT seconds pass (a bound on the wait, not an assertion)."""
+    end = time.time() + limit
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+class Caller:
+    def __init__(self, d):
+        self.d = d
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", pg_port()))
+        self.port = self.sock.getsockname()[1]
+        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp.bind(("127.0.0.1", 0))
+        self.callid = rand_token(16) + "@pg"
+        self.tag = rand_token(8)
+        self.cseq = 0
+
+    def send(self, method, ruri, extra=(), body="", cseq=None):
+        self.cseq = cseq or self.cseq + 1
+        lines = ["%s %s SIP/2.0" % (method, ruri),
+                 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport" % (self.port, rand_token()),
+                 "Max-Forwards: 70", "From: <sip:alice@%s>;tag=%s" % (REALM, self.tag),
+                 "To: %s" % getattr(self, "to", "<%s>" % ruri), "Call-ID: %s" % self.callid,
+                 "CSeq: %d %s" % (self.cseq, method),
+                 "Contact: <sip:alice@127.0.0.1:%d>" % self.port] + list(extra)
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines.append("Content-Length: %d" % len(body))
+        self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n" + body).encode(), ("127.0.0.1", self.d.port))
+
+    def recv(self, want=None, timeout=5.0):
+        """The next response (with a code in WANT when given), skipping 1xx and keepalives."""
+        end = time.time() + timeout
+        while time.time() < end:
+            self.sock.settimeout(max(0.05, end - time.time()))
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                return None
+            if not data.startswith(b"SIP/2.0"):
+                continue
+            r = Response(data)
+            if r.code >= 200 and (want is None or r.code in want):
+                return r
+        return None
+
+    def sdp(self):
+        return ("v=0\r\no=- 7 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n" % self.rtp.getsockname()[1])
+
+    def invite(self, ruri, password):
+        self.send("INVITE", ruri, body=self.sdp())
+        r = self.recv()
+        if not r or r.code != 407:
+            return r
+        ch = parse_challenge(r.get("proxy-authenticate"))
+        from ksiptest import digest_response
+        cn = rand_token(8)
+        resp = digest_response("MD5", "alice", ch["realm"], password, "INVITE", ruri, ch["nonce"], 1, cn)
+        auth = ('Digest username="alice", realm="%s", nonce="%s", uri="%s", response="%s", '
+                'algorithm=MD5, cnonce="%s", qop=auth, nc=00000001' % (ch["realm"], ch["nonce"], ruri,
+                                                                       resp, cn))
+        self.send("ACK", ruri, cseq=self.cseq)
+        self.send("INVITE", ruri, extra=["Proxy-Authorization: " + auth], body=self.sdp())
+        return self.recv()
+
+    def in_dialog(self, method, ok):
+        self.to = ok.get("to")
+        target = re.search(r"<([^>]+)>", ok.get("contact")).group(1)
+        routes = [r for v in reversed(ok.all("record-route")) for r in reversed(v.split(", "))]
+        self.last = (method, target, routes)
+        self.send(method, target, extra=["Route: %s" % r for r in routes],
+                  cseq=self.cseq if method == "ACK" else None)
+
+
+def relay_of(ok):
+    body = ok.raw.decode(errors="replace").split("\r\n\r\n", 1)[1]
+    ip = re.search(r"c=IN IP4 (\S+)", body).group(1)
+    port = int(re.search(r"m=audio (\d+)", body).group(1))
+    return ip, port, body
+
+
+d.ctl("user", "add", "m4x", "--password-stdin", stdin="pw\n")	# a user of no group
+members = [Member("m%d" % i) for i in (1, 2, 3)]
+T.ok(all(m.register(d) for m in members), "members m1, m2, m3 register (m4 has no phone)")
+for m in members:
+    m.start()
+try:
+    caller = Caller(d)
+    caller.send("INVITE", "sip:grp@%s" % REALM, body=caller.sdp())
+    r = caller.recv()
+    T.ok(r is not None and r.code == 407 and not any(m.invites for m in members),
+         "an INVITE to a group without credentials is challenged (407) and rings nobody",
+         r and r.raw)
+    caller.send("ACK", "sip:grp@%s" % REALM, cseq=caller.cseq)
+
+    caller = Caller(d)
+    caller.send("MESSAGE", "sip:grp@%s" % REALM)
+    r = caller.recv()
+    T.ok(r is not None and r.code == 407, "a MESSAGE to a group is challenged too", r and r.raw)
+
+    caller = Caller(d)
+    ok = caller.invite("sip:grp@%s" % REALM, PW["alice"])
+    T.ok(ok is not None and ok.code == 200, "the authenticated INVITE to the group gets 200",
+         ok and ok.raw)
+    T.ok(wait_for(lambda: all(m.invites for m in members)),
+         "each registered member gets the INVITE", [len(m.invites) for m in members])
+    T.ok(all(len(m.invites) == 1 for m in members), "exactly one each (m4, not registered, skipped)",
+         [len(m.invites) for m in members])
+    ci = "Call-Info: <sip:%s>;answer-after=0" % REALM
+    ai = "Alert-Info: <http://www.notused.com>;info=alert-autoanswer"
+    T.ok(all(m.invites and ci in m.invites[0] and ai in m.invites[0] for m in members),
+         "each forwarded INVITE carries Call-Info answer-after=0 and Alert-Info autoanswer",
+         members[0].invites[:1])
+    T.ok(all(m.invites and "a=sendonly" in m.invites[0] and "a=sendrecv" not in m.invites[0]
+             for m in members),
+         "each member is offered one-way audio (a=sendonly)", members[0].invites[:1])
+    ip, port, body = relay_of(ok)
+    T.ok(ip == "127.0.0.1" and RTP_MIN <= port < RTP_MIN + 100 and "a=recvonly" in body,
+         "the caller's answer points at the relay and says recvonly", body)
+    caller.in_dialog("ACK", ok)
+    T.ok(wait_for(lambda: all(m.acks for m in members)),
+         "every member's 200 is ACKed (one by the caller, the others by ksipd)",
+         [len(m.acks) for m in members])
+
+    N = 50
+    pkt = b"\x80\x00" + b"\x00" * 10 + b"\xd5" * 160
+    for i in range(N):
+        caller.rtp.sendto(pkt[:2] + i.to_bytes(2, "big") + pkt[4:], (ip, port))
+        time.sleep(0.002)
+    T.ok(wait_for(lambda: all(m.count() >= N for m in members)),
+         "every RTP packet of the caller reaches every member (%d each)" % N,
+         [m.count() for m in members])
+    calls = json.loads(d.ctl("--json", "call", "list").stdout)
+    T.ok(len(calls) == 1 and calls[0]["state"] == "confirmed", "ksipctl call list: one page call",
+         calls)
+
+    # One member hangs up: 200 from ksipd, and it hears no more.
+    # ksipd's own ACK has one Via (its own); the caller's, forwarded, has two.
+    gone = next(m for m in members if m.acks and len(re.findall(r"(?im)^via:", m.acks[0])) == 1)
+    # The same BYE from another port (tags travel in clear): not the member, nothing ends.
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("127.0.0.1", 0))
+    other.settimeout(2)
+    data, src = gone.bye()
+    other.sendto(data, src)
+    try:
+        spoof = Response(other.recvfrom(65535)[0])
+    except socket.timeout:
+        spoof = None
+    other.close()
+    base_gone = gone.count()
+    for i in range(10):
+        caller.rtp.sendto(pkt, (ip, port))
+    T.ok((spoof is None or spoof.code != 200) and wait_for(lambda: gone.count() >= base_gone + 10),
+         "a BYE in a member's dialog from another port is not the member's: it still hears the page",
+         spoof and spoof.raw)
+    r = gone.hang_up()
+    T.ok(r is not None and r.code == 200, "a member ksipd answered for hangs up: 200 from ksipd",
+         r and r.raw)
+    before = gone.count()
+    stay = [m for m in members if m is not gone]
+    base = [m.count() for m in stay]
+    for i in range(N):
+        caller.rtp.sendto(pkt, (ip, port))
+        time.sleep(0.002)
+    T.ok(wait_for(lambda: all(m.count() >= b + N for m, b in zip(stay, base))),
+         "the others still get every packet", [m.count() for m in stay])
+    T.ok(gone.count() == before, "the member that hung up gets none", (before, gone.count()))
+
+    caller.in_dialog("BYE", ok)
+    r = caller.recv()
+    T.ok(r is not None and r.code == 200, "the caller hangs up: 200", r and r.raw)
+    T.ok(wait_for(lambda: all(m.byes for m in stay)),
+         "every member still in the page gets a BYE", [len(m.byes) for m in stay])
+    T.ok(not gone.byes, "the member that left gets none", gone.byes)
+    T.ok(wait_for(lambda: json.loads(d.ctl("--json", "stats").stdout).get("calls_active", 0) == 0),
+         "no call is left active")
+finally:
+    for m in members:
+        m.stop = True
+    rc = d.stop()
+    T.ok(rc == 0, "ksipd exits cleanly (no sanitizer report)", d.logtext()[-3000:])
+    if os.environ.get("PG_KEEP"):
+        print("# kept " + d.dir)
+    else:
+        d.cleanup()
+T.done()

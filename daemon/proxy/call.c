@@ -534,6 +534,8 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 		page_call_end(p, c);
 	for (int i = 0; i < c->nstreams; i++)
 		media_close(p->media, &c->s[i]);
+	if (c->page)
+		page_ports_release(p, c->page);
 	c->state = CALL_ENDED;
 	c->ended_ms = p->now;
 	timer_cancel(&p->timers, &c->t_check);

@@ -349,6 +349,10 @@ bool page_member_request(struct proxy *p, const struct sip_msg *m, const struct 
 			l->live = false;
 			if (c->state != CALL_ENDED)
 				page_outputs(p, c);
+			/* Its output (and the relay's socket on its port) is gone: the port goes back. */
+			if (l->port)
+				port_pool_put(p->env.media->ports, l->port);
+			l->port = 0;
 			log_info("call %" PRIu64 ": a paged member hung up", c->id);
 		}
 	} else {
@@ -372,13 +376,21 @@ void page_call_end(struct proxy *p, struct call *c)
 		proxy_cancel(p, c->invite);
 }
 
+void page_ports_release(struct proxy *p, struct page_call *pc)
+{
+	for (unsigned int i = 0; i < pc->n; i++) {
+		if (pc->leg[i].port)
+			port_pool_put(p->env.media->ports, pc->leg[i].port);
+		pc->leg[i].port = 0;
+	}
+}
+
 void page_call_free(struct proxy *p, struct page_call *pc)
 {
 	if (!pc)
 		return;
+	page_ports_release(p, pc);
 	for (unsigned int i = 0; i < pc->n; i++) {
-		if (pc->leg[i].port)
-			port_pool_put(p->env.media->ports, pc->leg[i].port);
 		free(pc->leg[i].to);
 		free(pc->leg[i].contact);
 	}

@@ -91,7 +91,9 @@ bool page_2xx_again(struct proxy *p, struct call *c, const struct branch *b,
 bool page_member_request(struct proxy *p, const struct sip_msg *m, const struct sip_source *src);
 /* Call C ends (any reason): BYE every member still there, CANCEL those still ringing. */
 void page_call_end(struct proxy *p, struct call *c);
-/* The call is freed: the members' relay ports go back to the pool. */
+/* The call's streams are closed (outputs with them): the members' relay ports go back. */
+void page_ports_release(struct proxy *p, struct page_call *pc);
+/* The call is freed: what it still holds goes back to the pool. */
 void page_call_free(struct proxy *p, struct page_call *pc);
 
 #endif

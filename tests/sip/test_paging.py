@@ -391,8 +391,13 @@ try:
     T.ok(wait_for(lambda: all(m.byes for m in stay)),
          "every member still in the page gets a BYE", [len(m.byes) for m in stay])
     T.ok(not gone.byes, "the member that left gets none", gone.byes)
-    T.ok(wait_for(lambda: json.loads(d.ctl("--json", "stats").stdout).get("calls_active", 0) == 0),
-         "no call is left active")
+    st = {}
+
+    def idle():
+        st.update(json.loads(d.ctl("--json", "stats").stdout))
+        return st["calls_active"] == 0 and st["relay_ports_in_use"] == 0 and st["relay_streams"] == 0
+    T.ok(wait_for(idle), "no call, relay port (the members' own included) or stream is left",
+         {k: st.get(k) for k in ("calls_active", "relay_ports_in_use", "relay_streams")})
 finally:
     for m in members:
         m.stop = True

@@ -41,92 +41,77 @@ void page_headers(const struct proxy *p, char *out, size_t len)
 	snprintf(out, len, PAGE_CALL_INFO PAGE_ALERT_INFO, p->env.cfg->realm);
 }
 
-/* --- the one-way offer ------------------------------------------------------ */
+/* --- one offer per member ------------------------------------------------ */
 
-static bool is_line(const char *l, size_t n, const char *what)
+int page_target_add(struct proxy *p, struct call *c, const struct sockaddr_storage *dst,
+		    enum ksip_transport tp, uint16_t *port)
 {
-	size_t k = strlen(what);
+	struct page_call *pc = c->page;
+	struct page_target *t;
 
-	return n >= k && !memcmp(l, what, k) && (n == k || l[k] == '\r' || l[k] == '\n');
+	if (pc->stream < 0 || pc->ntgt >= PAGE_TARGETS_MAX ||
+	    port_pool_get(p->env.media->ports, port))
+		return -1;
+	t = &pc->tgt[pc->ntgt++];
+	t->dst = *dst;
+	t->tp = tp;
+	t->port = *port;
+	return 0;
 }
 
-static enum sdp_dir line_dir(const char *l, size_t n, bool *is_dir)
+static bool put_bytes(char *out, size_t cap, size_t *o, const char *p, size_t n)
 {
-	*is_dir = true;
-	if (is_line(l, n, "a=sendonly"))
-		return SDP_SENDONLY;
-	if (is_line(l, n, "a=recvonly"))
-		return SDP_RECVONLY;
-	if (is_line(l, n, "a=inactive"))
-		return SDP_INACTIVE;
-	*is_dir = is_line(l, n, "a=sendrecv");
-	return SDP_SENDRECV;
+	if (*o + n > cap)
+		return false;
+	memcpy(out + *o, p, n);
+	*o += n;
+	return true;
 }
 
-/* The direction a stream whose caller offered DIR gets towards the members. */
-static const char *one_way(enum sdp_dir dir)
+long page_offer(const struct call *c, const char *sdp, long len, uint16_t port, char *out,
+		size_t cap)
 {
-	return dir == SDP_SENDRECV || dir == SDP_SENDONLY ? "a=sendonly\r\n" : "a=inactive\r\n";
-}
-
-long page_sendonly(char *sdp, long len, size_t cap)
-{
-	char *out = malloc(cap);
-	enum sdp_dir session = SDP_SENDRECV, media = SDP_SENDRECV;
-	bool in_media = false, media_set = false;
+	uint16_t ours = c->s[c->page->stream].relay_port[LEG_CALLEE];
+	int idx = -1;
 	size_t o = 0;
 	long i = 0;
 
-	if (!out)
-		return -1;
-	/* Direction lines go; each media section ends with the one-way one. */
 	while (i < len) {
 		const char *l = sdp + i, *eol = memchr(l, '\n', (size_t)(len - i));
 		size_t n = eol ? (size_t)(eol - l) + 1 : (size_t)(len - i);
-		bool is_dir;
-		enum sdp_dir d = line_dir(l, n, &is_dir);
+		char line[96];
+		unsigned int v;
+		int k, w;
 
 		i += (long)n;
-		if (n >= 2 && l[0] == 'm' && l[1] == '=') {
-			if (in_media) {
-				const char *a = one_way(media_set ? media : session);
+		if (n > 2 && l[0] == 'm' && l[1] == '=') {
+			const char *sp = memchr(l, ' ', n), *sp2;
 
-				if (o + strlen(a) > cap)
-					goto fail;
-				memcpy(out + o, a, strlen(a));
-				o += strlen(a);
-			}
-			in_media = true;
-			media_set = false;
-		}
-		if (is_dir) {
-			if (in_media) {
-				media = d;
-				media_set = true;
-			} else {
-				session = d;
-			}
+			idx++;
+			sp2 = sp ? memchr(sp + 1, ' ', n - (size_t)(sp + 1 - l)) : NULL;
+			if (!sp || !sp2)
+				return -1;
+			/* "m=audio PORT rest": our port for the paged stream, 0 (declined) for others. */
+			w = snprintf(line, sizeof(line), "%u", idx == c->page->stream ? port : 0);
+			if (!put_bytes(out, cap, &o, l, (size_t)(sp + 1 - l)) ||
+			    !put_bytes(out, cap, &o, line, (size_t)w) ||
+			    !put_bytes(out, cap, &o, sp2, n - (size_t)(sp2 - l)))
+				return -1;
 			continue;
 		}
-		if (o + n > cap)
-			goto fail;
-		memcpy(out + o, l, n);
-		o += n;
+		/* a=rtcp: follows the RTP port (the same one under rtcp-mux). */
+		if (idx == c->page->stream && n > 7 && !memcmp(l, "a=rtcp:", 7) &&
+		    sscanf(l + 7, "%u%n", &v, &k) == 1 && (v == ours || v == ours + 1u)) {
+			w = snprintf(line, sizeof(line), "a=rtcp:%u", v == ours ? port : port + 1u);
+			if (!put_bytes(out, cap, &o, line, (size_t)w) ||
+			    !put_bytes(out, cap, &o, l + 7 + k, n - 7 - (size_t)k))
+				return -1;
+			continue;
+		}
+		if (!put_bytes(out, cap, &o, l, n))
+			return -1;
 	}
-	if (in_media) {
-		const char *a = one_way(media_set ? media : session);
-
-		if (o + strlen(a) > cap)
-			goto fail;
-		memcpy(out + o, a, strlen(a));
-		o += strlen(a);
-	}
-	memcpy(sdp, out, o);
-	free(out);
 	return (long)o;
-fail:
-	free(out);
-	return -1;
 }
 
 /* --- members' dialogs ------------------------------------------------------- */
@@ -236,25 +221,38 @@ static void page_outputs(struct proxy *p, struct call *c)
 	}
 }
 
-/* Where member L wants the caller's audio: the first stream of the call it takes. */
+/* Where member L wants the caller's audio: its answer's line for the paged stream. */
 static void learn_media(const struct call *c, struct page_leg *l, const struct sip_msg *m)
 {
+	int k = c->page->stream;
 	struct sdp_session sess;
+	const struct sdp_media *md;
 	const char *why;
 
 	l->stream = -1;
-	if (!m->body.len || sdp_parse(m->body, &sess, &why))
+	if (k < 0 || !m->body.len || sdp_parse(m->body, &sess, &why) || k >= sess.nmedia)
 		return;
-	for (int i = 0; i < sess.nmedia && i < c->nstreams; i++) {
-		const struct sdp_media *md = &sess.media[i];
+	md = &sess.media[k];
+	if (!c->s[k].open || !md->port || !md->has_addr || md->dir == SDP_INACTIVE ||
+	    md->dir == SDP_SENDONLY)
+		return;
+	l->rtp = md->addr;
+	l->rtcp = md->rtcp_mux ? md->port : md->rtcp_port;
+	l->stream = k;
+}
 
-		if (!c->s[i].open || !md->port || !md->has_addr || md->dir == SDP_INACTIVE ||
-		    md->dir == SDP_SENDONLY)
-			continue;
-		l->rtp = md->addr;
-		l->rtcp = md->rtcp_mux ? md->port : md->rtcp_port;
-		l->stream = i;
-		return;
+/* The port pair the branch to DST was offered, now L's. */
+static void take_port(struct page_call *pc, struct page_leg *l, const struct branch *b)
+{
+	for (unsigned int i = 0; i < pc->ntgt; i++) {
+		struct page_target *t = &pc->tgt[i];
+
+		if (t->port && t->tp == b->transport && netpath_same_ip(&t->dst, &b->dst) &&
+		    ksip_endpoint_port(&t->dst) == ksip_endpoint_port(&b->dst)) {
+			l->port = t->port;
+			t->port = 0;
+			return;
+		}
 	}
 }
 
@@ -297,11 +295,8 @@ void page_member_answered(struct proxy *p, struct call *c, const struct branch *
 	pc->n++;
 	l->live = true;
 	learn_media(c, l, m);
-	/* Its own port pair to send from: the relay binds each output's (media.h). */
-	if (l->stream >= 0 && port_pool_get(p->env.media->ports, &l->port)) {
-		l->port = 0;
-		log_warn("call %" PRIu64 ": no free relay port pair for a paged member", c->id);
-	}
+	/* The copies leave from the port pair it was offered (the relay binds it: media.h). */
+	take_port(pc, l, b);
 	page_outputs(p, c);
 	log_info("call %" PRIu64 ": paged member %u answered%s", c->id, pc->n,
 		 l->port ? "" : " (nothing to send it)");
@@ -382,6 +377,11 @@ void page_ports_release(struct proxy *p, struct page_call *pc)
 		if (pc->leg[i].port)
 			port_pool_put(p->env.media->ports, pc->leg[i].port);
 		pc->leg[i].port = 0;
+	}
+	for (unsigned int i = 0; i < pc->ntgt; i++) {
+		if (pc->tgt[i].port)
+			port_pool_put(p->env.media->ports, pc->tgt[i].port);
+		pc->tgt[i].port = 0;
 	}
 }
 

@@ -4,16 +4,19 @@
  *
  * An INVITE to a group forks to every registered contact of every member,
  * each copy with the headers that make phones answer at once and an offer
- * made one-way (a=sendonly: the members are heard by nobody). The first
- * 2xx goes to the caller as in any call: that member is the call's callee,
- * its audio path the call's relay stream. Each later 2xx is ksipd's own:
- * ksipd ACKs it, keeps the member's dialog (struct page_leg), and has the
- * relay copy what the caller sends to that member as one more output of
- * the stream (media_set_outputs()), sent from a relay port pair of that
- * member's own (the relay binds it: outputs may not share one). When the call ends, whatever ended it,
- * ksipd BYEs every member still there and CANCELs those still ringing; a
- * member that hangs up gets its 200 from ksipd and loses its output.
- * docs/architecture.md, "Paging groups", says why this shape.
+ * of its own: the page's audio stream points at a relay port pair reserved
+ * for that member (other streams are declined, port 0). The first 2xx goes
+ * to the caller as in any call: that member is the call's callee, its
+ * audio path the call's relay stream. Each later 2xx is ksipd's own: ksipd
+ * ACKs it, keeps the member's dialog (struct page_leg), and has the relay
+ * copy what the caller sends to that member as one more output of the
+ * stream (media_set_outputs()), sent from the member's own port pair, the
+ * one it was offered. Nothing forwards what arrives at a member's port:
+ * the members are heard by nobody (one-way), and no member's packets reach
+ * the call's own port to be latched onto. When the call ends, whatever
+ * ended it, ksipd BYEs every member still there and CANCELs those still
+ * ringing; a member that hangs up gets its 200 from ksipd and loses its
+ * output. docs/architecture.md, "Paging groups", says why this shape.
  */
 #ifndef KSIP_PROXY_PAGE_H
 #define KSIP_PROXY_PAGE_H
@@ -56,9 +59,21 @@ struct page_leg {
 	bool live;			/* answered and not hung up */
 };
 
+/* A contact the INVITE was forked to, and the port pair it was offered. */
+struct page_target {
+	struct sockaddr_storage dst;
+	enum ksip_transport tp;
+	uint16_t port;			/* 0 once taken by its leg or released */
+};
+
+#define PAGE_TARGETS_MAX 16		/* proxy.c's MAX_TARGETS */
+
 struct page_call {
+	int stream;			/* the call's stream that is paged (the first open); -1 */
 	unsigned int n;			/* legs used (live or gone) */
 	struct page_leg leg[PAGE_LEGS_MAX];
+	unsigned int ntgt;
+	struct page_target tgt[PAGE_TARGETS_MAX];
 	uint32_t cseq;			/* the CSeq of our last request in the members' dialogs */
 };
 
@@ -71,12 +86,21 @@ void page_collect(struct proxy *p, const struct page_record *g,
 /* The auto-answer header lines, into OUT. */
 void page_headers(const struct proxy *p, char *out, size_t len);
 /*
- * The caller's offer (as rewritten for the members, LEN bytes in SDP of
- * capacity CAP) made one-way: each stream sendonly (inactive when the
- * caller offered not to send). Returns the new length, or -1 when it does
- * not fit.
+ * Before forking to the target at DST: a relay port pair of its own for
+ * the page's stream, written into *PORT (-1 when none is free or the call
+ * has targets enough). Held until the call ends, or taken by the member's
+ * output.
  */
-long page_sendonly(char *sdp, long len, size_t cap);
+int page_target_add(struct proxy *p, struct call *c, const struct sockaddr_storage *dst,
+		    enum ksip_transport tp, uint16_t *port);
+/*
+ * The offer the caller's SDP became for the members (LEN bytes) as one
+ * member gets it: the page's stream at PORT (RTCP PORT + 1, or PORT under
+ * rtcp-mux), every other stream declined (port 0). Its length in OUT (CAP
+ * bytes), or -1 when it does not fit.
+ */
+long page_offer(const struct call *c, const char *sdp, long len, uint16_t port, char *out,
+		size_t cap);
 
 /* A member's 2xx after the first (call C, branch B): ACK it, keep it, copy the audio to it. */
 void page_member_answered(struct proxy *p, struct call *c, const struct branch *b,

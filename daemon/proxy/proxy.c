@@ -535,7 +535,7 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	struct call *c = NULL;
 	char user[128], via[256], rr[400], branch[64], sig[64], autoanswer[256];
 	struct page_record *group = NULL;
-	char *sdp = NULL;
+	char *sdp = NULL, *mine = NULL;
 	long sdp_len = 0;
 	int sent = 0;
 	struct unsent un = { 0 };
@@ -593,9 +593,6 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		if (has_sdp(m)) {
 			sdp = malloc(SIP_OUT_MAX);
 			sdp_len = sdp ? call_sdp(p, c, LEG_CALLER, m, sdp, SIP_OUT_MAX) : -1;
-			/* The members are not heard: the offer they get is one-way. */
-			if (sdp_len > 0 && group)
-				sdp_len = page_sendonly(sdp, sdp_len, SIP_OUT_MAX);
 			if (sdp_len < 0) {
 				stx_reply(p->txn, t, sdp ? 488 : 500,
 					  sdp ? (c->sdp_error ? c->sdp_error : "Unusable SDP") : NULL,
@@ -604,6 +601,14 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 			}
 		}
 	}
+	if (group) {
+		/* The paged stream: the first one the relay opened (none: a page without media). */
+		c->page->stream = -1;
+		for (int k = 0; k < c->nstreams && c->page->stream < 0; k++)
+			if (c->s[k].open)
+				c->page->stream = k;
+		mine = sdp_len > 0 ? malloc(SIP_OUT_MAX) : NULL;
+	}
 	sig[0] = 0;
 	if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
 		route_sign(p, m, time(NULL), sig, sizeof(sig));
@@ -611,6 +616,7 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		struct fwd_request f = { 0 };
 		struct sip_span body = { sdp, (uint32_t)sdp_len };
 		enum ksip_transport tp = ts->t[i].transport;
+		uint16_t port;
 
 		if (ksip_transport_stream(tp) && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
 			struct sockaddr_storage tls_dst;
@@ -627,6 +633,17 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		if (txn_branches_full(p->txn, 1)) {
 			stx_reply(p->txn, t, 503, "Too Many Client Transactions", PROXY_RETRY_AFTER_HDR);
 			goto out;
+		}
+		/* A paged member's own offer: the page's stream on a relay port pair of its own. */
+		if (group && sdp_len > 0) {
+			long n;
+
+			if (!mine || page_target_add(p, c, &ts->t[i].dst, tp, &port) ||
+			    (n = page_offer(c, sdp, sdp_len, port, mine, SIP_OUT_MAX)) < 0) {
+				un.busy++;
+				continue;
+			}
+			body = (struct sip_span){ mine, (uint32_t)n };
 		}
 		txn_branch_id(p->txn, lh, branch, sizeof(branch));
 again:
@@ -676,6 +693,7 @@ out:
 	if (c && !sent)
 		call_end(p, c, "failed: %d", t->last_code);
 	free(sdp);
+	free(mine);
 	free(ts);
 	free(group);
 }

@@ -34,8 +34,8 @@ def sh(*args, check=True):
 
 
 class PhoneNet:
-    def __init__(self, phones, nat=()):
-        self.tag = "ph" + "".join(random.choice(string.ascii_lowercase + string.digits)
+    def __init__(self, phones, nat=(), prefix="ph"):
+        self.tag = prefix + "".join(random.choice(string.ascii_lowercase + string.digits)
                                   for _ in range(6))
         self.srv = self.tag + "-srv"
         self.made = []

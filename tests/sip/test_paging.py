@@ -316,6 +316,32 @@ try:
     r = caller.recv()
     T.ok(r is not None and r.code == 407, "a MESSAGE to a group is challenged too", r and r.raw)
 
+    # Authenticated, but not an INVITE: a group takes calls only.
+    caller = Caller(d)
+    caller.send("MESSAGE", "sip:grp@%s" % REALM, body="")
+    r = caller.recv()
+    if r is not None and r.code == 407:
+        ch = parse_challenge(r.get("proxy-authenticate"))
+        from ksiptest import digest_response
+        ruri = "sip:grp@%s" % REALM
+        resp = digest_response("MD5", "alice", ch["realm"], PW["alice"], "MESSAGE", ruri, ch["nonce"],
+                               1, "c0ffee")
+        caller.send("MESSAGE", ruri, extra=['Proxy-Authorization: Digest username="alice", '
+                                            'realm="%s", nonce="%s", uri="%s", response="%s", '
+                                            'algorithm=MD5, cnonce="c0ffee", qop=auth, nc=00000001'
+                                            % (ch["realm"], ch["nonce"], ruri, resp)])
+        r = caller.recv()
+    T.ok(r is not None and r.code == 405 and "INVITE" in (r.get("allow") or ""),
+         "an authenticated MESSAGE to a group: 405 with Allow", r and r.raw)
+
+    # A group none of whose members has a phone: nobody to ring.
+    d.ctl("page", "add", "empty", "m5", "m6")
+    caller = Caller(d)
+    r = caller.invite("sip:empty@%s" % REALM, PW["alice"])
+    T.ok(r is not None and r.code == 480, "a group with no phone registered: 480", r and r.raw)
+    if r is not None:
+        caller.send("ACK", "sip:empty@%s" % REALM, cseq=caller.cseq)
+
     caller = Caller(d)
     ok = caller.invite("sip:grp@%s" % REALM, PW["alice"])
     T.ok(ok is not None and ok.code == 200, "the authenticated INVITE to the group gets 200",

@@ -46,6 +46,8 @@ int ctl_usage(const struct ctl_cmd *cmd);
 ctl_fn ctl_ask_list;		/* REQUEST [json]: a listing */
 ctl_fn ctl_ask_one;		/* REQUEST ARG: one object named by the operator */
 ctl_fn ctl_ban_add;		/* REQUEST ADDR SECONDS REASON, from --for and --reason */
+ctl_fn ctl_call_tap;		/* REQUEST ID ADDR:PORT [json] */
+ctl_fn ctl_call_untap;		/* REQUEST ID [ADDR:PORT] [json] */
 /* Arguments become TAB-separated fields of one line: false (said why) if one can't. */
 bool ctl_fields_ok(int argc, char **argv);
 /* Send one request line (printf-style) and stream the answer to stdout. */

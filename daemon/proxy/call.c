@@ -14,6 +14,7 @@
 #include "media/media.h"
 #include "transport/netpath.h"
 #include "proxy/proxy.h"
+#include "proxy/tap.h"
 #include "sip/build.h"
 #include "sip/hdr.h"
 
@@ -125,6 +126,7 @@ static void free_call(struct proxy *p, struct call *c)
 	timer_cancel(&p->timers, &c->t_free);
 	for (int i = 0; i < c->nstreams; i++)
 		media_close(p->media, &c->s[i]);
+	tap_end(p, c);
 	if (c->invite)
 		c->invite->call = NULL;
 	free(c->early);
@@ -341,6 +343,7 @@ static int stream_from_sdp(struct proxy *p, struct call *c, int i, enum leg from
 		c->nstreams = i + 1;
 	if (!md->port) {
 		media_close(p->media, s);
+		tap_stream_closed(p, c, i);
 		s->remote_known[from] = false;
 		s->dir[from] = md->dir;
 		return 0;
@@ -354,6 +357,7 @@ static int stream_from_sdp(struct proxy *p, struct call *c, int i, enum leg from
 	s->remote_rtcp[from] = md->rtcp_mux ? md->port : md->rtcp_port;
 	s->remote_known[from] = true;
 	media_update(p->media, s);
+	tap_stream_opened(p, c, i);
 	return 0;
 }
 
@@ -530,6 +534,7 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 	call_packets(p, c, c->final_packets);
 	for (int i = 0; i < c->nstreams; i++)
 		media_close(p->media, &c->s[i]);
+	tap_end(p, c);
 	c->state = CALL_ENDED;
 	c->ended_ms = p->now;
 	timer_cancel(&p->timers, &c->t_check);
@@ -656,6 +661,7 @@ static void call_info_fill(struct proxy *p, const struct call *c, struct call_in
 		ci->pkts[0] += pk[0];
 		ci->pkts[1] += pk[1];
 	}
+	tap_info(c, ci);
 }
 
 void proxy_calls_snapshot(struct proxy *p, call_info_fn fn, void *arg)
@@ -680,4 +686,27 @@ int proxy_call_hangup(struct proxy *p, uint64_t id, const char *reason)
 		return -1;
 	call_hangup(p, c, reason);
 	return 0;
+}
+
+int proxy_call_tap(struct proxy *p, uint64_t id, const struct sockaddr_storage *to, char *err,
+		   size_t errlen)
+{
+	struct call *c;
+
+	p->now = now_ms();
+	c = call_by_id(p, id);
+	if (!c) {
+		snprintf(err, errlen, "no call %" PRIu64, id);
+		return -1;
+	}
+	return tap_add(p, c, to, err, errlen);
+}
+
+int proxy_call_untap(struct proxy *p, uint64_t id, const struct sockaddr_storage *to)
+{
+	struct call *c;
+
+	p->now = now_ms();
+	c = call_by_id(p, id);
+	return c ? tap_del(p, c, to) : -1;
 }

@@ -24,6 +24,7 @@
 
 struct proxy;
 struct resp_ctx;
+struct call_tap;
 
 enum leg { LEG_CALLER, LEG_CALLEE };
 
@@ -81,6 +82,8 @@ struct call {
 	struct media_stream s[SDP_MAX_MEDIA];	/* opened by call_sdp(), closed by call_end() */
 	struct call_origin origin[2];	/* our o= toward each leg */
 	const char *sdp_error;		/* why call_sdp() last refused an SDP (static) */
+	struct call_tap *taps;		/* [CALL_TAPS_MAX] once tapped (proxy/tap.h) */
+	int ntaps;
 	struct timer t_check;		/* media time-out: every quarter of it, once answered */
 	struct timer t_limit;		/* maximum duration, from the answer */
 	struct timer t_free;		/* ended calls stay listed for a while */

@@ -118,6 +118,25 @@ class Call:
                 good &= sorted(got) == sorted(sent[(i, leg)])
         return good
 
+    def reinvite(self, a_video, b_video, version):
+        """Alice re-offers with her video port A_VIDEO (0: video off), bob answers with B_VIDEO;
+        the relay addresses follow. True when the 200 came."""
+        self.dlg.a.sip.send(self.dlg.request("INVITE", sdp("alice", socket.AF_INET, self.alice.ports()[0], a_video,
+                                                            version=version)))
+        r = recv_request(self.bob, "INVITE", self.dlg.call_id)
+        if r is None:
+            return False
+        self.bob.sip.send(reply(r, 200, "OK", self.tag, self.bob.contact,
+                                sdp("bob", socket.AF_INET, self.bob.ports()[0], b_video, version=version)))
+        ok = self.dlg.final()
+        if ok is None or ok.code != 200:
+            return False
+        self.dlg.a.sip.send(self.dlg.request("ACK", cseq=self.dlg.cseq))
+        recv_request(self.bob, "ACK", self.dlg.call_id)
+        self.b_relay = [("127.0.0.1", p) for p in media_ports(body_of(r))]
+        self.a_relay = [("127.0.0.1", p) for p in media_ports(body_of(ok))]
+        return True
+
     def hangup(self):
         self.dlg.a.sip.send(self.dlg.request("BYE"))
         bye = recv_request(self.bob, "BYE", self.dlg.call_id)
@@ -197,6 +216,7 @@ def tapped(d, c):
          (before["relay_fanout_sent"], s["relay_fanout_sent"]))
 
     hostile(d, c)
+    reoffers(d, c, rtp, before["relay_ports_in_use"])
 
     p = d.ctl("--json", "call", "untap", c.id, "127.0.0.1:%d" % COLLECTOR, check=False)
     T.ok(p.returncode == 0 and json.loads(p.stdout or "{}").get("removed") == 1,
@@ -210,6 +230,31 @@ def tapped(d, c):
     refused(d, ("untap", c.id, "127.0.0.1:%d" % COLLECTOR), ["no tap to"], "untap of a tap that is gone")
     rtp.close()
     rtcp.close()
+
+
+def reoffers(d, c, rtp, base):
+    """BASE: relay ports in use by the untapped call (2 streams). Video turned off by a re-INVITE: the tap's video ports go back; on again: the tap follows."""
+    label = c.label
+    T.ok(c.reinvite(0, 0, 2), "%s: re-INVITE turning video off (port 0) answered" % label)
+    T.ok(d.stats()["relay_ports_in_use"] == base, "%s: video's relay pairs and the tap's for it are "
+         "back: 2 pairs for the call's audio, 2 for its tap (as many ports as before the tap)" % label, d.stats()["relay_ports_in_use"])
+    T.ok(c.reinvite(c.alice.ports()[1], c.bob.ports()[1], 3), "%s: re-INVITE turning video on again" % label)
+    info = call_of(d, c.dlg.call_id)
+    tap = info and info["taps"] and info["taps"][0]
+    T.ok(tap and tap["from"][1]["caller"] and tap["from"][1]["callee"] and
+         d.stats()["relay_ports_in_use"] == 2 * base, "%s: the reopened video stream is tapped again" % label,
+         (d.stats()["relay_ports_in_use"], base, info))
+    if not tap:
+        return
+    sent = c.talk("reoffer", n=4, rtcp=0)
+    T.ok(c.phones_got(sent), "%s: the phones talk on both streams after the re-offers" % label)
+    got = {}
+    for data, (_, port) in drain(rtp):
+        got.setdefault(port, []).append(data)
+    src = {(i, leg): tap["from"][i][("caller", "callee")[leg]] for i in range(2) for leg in range(2)}
+    T.ok(all(sorted(got.get(src[k], [])) == sorted(sent[k]) for k in src) and sum(map(len, got.values())) == 16,
+         "%s: the collector gets all 16 packets, each from its stream's and direction's port" % label,
+         {p: len(v) for p, v in got.items()})
 
 
 def hostile(d, c):
@@ -231,6 +276,8 @@ def hostile(d, c):
                        (RTP_MIN - 1, "the port below the relay range (its RTCP would be in it)")):
         refused(d, ("tap", c.id, "127.0.0.1:%d" % port), ["relay ports", "loop"], "%s (%d)" % (what, port))
     refused(d, ("tap", c.id, "127.0.0.1:%d" % d.port), ["SIP port"], "ksipd's own SIP port")
+    refused(d, ("tap", c.id, "127.0.0.1:%d" % c.bob.ports()[0]), ["where one of the call's phones"],
+            "bob's own RTP port (he gets alice's audio there anyway)")
     refused(d, ("tap", c.id, "[::1]:%d" % (COLLECTOR + 2)), ["family"], "an IPv6 collector for IPv4 media")
     refused(d, ("tap", c.id, "127.0.0.1:%d" % COLLECTOR), ["tapped to", "already"], "the same collector twice")
     T.ok(d.stats()["relay_ports_in_use"] == before, "%s: the refusals took no port" % label)

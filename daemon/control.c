@@ -804,6 +804,34 @@ static void add_row(void *arg, const struct call_info *ci)
 	r->n++;
 }
 
+/* A call's taps: a line each under its row, or a "taps" array. */
+static void list_taps(const struct call_info *r, bool json, struct answer *a)
+{
+	if (json)
+		ans_printf(a, ",\"taps\":[");
+	for (int t = 0; t < r->ntaps; t++) {
+		char to[INET6_ADDRSTRLEN + 8];
+
+		ksip_format_endpoint(&r->tap[t].to, to, sizeof(to));
+		if (!json) {
+			ans_printf(a, "%-10s tap -> %s (RTCP port %u): %llu copies, %llu not sent\n", "",
+				   to, ksip_endpoint_port(&r->tap[t].to) + 1,
+				   (unsigned long long)r->tap[t].copies,
+				   (unsigned long long)r->tap[t].errors);
+			continue;
+		}
+		ans_printf(a, "%s{\"collector\":\"%s\",\"copies\":%llu,\"errors\":%llu,\"from\":[",
+			   t ? "," : "", to, (unsigned long long)r->tap[t].copies,
+			   (unsigned long long)r->tap[t].errors);
+		for (int i = 0; i < r->nstreams; i++)
+			ans_printf(a, "%s{\"caller\":%u,\"callee\":%u}", i ? "," : "",
+				   r->tap[t].port[i][0], r->tap[t].port[i][1]);
+		ans_printf(a, "]}");
+	}
+	if (json)
+		ans_printf(a, "]");
+}
+
 static void list_call(const struct call_info *r, bool json, struct answer *a, int *n)
 {
 	if (!json) {
@@ -813,6 +841,7 @@ static void list_call(const struct call_info *r, bool json, struct answer *a, in
 			   r->media, r->duration, (unsigned long long)r->pkts[0],
 			   (unsigned long long)r->pkts[1], r->reason[0] || !r->media_why ? "" : "media: ",
 			   r->reason[0] || !r->media_why ? r->reason : r->media_why);
+		list_taps(r, false, a);
 		return;
 	}
 	ans_printf(a, "%s{\"id\":%llu,\"state\":\"%s\",\"caller\":\"", (*n)++ ? "," : "",
@@ -839,7 +868,9 @@ static void list_call(const struct call_info *r, bool json, struct answer *a, in
 			   "\"callee_port\":%u,\"open\":%s}", i ? "," : "", ip[0], r->s[i].port[0],
 			   ip[1], r->s[i].port[1], r->s[i].open ? "true" : "false");
 	}
-	ans_printf(a, "]}");
+	ans_printf(a, "]");
+	list_taps(r, true, a);
+	ans_printf(a, "}");
 }
 
 static void cmd_call_list(struct control *c, bool json, struct answer *a)
@@ -1062,6 +1093,93 @@ static void page_drop_member(struct control *c, const char *user)
 	free(d);
 }
 
+/* The call's worker for ID_S, or NULL after answering that there is no such call. */
+static struct ksipd_worker *call_worker(struct control *c, const char *id_s, uint64_t *id,
+					struct answer *a)
+{
+	char *end;
+
+	*id = strtoull(id_s, &end, 10);
+	if (!*id_s || *end || *id_s == '-' || call_id_worker(*id) >= c->d->nworkers) {
+		ans_printf(a, "error\tno call %s\n", id_s);
+		return NULL;
+	}
+	return &c->d->workers[call_id_worker(*id)];
+}
+
+/* call-tap ID ADDR:PORT */
+static void cmd_call_tap(struct control *c, char **f, int n, bool json, struct answer *a)
+{
+	struct sockaddr_storage to;
+	struct ksipd_worker *kw;
+	char err[256], host[INET6_ADDRSTRLEN + 8];
+	uint64_t id;
+	int r;
+
+	if (n < 3 || n > 4 || (n == 4 && !json)) {
+		ans_printf(a, "error\tusage: call tap ID ADDR:PORT\n");
+		return;
+	}
+	if (ksip_parse_endpoint(f[2], false, &to)) {
+		ans_printf(a, "error\tnot an address and port: '%s' (ADDR:PORT, [IPV6]:PORT)\n", f[2]);
+		return;
+	}
+	kw = call_worker(c, f[1], &id, a);
+	if (!kw)
+		return;
+	worker_lock(kw->w);
+	r = proxy_call_tap(kw->proxy, id, &to, err, sizeof(err));
+	worker_unlock(kw->w);
+	if (r) {
+		ans_printf(a, "error\t%s\n", err);
+		return;
+	}
+	ksip_format_endpoint(&to, host, sizeof(host));
+	if (json)
+		ans_printf(a, "ok\n{\"call\":%llu,\"collector\":\"%s\",\"rtcp_port\":%u}\n",
+			   (unsigned long long)id, host, ksip_endpoint_port(&to) + 1);
+	else
+		ans_printf(a, "ok\ncall %llu tapped to %s (RTP; RTCP to port %u)\n",
+			   (unsigned long long)id, host, ksip_endpoint_port(&to) + 1);
+}
+
+/* call-untap ID [ADDR:PORT] */
+static void cmd_call_untap(struct control *c, char **f, int n, bool json, struct answer *a)
+{
+	struct sockaddr_storage to;
+	struct ksipd_worker *kw;
+	bool one;
+	uint64_t id;
+	int r;
+
+	if (json)
+		n--;
+	if (n < 2 || n > 3) {
+		ans_printf(a, "error\tusage: call untap ID [ADDR:PORT]\n");
+		return;
+	}
+	one = n == 3;
+	if (one && ksip_parse_endpoint(f[2], false, &to)) {
+		ans_printf(a, "error\tnot an address and port: '%s' (ADDR:PORT, [IPV6]:PORT)\n", f[2]);
+		return;
+	}
+	kw = call_worker(c, f[1], &id, a);
+	if (!kw)
+		return;
+	worker_lock(kw->w);
+	r = proxy_call_untap(kw->proxy, id, one ? &to : NULL);
+	worker_unlock(kw->w);
+	if (r < 0)
+		ans_printf(a, "error\tno call %s\n", f[1]);
+	else if (!r && one)
+		ans_printf(a, "error\tcall %s has no tap to %s\n", f[1], f[2]);
+	else if (json)
+		ans_printf(a, "ok\n{\"call\":%llu,\"removed\":%d}\n", (unsigned long long)id, r);
+	else
+		ans_printf(a, "ok\ncall %llu: %d tap%s removed\n", (unsigned long long)id, r,
+			   r == 1 ? "" : "s");
+}
+
 static void dispatch(struct control *c, char *line, struct answer *a)
 {
 	char *f[MAX_FIELDS];
@@ -1101,6 +1219,10 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_call_list(c, json, a);
 	} else if (!strcmp(f[0], CTL_CALL_HANGUP) && n == 2) {
 		cmd_call_hangup(c, f[1], a);
+	} else if (!strcmp(f[0], CTL_CALL_TAP)) {
+		cmd_call_tap(c, f, n, json, a);
+	} else if (!strcmp(f[0], CTL_CALL_UNTAP)) {
+		cmd_call_untap(c, f, n, json, a);
 	} else if (!strcmp(f[0], CTL_BAN_LIST)) {
 		cmd_ban_list(c, json, a);
 	} else if (!strcmp(f[0], CTL_BAN_DEL) && n == 2) {

@@ -15,6 +15,7 @@
 #include "transport/netpath.h"
 #include "proxy/page.h"
 #include "proxy/proxy.h"
+#include "proxy/tap.h"
 #include "sip/build.h"
 #include "sip/hdr.h"
 
@@ -126,6 +127,7 @@ static void free_call(struct proxy *p, struct call *c)
 	timer_cancel(&p->timers, &c->t_free);
 	for (int i = 0; i < c->nstreams; i++)
 		media_close(p->media, &c->s[i]);
+	tap_end(p, c);
 	if (c->invite)
 		c->invite->call = NULL;
 	free(c->early);
@@ -343,6 +345,7 @@ static int stream_from_sdp(struct proxy *p, struct call *c, int i, enum leg from
 		c->nstreams = i + 1;
 	if (!md->port) {
 		media_close(p->media, s);
+		tap_stream_closed(p, c, i);
 		s->remote_known[from] = false;
 		s->dir[from] = md->dir;
 		return 0;
@@ -356,6 +359,7 @@ static int stream_from_sdp(struct proxy *p, struct call *c, int i, enum leg from
 	s->remote_rtcp[from] = md->rtcp_mux ? md->port : md->rtcp_port;
 	s->remote_known[from] = true;
 	media_update(p->media, s);
+	tap_stream_opened(p, c, i);
 	return 0;
 }
 
@@ -536,6 +540,7 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 		media_close(p->media, &c->s[i]);
 	if (c->page)
 		page_ports_release(p, c->page);
+	tap_end(p, c);
 	c->state = CALL_ENDED;
 	c->ended_ms = p->now;
 	timer_cancel(&p->timers, &c->t_check);
@@ -662,6 +667,7 @@ static void call_info_fill(struct proxy *p, const struct call *c, struct call_in
 		ci->pkts[0] += pk[0];
 		ci->pkts[1] += pk[1];
 	}
+	tap_info(c, ci);
 }
 
 void proxy_calls_snapshot(struct proxy *p, call_info_fn fn, void *arg)
@@ -685,5 +691,46 @@ int proxy_call_hangup(struct proxy *p, uint64_t id, const char *reason)
 	if (!c || c->state == CALL_ENDED)
 		return -1;
 	call_hangup(p, c, reason);
+	return 0;
+}
+
+int proxy_call_tap(struct proxy *p, uint64_t id, const struct sockaddr_storage *to, char *err,
+		   size_t errlen)
+{
+	struct call *c;
+
+	p->now = now_ms();
+	c = call_by_id(p, id);
+	if (!c) {
+		snprintf(err, errlen, "no call %" PRIu64, id);
+		return -1;
+	}
+	return tap_add(p, c, to, err, errlen);
+}
+
+int proxy_call_untap(struct proxy *p, uint64_t id, const struct sockaddr_storage *to)
+{
+	struct call *c;
+
+	p->now = now_ms();
+	c = call_by_id(p, id);
+	return c ? tap_del(p, c, to) : -1;
+}
+
+int call_set_outputs(struct proxy *p, struct call *c, int i)
+{
+	for (int leg = 0; leg < 2; leg++) {
+		struct media_output o[PAGE_LEGS_MAX + CALL_TAPS_MAX];
+		unsigned int n = c->page ? page_outputs_of(c, i, leg, o) : 0;
+
+		n += tap_outputs_of(c, i, leg, o + n);
+		if (n > MEDIA_OUTPUTS_MAX) {
+			log_warn("call %" PRIu64 ": stream %d: %u outputs for the %s, %d copied",
+				 c->id, i, n, leg == LEG_CALLER ? "caller" : "callee", MEDIA_OUTPUTS_MAX);
+			n = MEDIA_OUTPUTS_MAX;
+		}
+		if (media_set_outputs(p->media, &c->s[i], leg, o, n))
+			return -1;
+	}
 	return 0;
 }

@@ -25,6 +25,7 @@
 struct proxy;
 struct resp_ctx;
 struct page_call;
+struct call_tap;
 
 enum leg { LEG_CALLER, LEG_CALLEE };
 
@@ -82,6 +83,8 @@ struct call {
 	struct media_stream s[SDP_MAX_MEDIA];	/* opened by call_sdp(), closed by call_end() */
 	struct call_origin origin[2];	/* our o= toward each leg */
 	const char *sdp_error;		/* why call_sdp() last refused an SDP (static) */
+	struct call_tap *taps;		/* [CALL_TAPS_MAX] once tapped (proxy/tap.h) */
+	int ntaps;
 	struct timer t_check;		/* media time-out: every quarter of it, once answered */
 	struct timer t_limit;		/* maximum duration, from the answer */
 	struct timer t_free;		/* ended calls stay listed for a while */
@@ -128,6 +131,15 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 void call_hangup(struct proxy *p, struct call *c, const char *reason);
 
 void call_free_all(struct proxy *p);
+
+/*
+ * Stream I's fan-out outputs, both legs, as the call's users want them:
+ * a paging group's members (what the caller sends, proxy/page.c) first,
+ * then the recording taps (proxy/tap.c), at most MEDIA_OUTPUTS_MAX a leg
+ * (past that the last taps go without, logged). -1 with errno when the
+ * relay refuses them.
+ */
+int call_set_outputs(struct proxy *p, struct call *c, int i);
 
 /* Packets relayed from each leg, summed over streams (netlink for kernel flows). */
 void call_packets(struct proxy *p, struct call *c, uint64_t pkts[2]);

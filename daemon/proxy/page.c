@@ -187,38 +187,41 @@ static void bye_leg(struct proxy *p, struct call *c, struct page_leg *l, const c
 		log_warn("call %" PRIu64 ": cannot send BYE to a paged member", c->id);
 }
 
+unsigned int page_outputs_of(const struct call *c, int i, int leg, struct media_output *o)
+{
+	const struct page_call *pc = c->page;
+	const struct media_stream *s = &c->s[i];
+	unsigned int n = 0;
+
+	if (leg != LEG_CALLER || i != pc->stream || !s->open)
+		return 0;
+	for (unsigned int k = 0; k < pc->n; k++) {
+		const struct page_leg *l = &pc->leg[k];
+
+		if (!l->live || l->stream != i || !l->port)
+			continue;
+		memset(&o[n], 0, sizeof(o[n]));
+		o[n].from = s->relay_ip[LEG_CALLEE];
+		ksip_endpoint_set_port(&o[n].from, l->port);
+		o[n].to = l->rtp;
+		o[n].to_rtcp = l->rtcp;
+		n++;
+	}
+	return n;
+}
+
 /*
- * The relay copies what the caller sends on each stream to every live
- * member of ksipd's that takes that stream, from the port the members
- * were offered (the callee side of the stream).
+ * The relay copies what the caller sends on the paged stream to every live
+ * member of ksipd's, from the port pair that member was offered (with the
+ * call's taps: call_set_outputs()).
  */
 static void page_outputs(struct proxy *p, struct call *c)
 {
-	struct page_call *pc = c->page;
+	int k = c->page->stream;
 
-	for (int k = 0; k < c->nstreams; k++) {
-		struct media_stream *s = &c->s[k];
-		struct media_output o[PAGE_LEGS_MAX];
-		unsigned int n = 0;
-
-		if (!s->open)
-			continue;
-		for (unsigned int i = 0; i < pc->n; i++) {
-			const struct page_leg *l = &pc->leg[i];
-
-			if (!l->live || l->stream != k || !l->port)
-				continue;
-			memset(&o[n], 0, sizeof(o[n]));
-			o[n].from = s->relay_ip[LEG_CALLEE];
-			ksip_endpoint_set_port(&o[n].from, l->port);
-			o[n].to = l->rtp;
-			o[n].to_rtcp = l->rtcp;
-			n++;
-		}
-		if (media_set_outputs(p->media, s, LEG_CALLER, o, n))
-			log_warn("call %" PRIu64 ": stream %d: cannot copy the caller's media to %u "
-				 "paged members: %m", c->id, k, n);
-	}
+	if (k >= 0 && c->s[k].open && call_set_outputs(p, c, k))
+		log_warn("call %" PRIu64 ": stream %d: the relay refused the paged members' "
+			 "copies: %m", c->id, k);
 }
 
 /* Where member L wants the caller's audio: its answer's line for the paged stream. */

@@ -102,6 +102,9 @@ int page_target_add(struct proxy *p, struct call *c, const struct sockaddr_stora
 long page_offer(const struct call *c, const char *sdp, long len, uint16_t port, char *out,
 		size_t cap);
 
+/* Stream I's outputs for LEG that the page wants (its live members, for the caller's leg). */
+unsigned int page_outputs_of(const struct call *c, int i, int leg, struct media_output *o);
+
 /* A member's 2xx after the first (call C, branch B): ACK it, keep it, copy the audio to it. */
 void page_member_answered(struct proxy *p, struct call *c, const struct branch *b,
 			  const struct sip_msg *m);

@@ -22,6 +22,8 @@
 #define CTL_STATS "stats"		/* [json] */
 #define CTL_CALL_LIST "call-list"	/* [json] */
 #define CTL_CALL_HANGUP "call-hangup"	/* ID */
+#define CTL_CALL_TAP "call-tap"		/* ID ADDR:PORT [json] */
+#define CTL_CALL_UNTAP "call-untap"	/* ID [ADDR:PORT] [json] (none: every tap) */
 #define CTL_BAN_LIST "ban-list"		/* [json] */
 #define CTL_BAN_DEL "ban-del"		/* ADDR or IPV6/64 */
 #define CTL_BAN_ADD "ban-add"		/* ADDR SECONDS REASON (SECONDS "": ban_time; REASON may be "") */

@@ -64,6 +64,7 @@ sample = {
     "user add": ["alice"], "user passwd": ["alice"], "user del": ["alice"], "user list": [],
     "user set": ["alice", "--digest", "md5"],
     "reg list": [], "reg del": ["alice"], "stats": [], "call list": [], "call hangup": ["1"],
+    "call tap": ["1", "127.0.0.1:4000"], "call untap": ["1"],
     "ban list": [], "ban add": ["192.0.2.1"], "ban del": ["192.0.2.1"], "shield": [], "status": [],
     "tls show": [], "tls reload": [],
     "page add": ["ring", "alice", "bob"], "page del": ["ring"], "page list": [],

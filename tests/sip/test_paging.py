@@ -396,6 +396,33 @@ try:
     T.ok(len(calls) == 1 and calls[0]["state"] == "confirmed", "ksipctl call list: one page call",
          calls)
 
+    # A recording tap on the page: its copies join the members' outputs, neither replaces the other.
+    coll = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    coll.bind(("127.0.0.1", 0))
+    coll.setblocking(False)
+    p = d.ctl("call", "tap", str(calls[0]["id"]), "127.0.0.1:%d" % coll.getsockname()[1],
+              check=False)
+    T.ok(p.returncode == 0, "the page call can be tapped", p.stderr)
+    base = [m.count() for m in members]
+    for i in range(N):
+        caller.rtp.sendto(pkt, (ip, port))
+        time.sleep(0.002)
+    got = [0]
+
+    def collected():
+        try:
+            while True:
+                coll.recv(2048)
+                got[0] += 1
+        except BlockingIOError:
+            pass
+        return got[0] >= N
+    T.ok(wait_for(lambda: all(m.count() >= b + N for m, b in zip(members, base))) and
+         wait_for(collected),
+         "with the tap, every member and the collector get every packet",
+         ([m.count() - b for m, b in zip(members, base)], got[0]))
+    coll.close()
+
     # One member hangs up: 200 from ksipd, and it hears no more.
     # ksipd's own ACK has one Via (its own); the caller's, forwarded, has two.
     gone = next(m for m in members if m.acks and len(re.findall(r"(?im)^via:", m.acks[0])) == 1)

@@ -658,6 +658,8 @@ again:
 		f.via = via;
 		f.record_route = rr[0] ? rr : NULL;
 		f.extra = group ? autoanswer : NULL;
+		/* Nobody makes a phone answer by itself but a page (docs/security.md). */
+		f.drop_auto_answer = group || !p->env.cfg->auto_answer_pass;
 		f.routes_to_drop = ours;
 		f.realm = p->env.cfg->realm;
 		f.body = sdp_len > 0 ? &body : NULL;
@@ -791,6 +793,8 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 	f.via = via;
 	f.routes_to_drop = ours;
 	f.realm = p->env.cfg->realm;
+	f.drop_auto_answer = !p->env.cfg->auto_answer_pass && m->method == SIP_INVITE &&
+			     !naddr_tag(m, SIP_HDR_TO).len;
 	f.body = sdp ? &body : NULL;	/* a call's SDP goes rewritten (empty once ended), never raw */
 	f.src = src;
 	build_forward_request(&p->out, m, &f);

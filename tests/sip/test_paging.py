@@ -265,8 +265,8 @@ class Caller:
         return ("v=0\r\no=- 7 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                 "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n" % self.rtp.getsockname()[1])
 
-    def invite(self, ruri, password):
-        self.send("INVITE", ruri, body=self.sdp())
+    def invite(self, ruri, password, extra=()):
+        self.send("INVITE", ruri, extra=list(extra), body=self.sdp())
         r = self.recv()
         if not r or r.code != 407:
             return r
@@ -278,7 +278,8 @@ class Caller:
                 'algorithm=MD5, cnonce="%s", qop=auth, nc=00000001' % (ch["realm"], ch["nonce"], ruri,
                                                                        resp, cn))
         self.send("ACK", ruri, cseq=self.cseq)
-        self.send("INVITE", ruri, extra=["Proxy-Authorization: " + auth], body=self.sdp())
+        self.send("INVITE", ruri, extra=["Proxy-Authorization: " + auth] + list(extra),
+                  body=self.sdp())
         return self.recv()
 
     def in_dialog(self, method, ok):
@@ -342,8 +343,11 @@ try:
     if r is not None:
         caller.send("ACK", "sip:empty@%s" % REALM, cseq=caller.cseq)
 
+    # The caller's own auto-answer headers are left out; ksipd writes the page's.
+    OWN = ["Call-Info: <sip:evil.example>;answer-after=9", "Answer-Mode: Auto",
+           "Alert-Info: <http://x.example/>;info=intercom", "Call-Info: <http://x.example/a.png>;purpose=icon"]
     caller = Caller(d)
-    ok = caller.invite("sip:grp@%s" % REALM, PW["alice"])
+    ok = caller.invite("sip:grp@%s" % REALM, PW["alice"], OWN)
     T.ok(ok is not None and ok.code == 200, "the authenticated INVITE to the group gets 200",
          ok and ok.raw)
     T.ok(wait_for(lambda: all(m.invites for m in members)),
@@ -354,6 +358,11 @@ try:
     ai = "Alert-Info: <http://www.notused.com>;info=alert-autoanswer"
     T.ok(all(m.invites and ci in m.invites[0] and ai in m.invites[0] for m in members),
          "each forwarded INVITE carries Call-Info answer-after=0 and Alert-Info autoanswer",
+         members[0].invites[:1])
+    T.ok(all(m.invites and len(re.findall(r"answer-after", m.invites[0])) == 1 and
+             "Answer-Mode" not in m.invites[0] and "intercom" not in m.invites[0] and
+             "purpose=icon" in m.invites[0] for m in members),
+         "and none of the caller's own auto-answer headers (its other Call-Info passes)",
          members[0].invites[:1])
     offered = [int(re.search(r"m=audio (\d+)", m.invites[0]).group(1)) if m.invites else 0
                for m in members]
@@ -469,6 +478,28 @@ try:
         return st["calls_active"] == 0 and st["relay_ports_in_use"] == 0 and st["relay_streams"] == 0
     T.ok(wait_for(idle), "no call, relay port (the members' own included) or stream is left",
          {k: st.get(k) for k in ("calls_active", "relay_ports_in_use", "relay_streams")})
+
+    # A plain call: the caller's auto-answer headers are dropped (auto_answer_headers = drop)...
+    def direct(m):
+        c = Caller(d)
+        before = len(m.invites)
+        r = c.invite("sip:%s@%s" % (m.name_, REALM), PW["alice"], OWN)
+        got = m.invites[before] if wait_for(lambda: len(m.invites) > before, 5) else ""
+        if r is not None and r.code == 200:
+            c.in_dialog("ACK", r)
+            c.in_dialog("BYE", r)
+            c.recv()
+        return got
+    got = direct(stay[0])
+    T.ok(got and "answer-after" not in got and "Answer-Mode" not in got and "intercom" not in got
+         and "purpose=icon" in got,
+         "a call to a user: the caller's auto-answer headers are left out by default", got)
+    # ... and forwarded with auto_answer_headers = pass.
+    d.conf["auto_answer_headers"] = "pass"
+    d.restart()
+    got = direct(stay[0])
+    T.ok(got and "answer-after=9" in got and "Answer-Mode: Auto" in got and "intercom" in got,
+         "with auto_answer_headers = pass they reach the callee", got)
 finally:
     for m in members:
         m.stop = True

@@ -895,6 +895,10 @@ static void cmd_call_list(struct control *c, bool json, struct answer *a)
 
 		for (int k = 0; k < r->nflows; k++)	/* outside any lock */
 			media_flow_count(&g, &r->flow[k], r->pkts);
+		for (int t = 0; t < r->ntaps; t++)	/* ksip.ko's copies for taps */
+			for (int k = 0; k < r->nflows; k++)
+				media_flow_output_count(&g, &r->flow[k], &r->tap[t].to, &r->tap[t].copies,
+							&r->tap[t].errors);
 		list_call(r, json, a, &n);
 		free(rows.callid[i]);
 	}

@@ -13,7 +13,7 @@
 #include "media/fanout.h"
 #include "media/media.h"
 
-static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+bool media_same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family || ksip_endpoint_port(a) != ksip_endpoint_port(b))
 		return false;
@@ -40,7 +40,7 @@ static bool is_ours(const struct media_stream *s, const struct media_output *o, 
 		for (int k = 0; k < 2; k++) {
 			struct sockaddr_storage r = with_port(&s->relay_ip[leg], s->relay_port[leg] + k);
 
-			if (same_endpoint(&r, a))
+			if (media_same_endpoint(&r, a))
 				return true;
 		}
 	for (unsigned int i = 0; i < n; i++)
@@ -48,7 +48,7 @@ static bool is_ours(const struct media_stream *s, const struct media_output *o, 
 			struct sockaddr_storage f = with_port(&o[i].from,
 							      ksip_endpoint_port(&o[i].from) + k);
 
-			if (same_endpoint(&f, a))
+			if (media_same_endpoint(&f, a))
 				return true;
 		}
 	return false;
@@ -75,19 +75,19 @@ static int check_one(const struct media_stream *s, int leg, const struct media_o
 	    !ksip_endpoint_port(&o[i].to) || !o[i].to_rtcp)
 		return -EINVAL;
 	for (unsigned int j = 0; j < i; j++)
-		if (same_endpoint(&o[j].from, &o[i].from))
+		if (media_same_endpoint(&o[j].from, &o[i].from))
 			return -EEXIST;	/* one socket per FROM */
 	for (int k = 0; k < 2; k++) {
 		struct sockaddr_storage peer;
 
 		if (is_ours(s, o, n, &to[k]))
 			return -ELOOP;
-		if (peer_of(s, leg, k, &peer) && same_endpoint(&peer, &to[k]))
+		if (peer_of(s, leg, k, &peer) && media_same_endpoint(&peer, &to[k]))
 			return -EEXIST;
 		for (unsigned int j = 0; j < i; j++) {
 			struct sockaddr_storage other = k ? with_port(&o[j].to, o[j].to_rtcp) : o[j].to;
 
-			if (same_endpoint(&other, &to[k]))
+			if (media_same_endpoint(&other, &to[k]))
 				return -EEXIST;
 		}
 	}

@@ -168,60 +168,80 @@ static void kernel_outputs(int k, const struct media_output *o, unsigned int n,
 	}
 }
 
-/* Give LEG's kernel flows (RTP, then RTCP) the outputs O; on failure neither has them. */
+/* The outputs the stream keeps for LEG in *O; how many (none yet: 0). */
+static unsigned int kept_outputs(const struct media_stream *s, int leg, const struct media_output **o)
+{
+	*o = s->fanout ? s->fanout->o[leg] : NULL;
+	return s->fanout ? s->fanout->n[leg] : 0;
+}
+
+/* Flow K of LEG (RTP 0, RTCP 1) gets the outputs O: 0 or a negative errno (logged). */
+static int kernel_flow_outputs(struct media *m, struct media_stream *s, int leg, int k,
+			       const struct media_output *o, unsigned int n)
+{
+	struct ksip_flow_output ko[MEDIA_OUTPUTS_MAX];
+	struct sockaddr_storage local;
+	char err[KSIP_GENL_ERRLEN];
+	int r;
+
+	media_flow_local(s, leg, k, &local);
+	kernel_outputs(k, o, n, ko);
+	r = ksip_genl_flow_set_outputs(m->genl, &local, ko, n, err, sizeof(err));
+	if (r)
+		log_warn("outputs of the kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
+	return r;
+}
+
+/* Give LEG's kernel flows (RTP, then RTCP) the outputs O; on failure both keep theirs. */
 static int kernel_outputs_set(struct media *m, struct media_stream *s, int leg,
 			      const struct media_output *o, unsigned int n)
 {
-	struct ksip_flow_output ko[MEDIA_OUTPUTS_MAX];
-	char err[KSIP_GENL_ERRLEN];
+	const struct media_output *old;
+	unsigned int nold = kept_outputs(s, leg, &old);
+	int r = kernel_flow_outputs(m, s, leg, 0, o, n);
 
-	for (int k = 0; k < 2; k++) {
-		struct sockaddr_storage local;
-		int r;
-
-		media_flow_local(s, leg, k, &local);
-		kernel_outputs(k, o, n, ko);
-		r = ksip_genl_flow_set_outputs(m->genl, &local, ko, n, err, sizeof(err));
-		if (r) {
-			log_warn("outputs of the kernel flow for relay port %u: %s",
-				 s->relay_port[leg] + k, err);
-			if (k) {	/* the RTP flow took them: take them back */
-				media_flow_local(s, leg, 0, &local);
-				ksip_genl_flow_set_outputs(m->genl, &local, ko, 0, err, sizeof(err));
-			}
-			errno = -r;
-			return -1;
-		}
+	if (!r && (r = kernel_flow_outputs(m, s, leg, 1, o, n)))
+		kernel_flow_outputs(m, s, leg, 0, old, nold);	/* the RTP flow as it was */
+	if (r) {
+		errno = -r;
+		return -1;
 	}
 	return 0;
 }
 
-/* A flow just installed for LEG gets the outputs the stream keeps for it. */
-static void kernel_outputs_reapply(struct media *m, struct media_stream *s, int leg)
+/* Flow K of LEG (RTP 0, RTCP 1) into ksip.ko, with the outputs the stream keeps for LEG. */
+static int kernel_flow_add_one(struct media *m, struct media_stream *s, int leg, int k)
 {
-	if (s->fanout && s->fanout->n[leg])
-		kernel_outputs_set(m, s, leg, s->fanout->o[leg], s->fanout->n[leg]);
+	struct ksip_flow_spec f = { 0 };
+	const struct media_output *o;
+	unsigned int n = kept_outputs(s, leg, &o);
+	char err[KSIP_GENL_ERRLEN];
+	int to = !leg, r;
+
+	media_flow_local(s, leg, k, &f.local);
+	media_flow_local(s, to, k, &f.source);
+	f.peer = s->remote[to];
+	if (k)
+		ksip_endpoint_set_port(&f.peer, s->remote_rtcp[to]);
+	f.flags = KSIP_FLOW_F_LATCH;
+	f.timeout = m->env->cfg->kernel_flow_timeout;
+	r = ksip_genl_flow_add(m->genl, &f, err, sizeof(err));
+	if (r) {
+		log_warn("kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
+		return r;
+	}
+	/* Set apart from FLOW_NEW: outputs the module refuses must not cost the call its flow. */
+	if (n)
+		kernel_flow_outputs(m, s, leg, k, o, n);
+	return 0;
 }
 
 static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 {
-	int to = !leg;
-	char err[KSIP_GENL_ERRLEN];
-
 	for (int k = 0; k < 2; k++) {
-		struct ksip_flow_spec f = { 0 };
-		int r;
+		int r = kernel_flow_add_one(m, s, leg, k);
 
-		media_flow_local(s, leg, k, &f.local);
-		media_flow_local(s, to, k, &f.source);
-		f.peer = s->remote[to];
-		if (k)
-			ksip_endpoint_set_port(&f.peer, s->remote_rtcp[to]);
-		f.flags = KSIP_FLOW_F_LATCH;
-		f.timeout = m->env->cfg->kernel_flow_timeout;
-		r = ksip_genl_flow_add(m->genl, &f, err, sizeof(err));
 		if (r) {
-			log_warn("kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
 			if (k)
 				kernel_flow_del(m, s, leg);
 			return r;
@@ -229,7 +249,6 @@ static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 		s->flow_up[leg] = true;
 	}
 	STAT_INC(m->st, kernel_flows_installed);
-	kernel_outputs_reapply(m, s, leg);
 	return 0;
 }
 
@@ -325,8 +344,15 @@ int media_set_outputs(struct media *m, struct media_stream *s, int leg,
 	}
 	if (s->kernel) {
 		/* A flow not up yet (the other phone unknown) gets them when installed. */
-		if (s->flow_up[leg] && m->genl && kernel_outputs_set(m, s, leg, o, n))
-			return -1;
+		if (s->flow_up[leg] && m->genl && kernel_outputs_set(m, s, leg, o, n)) {
+			if (n)
+				return -1;
+			/* Removing may not fail (the caller frees FROM's ports): rebuild without them. */
+			s->fanout->n[leg] = 0;
+			kernel_flow_del(m, s, leg);
+			kernel_flow_add(m, s, leg);
+			return 0;
+		}
 	} else if (relay_set_outputs(s->relay, leg, o, n)) {
 		return -1;
 	}
@@ -366,15 +392,21 @@ void media_counters(struct media *m, struct media_stream *s, uint64_t pkts[2], u
 			struct sockaddr_storage local;
 			char err[KSIP_GENL_ERRLEN];
 
+			int r;
+
 			media_flow_local(s, leg, k, &local);
-			if (ksip_genl_flow_get(m->genl, &local, &f, err, sizeof(err))) {
-				/* Gone (idled out in the kernel while the call lives): put it back. */
-				if (errno == ENOENT || errno == 0) {
-					s->flow_up[leg] = false;
-					kernel_flow_add(m, s, leg);
-				}
-				break;
+			r = ksip_genl_flow_get(m->genl, &local, &f, err, sizeof(err));
+			if (r == -ENOENT) {
+				/*
+				 * Idled out in the kernel while the call lives (an RTCP flow
+				 * nobody sends on, a long hold): put that one back, leaving the
+				 * other flow of the pair (its latch and counters) alone.
+				 */
+				kernel_flow_add_one(m, s, leg, k);
+				continue;
 			}
+			if (r)
+				break;
 			if (!k)
 				pkts[leg] += f.packets;
 			if (f.packets && f.idle_ms < *idle_ms)
@@ -415,6 +447,29 @@ void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint
 		*g = ksip_genl_open(err, sizeof(err));
 	if (*g && !ksip_genl_flow_get(*g, &f->local, &spec, err, sizeof(err)))
 		pkts[f->leg] += spec.packets;
+}
+
+void media_flow_output_count(struct ksip_genl **g, const struct media_flow_ref *f,
+			     const struct sockaddr_storage *to, uint64_t *sent, uint64_t *dropped)
+{
+	struct ksip_flow_spec spec;
+	char err[KSIP_GENL_ERRLEN];
+
+	if (!*g)
+		*g = ksip_genl_open(err, sizeof(err));
+	for (int k = 0; k < 2 && *g; k++) {
+		struct sockaddr_storage local = f->local, peer = *to;
+
+		ksip_endpoint_set_port(&local, (uint16_t)(ksip_endpoint_port(&local) + k));
+		ksip_endpoint_set_port(&peer, (uint16_t)(ksip_endpoint_port(to) + k));
+		if (ksip_genl_flow_get(*g, &local, &spec, err, sizeof(err)))
+			continue;
+		for (unsigned int i = 0; i < spec.noutputs; i++)
+			if (media_same_endpoint(&spec.outputs[i].peer, &peer)) {
+				*sent += spec.outputs[i].packets;
+				*dropped += spec.outputs[i].dropped;
+			}
+	}
 }
 
 int media_check_addresses(const struct ksip_config *cfg)

@@ -126,6 +126,13 @@ struct media_flow_ref {
 int media_stream_flows(const struct media_stream *s, uint64_t pkts[2],
 		       struct media_flow_ref flows[2]);
 void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint64_t pkts[2]);
+/*
+ * The same for fan-out: copies ksip.ko sent to (and dropped for) the output
+ * to TO of flow F and of its RTCP flow (to TO's port + 1), added to *SENT
+ * and *DROPPED.
+ */
+void media_flow_output_count(struct ksip_genl **g, const struct media_flow_ref *f,
+			     const struct sockaddr_storage *to, uint64_t *sent, uint64_t *dropped);
 
 /*
  * Fan-out (issue 17: paging groups, recording taps): what LEG's phone sends

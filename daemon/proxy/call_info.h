@@ -77,7 +77,7 @@ struct call_info {
 	struct {
 		struct sockaddr_storage to;	/* the collector (RTP; RTCP to port + 1) */
 		uint16_t port[SDP_MAX_MEDIA][2];	/* where copies of each stream and leg come from */
-		uint64_t copies, errors;	/* sent by the userspace relay (ksip.ko's: not here) */
+		uint64_t copies, errors;	/* by the userspace relay; ksip.ko's added from FLOW */
 	} tap[CALL_TAPS_MAX];
 };
 

@@ -288,6 +288,9 @@ relay $CTL flow flush
 # --- calls through ksipd -------------------------------------------------------------
 . /tests/vm-calls.sh
 
+# --- a recording tap made by ksip.ko (issue 17) ------------------------------------------
+. /tests/vm-tap.sh
+
 # --- a call between two real phones (baresip) with the media in ksip.ko (issue 14) --------
 . /tests/vm-phones.sh
 

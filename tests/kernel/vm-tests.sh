@@ -291,6 +291,9 @@ relay $CTL flow flush
 # --- a recording tap made by ksip.ko (issue 17) ------------------------------------------
 . /tests/vm-tap.sh
 
+# --- a paging group whose fan-out is made by ksip.ko (issue 17) --------------------------
+. /tests/vm-page.sh
+
 # --- a call between two real phones (baresip) with the media in ksip.ko (issue 14) --------
 . /tests/vm-phones.sh
 

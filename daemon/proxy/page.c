@@ -59,6 +59,16 @@ int page_target_add(struct proxy *p, struct call *c, const struct sockaddr_stora
 	return 0;
 }
 
+void page_target_sent(struct call *c, uint16_t port, const struct sockaddr_storage *dst,
+		      enum ksip_transport tp)
+{
+	for (unsigned int i = 0; i < c->page->ntgt; i++)
+		if (c->page->tgt[i].port == port) {
+			c->page->tgt[i].dst = *dst;
+			c->page->tgt[i].tp = tp;
+		}
+}
+
 static bool put_bytes(char *out, size_t cap, size_t *o, const char *p, size_t n)
 {
 	if (*o + n > cap)

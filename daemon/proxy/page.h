@@ -93,6 +93,9 @@ void page_headers(const struct proxy *p, char *out, size_t len);
  */
 int page_target_add(struct proxy *p, struct call *c, const struct sockaddr_storage *dst,
 		    enum ksip_transport tp, uint16_t *port);
+/* The branch offered PORT went to DST over TP in the end (a TCP connection of §18.1.1). */
+void page_target_sent(struct call *c, uint16_t port, const struct sockaddr_storage *dst,
+		      enum ksip_transport tp);
 /*
  * The offer the caller's SDP became for the members (LEN bytes) as one
  * member gets it: the page's stream at PORT (RTCP PORT + 1, or PORT under

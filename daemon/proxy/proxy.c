@@ -685,8 +685,12 @@ again:
 			un.too_large++;
 			continue;
 		}
-		if (fork_branch(p, rc, m->method, branch, &ts->t[i].local, &ts->t[i].dst, tp))
+		if (fork_branch(p, rc, m->method, branch, &ts->t[i].local, &ts->t[i].dst, tp)) {
 			sent++;
+			/* Over TCP after all (§18.1.1): its answer comes from there. */
+			if (group && sdp_len > 0)
+				page_target_sent(c, port, &ts->t[i].dst, tp);
+		}
 	}
 	if (!sent)
 		reply_unsent(p, t, &un);

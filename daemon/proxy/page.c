@@ -13,6 +13,7 @@
 #include "media/port_pool.h"
 #include "proxy/call.h"
 #include "proxy/proxy.h"
+#include "proxy/tap.h"
 #include "sip/build.h"
 #include "sip/hdr.h"
 #include "sip/sdp.h"
@@ -235,12 +236,14 @@ static void page_outputs(struct proxy *p, struct call *c)
 }
 
 /* Where member L wants the caller's audio: its answer's line for the paged stream. */
-static void learn_media(const struct call *c, struct page_leg *l, const struct sip_msg *m)
+static void learn_media(const struct proxy *p, const struct call *c, struct page_leg *l,
+			const struct sip_msg *m)
 {
 	int k = c->page->stream;
 	struct sdp_session sess;
 	const struct sdp_media *md;
 	const char *why;
+	char err[160];
 
 	l->stream = -1;
 	if (k < 0 || !m->body.len || sdp_parse(m->body, &sess, &why) || k >= sess.nmedia)
@@ -249,6 +252,12 @@ static void learn_media(const struct call *c, struct page_leg *l, const struct s
 	if (!c->s[k].open || !md->port || !md->has_addr || md->dir == SDP_INACTIVE ||
 	    md->dir == SDP_SENDONLY)
 		return;
+	/* A member's SDP is the network's word: no copies into ksipd's own ports (a loop). */
+	if (!tap_dest_ok(p, &md->addr, err, sizeof(err))) {
+		log_warn("call %" PRIu64 ": a paged member's media address is refused: %s", c->id,
+			 err);
+		return;
+	}
 	l->rtp = md->addr;
 	l->rtcp = md->rtcp_mux ? md->port : md->rtcp_port;
 	l->stream = k;
@@ -307,7 +316,7 @@ void page_member_answered(struct proxy *p, struct call *c, const struct branch *
 	}
 	pc->n++;
 	l->live = true;
-	learn_media(c, l, m);
+	learn_media(p, c, l, m);
 	/* The copies leave from the port pair it was offered (the relay binds it: media.h). */
 	take_port(pc, l, b);
 	page_outputs(p, c);

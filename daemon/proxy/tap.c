@@ -137,7 +137,7 @@ static bool unicast(const struct sockaddr_storage *to)
 }
 
 /* Can copies go to TO? false with why in ERR. */
-static bool collector_ok(const struct proxy *p, const struct sockaddr_storage *to, char *err,
+bool tap_dest_ok(const struct proxy *p, const struct sockaddr_storage *to, char *err,
 			 size_t errlen)
 {
 	const struct ksip_config *cfg = p->env.cfg;
@@ -182,7 +182,7 @@ int tap_add(struct proxy *p, struct call *c, const struct sockaddr_storage *to, 
 		snprintf(err, errlen, "call %" PRIu64 " has ended", c->id);
 		return -1;
 	}
-	if (!collector_ok(p, to, err, errlen))
+	if (!tap_dest_ok(p, to, err, errlen))
 		return -1;
 	for (int i = 0; i < c->ntaps; i++)
 		if (netpath_same_endpoint(&c->taps[i].to, to)) {

@@ -11,6 +11,7 @@
 #ifndef KSIP_PROXY_TAP_H
 #define KSIP_PROXY_TAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -38,6 +39,14 @@ void tap_stream_opened(struct proxy *p, struct call *c, int i);
 void tap_stream_closed(struct proxy *p, struct call *c, int i);
 /* The call's streams are closed: every tap goes, ports back to the pool. */
 void tap_end(struct proxy *p, struct call *c);
+/*
+ * May the relay send copies to TO (a collector, a paged member's media)? A
+ * unicast address and a port with room for RTCP above it, and none of
+ * ksipd's own relay or SIP ports (copies would be relayed again: a loop).
+ * false with why in ERR.
+ */
+bool tap_dest_ok(const struct proxy *p, const struct sockaddr_storage *to, char *err,
+		 size_t errlen);
 /* Stream I's tap outputs for LEG into O (room for CALL_TAPS_MAX); how many. */
 struct media_output;
 unsigned int tap_outputs_of(const struct call *c, int i, int leg, struct media_output *o);

@@ -168,6 +168,7 @@ class Member(threading.Thread):
         keep = [h for h in hdrs if re.match(r"(?i)(via|from|to|call-id|cseq|record-route):", h)]
         if method == "INVITE":
             self.invites.append(text)
+            time.sleep(getattr(self, "delay", 0))
             sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                    "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=recvonly\r\n" % self.rtp_port)
             out = ["SIP/2.0 200 OK"] + [h + (";tag=" + self.tag if re.match(r"(?i)to:", h) else "")
@@ -335,6 +336,35 @@ try:
     T.ok(r is not None and r.code == 405 and "INVITE" in (r.get("allow") or ""),
          "an authenticated MESSAGE to a group: 405 with Allow", r and r.raw)
 
+    # A member whose answer aims its media at ksipd's own relay port: no copies (they would loop).
+    evil = Member("m7")
+    T.ok(evil.register(d), "m7 registers (a member that lies in its SDP)")
+    evil.rtp_port = RTP_MIN + 1	# ksipd's relay range: its SDP names 127.0.0.1:32001
+    evil.start()
+    d.ctl("page", "add", "liar", "m8", "m7")
+    real = Member("m8")
+    T.ok(real.register(d), "m8 registers")
+    real.start()
+    evil.delay = 0.3	# answers second: its copies would be an output of the call's flow
+    c = Caller(d)
+    r = c.invite("sip:liar@%s" % REALM, PW["alice"])
+    T.ok(r is not None and r.code == 200 and real.tag in (r.get("to") or ""),
+         "the page to m7 and m8 is answered, m8 first", r and r.raw)
+    if r is not None:
+        c.in_dialog("ACK", r)
+    wait_for(lambda: evil.acks and real.acks, 5)
+    log = d.logtext()
+    T.ok(evil.acks and "media address is refused: the collector is one of ksipd's relay ports" in log,
+         "a member whose answer names ksipd's relay port is ACKed but gets no copies (logged)",
+         log[-1500:])
+    if r is not None:
+        c.in_dialog("BYE", r)
+        c.recv()
+    wait_for(lambda: evil.byes and real.byes, 5)
+    for m in (evil, real):
+        m.stop = True
+    d.ctl("page", "del", "liar")
+
     # A group none of whose members has a phone: nobody to ring.
     d.ctl("page", "add", "empty", "m5", "m6")
     caller = Caller(d)
@@ -401,9 +431,9 @@ try:
     T.ok(heard == 0 and all(m.count() == N for m in members),
          "the members' own packets reach neither the caller nor each other (one-way)",
          (heard, [m.count() for m in members]))
-    calls = json.loads(d.ctl("--json", "call", "list").stdout)
-    T.ok(len(calls) == 1 and calls[0]["state"] == "confirmed", "ksipctl call list: one page call",
-         calls)
+    calls = [c for c in json.loads(d.ctl("--json", "call", "list").stdout) if c["state"] != "ended"]
+    T.ok(len(calls) == 1 and calls[0]["state"] == "confirmed" and calls[0]["callee"] == "grp",
+         "ksipctl call list: one page call in progress", calls)
 
     # A recording tap on the page: its copies join the members' outputs, neither replaces the other.
     coll = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -93,6 +93,7 @@ TEST_LAYERS_test_challenge := base sip registrar/challenge
 TEST_LAYERS_test_trusted := base shield/trusted
 TEST_LAYERS_test_shield := base sip shield
 TEST_LAYERS_test_stun := sip/stun
+TEST_LAYERS_test_auto_answer := base sip
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c $$(call test_objs,$$*,obj,libksipcore.a) tests/lib/tap.h

@@ -9,10 +9,14 @@ out_field() {
 		sed -n "$(($2 + 1))s/.*\"$3\":\([0-9]*\).*/\1/p"
 }
 n_outputs() { relay $CTL --json flow get "$1" | sed 's/.*"outputs":\[//' | grep -o '"peer"' | wc -l; }
+fanout_t0=$(date +%s)
+
 # bound NS PORT: whether a UDP socket of NS is bound to PORT
 bound() { in_ns "$1" cat /proc/net/udp /proc/net/udp6 | grep -q ":$(printf %04X "$2") "; }
-recv_one() {	# recv_one FILE NS ADDR FROM COUNT
-	in_ns "$2" $KT recv "$3" "$5" 3000 "$4" > "$1" &
+# recv_one FILE NS ADDR FROM COUNT: a receiver that gives up after 10 s without a datagram (the
+# first ones started wait while the others start: a slow VM takes seconds for nine)
+recv_one() {
+	in_ns "$2" $KT recv "$3" "$5" 10000 "$4" > "$1" &
 }
 wait_bound() {	# wait_bound NS ADDR ...: until a socket is bound to ADDR's port, at most 10 s
 	tries=0
@@ -94,22 +98,18 @@ is "$(out_field $L4 7 packets)/$(out_field $L4 7 bytes)" "135/22140" \
 
 # A packet arriving over lo (sent by the relay itself) is forwarded but not copied: a copy to a
 # local address comes back over lo, and copies between flows would multiply without end.
-in_ns callee $KT recv 10.0.2.2:46200 3 2000 10.0.2.1:46101 > /tmp/fo_lo_peer &
-in_ns callee $KT recv 10.0.2.2:46210 3 1500 > /tmp/fo_lo_out &
-sleep 0.3
+fan_recv /tmp/fo_lo "callee 10.0.2.2:46200 10.0.2.1:46101 3" "callee 10.0.2.2:46210 10.0.2.1:46110 3"
 relay $KT send 10.0.1.1:46399 $L4 3 100 2> /dev/null
 wait
-is "$(cat /tmp/fo_lo_peer)/$(cat /tmp/fo_lo_out)/$(out_field $L4 0 packets)" \
+is "$(cat /tmp/fo_lo.0)/$(cat /tmp/fo_lo.1)/$(out_field $L4 0 packets)" \
 	"received 3 bad 0/received 0 bad 0/135" "packets from a local sender (over lo): forwarded to PEER, not copied"
 
 # --- replacing the outputs: all at once, under traffic ------------------------------------------
 # Outputs 0 and 4 stay in every set; output 1 comes and goes. While 1,000 packets flow, the set is
 # replaced 20 times: the outputs that stay must lose and duplicate nothing.
 keep="from 10.0.2.1:46110 to 10.0.2.2:46210 from 10.0.1.1:46114 to 10.0.1.2:46214"
-in_ns callee $KT recv 10.0.2.2:46210 1000 3000 10.0.2.1:46110 > /tmp/fo_keep0 &
-in_ns caller $KT recv 10.0.1.2:46214 1000 3000 10.0.1.1:46114 > /tmp/fo_keep4 &
-in_ns callee $KT recv 10.0.2.2:46200 1000 3000 10.0.2.1:46101 > /tmp/fo_keepp &
-sleep 0.3
+fan_recv /tmp/fo_keep "callee 10.0.2.2:46200 10.0.2.1:46101 1000" \
+	"callee 10.0.2.2:46210 10.0.2.1:46110 1000" "caller 10.0.1.2:46214 10.0.1.1:46114 1000"
 in_ns caller $KT send 10.0.1.2:46300 $L4 1000 100 500 &
 sets_ok=0
 for k in $(seq 1 20); do
@@ -121,7 +121,7 @@ for k in $(seq 1 20); do
 	sleep 0.05
 done
 wait
-is "$sets_ok/$(cat /tmp/fo_keepp)/$(cat /tmp/fo_keep0)/$(cat /tmp/fo_keep4)" \
+is "$sets_ok/$(cat /tmp/fo_keep.0)/$(cat /tmp/fo_keep.1)/$(cat /tmp/fo_keep.2)" \
 	"0/received 1000 bad 0/received 1000 bad 0/received 1000 bad 0" \
 	"20 replacements under traffic: PEER and the outputs kept in every set get each of 1,000 packets once"
 is "$(n_outputs $L4)" 2 "the last set is in force: 2 outputs"
@@ -231,3 +231,4 @@ is "$out" "json ok $(kstat flows)" "flow list --json with outputs parses as JSON
 relay $CTL flow list | grep -q "^  output 15 "
 ok $? "flow list shows the outputs under their flow" "$(relay $CTL flow list | head -20)"
 relay $CTL flow flush
+echo "# vm-fanout.sh took $(($(date +%s) - fanout_t0)) s"

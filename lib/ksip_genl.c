@@ -330,15 +330,13 @@ static void put_outputs(struct nl_msg *msg, const struct ksip_flow_output *outpu
 {
 	struct nlattr *nest;
 
-	/*
-	 * libnl drops a nest left empty (nla_nest_end), and FLOW_SET needs OUTPUTS:
-	 * "none" is an empty attribute flagged nested, which the kernel accepts.
-	 */
+	/* libnl's nla_nest_end() drops a nest left empty: put the empty one by hand. */
 	if (!n) {
 		nla_put(msg, KSIP_FLOW_ATTR_OUTPUTS | NLA_F_NESTED, 0, NULL);
 		return;
 	}
 	nest = nla_nest_start(msg, KSIP_FLOW_ATTR_OUTPUTS);
+
 	for (unsigned int i = 0; i < n; i++) {
 		struct nlattr *one = nla_nest_start(msg, KSIP_OUTPUTS_ATTR_OUTPUT);
 

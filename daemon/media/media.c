@@ -175,7 +175,30 @@ static unsigned int kept_outputs(const struct media_stream *s, int leg, const st
 	return s->fanout ? s->fanout->n[leg] : 0;
 }
 
-/* Flow K of LEG (RTP 0, RTCP 1) gets the outputs O: 0 or a negative errno (logged). */
+/* FLOW_NEW for flow K of LEG (RTP 0, RTCP 1), without outputs: 0 or a negative errno (logged). */
+static int kernel_flow_new(struct media *m, struct media_stream *s, int leg, int k)
+{
+	struct ksip_flow_spec f = { 0 };
+	char err[KSIP_GENL_ERRLEN];
+	int to = !leg, r;
+
+	media_flow_local(s, leg, k, &f.local);
+	media_flow_local(s, to, k, &f.source);
+	f.peer = s->remote[to];
+	if (k)
+		ksip_endpoint_set_port(&f.peer, s->remote_rtcp[to]);
+	f.flags = KSIP_FLOW_F_LATCH;
+	f.timeout = m->env->cfg->kernel_flow_timeout;
+	r = ksip_genl_flow_add(m->genl, &f, err, sizeof(err));
+	if (r)
+		log_warn("kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
+	return r;
+}
+
+/*
+ * Flow K of LEG gets the outputs O: 0 or a negative errno (logged). A flow
+ * that idled out in the kernel (an RTCP flow nobody sends on) is put back.
+ */
 static int kernel_flow_outputs(struct media *m, struct media_stream *s, int leg, int k,
 			       const struct media_output *o, unsigned int n)
 {
@@ -187,6 +210,8 @@ static int kernel_flow_outputs(struct media *m, struct media_stream *s, int leg,
 	media_flow_local(s, leg, k, &local);
 	kernel_outputs(k, o, n, ko);
 	r = ksip_genl_flow_set_outputs(m->genl, &local, ko, n, err, sizeof(err));
+	if (r == -ENOENT && !kernel_flow_new(m, s, leg, k))
+		r = ksip_genl_flow_set_outputs(m->genl, &local, ko, n, err, sizeof(err));
 	if (r)
 		log_warn("outputs of the kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
 	return r;
@@ -212,28 +237,14 @@ static int kernel_outputs_set(struct media *m, struct media_stream *s, int leg,
 /* Flow K of LEG (RTP 0, RTCP 1) into ksip.ko, with the outputs the stream keeps for LEG. */
 static int kernel_flow_add_one(struct media *m, struct media_stream *s, int leg, int k)
 {
-	struct ksip_flow_spec f = { 0 };
 	const struct media_output *o;
 	unsigned int n = kept_outputs(s, leg, &o);
-	char err[KSIP_GENL_ERRLEN];
-	int to = !leg, r;
+	int r = kernel_flow_new(m, s, leg, k);
 
-	media_flow_local(s, leg, k, &f.local);
-	media_flow_local(s, to, k, &f.source);
-	f.peer = s->remote[to];
-	if (k)
-		ksip_endpoint_set_port(&f.peer, s->remote_rtcp[to]);
-	f.flags = KSIP_FLOW_F_LATCH;
-	f.timeout = m->env->cfg->kernel_flow_timeout;
-	r = ksip_genl_flow_add(m->genl, &f, err, sizeof(err));
-	if (r) {
-		log_warn("kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
-		return r;
-	}
 	/* Set apart from FLOW_NEW: outputs the module refuses must not cost the call its flow. */
-	if (n)
+	if (!r && n)
 		kernel_flow_outputs(m, s, leg, k, o, n);
-	return 0;
+	return r;
 }
 
 static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)

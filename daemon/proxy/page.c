@@ -102,7 +102,7 @@ long page_offer(const struct call *c, const char *sdp, long len, uint16_t port, 
 			sp2 = sp ? memchr(sp + 1, ' ', n - (size_t)(sp + 1 - l)) : NULL;
 			if (!sp || !sp2)
 				return -1;
-			/* "m=audio PORT rest": our port for the paged stream, 0 (declined) for others. */
+			/* "m=audio PORT rest": our port for the paged stream, 0 for others. */
 			w = snprintf(line, sizeof(line), "%u", idx == c->page->stream ? port : 0);
 			if (!put_bytes(out, cap, &o, l, (size_t)(sp + 1 - l)) ||
 			    !put_bytes(out, cap, &o, line, (size_t)w) ||
@@ -366,7 +366,7 @@ bool page_member_request(struct proxy *p, const struct sip_msg *m, const struct 
 			l->live = false;
 			if (c->state != CALL_ENDED)
 				page_outputs(p, c);
-			/* Its output (and the relay's socket on its port) is gone: the port goes back. */
+			/* Its output (and the relay's socket on its port) is gone: so is the port. */
 			if (l->port)
 				port_pool_put(p->env.media->ports, l->port);
 			l->port = 0;

@@ -55,7 +55,7 @@ struct page_leg {
 	struct sockaddr_storage rtp;	/* where it wants the caller's RTP (port included) */
 	uint16_t rtcp;
 	int stream;			/* the call's stream its audio comes from; -1: none */
-	uint16_t port;			/* our RTP port (RTCP +1) its copies leave from; 0: none */
+	uint16_t port;			/* our RTP port its copies leave from (RTCP +1); 0 */
 	bool live;			/* answered and not hung up */
 };
 
@@ -69,12 +69,12 @@ struct page_target {
 #define PAGE_TARGETS_MAX 16		/* proxy.c's MAX_TARGETS */
 
 struct page_call {
-	int stream;			/* the call's stream that is paged (the first open); -1 */
+	int stream;			/* the call's paged stream (the first open), or -1 */
 	unsigned int n;			/* legs used (live or gone) */
 	struct page_leg leg[PAGE_LEGS_MAX];
 	unsigned int ntgt;
 	struct page_target tgt[PAGE_TARGETS_MAX];
-	uint32_t cseq;			/* the CSeq of our last request in the members' dialogs */
+	uint32_t cseq;			/* our last CSeq in the members' dialogs */
 };
 
 /* Is USER a paging group? Its record into *G. */

@@ -366,7 +366,7 @@ bool page_member_request(struct proxy *p, const struct sip_msg *m, const struct 
 			l->live = false;
 			if (c->state != CALL_ENDED)
 				page_outputs(p, c);
-			/* Its output (and the relay's socket on its port) is gone: so is the port. */
+			/* Its output (the relay's socket on its port) is gone: so is the port. */
 			if (l->port)
 				port_pool_put(p->env.media->ports, l->port);
 			l->port = 0;

@@ -98,6 +98,7 @@ TEST_LAYERS_test_g711 := mixer/g711
 TEST_LAYERS_test_jitter := mixer/jitter mixer/rtp
 TEST_LAYERS_test_dtmf := mixer/dtmf
 TEST_LAYERS_test_mixer := base mixer
+TEST_LAYERS_test_auto_answer := base sip
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c $$(call test_objs,$$*,obj,libksipcore.a) tests/lib/tap.h

@@ -132,3 +132,25 @@ int ctl_ask_one(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, c
 		return 1;
 	return ctl_ask(o, "%s\t%s\n", cmd->request, argv[0]);
 }
+
+/* REQUEST ARG1 [ARG2] [json]: ARGC between MIN and MAX. */
+static int ask_fields(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv,
+		      int min, int max)
+{
+	if (argc < min || argc > max)
+		return ctl_usage(cmd);
+	if (!ctl_fields_ok(argc, argv))
+		return 1;
+	return ctl_ask(o, "%s\t%s%s%s%s\n", cmd->request, argv[0], argc > 1 ? "\t" : "",
+		       argc > 1 ? argv[1] : "", o->json ? "\tjson" : "");
+}
+
+int ctl_call_tap(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
+{
+	return ask_fields(cmd, o, argc, argv, 2, 2);
+}
+
+int ctl_call_untap(const struct ctl_cmd *cmd, const struct ctl_opts *o, int argc, char **argv)
+{
+	return ask_fields(cmd, o, argc, argv, 1, 2);
+}

@@ -48,6 +48,8 @@ int ctl_usage(const struct ctl_cmd *cmd);
 ctl_fn ctl_ask_list;		/* REQUEST [json]: a listing */
 ctl_fn ctl_ask_one;		/* REQUEST ARG: one object named by the operator */
 ctl_fn ctl_ban_add;		/* REQUEST ADDR SECONDS REASON, from --for and --reason */
+ctl_fn ctl_call_tap;		/* REQUEST ID ADDR:PORT [json] */
+ctl_fn ctl_call_untap;		/* REQUEST ID [ADDR:PORT] [json] */
 /* Arguments become TAB-separated fields of one line: false (said why) if one can't. */
 bool ctl_fields_ok(int argc, char **argv);
 /* Send one request line (printf-style) and stream the answer to stdout. */
@@ -60,6 +62,8 @@ ctl_fn ctl_user_set;
 
 /* room.c: conference rooms (add, del, kick; list goes through ctl_ask_list). */
 ctl_fn ctl_room;
+/* page.c: page add NAME MEMBER... (ksipd judges the names and the count). */
+ctl_fn ctl_page_add;
 
 /* flow.c and guard.c: ksip.ko over generic netlink, no ksipd involved. */
 struct ksip_genl;
@@ -69,6 +73,8 @@ struct ksip_genl *ctl_genl_open(void);
 int ctl_parse_u32(const char *s, unsigned long max, uint32_t *out);
 ctl_fn ctl_flow_add;
 ctl_fn ctl_flow_del;
+ctl_fn ctl_flow_output;
+ctl_fn ctl_flow_get;
 ctl_fn ctl_flow_list;
 ctl_fn ctl_flow_flush;
 ctl_fn ctl_kstats;

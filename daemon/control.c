@@ -35,11 +35,13 @@
 #include "transport/netpath.h"
 #include "base/stats.h"
 #include "store/store.h"
+#include "store/pages.h"
 #include "store/users.h"
 #include "store/rooms.h"
 #include "transport/worker.h"
 
-#define MAX_FIELDS 8
+/* page-add NAME and PAGE_MEMBERS_MAX members fit; more are refused, not cut. */
+#define MAX_FIELDS 24
 
 struct control {
 	struct ksipd *d;
@@ -162,6 +164,10 @@ static void cmd_user_password(struct control *c, char **f, int n, bool create, s
 		ans_printf(a, "error\tuser '%s' already exists\n", f[1]);
 		return;
 	}
+	if (create && pages_get(c->d->pages, f[1], NULL)) {
+		ans_printf(a, "error\t'%s' is a paging group\n", f[1]);
+		return;
+	}
 	if (!create && !exists) {
 		ans_printf(a, "error\tno such user '%s'\n", f[1]);
 		return;
@@ -226,6 +232,8 @@ static void cmd_user_set(struct control *c, char **f, int n, struct answer *a)
 	warn_locked_out(c, f[1], d, a);
 }
 
+static void page_drop_member(struct control *c, const char *user);
+
 static void cmd_user_del(struct control *c, char **f, int n, struct answer *a)
 {
 	if (n != 2) {
@@ -241,6 +249,7 @@ static void cmd_user_del(struct control *c, char **f, int n, struct answer *a)
 		return;
 	}
 	users_del(c->d->users, f[1]);
+	page_drop_member(c, f[1]);
 	location_remove_aor(c->d->loc, f[1]);
 	log_info("user %s deleted", f[1]);
 	ans_printf(a, "ok\n");
@@ -404,6 +413,8 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
 	ROW("relay_streams_cross_family", t.relay_streams_cross_family);
 	ROW("kernel_flow_pairs", t.kernel_flows_installed - t.kernel_flows_removed);
+	ROW("relay_fanout_sent", t.relay_fanout_sent);
+	ROW("relay_fanout_errors", t.relay_fanout_errors);
 	ROW("responses_forwarded", t.responses_forwarded);
 	ROW("responses_stray", t.responses_stray);
 	ROW("retransmissions_sent", t.retransmissions_sent);
@@ -791,6 +802,34 @@ static void add_row(void *arg, const struct call_info *ci)
 	r->n++;
 }
 
+/* A call's taps: a line each under its row, or a "taps" array. */
+static void list_taps(const struct call_info *r, bool json, struct answer *a)
+{
+	if (json)
+		ans_printf(a, ",\"taps\":[");
+	for (int t = 0; t < r->ntaps; t++) {
+		char to[INET6_ADDRSTRLEN + 8];
+
+		ksip_format_endpoint(&r->tap[t].to, to, sizeof(to));
+		if (!json) {
+			ans_printf(a, "%-10s tap -> %s (RTCP port %u): %llu copies, %llu not sent\n", "",
+				   to, ksip_endpoint_port(&r->tap[t].to) + 1,
+				   (unsigned long long)r->tap[t].copies,
+				   (unsigned long long)r->tap[t].errors);
+			continue;
+		}
+		ans_printf(a, "%s{\"collector\":\"%s\",\"copies\":%llu,\"errors\":%llu,\"from\":[",
+			   t ? "," : "", to, (unsigned long long)r->tap[t].copies,
+			   (unsigned long long)r->tap[t].errors);
+		for (int i = 0; i < r->nstreams; i++)
+			ans_printf(a, "%s{\"caller\":%u,\"callee\":%u}", i ? "," : "",
+				   r->tap[t].port[i][0], r->tap[t].port[i][1]);
+		ans_printf(a, "]}");
+	}
+	if (json)
+		ans_printf(a, "]");
+}
+
 static void list_call(const struct call_info *r, bool json, struct answer *a, int *n)
 {
 	if (!json) {
@@ -800,6 +839,7 @@ static void list_call(const struct call_info *r, bool json, struct answer *a, in
 			   r->media, r->duration, (unsigned long long)r->pkts[0],
 			   (unsigned long long)r->pkts[1], r->reason[0] || !r->media_why ? "" : "media: ",
 			   r->reason[0] || !r->media_why ? r->reason : r->media_why);
+		list_taps(r, false, a);
 		return;
 	}
 	ans_printf(a, "%s{\"id\":%llu,\"state\":\"%s\",\"caller\":\"", (*n)++ ? "," : "",
@@ -826,7 +866,9 @@ static void list_call(const struct call_info *r, bool json, struct answer *a, in
 			   "\"callee_port\":%u,\"open\":%s}", i ? "," : "", ip[0], r->s[i].port[0],
 			   ip[1], r->s[i].port[1], r->s[i].open ? "true" : "false");
 	}
-	ans_printf(a, "]}");
+	ans_printf(a, "]");
+	list_taps(r, true, a);
+	ans_printf(a, "}");
 }
 
 static void cmd_call_list(struct control *c, bool json, struct answer *a)
@@ -851,6 +893,10 @@ static void cmd_call_list(struct control *c, bool json, struct answer *a)
 
 		for (int k = 0; k < r->nflows; k++)	/* outside any lock */
 			media_flow_count(&g, &r->flow[k], r->pkts);
+		for (int t = 0; t < r->ntaps; t++)	/* ksip.ko's copies for taps */
+			for (int k = 0; k < r->nflows; k++)
+				media_flow_output_count(&g, &r->flow[k], &r->tap[t].to, &r->tap[t].copies,
+							&r->tap[t].errors);
 		list_call(r, json, a, &n);
 		free(rows.callid[i]);
 	}
@@ -881,6 +927,263 @@ static void cmd_call_hangup(struct control *c, const char *id_s, struct answer *
 		ans_printf(a, "ok\ncall %llu hung up\n", id);
 	else
 		ans_printf(a, "error\tno call %s in progress\n", id_s);
+}
+
+/* --- paging groups (issue 17) --------------------------------------------- */
+
+_Static_assert(PAGE_MEMBERS_MAX == MEDIA_OUTPUTS_MAX,
+	       "a paging group has at most as many members as a flow has outputs");
+
+/* page-add NAME MEMBER...: a name that is no user, members that are (each once). */
+static void cmd_page_add(struct control *c, char **f, int n, struct answer *a)
+{
+	struct page_record *g;
+
+	if (n < 3) {
+		ans_printf(a, "error\tusage: page add NAME MEMBER...\n");
+		return;
+	}
+	if (!valid_user_name(f[1])) {
+		ans_printf(a, "error\tinvalid paging group name '%s'\n", f[1]);
+		return;
+	}
+	/* The Request-URI's user part names a user first: a group by that name would never ring. */
+	if (users_exists(c->d->users, f[1])) {
+		ans_printf(a, "error\t'%s' is a user: a paging group needs a name of its own\n", f[1]);
+		return;
+	}
+	if (rooms_exists(c->d->rooms, f[1])) {
+		ans_printf(a, "error\t'%s' is a conference room\n", f[1]);
+		return;
+	}
+	if (n - 2 > PAGE_MEMBERS_MAX) {
+		ans_printf(a, "error\ttoo many members: %d (at most %d)\n", n - 2, PAGE_MEMBERS_MAX);
+		return;
+	}
+	if (!pages_get(c->d->pages, f[1], NULL) && pages_count(c->d->pages) >= PAGE_GROUPS_MAX) {
+		ans_printf(a, "error\ttoo many paging groups (at most %d)\n", PAGE_GROUPS_MAX);
+		return;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		ans_printf(a, "error\tout of memory\n");
+		return;
+	}
+	snprintf(g->name, sizeof(g->name), "%s", f[1]);
+	for (int i = 2; i < n; i++) {
+		if (!users_exists(c->d->users, f[i])) {
+			ans_printf(a, "error\tno such user '%s'\n", f[i]);
+			goto out;
+		}
+		for (unsigned int k = 0; k < g->n; k++)
+			if (!strcmp(g->member[k], f[i])) {
+				ans_printf(a, "error\tmember '%s' named twice\n", f[i]);
+				goto out;
+			}
+		snprintf(g->member[g->n++], sizeof(g->member[0]), "%s", f[i]);
+	}
+	/* Disk first, as users: a group we report as saved survives a crash. */
+	if (store_page_put(c->d->store, g) || pages_put(c->d->pages, g)) {
+		ans_printf(a, "error\tcannot save paging group '%s'\n", f[1]);
+		goto out;
+	}
+	log_info("paging group %s: %u members", g->name, g->n);
+	ans_printf(a, "ok\n");
+out:
+	free(g);
+}
+
+static void cmd_page_del(struct control *c, char **f, int n, struct answer *a)
+{
+	if (n != 2) {
+		ans_printf(a, "error\tusage: page del NAME\n");
+		return;
+	}
+	if (!pages_get(c->d->pages, f[1], NULL)) {
+		ans_printf(a, "error\tno such paging group '%s'\n", f[1]);
+		return;
+	}
+	if (store_page_del(c->d->store, f[1])) {
+		ans_printf(a, "error\tcannot delete paging group '%s'\n", f[1]);
+		return;
+	}
+	pages_del(c->d->pages, f[1]);
+	log_info("paging group %s deleted", f[1]);
+	ans_printf(a, "ok\n");
+}
+
+static void list_page(void *arg, const struct page_record *g)
+{
+	struct list_ctx *l = arg;
+
+	if (l->json) {
+		ans_printf(l->a, "%s{\"name\":\"", l->n ? "," : "");
+		ans_json_str(l->a, g->name);
+		ans_printf(l->a, "\",\"members\":[");
+		for (unsigned int i = 0; i < g->n; i++) {
+			ans_printf(l->a, "%s\"", i ? "," : "");
+			ans_json_str(l->a, g->member[i]);
+			ans_printf(l->a, "\"");
+		}
+		ans_printf(l->a, "]}");
+	} else {
+		ans_printf(l->a, "%-24s", g->name);
+		for (unsigned int i = 0; i < g->n; i++)
+			ans_printf(l->a, "%s%s", i ? "," : " ", g->member[i]);
+		ans_printf(l->a, "\n");
+	}
+	l->n++;
+}
+
+static void cmd_page_list(struct control *c, bool json, struct answer *a)
+{
+	struct list_ctx l = { a, json, 0 };
+
+	ans_printf(a, "ok\n%s", json ? "[" : "");
+	if (!json)
+		ans_printf(a, "%-24s %s\n", "NAME", "MEMBERS");
+	pages_foreach(c->d->pages, list_page, &l);
+	if (json)
+		ans_printf(a, "]\n");
+}
+
+struct page_drop {
+	const char *user;
+	struct page_record *hit[PAGE_GROUPS_MAX];
+	int n;
+};
+
+static void find_member(void *arg, const struct page_record *g)
+{
+	struct page_drop *d = arg;
+
+	for (unsigned int i = 0; i < g->n; i++) {
+		if (strcmp(g->member[i], d->user))
+			continue;
+		d->hit[d->n] = malloc(sizeof(*g));
+		if (d->hit[d->n])
+			*d->hit[d->n++] = *g;
+		return;
+	}
+}
+
+/*
+ * A deleted user leaves every paging group it was in (the schema has no
+ * foreign keys to do it); a group left with nobody is deleted with it.
+ */
+static void page_drop_member(struct control *c, const char *user)
+{
+	struct page_drop *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return;
+	d->user = user;
+	pages_foreach(c->d->pages, find_member, d);
+	for (int k = 0; k < d->n; k++) {
+		struct page_record *g = d->hit[k];
+		unsigned int j = 0;
+
+		for (unsigned int i = 0; i < g->n; i++)
+			if (strcmp(g->member[i], user))
+				memcpy(g->member[j++], g->member[i], sizeof(g->member[0]));
+		g->n = j;
+		if (!g->n) {
+			if (!store_page_del(c->d->store, g->name))
+				pages_del(c->d->pages, g->name);
+		} else if (!store_page_put(c->d->store, g)) {
+			pages_put(c->d->pages, g);
+		}
+		log_info("paging group %s: member %s deleted with the user", g->name, user);
+		free(g);
+	}
+	free(d);
+}
+
+/* The call's worker for ID_S, or NULL after answering that there is no such call. */
+static struct ksipd_worker *call_worker(struct control *c, const char *id_s, uint64_t *id,
+					struct answer *a)
+{
+	char *end;
+
+	*id = strtoull(id_s, &end, 10);
+	if (!*id_s || *end || *id_s == '-' || call_id_worker(*id) >= c->d->nworkers) {
+		ans_printf(a, "error\tno call %s\n", id_s);
+		return NULL;
+	}
+	return &c->d->workers[call_id_worker(*id)];
+}
+
+/* call-tap ID ADDR:PORT */
+static void cmd_call_tap(struct control *c, char **f, int n, bool json, struct answer *a)
+{
+	struct sockaddr_storage to;
+	struct ksipd_worker *kw;
+	char err[256], host[INET6_ADDRSTRLEN + 8];
+	uint64_t id;
+	int r;
+
+	if (n < 3 || n > 4 || (n == 4 && !json)) {
+		ans_printf(a, "error\tusage: call tap ID ADDR:PORT\n");
+		return;
+	}
+	if (ksip_parse_endpoint(f[2], false, &to)) {
+		ans_printf(a, "error\tnot an address and port: '%s' (ADDR:PORT, [IPV6]:PORT)\n", f[2]);
+		return;
+	}
+	kw = call_worker(c, f[1], &id, a);
+	if (!kw)
+		return;
+	worker_lock(kw->w);
+	r = proxy_call_tap(kw->proxy, id, &to, err, sizeof(err));
+	worker_unlock(kw->w);
+	if (r) {
+		ans_printf(a, "error\t%s\n", err);
+		return;
+	}
+	ksip_format_endpoint(&to, host, sizeof(host));
+	if (json)
+		ans_printf(a, "ok\n{\"call\":%llu,\"collector\":\"%s\",\"rtcp_port\":%u}\n",
+			   (unsigned long long)id, host, ksip_endpoint_port(&to) + 1);
+	else
+		ans_printf(a, "ok\ncall %llu tapped to %s (RTP; RTCP to port %u)\n",
+			   (unsigned long long)id, host, ksip_endpoint_port(&to) + 1);
+}
+
+/* call-untap ID [ADDR:PORT] */
+static void cmd_call_untap(struct control *c, char **f, int n, bool json, struct answer *a)
+{
+	struct sockaddr_storage to;
+	struct ksipd_worker *kw;
+	bool one;
+	uint64_t id;
+	int r;
+
+	if (json)
+		n--;
+	if (n < 2 || n > 3) {
+		ans_printf(a, "error\tusage: call untap ID [ADDR:PORT]\n");
+		return;
+	}
+	one = n == 3;
+	if (one && ksip_parse_endpoint(f[2], false, &to)) {
+		ans_printf(a, "error\tnot an address and port: '%s' (ADDR:PORT, [IPV6]:PORT)\n", f[2]);
+		return;
+	}
+	kw = call_worker(c, f[1], &id, a);
+	if (!kw)
+		return;
+	worker_lock(kw->w);
+	r = proxy_call_untap(kw->proxy, id, one ? &to : NULL);
+	worker_unlock(kw->w);
+	if (r < 0)
+		ans_printf(a, "error\tno call %s\n", f[1]);
+	else if (!r && one)
+		ans_printf(a, "error\tcall %s has no tap to %s\n", f[1], f[2]);
+	else if (json)
+		ans_printf(a, "ok\n{\"call\":%llu,\"removed\":%d}\n", (unsigned long long)id, r);
+	else
+		ans_printf(a, "ok\ncall %llu: %d tap%s removed\n", (unsigned long long)id, r,
+			   r == 1 ? "" : "s");
 }
 
 static void dispatch(struct control *c, char *line, struct answer *a)
@@ -922,6 +1225,10 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_call_list(c, json, a);
 	} else if (!strcmp(f[0], CTL_CALL_HANGUP) && n == 2) {
 		cmd_call_hangup(c, f[1], a);
+	} else if (!strcmp(f[0], CTL_CALL_TAP)) {
+		cmd_call_tap(c, f, n, json, a);
+	} else if (!strcmp(f[0], CTL_CALL_UNTAP)) {
+		cmd_call_untap(c, f, n, json, a);
 	} else if (!strcmp(f[0], CTL_BAN_LIST)) {
 		cmd_ban_list(c, json, a);
 	} else if (!strcmp(f[0], CTL_BAN_DEL) && n == 2) {
@@ -938,6 +1245,12 @@ static void dispatch(struct control *c, char *line, struct answer *a)
 		cmd_tls_reload(c, a);
 	} else if (!strncmp(f[0], CTL_ROOM_PREFIX, strlen(CTL_ROOM_PREFIX))) {
 		cmd_room(c->d, f, n, json, a);
+	} else if (!strcmp(f[0], CTL_PAGE_ADD)) {
+		cmd_page_add(c, f, n, a);
+	} else if (!strcmp(f[0], CTL_PAGE_DEL)) {
+		cmd_page_del(c, f, n, a);
+	} else if (!strcmp(f[0], CTL_PAGE_LIST)) {
+		cmd_page_list(c, json, a);
 	}
 	else
 		ans_printf(a, "error\tunknown command '%s'\n", f[0]);

@@ -13,6 +13,7 @@
 #include "conf/focus.h"
 #include "control_priv.h"
 #include "ksip/ctl_proto.h"
+#include "store/pages.h"
 #include "store/rooms.h"
 #include "store/store.h"
 #include "store/users.h"
@@ -75,6 +76,10 @@ static void room_add(struct ksipd *d, char **f, int n, bool json, struct answer 
 	/* One namespace: a Request-URI names a user or a room, never both. */
 	if (users_exists(d->users, f[1])) {
 		ans_printf(a, "error\t'%s' is a user\n", f[1]);
+		return;
+	}
+	if (pages_get(d->pages, f[1], NULL)) {
+		ans_printf(a, "error\t'%s' is a paging group\n", f[1]);
 		return;
 	}
 	if (rooms_exists(d->rooms, f[1])) {

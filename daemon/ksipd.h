@@ -15,6 +15,7 @@
 struct user_table;
 struct location;
 struct store;
+struct page_table;
 struct transport;
 struct worker;
 struct proxy;
@@ -43,6 +44,7 @@ struct ksipd {
 	struct user_table *users;
 	struct room_table *rooms;	/* conference rooms (store/rooms.h) */
 	struct conf *conf;		/* who is in which room now (conf/conf.h) */
+	struct page_table *pages;	/* paging groups (store/pages.h) */
 	struct location *loc;
 	struct store *store;
 	struct auth auth;		/* cfg, users and the nonce key, for registrar and proxy */

@@ -25,6 +25,7 @@
 #include "shield/nft.h"
 #include "shield/shield.h"
 #include "store/store.h"
+#include "store/pages.h"
 #include "store/users.h"
 #include "store/rooms.h"
 #include "conf/conf.h"
@@ -60,6 +61,11 @@ static int load_room(void *rooms, const struct room_record *r)
 static int load_user(void *users, const struct user_record *u)
 {
 	return users_put(users, u);
+}
+
+static int load_page(void *pages, const struct page_record *g)
+{
+	return pages_put(pages, g);
 }
 
 static int load_binding(void *loc, const struct binding_view *b, time_t expires_at)
@@ -105,7 +111,8 @@ static int open_state(struct ksipd *d)
 	}
 	/* Binding changes reach the disk through the store's writer queue. */
 	d->loc = location_new(&store_binding_persist, d->store);
-	if (!d->users || !d->loc || !d->auth.nonce)
+	d->pages = pages_new();
+	if (!d->users || !d->pages || !d->loc || !d->auth.nonce)
 		return -1;
 	d->auth.cfg = &d->cfg;
 	d->auth.users = d->users;
@@ -124,6 +131,10 @@ static int open_state(struct ksipd *d)
 		return -1;
 	if (n)
 		log_info("%d conference rooms", n);
+	n = store_load_pages(d->store, load_page, d->pages);
+	if (n < 0)
+		return -1;
+	log_info("%d paging groups loaded", n);
 	n = store_load_bindings(d->store, time(NULL), load_binding, d->loc);
 	if (n < 0)
 		return -1;
@@ -174,6 +185,7 @@ static int open_workers(struct ksipd *d)
 		kw->txc = txn_cache_new(TXN_CACHE_SLOTS);
 		kw->proxy = proxy_new(&(struct proxy_env){ .cfg = &d->cfg, .nworkers = d->nworkers,
 							   .users = d->users,
+							   .pages = d->pages,
 							   .loc = d->loc, .auth = &d->auth,
 							   .media = &d->media,
 							   .route_key = d->route_key,
@@ -605,6 +617,7 @@ out:
 	users_free(d.users);
 	conf_free(d.conf);
 	rooms_free(d.rooms);
+	pages_free(d.pages);
 	nonce_key_free(d.auth.nonce);
 	explicit_bzero(d.route_key, sizeof(d.route_key));
 	shield_free(d.shield);

@@ -179,6 +179,10 @@ static const struct {
 	C(kernel_flows_installed, "kernel_flow_pairs_installed_total",
 	  "stream directions handed to ksip.ko (a flow pair: RTP and RTCP)"),
 	C(kernel_flows_removed, "kernel_flow_pairs_removed_total", "stream directions taken back from ksip.ko"),
+	C(relay_fanout_sent, "relay_fanout_sent_total",
+	  "copies the userspace relay sent to fan-out outputs (recording taps, paging)"),
+	C(relay_fanout_errors, "relay_fanout_errors_total",
+	  "fan-out copies the userspace relay could not send"),
 #undef C
 };
 

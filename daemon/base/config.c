@@ -557,6 +557,15 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		else
 			r = -1;
 		hint = "expected remove or pass";
+	} else if (!strcmp(key, "auto_answer_headers")) {
+		r = 0;
+		if (!strcmp(value, "drop"))
+			c->auto_answer_pass = false;
+		else if (!strcmp(value, "pass"))
+			c->auto_answer_pass = true;
+		else
+			r = -1;
+		hint = "expected drop or pass";
 	} else if (!strcmp(key, "rtp_ports")) {
 		uint32_t lo, hi;
 		char lo_s[16], hi_s[16];

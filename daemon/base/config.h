@@ -145,6 +145,8 @@ struct ksip_config {
 	uint32_t max_call_duration;	/* seconds; 0 off */
 	uint32_t kernel_flow_timeout;	/* idle timeout of kernel flows (outlives a dead ksipd) */
 	bool ice_pass;			/* ice = pass: leave ICE attributes in the SDP we relay */
+	/* auto_answer_headers = pass: a caller's own auto-answer headers reach the callee */
+	bool auto_answer_pass;
 	/*
 	 * media_address: the relay's address per family ([0] IPv4, [1] IPv6;
 	 * ss_family 0 when not set: the address the route toward the leg selects).

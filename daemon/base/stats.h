@@ -95,6 +95,8 @@ struct ksip_stats {
 	uint64_t relay_streams_opened, relay_streams_closed;
 	uint64_t relay_streams_cross_family;	/* opened between an IPv4 and an IPv6 leg */
 	uint64_t kernel_flows_installed, kernel_flows_removed;
+	uint64_t relay_fanout_sent;	/* copies the userspace relay sent to outputs (taps, paging) */
+	uint64_t relay_fanout_errors;	/* copies it could not send */
 
 	/* For the metrics endpoint's labels (daemon/metrics.c). */
 	uint64_t requests_by_transport[KSIP_STATS_TRANSPORTS];	/* by enum ksip_transport */

@@ -12,6 +12,7 @@
 #include "base/stats.h"
 #include "base/timer.h"
 #include "ksip/genl.h"
+#include "media/fanout.h"
 #include "media/port_pool.h"
 #include "media/user.h"
 #include "uapi/linux/ksip.h"
@@ -100,7 +101,7 @@ static int open_once(struct media *m, struct media_stream *s)
 	}
 	if (s->kernel)
 		return 0;
-	s->relay = relay_open(s, m->epfd);
+	s->relay = relay_open(s, m->epfd, m->st);
 	if (s->relay)
 		return 0;
 	port_pool_put(m->env->ports, s->relay_port[0]);
@@ -152,25 +153,106 @@ static void kernel_flow_del(struct media *m, struct media_stream *s, int leg)
 	STAT_INC(m->st, kernel_flows_removed);
 }
 
+/* LEG's outputs as kernel outputs of its flow of kind K (RTP 0, RTCP 1). */
+static void kernel_outputs(int k, const struct media_output *o, unsigned int n,
+			   struct ksip_flow_output *ko)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		memset(&ko[i], 0, sizeof(ko[i]));
+		ko[i].source = o[i].from;
+		ko[i].peer = o[i].to;
+		if (k) {
+			ksip_endpoint_set_port(&ko[i].source, (uint16_t)(ksip_endpoint_port(&o[i].from) + 1));
+			ksip_endpoint_set_port(&ko[i].peer, o[i].to_rtcp);
+		}
+	}
+}
+
+/* The outputs the stream keeps for LEG in *O; how many (none yet: 0). */
+static unsigned int kept_outputs(const struct media_stream *s, int leg, const struct media_output **o)
+{
+	*o = s->fanout ? s->fanout->o[leg] : NULL;
+	return s->fanout ? s->fanout->n[leg] : 0;
+}
+
+/* FLOW_NEW for flow K of LEG (RTP 0, RTCP 1), without outputs: 0 or a negative errno (logged). */
+static int kernel_flow_new(struct media *m, struct media_stream *s, int leg, int k)
+{
+	struct ksip_flow_spec f = { 0 };
+	char err[KSIP_GENL_ERRLEN];
+	int to = !leg, r;
+
+	media_flow_local(s, leg, k, &f.local);
+	media_flow_local(s, to, k, &f.source);
+	f.peer = s->remote[to];
+	if (k)
+		ksip_endpoint_set_port(&f.peer, s->remote_rtcp[to]);
+	f.flags = KSIP_FLOW_F_LATCH;
+	f.timeout = m->env->cfg->kernel_flow_timeout;
+	r = ksip_genl_flow_add(m->genl, &f, err, sizeof(err));
+	if (r)
+		log_warn("kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
+	return r;
+}
+
+/*
+ * Flow K of LEG gets the outputs O: 0 or a negative errno (logged). A flow
+ * that idled out in the kernel (an RTCP flow nobody sends on) is put back.
+ */
+static int kernel_flow_outputs(struct media *m, struct media_stream *s, int leg, int k,
+			       const struct media_output *o, unsigned int n)
+{
+	struct ksip_flow_output ko[MEDIA_OUTPUTS_MAX];
+	struct sockaddr_storage local;
+	char err[KSIP_GENL_ERRLEN];
+	int r;
+
+	media_flow_local(s, leg, k, &local);
+	kernel_outputs(k, o, n, ko);
+	r = ksip_genl_flow_set_outputs(m->genl, &local, ko, n, err, sizeof(err));
+	if (r == -ENOENT && !kernel_flow_new(m, s, leg, k))
+		r = ksip_genl_flow_set_outputs(m->genl, &local, ko, n, err, sizeof(err));
+	if (r)
+		log_warn("outputs of the kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
+	return r;
+}
+
+/* Give LEG's kernel flows (RTP, then RTCP) the outputs O; on failure both keep theirs. */
+static int kernel_outputs_set(struct media *m, struct media_stream *s, int leg,
+			      const struct media_output *o, unsigned int n)
+{
+	const struct media_output *old;
+	unsigned int nold = kept_outputs(s, leg, &old);
+	int r = kernel_flow_outputs(m, s, leg, 0, o, n);
+
+	if (!r && (r = kernel_flow_outputs(m, s, leg, 1, o, n)))
+		kernel_flow_outputs(m, s, leg, 0, old, nold);	/* the RTP flow as it was */
+	if (r) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
+}
+
+/* Flow K of LEG (RTP 0, RTCP 1) into ksip.ko, with the outputs the stream keeps for LEG. */
+static int kernel_flow_add_one(struct media *m, struct media_stream *s, int leg, int k)
+{
+	const struct media_output *o;
+	unsigned int n = kept_outputs(s, leg, &o);
+	int r = kernel_flow_new(m, s, leg, k);
+
+	/* Set apart from FLOW_NEW: outputs the module refuses must not cost the call its flow. */
+	if (!r && n)
+		kernel_flow_outputs(m, s, leg, k, o, n);
+	return r;
+}
+
 static int kernel_flow_add(struct media *m, struct media_stream *s, int leg)
 {
-	int to = !leg;
-	char err[KSIP_GENL_ERRLEN];
-
 	for (int k = 0; k < 2; k++) {
-		struct ksip_flow_spec f = { 0 };
-		int r;
+		int r = kernel_flow_add_one(m, s, leg, k);
 
-		media_flow_local(s, leg, k, &f.local);
-		media_flow_local(s, to, k, &f.source);
-		f.peer = s->remote[to];
-		if (k)
-			ksip_endpoint_set_port(&f.peer, s->remote_rtcp[to]);
-		f.flags = KSIP_FLOW_F_LATCH;
-		f.timeout = m->env->cfg->kernel_flow_timeout;
-		r = ksip_genl_flow_add(m->genl, &f, err, sizeof(err));
 		if (r) {
-			log_warn("kernel flow for relay port %u: %s", s->relay_port[leg] + k, err);
 			if (k)
 				kernel_flow_del(m, s, leg);
 			return r;
@@ -191,13 +273,20 @@ static bool move_to_userspace(struct media *m, struct media_stream *s)
 	kernel_flow_del(m, s, 0);
 	kernel_flow_del(m, s, 1);
 	s->kernel = false;
-	s->relay = relay_open(s, m->epfd);
+	s->relay = relay_open(s, m->epfd, m->st);
 	if (!s->relay) {
 		log_warn("relay ports %u/%u: ksip.ko refused the flow and the ports cannot be bound",
 			 s->relay_port[0], s->relay_port[1]);
 		s->kernel = true;	/* keep media_close() from burying a relay that is not there */
 		return false;
 	}
+	for (int leg = 0; leg < 2 && s->fanout; leg++)
+		if (s->fanout->n[leg] &&
+		    relay_set_outputs(s->relay, leg, s->fanout->o[leg], s->fanout->n[leg])) {
+			log_warn("relay ports %u/%u: outputs dropped: %s", s->relay_port[0],
+				 s->relay_port[1], strerror(errno));
+			s->fanout->n[leg] = 0;
+		}
 	s->why_userspace = "ksip.ko refused the flow's address families (EAFNOSUPPORT)";
 	log_info("relay ports %u/%u: %s; relayed in userspace", s->relay_port[0], s->relay_port[1],
 		 s->why_userspace);
@@ -236,8 +325,60 @@ void media_close(struct media *m, struct media_stream *s)
 	}
 	port_pool_put(m->env->ports, s->relay_port[0]);
 	port_pool_put(m->env->ports, s->relay_port[1]);
+	free(s->fanout);	/* the outputs went with the flows or the sockets */
+	s->fanout = NULL;
 	s->open = false;
 	STAT_INC(m->st, relay_streams_closed);
+}
+
+int media_set_outputs(struct media *m, struct media_stream *s, int leg,
+		      const struct media_output *o, unsigned int n)
+{
+	unsigned int bad;
+	int r;
+
+	if (!s->open) {
+		errno = ENOENT;
+		return -1;
+	}
+	r = media_outputs_check(s, leg, o, n, &bad);
+	if (r) {
+		errno = -r;
+		return -1;
+	}
+	if (!s->fanout) {
+		if (!n)
+			return 0;
+		s->fanout = calloc(1, sizeof(*s->fanout));
+		if (!s->fanout)
+			return -1;
+	}
+	if (s->kernel) {
+		/* A flow not up yet (the other phone unknown) gets them when installed. */
+		if (s->flow_up[leg] && m->genl && kernel_outputs_set(m, s, leg, o, n)) {
+			if (n)
+				return -1;
+			/* Removing may not fail (the caller frees FROM's ports): rebuild without them. */
+			s->fanout->n[leg] = 0;
+			kernel_flow_del(m, s, leg);
+			kernel_flow_add(m, s, leg);
+			return 0;
+		}
+	} else if (relay_set_outputs(s->relay, leg, o, n)) {
+		return -1;
+	}
+	if (n)
+		memcpy(s->fanout->o[leg], o, n * sizeof(*o));
+	s->fanout->n[leg] = n;
+	return 0;
+}
+
+void media_output_counters(const struct media_stream *s, int leg, unsigned int i, uint64_t *sent,
+			   uint64_t *errors)
+{
+	*sent = *errors = 0;
+	if (s->open && !s->kernel)
+		relay_output_counters(s->relay, leg, i, sent, errors);
 }
 
 void media_counters(struct media *m, struct media_stream *s, uint64_t pkts[2], uint64_t *idle_ms)
@@ -262,15 +403,21 @@ void media_counters(struct media *m, struct media_stream *s, uint64_t pkts[2], u
 			struct sockaddr_storage local;
 			char err[KSIP_GENL_ERRLEN];
 
+			int r;
+
 			media_flow_local(s, leg, k, &local);
-			if (ksip_genl_flow_get(m->genl, &local, &f, err, sizeof(err))) {
-				/* Gone (idled out in the kernel while the call lives): put it back. */
-				if (errno == ENOENT || errno == 0) {
-					s->flow_up[leg] = false;
-					kernel_flow_add(m, s, leg);
-				}
-				break;
+			r = ksip_genl_flow_get(m->genl, &local, &f, err, sizeof(err));
+			if (r == -ENOENT) {
+				/*
+				 * Idled out in the kernel while the call lives (an RTCP flow
+				 * nobody sends on, a long hold): put that one back, leaving the
+				 * other flow of the pair (its latch and counters) alone.
+				 */
+				kernel_flow_add_one(m, s, leg, k);
+				continue;
 			}
+			if (r)
+				break;
 			if (!k)
 				pkts[leg] += f.packets;
 			if (f.packets && f.idle_ms < *idle_ms)
@@ -311,6 +458,29 @@ void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint
 		*g = ksip_genl_open(err, sizeof(err));
 	if (*g && !ksip_genl_flow_get(*g, &f->local, &spec, err, sizeof(err)))
 		pkts[f->leg] += spec.packets;
+}
+
+void media_flow_output_count(struct ksip_genl **g, const struct media_flow_ref *f,
+			     const struct sockaddr_storage *to, uint64_t *sent, uint64_t *dropped)
+{
+	struct ksip_flow_spec spec;
+	char err[KSIP_GENL_ERRLEN];
+
+	if (!*g)
+		*g = ksip_genl_open(err, sizeof(err));
+	for (int k = 0; k < 2 && *g; k++) {
+		struct sockaddr_storage local = f->local, peer = *to;
+
+		ksip_endpoint_set_port(&local, (uint16_t)(ksip_endpoint_port(&local) + k));
+		ksip_endpoint_set_port(&peer, (uint16_t)(ksip_endpoint_port(to) + k));
+		if (ksip_genl_flow_get(*g, &local, &spec, err, sizeof(err)))
+			continue;
+		for (unsigned int i = 0; i < spec.noutputs; i++)
+			if (media_same_endpoint(&spec.outputs[i].peer, &peer)) {
+				*sent += spec.outputs[i].packets;
+				*dropped += spec.outputs[i].dropped;
+			}
+	}
 }
 
 int media_check_addresses(const struct ksip_config *cfg)

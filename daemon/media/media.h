@@ -29,6 +29,7 @@ struct ksip_genl;
 struct port_pool;
 struct adopted_ports;
 struct media_relay;
+struct media_fanout;
 struct media;
 
 /*
@@ -60,6 +61,7 @@ struct media_stream {
 	struct media_relay *relay;	/* userspace relay sockets, when not in the kernel */
 	bool flow_up[2];		/* kernel flow whose local side is relay_port[leg] */
 	const char *why_userspace;	/* with ksip.ko loaded, why this stream is not in it */
+	struct media_fanout *fanout;	/* media_set_outputs(): each leg's outputs, or NULL */
 };
 
 /*
@@ -124,6 +126,13 @@ struct media_flow_ref {
 int media_stream_flows(const struct media_stream *s, uint64_t pkts[2],
 		       struct media_flow_ref flows[2]);
 void media_flow_count(struct ksip_genl **g, const struct media_flow_ref *f, uint64_t pkts[2]);
+/*
+ * The same for fan-out: copies ksip.ko sent to (and dropped for) the output
+ * to TO of flow F and of its RTCP flow (to TO's port + 1), added to *SENT
+ * and *DROPPED.
+ */
+void media_flow_output_count(struct ksip_genl **g, const struct media_flow_ref *f,
+			     const struct sockaddr_storage *to, uint64_t *sent, uint64_t *dropped);
 
 /*
  * Fan-out (issue 17: paging groups, recording taps): what LEG's phone sends
@@ -142,6 +151,23 @@ struct media_output {
 };
 int media_set_outputs(struct media *m, struct media_stream *s, int leg,
 		      const struct media_output *o, unsigned int n);
+/*
+ * Would media_set_outputs() take O for LEG of S? 0 or a negative errno, the
+ * rules of KSIP_CMD_FLOW_SET (uapi/linux/ksip.h) checked for both relays:
+ * -E2BIG over MEDIA_OUTPUTS_MAX; -EAFNOSUPPORT an address not of the
+ * family of our address facing LEG; -EINVAL a port 0, or a FROM port with
+ * no room for RTCP above it; -EEXIST two outputs with one FROM, or two
+ * outputs or an output and LEG's peer (the other phone) with one TO; -ELOOP a TO that is one of the
+ * stream's relay ports or an output's FROM. *BAD: the offending index.
+ */
+int media_outputs_check(const struct media_stream *s, int leg, const struct media_output *o,
+			unsigned int n, unsigned int *bad);
+/*
+ * Copies sent to output I of LEG (by the userspace relay; a kernel flow's
+ * are read with media_flow_count()) and copies it could not send.
+ */
+void media_output_counters(const struct media_stream *s, int leg, unsigned int i, uint64_t *sent,
+			   uint64_t *errors);
 
 /* At start-up: can the relay bind each media_address? -1 (logged) when one is not ours. */
 int media_check_addresses(const struct ksip_config *cfg);

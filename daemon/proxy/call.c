@@ -13,7 +13,9 @@
 #include "base/log.h"
 #include "media/media.h"
 #include "transport/netpath.h"
+#include "proxy/page.h"
 #include "proxy/proxy.h"
+#include "proxy/tap.h"
 #include "sip/build.h"
 #include "sip/hdr.h"
 
@@ -125,6 +127,7 @@ static void free_call(struct proxy *p, struct call *c)
 	timer_cancel(&p->timers, &c->t_free);
 	for (int i = 0; i < c->nstreams; i++)
 		media_close(p->media, &c->s[i]);
+	tap_end(p, c);
 	if (c->invite)
 		c->invite->call = NULL;
 	free(c->early);
@@ -133,6 +136,7 @@ static void free_call(struct proxy *p, struct call *c)
 	free(c->callee_to);
 	free(c->contact[0]);
 	free(c->contact[1]);
+	page_call_free(p, c->page);
 	free(c);
 	p->ncalls--;
 	STAT_INC(p->st, calls_freed);
@@ -259,7 +263,7 @@ fail:
 	return NULL;
 }
 
-static struct call *lookup(struct proxy *p, struct sip_span callid, struct sip_span tag)
+struct call *call_lookup(struct proxy *p, struct sip_span callid, struct sip_span tag)
 {
 	uint64_t h = call_hash(callid, tag);
 
@@ -296,14 +300,14 @@ struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from)
 {
 	struct sip_span callid = sip_hdr_first(m, SIP_HDR_CALL_ID)->value;
 	struct sip_span ft = naddr_tag(m, SIP_HDR_FROM), tt = naddr_tag(m, SIP_HDR_TO);
-	struct call *c = lookup(p, callid, ft);
+	struct call *c = call_lookup(p, callid, ft);
 
 	/* Knowing the Call-ID and one tag (both travel in clear) is not enough. */
 	if (c && callee_tag_matches(c, tt)) {
 		*from = LEG_CALLER;
 		return c;
 	}
-	c = lookup(p, callid, tt);
+	c = call_lookup(p, callid, tt);
 	if (c && callee_tag_matches(c, ft)) {
 		*from = LEG_CALLEE;
 		return c;
@@ -341,6 +345,7 @@ static int stream_from_sdp(struct proxy *p, struct call *c, int i, enum leg from
 		c->nstreams = i + 1;
 	if (!md->port) {
 		media_close(p->media, s);
+		tap_stream_closed(p, c, i);
 		s->remote_known[from] = false;
 		s->dir[from] = md->dir;
 		return 0;
@@ -354,6 +359,7 @@ static int stream_from_sdp(struct proxy *p, struct call *c, int i, enum leg from
 	s->remote_rtcp[from] = md->rtcp_mux ? md->port : md->rtcp_port;
 	s->remote_known[from] = true;
 	media_update(p->media, s);
+	tap_stream_opened(p, c, i);
 	return 0;
 }
 
@@ -528,8 +534,13 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
 	va_end(ap);
 	call_packets(p, c, c->final_packets);
+	if (c->page)
+		page_call_end(p, c);
 	for (int i = 0; i < c->nstreams; i++)
 		media_close(p->media, &c->s[i]);
+	if (c->page)
+		page_ports_release(p, c->page);
+	tap_end(p, c);
 	c->state = CALL_ENDED;
 	c->ended_ms = p->now;
 	timer_cancel(&p->timers, &c->t_check);
@@ -656,6 +667,7 @@ static void call_info_fill(struct proxy *p, const struct call *c, struct call_in
 		ci->pkts[0] += pk[0];
 		ci->pkts[1] += pk[1];
 	}
+	tap_info(c, ci);
 }
 
 void proxy_calls_snapshot(struct proxy *p, call_info_fn fn, void *arg)
@@ -679,5 +691,46 @@ int proxy_call_hangup(struct proxy *p, uint64_t id, const char *reason)
 	if (!c || c->state == CALL_ENDED)
 		return -1;
 	call_hangup(p, c, reason);
+	return 0;
+}
+
+int proxy_call_tap(struct proxy *p, uint64_t id, const struct sockaddr_storage *to, char *err,
+		   size_t errlen)
+{
+	struct call *c;
+
+	p->now = now_ms();
+	c = call_by_id(p, id);
+	if (!c) {
+		snprintf(err, errlen, "no call %" PRIu64, id);
+		return -1;
+	}
+	return tap_add(p, c, to, err, errlen);
+}
+
+int proxy_call_untap(struct proxy *p, uint64_t id, const struct sockaddr_storage *to)
+{
+	struct call *c;
+
+	p->now = now_ms();
+	c = call_by_id(p, id);
+	return c ? tap_del(p, c, to) : -1;
+}
+
+int call_set_outputs(struct proxy *p, struct call *c, int i)
+{
+	for (int leg = 0; leg < 2; leg++) {
+		struct media_output o[PAGE_LEGS_MAX + CALL_TAPS_MAX];
+		unsigned int n = c->page ? page_outputs_of(c, i, leg, o) : 0;
+
+		n += tap_outputs_of(c, i, leg, o + n);
+		if (n > MEDIA_OUTPUTS_MAX) {
+			log_warn("call %" PRIu64 ": stream %d: %u outputs for the %s, %d copied",
+				 c->id, i, n, leg == LEG_CALLER ? "caller" : "callee", MEDIA_OUTPUTS_MAX);
+			n = MEDIA_OUTPUTS_MAX;
+		}
+		if (media_set_outputs(p->media, &c->s[i], leg, o, n))
+			return -1;
+	}
 	return 0;
 }

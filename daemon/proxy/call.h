@@ -24,6 +24,8 @@
 
 struct proxy;
 struct resp_ctx;
+struct page_call;
+struct call_tap;
 
 enum leg { LEG_CALLER, LEG_CALLEE };
 
@@ -81,9 +83,12 @@ struct call {
 	struct media_stream s[SDP_MAX_MEDIA];	/* opened by call_sdp(), closed by call_end() */
 	struct call_origin origin[2];	/* our o= toward each leg */
 	const char *sdp_error;		/* why call_sdp() last refused an SDP (static) */
+	struct call_tap *taps;		/* [CALL_TAPS_MAX] once tapped (proxy/tap.h) */
+	int ntaps;
 	struct timer t_check;		/* media time-out: every quarter of it, once answered */
 	struct timer t_limit;		/* maximum duration, from the answer */
 	struct timer t_free;		/* ended calls stay listed for a while */
+	struct page_call *page;		/* a paging group's call: its other members (page.h) */
 };
 
 /* Our media address facing PEER: media_address of its family, else what the route selects. */
@@ -99,6 +104,8 @@ struct call *call_new(struct proxy *p, const struct sip_msg *invite,
  * tag is the 2xx's, or before the answer one of the early dialogs'.
  */
 struct call *call_find(struct proxy *p, const struct sip_msg *m, enum leg *from);
+/* The call of Call-ID CALLID whose caller's tag is TAG, whatever the other tag; or NULL. */
+struct call *call_lookup(struct proxy *p, struct sip_span callid, struct sip_span tag);
 /* Where leg FROM's in-dialog request M goes: the other leg's signalling address. */
 void call_route(const struct call *c, enum leg from, const struct sip_msg *m,
 		struct sockaddr_storage *dst, enum ksip_transport *tp);
@@ -128,6 +135,15 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 void call_hangup(struct proxy *p, struct call *c, const char *reason);
 
 void call_free_all(struct proxy *p);
+
+/*
+ * Stream I's fan-out outputs, both legs, as the call's users want them:
+ * a paging group's members (what the caller sends, proxy/page.c) first,
+ * then the recording taps (proxy/tap.c), at most MEDIA_OUTPUTS_MAX a leg
+ * (past that the last taps go without, logged). -1 with errno when the
+ * relay refuses them.
+ */
+int call_set_outputs(struct proxy *p, struct call *c, int i);
 
 /* Packets relayed from each leg, summed over streams (netlink for kernel flows). */
 void call_packets(struct proxy *p, struct call *c, uint64_t pkts[2]);

@@ -45,6 +45,7 @@ static inline int call_id_worker(uint64_t id)
 
 #define CALL_USER_MAX 64
 #define CALL_REASON_MAX 96
+#define CALL_TAPS_MAX 4		/* recording taps on one call (proxy/tap.h) */
 
 /* One call, as `ksipctl call list` shows it. */
 struct call_info {
@@ -72,6 +73,12 @@ struct call_info {
 	uint64_t pkts[2];
 	int nflows;
 	struct media_flow_ref flow[2 * SDP_MAX_MEDIA];
+	int ntaps;
+	struct {
+		struct sockaddr_storage to;	/* the collector (RTP; RTCP to port + 1) */
+		uint16_t port[SDP_MAX_MEDIA][2];	/* where copies of each stream and leg come from */
+		uint64_t copies, errors;	/* by the userspace relay; ksip.ko's added from FLOW */
+	} tap[CALL_TAPS_MAX];
 };
 
 typedef void (*call_info_fn)(void *arg, const struct call_info *ci);
@@ -84,5 +91,18 @@ void proxy_calls_snapshot(struct proxy *p, call_info_fn fn, void *arg);
  * holds the worker's lock.
  */
 int proxy_call_hangup(struct proxy *p, uint64_t id, const char *reason);
+/*
+ * `ksipctl call tap ID ADDR:PORT`: copy both directions of every stream of
+ * call ID to the collector TO (RTP to its port, RTCP to the port above),
+ * now and for streams opened later, until the call ends or the tap is
+ * removed. 0, or -1 with why in ERR: no such call, ended, CALL_TAPS_MAX
+ * taps already, tapped to TO already, TO not a unicast address or one of
+ * our relay or SIP ports (the copies would loop), no free relay port,
+ * refused by the relay. The caller holds the worker's lock.
+ */
+int proxy_call_tap(struct proxy *p, uint64_t id, const struct sockaddr_storage *to, char *err,
+		   size_t errlen);
+/* Remove call ID's tap to TO, or all its taps (TO NULL): how many, or -1 (no such call). */
+int proxy_call_untap(struct proxy *p, uint64_t id, const struct sockaddr_storage *to);
 
 #endif

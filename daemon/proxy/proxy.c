@@ -15,10 +15,12 @@
 #include "proxy/authorize.h"
 #include "proxy/call.h"
 #include "proxy/keepalive.h"
+#include "proxy/page.h"
 #include "transport/conn_map.h"
 #include "base/hash.h"
 #include "ksip/endpoint.h"
 #include "store/location.h"
+#include "store/pages.h"
 #include "base/log.h"
 #include "media/media.h"
 #include "transport/netpath.h"
@@ -543,8 +545,9 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 	struct sip_uri ru;
 	struct targets *ts;
 	struct call *c = NULL;
-	char user[128], via[256], rr[400], branch[64], sig[64];
-	char *sdp = NULL;
+	char user[128], via[256], rr[400], branch[64], sig[64], autoanswer[256];
+	struct page_record *group = NULL;
+	char *sdp = NULL, *mine = NULL;
 	long sdp_len = 0;
 	int sent = 0;
 	struct unsent un = { 0 };
@@ -563,15 +566,29 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		return;
 	}
 	if (!users_exists(p->env.users, user)) {
-		stx_reply(p->txn, t, 404, NULL, NULL);
-		return;
+		group = malloc(sizeof(*group));
+		if (!group || !page_lookup(p, user, group)) {
+			stx_reply(p->txn, t, 404, NULL, NULL);
+			free(group);
+			return;
+		}
+		/* A paging group is called, nothing else: it has no phone to take a MESSAGE. */
+		if (m->method != SIP_INVITE) {
+			stx_reply(p->txn, t, 405, NULL, "Allow: INVITE, ACK, CANCEL, BYE\r\n");
+			free(group);
+			return;
+		}
 	}
 	ts = calloc(1, sizeof(*ts));
 	if (!ts) {
 		stx_reply(p->txn, t, 500, NULL, NULL);
+		free(group);
 		return;
 	}
-	location_lookup(p->env.loc, user, time(NULL), collect_target, ts);
+	if (group)
+		page_collect(p, group, collect_target, ts);
+	else
+		location_lookup(p->env.loc, user, time(NULL), collect_target, ts);
 	if (!ts->n) {
 		stx_reply(p->txn, t, 480, NULL, NULL);
 		goto out;
@@ -584,6 +601,12 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		}
 		c->invite = rc;
 		rc->call = c;
+		if (group && !(c->page = calloc(1, sizeof(*c->page)))) {
+			stx_reply(p->txn, t, 500, "Cannot create call", NULL);
+			goto out;
+		}
+		if (group)
+			page_headers(p, autoanswer, sizeof(autoanswer));
 		if (has_sdp(m)) {
 			sdp = malloc(SIP_OUT_MAX);
 			sdp_len = sdp ? call_sdp(p, c, LEG_CALLER, m, sdp, SIP_OUT_MAX) : -1;
@@ -595,6 +618,14 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 			}
 		}
 	}
+	if (group) {
+		/* The paged stream: the first one the relay opened (none: a page without media). */
+		c->page->stream = -1;
+		for (int k = 0; k < c->nstreams && c->page->stream < 0; k++)
+			if (c->s[k].open)
+				c->page->stream = k;
+		mine = sdp_len > 0 ? malloc(SIP_OUT_MAX) : NULL;
+	}
 	sig[0] = 0;
 	if (m->method == SIP_INVITE || m->method == SIP_SUBSCRIBE)
 		route_sign(p, m, time(NULL), sig, sizeof(sig));
@@ -602,6 +633,7 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 		struct fwd_request f = { 0 };
 		struct sip_span body = { sdp, (uint32_t)sdp_len };
 		enum ksip_transport tp = ts->t[i].transport;
+		uint16_t port;
 
 		if (ksip_transport_stream(tp) && !conn_map_find(&ts->t[i].dst, &(struct conn_ref){ 0 })) {
 			struct sockaddr_storage tls_dst;
@@ -619,6 +651,17 @@ static void route_initial(struct proxy *p, const struct sip_msg *m, struct stx *
 			stx_reply(p->txn, t, 503, "Too Many Client Transactions", PROXY_RETRY_AFTER_HDR);
 			goto out;
 		}
+		/* A paged member's own offer: the page's stream on a relay port pair of its own. */
+		if (group && sdp_len > 0) {
+			long n;
+
+			if (!mine || page_target_add(p, c, &ts->t[i].dst, tp, &port) ||
+			    (n = page_offer(c, sdp, sdp_len, port, mine, SIP_OUT_MAX)) < 0) {
+				un.busy++;
+				continue;
+			}
+			body = (struct sip_span){ mine, (uint32_t)n };
+		}
 		txn_branch_id(p->txn, lh, branch, sizeof(branch));
 again:
 		if (our_via(p, &ts->t[i].local, &ts->t[i].dst, tp, branch, via, sizeof(via)))
@@ -631,6 +674,9 @@ again:
 		f.ruri = (struct sip_span){ ts->t[i].uri, (uint32_t)strlen(ts->t[i].uri) };
 		f.via = via;
 		f.record_route = rr[0] ? rr : NULL;
+		f.extra = group ? autoanswer : NULL;
+		/* Nobody makes a phone answer by itself but a page (docs/security.md). */
+		f.drop_auto_answer = group || !p->env.cfg->auto_answer_pass;
 		f.routes_to_drop = ours;
 		f.realm = p->env.cfg->realm;
 		f.body = sdp_len > 0 ? &body : NULL;
@@ -656,8 +702,12 @@ again:
 			un.too_large++;
 			continue;
 		}
-		if (fork_branch(p, rc, m->method, branch, &ts->t[i].local, &ts->t[i].dst, tp))
+		if (fork_branch(p, rc, m->method, branch, &ts->t[i].local, &ts->t[i].dst, tp)) {
 			sent++;
+			/* Over TCP after all (§18.1.1): its answer comes from there. */
+			if (group && sdp_len > 0)
+				page_target_sent(c, port, &ts->t[i].dst, tp);
+		}
 	}
 	if (!sent)
 		reply_unsent(p, t, &un);
@@ -666,7 +716,9 @@ out:
 	if (c && !sent)
 		call_end(p, c, "failed: %d", t->last_code);
 	free(sdp);
+	free(mine);
 	free(ts);
+	free(group);
 }
 
 /*
@@ -762,6 +814,8 @@ static void route_onward(struct proxy *p, const struct sip_msg *m, const struct 
 	f.via = via;
 	f.routes_to_drop = ours;
 	f.realm = p->env.cfg->realm;
+	f.drop_auto_answer = !p->env.cfg->auto_answer_pass && m->method == SIP_INVITE &&
+			     !naddr_tag(m, SIP_HDR_TO).len;
 	f.body = sdp ? &body : NULL;	/* a call's SDP goes rewritten (empty once ended), never raw */
 	f.src = src;
 	build_forward_request(&p->out, m, &f);
@@ -939,6 +993,9 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 		handle_cancel(p, m, src, key);
 		return;
 	}
+	/* Inside a dialog ksipd holds with a paged member (its BYE): answered here. */
+	if (naddr_tag(m, SIP_HDR_TO).len && page_member_request(p, m, src))
+		return;
 	lh = loop_hash(m);
 	ours = our_routes(p, m, &next_route);
 	if (m->method == SIP_ACK) {
@@ -1057,14 +1114,20 @@ static void branch_final(struct proxy *p, struct resp_ctx *rc, struct branch *b,
 	if (rc->pending)
 		rc->pending--;
 	if (code < 300) {
+		/* A paging group keeps every answer: the first is the caller's, the rest ksipd's. */
+		if (m && rc->call && rc->call->page && t->state != STX_PROCEEDING) {
+			page_member_answered(p, rc->call, b, m);
+			return;
+		}
 		if (!m || !prepare_upstream(p, rc, m))
 			return;
 		if (rc->call && t->method == SIP_INVITE && t->state == STX_PROCEEDING)
 			call_answered(p, rc->call, m, &b->dst, b->transport);
 		stx_send_final(p->txn, t, code, p->out.buf, p->out.len);
 		STAT_INC(p->st, responses_forwarded);
-		/* §16.7 step 10: a 2xx to INVITE cancels every other branch. */
-		stx_cancel_branches(p->txn, t, b);
+		/* §16.7 step 10: a 2xx to INVITE cancels every other branch (not a page's). */
+		if (!rc->call || !rc->call->page)
+			stx_cancel_branches(p->txn, t, b);
 		return;
 	}
 	if (t->state != STX_PROCEEDING)
@@ -1113,6 +1176,9 @@ static void branch_event(struct branch *b, enum branch_event ev, int code,
 		branch_final(p, rc, b, code, m);
 		return;
 	}
+	/* A paged member's 2xx again: our ACK was lost. */
+	if (ev == BRANCH_2XX_AGAIN && rc->call && rc->call->page && page_2xx_again(p, rc->call, b, m))
+		return;
 	/* A provisional (101-199) or a retransmitted 2xx: pass it on. */
 	if (!prepare_upstream(p, rc, m))
 		return;
@@ -1145,6 +1211,24 @@ int proxy_originate(struct proxy *p, const struct sockaddr_storage *dst, enum ks
 	    !branch_send(p->txn, NULL, r->method, branch, NULL, dst, tp, p->out.buf, p->out.len, NULL,
 			 NULL))
 		return -1;
+	return 0;
+}
+
+int proxy_send_request(struct proxy *p, const struct sockaddr_storage *from,
+		       const struct sockaddr_storage *dst, enum ksip_transport tp, uint64_t loophash,
+		       struct sip_request *r)
+{
+	char via[256], branch[64];
+
+	txn_branch_id(p->txn, loophash, branch, sizeof(branch));
+	if (our_via(p, from, dst, tp, branch, via, sizeof(via)))
+		return -1;
+	r->via = via;
+	sip_build_request(&p->out, r);
+	r->via = NULL;
+	if (p->out.overflow)
+		return -1;
+	proxy_send(p, from, dst, tp, p->out.buf, p->out.len);
 	return 0;
 }
 

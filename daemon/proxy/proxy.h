@@ -26,6 +26,7 @@ struct call;
 struct media;
 struct worker;
 struct user_table;
+struct page_table;
 struct location;
 struct auth;
 struct media_env;
@@ -64,6 +65,7 @@ struct proxy_env {
 	const struct ksip_config *cfg;
 	int nworkers;			/* each worker enforces its share of the caps */
 	struct user_table *users;
+	struct page_table *pages;	/* paging groups: INVITE to one forks to its members (page.c) */
 	struct location *loc;
 	const struct auth *auth;	/* digest challenges and checks (registrar/auth.h) */
 	const struct media_env *media;	/* relay ports and whether ksip.ko forwards */
@@ -157,5 +159,14 @@ void proxy_cancel(struct proxy *p, struct resp_ctx *rc);
  */
 int proxy_originate(struct proxy *p, const struct sockaddr_storage *dst, enum ksip_transport tp,
 		    uint64_t loophash, struct sip_request *r);
+
+/*
+ * The same without a transaction: the ACK of a 2xx that ksipd itself
+ * accepted (a paging group's later members, proxy/page.c), sent once per
+ * 2xx it acknowledges, from FROM (may be NULL: the route's address).
+ */
+int proxy_send_request(struct proxy *p, const struct sockaddr_storage *from,
+		       const struct sockaddr_storage *dst, enum ksip_transport tp, uint64_t loophash,
+		       struct sip_request *r);
 
 #endif

@@ -2,6 +2,7 @@
 #include "sip/build.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "sip/hdr.h"
 
@@ -81,6 +82,29 @@ static void finish_body(struct sip_out *o, struct sip_span body)
 	out_span(o, body);
 }
 
+static bool span_icontains(struct sip_span s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	for (size_t i = 0; n && i + n <= s.len; i++)
+		if (!strncasecmp(s.p + i, lit, n))
+			return true;
+	return false;
+}
+
+bool sip_is_auto_answer(const struct sip_hdr *h)
+{
+	if (span_ieq(h->name, "Answer-Mode") || span_ieq(h->name, "Priv-Answer-Mode"))
+		return true;
+	if (span_ieq(h->name, "Call-Info"))
+		return span_icontains(h->value, "answer-after");
+	if (span_ieq(h->name, "Alert-Info"))
+		return span_icontains(h->value, "autoanswer") ||
+		       span_icontains(h->value, "auto answer") ||
+		       span_icontains(h->value, "auto-answer") || span_icontains(h->value, "intercom");
+	return false;
+}
+
 void build_forward_request(struct sip_out *o, const struct sip_msg *m, const struct fwd_request *f)
 {
 	unsigned int drop = f->routes_to_drop;
@@ -95,6 +119,8 @@ void build_forward_request(struct sip_out *o, const struct sip_msg *m, const str
 	out_str(o, f->via);
 	if (f->record_route)
 		out_str(o, f->record_route);
+	if (f->extra)
+		out_str(o, f->extra);
 	for (int i = 0; i < m->nhdrs; i++) {
 		const struct sip_hdr *h = &m->hdrs[i];
 
@@ -137,7 +163,8 @@ void build_forward_request(struct sip_out *o, const struct sip_msg *m, const str
 				header(o, h);
 			break;
 		default:
-			header(o, h);
+			if (!f->drop_auto_answer || !sip_is_auto_answer(h))
+				header(o, h);
 			break;
 		}
 	}

@@ -20,6 +20,8 @@ struct fwd_request {
 	struct sip_span ruri;		/* new Request-URI; empty keeps the old one */
 	const char *via;		/* our complete "Via: ...\r\n" line */
 	const char *record_route;	/* "Record-Route: ...\r\n" line(s), or NULL */
+	const char *extra;		/* more complete header lines of ours, or NULL */
+	bool drop_auto_answer;		/* leave out the caller's auto-answer headers (sip_is_auto_answer) */
 	unsigned int routes_to_drop;	/* leading Route entries that named us */
 	const char *realm;		/* drop Proxy-Authorization for this realm */
 	const struct sip_span *body;	/* replacement body, or NULL to keep */
@@ -27,6 +29,13 @@ struct fwd_request {
 };
 
 void build_forward_request(struct sip_out *o, const struct sip_msg *m, const struct fwd_request *f);
+
+/*
+ * Does H ask the callee to answer by itself? Call-Info with answer-after
+ * (BroadSoft), Alert-Info naming auto-answer or intercom (Polycom, Snom,
+ * Yealink, Cisco), Answer-Mode and Priv-Answer-Mode (RFC 5373).
+ */
+bool sip_is_auto_answer(const struct sip_hdr *h);
 
 /* The response without our top Via; BODY replaces the body when not NULL. */
 void build_forward_response(struct sip_out *o, const struct sip_msg *m, const struct sip_span *body);

@@ -40,6 +40,16 @@ struct store_backend_ops {
 	int (*put_user)(void *be, const char *realm, const struct user_record *u);
 	int (*delete_user)(void *be, const char *name);
 
+	/*
+	 * Paging groups: load gives FN each group with its members (one that
+	 * lost its members to hand edits is left out); put replaces a group
+	 * and its member rows in one transaction; delete removes both (the
+	 * schema enforces no foreign key: members are deleted explicitly).
+	 */
+	int (*load_pages)(void *be, page_load_fn fn, void *ctx);
+	int (*put_page)(void *be, const struct page_record *g);
+	int (*delete_page)(void *be, const char *name);
+
 	/* Deletes the bindings expired at NOW, then gives FN the others; how many it took, or -1. */
 	int (*load_bindings)(void *be, time_t now, binding_load_fn fn, void *ctx);
 

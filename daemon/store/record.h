@@ -112,4 +112,21 @@ struct room_record {
 
 typedef int (*room_load_fn)(void *ctx, const struct room_record *r);
 
+/*
+ * A paging group (issue 17): calling NAME rings every member's phones with
+ * an auto-answer header. PAGE_MEMBERS_MAX is media.h's MEDIA_OUTPUTS_MAX
+ * (the caller's audio is copied once per member; control.c checks they agree).
+ */
+#define PAGE_MEMBERS_MAX 16
+#define PAGE_NAME_MAX 128	/* as struct user_record's name: a group is called like a user */
+
+struct page_record {
+	char name[PAGE_NAME_MAX];
+	unsigned int n;
+	char member[PAGE_MEMBERS_MAX][PAGE_NAME_MAX];
+};
+
+/* A group read back at start-up. Returns 0 when it was taken. */
+typedef int (*page_load_fn)(void *ctx, const struct page_record *g);
+
 #endif

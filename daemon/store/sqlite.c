@@ -5,6 +5,7 @@
  * at a time under its backend lock.
  */
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,91 @@ static int sqlite_put_user(void *be, const char *realm, const struct user_record
 	return r;
 }
 
+/* Rows ordered by group: each run of one group's rows becomes one record. */
+static int sqlite_load_pages(void *be, page_load_fn fn, void *ctx)
+{
+	struct sqlite_backend *b = be;
+	struct page_record *g = calloc(1, sizeof(*g));
+	sqlite3_stmt *st;
+	int n = 0;
+
+	if (!g || prepare(b, "SELECT g.name, m.member FROM page_groups g JOIN page_members m"
+			  " ON m.grp = g.name ORDER BY g.name, m.member", &st)) {
+		free(g);
+		return -1;
+	}
+	for (;;) {
+		bool row = sqlite3_step(st) == SQLITE_ROW;
+		const char *name = row ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		const char *member = row ? (const char *)sqlite3_column_text(st, 1) : NULL;
+
+		if (g->n && (!row || !name || strcmp(name, g->name))) {
+			if (fn(ctx, g) == 0)
+				n++;
+			memset(g, 0, sizeof(*g));
+		}
+		if (!row)
+			break;
+		/* A row edited by hand into nonsense is left out, not trusted. */
+		if (!name || !member || strlen(name) >= sizeof(g->name) ||
+		    strlen(member) >= sizeof(g->member[0]) || g->n >= PAGE_MEMBERS_MAX)
+			continue;
+		snprintf(g->name, sizeof(g->name), "%s", name);
+		snprintf(g->member[g->n++], sizeof(g->member[0]), "%s", member);
+	}
+	sqlite3_finalize(st);
+	free(g);
+	return n;
+}
+
+static int exec_name(struct sqlite_backend *b, const char *sql, const char *a, const char *c)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (prepare(b, sql, &st))
+		return -1;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (c)
+		sqlite3_bind_text(st, 2, c, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int sqlite_delete_page(void *be, const char *name)
+{
+	struct sqlite_backend *b = be;
+	int r;
+
+	if (sqlite3_exec(b->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	r = exec_name(b, "DELETE FROM page_members WHERE grp=?", name, NULL) |
+	    exec_name(b, "DELETE FROM page_groups WHERE name=?", name, NULL);
+	if (sqlite3_exec(b->db, r ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		r = -1;
+	return r;
+}
+
+static int sqlite_put_page(void *be, const struct page_record *g)
+{
+	struct sqlite_backend *b = be;
+	int r;
+
+	if (sqlite3_exec(b->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	r = exec_name(b, "DELETE FROM page_members WHERE grp=?", g->name, NULL) |
+	    exec_name(b, "INSERT OR REPLACE INTO page_groups(name) VALUES(?)", g->name, NULL);
+	for (unsigned int i = 0; i < g->n && !r; i++)
+		r = exec_name(b, "INSERT INTO page_members(grp, member) VALUES(?,?)", g->name,
+			      g->member[i]);
+	if (r)
+		log_err("sqlite: saving paging group %s: %s", g->name, sqlite3_errmsg(b->db));
+	if (sqlite3_exec(b->db, r ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		r = -1;
+	return r;
+}
+
 static int sqlite_delete_user(void *be, const char *name)
 {
 	struct sqlite_backend *b = be;
@@ -545,6 +631,9 @@ const struct store_backend_ops store_backend_sqlite = {
 	.load_users = sqlite_load_users,
 	.put_user = sqlite_put_user,
 	.delete_user = sqlite_delete_user,
+	.load_pages = sqlite_load_pages,
+	.put_page = sqlite_put_page,
+	.delete_page = sqlite_delete_page,
 	.load_bindings = sqlite_load_bindings,
 	.begin = sqlite_begin,
 	.save_binding = sqlite_save_binding,

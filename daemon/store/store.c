@@ -477,3 +477,33 @@ int store_user_del(struct store *s, const char *name)
 	pthread_mutex_unlock(&s->be_lock);
 	return r;
 }
+
+int store_load_pages(struct store *s, page_load_fn fn, void *ctx)
+{
+	int n;
+
+	pthread_mutex_lock(&s->be_lock);
+	n = s->ops->load_pages(s->be, fn, ctx);
+	pthread_mutex_unlock(&s->be_lock);
+	return n;
+}
+
+int store_page_put(struct store *s, const struct page_record *g)
+{
+	int r;
+
+	pthread_mutex_lock(&s->be_lock);
+	r = s->ops->put_page(s->be, g);
+	pthread_mutex_unlock(&s->be_lock);
+	return r;
+}
+
+int store_page_del(struct store *s, const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&s->be_lock);
+	r = s->ops->delete_page(s->be, name);
+	pthread_mutex_unlock(&s->be_lock);
+	return r;
+}

@@ -50,6 +50,10 @@ int store_user_del(struct store *s, const char *name);
 int store_load_rooms(struct store *s, room_load_fn fn, void *ctx);
 int store_room_put(struct store *s, const struct room_record *r);
 int store_room_del(struct store *s, const char *name);
+/* Paging groups: every group to FN (how many it took, or -1); synchronous put and delete. */
+int store_load_pages(struct store *s, page_load_fn fn, void *ctx);
+int store_page_put(struct store *s, const struct page_record *g);
+int store_page_del(struct store *s, const char *name);
 
 /* Queued binding changes (called under a location shard lock: never blocks on I/O). */
 void store_queue_upsert(struct store *s, const struct binding_view *b, time_t expires_at);

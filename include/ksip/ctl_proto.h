@@ -22,6 +22,8 @@
 #define CTL_STATS "stats"		/* [json] */
 #define CTL_CALL_LIST "call-list"	/* [json] */
 #define CTL_CALL_HANGUP "call-hangup"	/* ID */
+#define CTL_CALL_TAP "call-tap"		/* ID ADDR:PORT [json] */
+#define CTL_CALL_UNTAP "call-untap"	/* ID [ADDR:PORT] [json] (none: every tap) */
 #define CTL_BAN_LIST "ban-list"		/* [json] */
 #define CTL_BAN_DEL "ban-del"		/* ADDR or IPV6/64 */
 #define CTL_BAN_ADD "ban-add"		/* ADDR SECONDS REASON (SECONDS "": ban_time; REASON may be "") */
@@ -34,5 +36,8 @@
 #define CTL_ROOM_DEL "room-del"		/* NAME: its members get a BYE */
 #define CTL_ROOM_LIST "room-list"	/* [json]: rooms and their members */
 #define CTL_ROOM_KICK "room-kick"	/* NAME MEMBER: BYE to MEMBER's calls in room NAME */
+#define CTL_PAGE_ADD "page-add"		/* NAME MEMBER... (at most PAGE_MEMBERS_MAX, 16) */
+#define CTL_PAGE_DEL "page-del"		/* NAME */
+#define CTL_PAGE_LIST "page-list"	/* [json] */
 
 #endif

@@ -285,8 +285,17 @@ relay $CTL flow flush
 # --- flows across address families (issue 14) ------------------------------------------
 . /tests/vm-xfam.sh
 
+# --- flows with extra outputs: fan-out (issue 17) ----------------------------------------------
+. /tests/vm-fanout.sh
+
 # --- calls through ksipd -------------------------------------------------------------
 . /tests/vm-calls.sh
+
+# --- a recording tap made by ksip.ko (issue 17) ------------------------------------------
+. /tests/vm-tap.sh
+
+# --- a paging group whose fan-out is made by ksip.ko (issue 17) --------------------------
+. /tests/vm-page.sh
 
 # --- a call between two real phones (baresip) with the media in ksip.ko (issue 14) --------
 . /tests/vm-phones.sh

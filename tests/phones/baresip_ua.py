@@ -28,11 +28,13 @@ CTRL_PORT = 4444
 
 class Baresip:
     def __init__(self, net, link, user, password, domain, tone_hz, workdir, ipv6=False,
-                 server=None, peer=None, sip_trace=False, tcp=False, tls=False, codecs=None):
+                 server=None, peer=None, sip_trace=False, tcp=False, tls=False, codecs=None,
+                 answermode="manual"):
         """USER@DOMAIN registers through SERVER (ksipd's address on LINK by default); PEER is
         the URI its MESSAGEs go to. TCP: it registers and keeps its connection over TCP; TLS:
         over TLS to port 5061. CODECS: the audio codecs it offers, in order ("PCMA"), instead
-        of every one its modules have."""
+        of every one its modules have. ANSWERMODE: baresip's account setting, "manual" (the
+        test accepts) or "auto" (baresip answers every call by itself)."""
         self.link, self.user, self.domain, self.tone_hz = link, user, domain, tone_hz
         self.dir = os.path.join(workdir, "baresip-" + user)
         os.makedirs(self.dir)
@@ -44,9 +46,9 @@ class Baresip:
             f.write(CONFIG % {"listen": me, "dir": self.dir, "hz": tone_hz, "ctrl": CTRL_PORT})
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             # outbound: every request goes to ksipd; answermode=manual: the test accepts.
-            f.write('<%s>;auth_pass=%s;outbound="sip:%s:%s";regint=600;answermode=manual%s\n'
+            f.write('<%s>;auth_pass=%s;outbound="sip:%s:%s";regint=600;answermode=%s%s\n'
                     % (self.aor, password, server, "5061;transport=tls" if tls else
-                       "5060;transport=tcp" if tcp else "5060",
+                       "5060;transport=tcp" if tcp else "5060", answermode,
                        ";audio_codecs=" + codecs if codecs else ""))
         # baresip 1.0.0 sends a MESSAGE to its "current contact", read from these at start.
         if peer:

@@ -150,6 +150,8 @@ STATS_TO_METRIC = {
     "relay_ports_in_use": "ksip_relay_ports_in_use",
     "relay_streams": ("ksip_media_streams", 'media="all"'),
     "kernel_flow_pairs": ("ksip_media_streams", 'media="kernel"'),
+    "relay_fanout_sent": "ksip_relay_fanout_sent_total",
+    "relay_fanout_errors": "ksip_relay_fanout_errors_total",
     "responses_forwarded": "ksip_proxy_responses_forwarded_total",
     "responses_stray": "ksip_proxy_responses_stray_total",
     "retransmissions_sent": "ksip_proxy_retransmissions_sent_total",

@@ -13,10 +13,11 @@ fanout_t0=$(date +%s)
 
 # bound NS PORT: whether a UDP socket of NS is bound to PORT
 bound() { in_ns "$1" cat /proc/net/udp /proc/net/udp6 | grep -q ":$(printf %04X "$2") "; }
-# recv_one FILE NS ADDR FROM COUNT: a receiver that gives up after 10 s without a datagram (the
-# first ones started wait while the others start: a slow VM takes seconds for nine)
+# recv_one FILE NS ADDR FROM COUNT [MS]: a receiver that gives up after MS (10,000) without a
+# datagram: the first ones started wait while the others start (a slow VM takes seconds for
+# nine). Those that must receive nothing come last, with 3,000: bound just before the sender.
 recv_one() {
-	in_ns "$2" $KT recv "$3" "$5" 10000 "$4" > "$1" &
+	in_ns "$2" $KT recv "$3" "$5" "${6:-10000}" "$4" > "$1" &
 }
 wait_bound() {	# wait_bound NS ADDR ...: until a socket is bound to ADDR's port, at most 10 s
 	tries=0
@@ -98,7 +99,7 @@ is "$(out_field $L4 7 packets)/$(out_field $L4 7 bytes)" "135/22140" \
 
 # A packet arriving over lo (sent by the relay itself) is forwarded but not copied: a copy to a
 # local address comes back over lo, and copies between flows would multiply without end.
-fan_recv /tmp/fo_lo "callee 10.0.2.2:46200 10.0.2.1:46101 3" "callee 10.0.2.2:46210 10.0.2.1:46110 3"
+fan_recv /tmp/fo_lo "callee 10.0.2.2:46200 10.0.2.1:46101 3" "callee 10.0.2.2:46210 10.0.2.1:46110 3 3000"
 relay $KT send 10.0.1.1:46399 $L4 3 100 2> /dev/null
 wait
 is "$(cat /tmp/fo_lo.0)/$(cat /tmp/fo_lo.1)/$(out_field $L4 0 packets)" \
@@ -129,7 +130,7 @@ is "$(n_outputs $L4)" 2 "the last set is in force: 2 outputs"
 relay $CTL flow output $L4 $keep from 10.0.2.1:46115 to 10.0.2.2:46215
 c0=$(out_field $L4 0 packets)
 fan_recv /tmp/fo_rep "callee 10.0.2.2:46210 10.0.2.1:46110 10" "callee 10.0.2.2:46215 10.0.2.1:46115 10" \
-	"callee 10.0.2.2:46211 10.0.2.1:46111 10" "callee 10.0.2.2:46212 10.0.2.1:46112 10"
+	"callee 10.0.2.2:46211 10.0.2.1:46111 10 3000" "callee 10.0.2.2:46212 10.0.2.1:46112 10 3000"
 in_ns caller $KT send 10.0.1.2:46300 $L4 10 100
 wait
 is "$(cat /tmp/fo_rep.0)/$(cat /tmp/fo_rep.1)/$(cat /tmp/fo_rep.2)/$(cat /tmp/fo_rep.3)" \
@@ -144,7 +145,7 @@ relay $CTL flow output $L4 none
 ok $? "flow output LOCAL none"
 relay $CTL --json flow get $L4 | grep -q '"outputs":\[\]}'
 ok $? "the flow reports \"outputs\":[]"
-fan_recv /tmp/fo_none "callee 10.0.2.2:46200 10.0.2.1:46101 10" "callee 10.0.2.2:46210 10.0.2.1:46110 10"
+fan_recv /tmp/fo_none "callee 10.0.2.2:46200 10.0.2.1:46101 10" "callee 10.0.2.2:46210 10.0.2.1:46110 10 3000"
 in_ns caller $KT send 10.0.1.2:46300 $L4 10 100
 wait
 is "$(cat /tmp/fo_none.0)/$(cat /tmp/fo_none.1)" "received 10 bad 0/received 0 bad 0" \

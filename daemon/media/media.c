@@ -402,7 +402,6 @@ void media_counters(struct media *m, struct media_stream *s, uint64_t pkts[2], u
 			struct ksip_flow_spec f;
 			struct sockaddr_storage local;
 			char err[KSIP_GENL_ERRLEN];
-
 			int r;
 
 			media_flow_local(s, leg, k, &local);

@@ -2,6 +2,23 @@
 # (`ksipctl call tap`, issue 17) on a call whose media is in ksip.ko. The collector listens
 # in the callee namespace at 10.0.2.2:45000 (RTCP 45001). Every copy must be made by the
 # module as outputs of the call's flows, with their own counters; none by ksipd.
+# bound NS PORT: wait (at most 5 s) until a UDP socket of NS listens on PORT. A receiver is
+# started in the background; in a loaded VM it may take longer than media_through's 0.3 s.
+bound() {
+	hex=$(printf ':%04X ' "$2")
+	for i in $(seq 50); do in_ns "$1" cat /proc/net/udp /proc/net/udp6 | grep -q "$hex" && return 0
+		sleep 0.1; done
+	return 1
+}
+# media_bound: media_through, but the sender waits until the receiver is bound.
+media_bound() {
+	in_ns "$1" $KT recv "$2" "$7" 3000 ${3:+"$3"} > /tmp/media_rx &
+	rx=$!
+	bound "$1" "${2##*:}"
+	in_ns "$4" $KT send "$5" "$6" "$7" "$8" 2> /dev/null
+	wait $rx
+	cat /tmp/media_rx
+}
 start_ksipd
 ok $? "tap: ksipd starts"
 relay $KC reg del bob > /dev/null 2>&1	# vm-calls' IPv6 binding
@@ -34,10 +51,10 @@ fwd0=$(kstat forwarded)
 fan0=$(kstat_d relay_fanout_sent)
 in_ns callee $KT recv 10.0.2.2:45000 350 5000 > /tmp/tap_rx &
 crx=$!
-sleep 0.3
-is "$(media_through callee 10.0.2.2:40000 10.0.2.1:$b_port caller 10.0.1.2:20000 10.0.1.1:$a_port 200 172)" \
+bound callee 45000
+is "$(media_bound callee 10.0.2.2:40000 10.0.2.1:$b_port caller 10.0.1.2:20000 10.0.1.1:$a_port 200 172)" \
 	"received 200 bad 0" "tap: bob gets alice's 200 packets intact, as before"
-is "$(media_through caller 10.0.1.2:20000 10.0.1.1:$a_port callee 10.0.2.2:40000 10.0.2.1:$b_port 150 160)" \
+is "$(media_bound caller 10.0.1.2:20000 10.0.1.1:$a_port callee 10.0.2.2:40000 10.0.2.1:$b_port 150 160)" \
 	"received 150 bad 0" "tap: alice gets bob's 150 packets intact, as before"
 wait $crx
 is "$(cat /tmp/tap_rx)" "received 350 bad 0" "tap: the collector gets a copy of each of the 350, intact"
@@ -58,8 +75,8 @@ relay $CTL --json flow list | grep -q 10.0.2.2:4500
 ok $((! $?)) "tap: no flow has an output to the collector now" "$(relay $CTL flow list; tail -5 $K/ksipd.log)"
 in_ns callee $KT recv 10.0.2.2:45000 1 1500 > /tmp/tap_rx &
 crx=$!
-sleep 0.3
-is "$(media_through callee 10.0.2.2:40000 10.0.2.1:$b_port caller 10.0.1.2:20000 10.0.1.1:$a_port 20 172)" \
+bound callee 45000
+is "$(media_bound callee 10.0.2.2:40000 10.0.2.1:$b_port caller 10.0.1.2:20000 10.0.1.1:$a_port 20 172)" \
 	"received 20 bad 0" "tap: untapped, bob still gets alice's packets"
 wait $crx
 is "$(cat /tmp/tap_rx)" "received 0 bad 0" "tap: and the collector no copy"

@@ -64,6 +64,8 @@ struct ksip_genl *ctl_genl_open(void);
 int ctl_parse_u32(const char *s, unsigned long max, uint32_t *out);
 ctl_fn ctl_flow_add;
 ctl_fn ctl_flow_del;
+ctl_fn ctl_flow_output;
+ctl_fn ctl_flow_get;
 ctl_fn ctl_flow_list;
 ctl_fn ctl_flow_flush;
 ctl_fn ctl_kstats;

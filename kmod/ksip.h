@@ -38,8 +38,16 @@ struct ksip_addr {
  * rather than per CPU: a flow's packets arrive on one CPU (RSS hashes the
  * 5-tuple), so they do not contend, and per-CPU copies would cost
  * 24 bytes per possible CPU for every flow.
+ *
+ * TIMEOUT, FLAGS and DSCP are set before the flow is inserted and never
+ * change, so they share one word as bit fields; with STATE an atomic_t this
+ * leaves room for OUTPUTS, the extra outputs (ksip_output.c), allocated
+ * apart so that a flow without them costs no more than before.
  */
 #define KSIP_FLOW_OWN_BYTES 176	/* all of struct ksip_flow but peer_lock */
+#define KSIP_FLOW_TIMEOUT_BITS 20	/* holds KSIP_FLOW_TIMEOUT_MAX */
+#define KSIP_FLOW_FLAGS_BITS 3		/* holds KSIP_FLOW_F_ALL */
+#define KSIP_FLOW_DSCP_BITS 6		/* holds KSIP_FLOW_DSCP_MAX */
 
 struct ksip_flow {
 	struct rhash_head node;
@@ -48,13 +56,14 @@ struct ksip_flow {
 	struct ksip_addr expect;	/* EXPECT: the allowed source; LATCH: the latched one */
 	struct ksip_addr peer;
 	seqlock_t peer_lock;
-	unsigned long state;
-	u32 timeout;			/* seconds, 0 = never */
+	atomic_t state;			/* KSIP_FLOW_LATCHED, KSIP_FLOW_LATCHING */
 	u32 last_seen;			/* jiffies (low 32 bits), written locklessly */
-	u8 flags;
-	u8 dscp;
 	u32 dst_cookie;			/* IPv6: validates DST (rt6_get_cookie) */
+	u32 timeout : KSIP_FLOW_TIMEOUT_BITS;	/* seconds, 0 = never */
+	u32 flags : KSIP_FLOW_FLAGS_BITS;
+	u32 dscp : KSIP_FLOW_DSCP_BITS;
 	struct dst_entry __rcu *dst;	/* the cached route, one reference */
+	struct ksip_outputs __rcu *outputs;	/* NULL: none; replaced whole under RCU */
 	atomic64_t packets;
 	atomic64_t bytes;
 	atomic64_t dropped;
@@ -62,8 +71,30 @@ struct ksip_flow {
 	struct rcu_head rcu;
 };
 
-#define KSIP_FLOW_LATCHED_BIT 0		/* flow->expect holds the latched source */
-#define KSIP_FLOW_LATCHING_BIT 1	/* one CPU is writing it */
+#define KSIP_FLOW_LATCHED BIT(0)	/* flow->expect holds the latched source */
+#define KSIP_FLOW_LATCHING BIT(1)	/* one CPU is writing it */
+
+/*
+ * An extra output of a flow: every packet the flow forwards is also copied
+ * here, from SOURCE to PEER (both of LOCAL's family), with its own cached
+ * route and counters.
+ */
+struct ksip_output {
+	struct ksip_addr source;
+	struct ksip_addr peer;
+	u32 dst_cookie;
+	struct dst_entry __rcu *dst;
+	atomic64_t packets;
+	atomic64_t bytes;
+	atomic64_t dropped;		/* no memory, no route, GSO */
+};
+
+/* A flow's outputs: never changed once published, replaced whole (KSIP_CMD_FLOW_SET). */
+struct ksip_outputs {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct ksip_output out[];
+};
 
 /* Per-namespace counters, per CPU so the fast path never contends. */
 enum ksip_net_counter {
@@ -140,6 +171,11 @@ void ksip_hooks_unregister(struct net *net);
 void ksip_net_count(struct ksip_net *kn, enum ksip_net_counter c, u64 bytes);
 void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
 		       struct dst_entry *dst, unsigned int payload);
+void ksip_set_route(struct sk_buff *skb, struct dst_entry *dst);
+void ksip_rewrite_v4(struct sk_buff *skb, unsigned int ihl, const struct ksip_flow *flow,
+		     const struct ksip_addr *src, const struct ksip_addr *dst);
+void ksip_rewrite_v6(struct sk_buff *skb, const struct ksip_flow *flow,
+		     const struct ksip_addr *src, const struct ksip_addr *dst);
 
 /* The DS field to send with: the flow's DSCP if it has one, else OLD's; ECN bits kept. */
 static inline u8 ksip_dsfield(const struct ksip_flow *flow, u8 old)
@@ -155,9 +191,18 @@ unsigned int ksip_forward_4to6(struct ksip_net *kn, struct ksip_flow *flow, stru
 unsigned int ksip_forward_6to4(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
 			       const struct nf_hook_state *state);
 
+/* ksip_output.c: fan-out */
+struct ksip_outputs *ksip_outputs_alloc(unsigned int n);
+void ksip_outputs_free(struct ksip_outputs *outs);
+void ksip_outputs_free_now(struct ksip_outputs *outs);
+void ksip_fanout(struct ksip_net *kn, const struct ksip_flow *flow, struct ksip_outputs *outs,
+		 struct sk_buff *skb, unsigned int l4off, const struct nf_hook_state *state);
+
 /* ksip_route.c */
 struct dst_entry *ksip_route_get(struct net *net, struct ksip_flow *flow,
 				 const struct ksip_addr *peer, unsigned int peer_seq);
+struct dst_entry *ksip_route_cached(struct net *net, struct dst_entry __rcu **slot, u32 *cookie,
+				    const struct ksip_addr *source, const struct ksip_addr *peer);
 void ksip_route_reset(struct ksip_flow *flow);
 void ksip_route_release(struct ksip_flow *flow);
 

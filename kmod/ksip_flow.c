@@ -47,6 +47,10 @@ int ksip_flow_cache_init(void)
 	 */
 	if (!IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) && !IS_ENABLED(CONFIG_DEBUG_SPINLOCK))
 		BUILD_BUG_ON(sizeof(struct ksip_flow) > KSIP_FLOW_OWN_BYTES + sizeof(seqlock_t));
+	/* The bit fields hold every value netlink lets through. */
+	BUILD_BUG_ON(KSIP_FLOW_TIMEOUT_MAX >= 1U << KSIP_FLOW_TIMEOUT_BITS);
+	BUILD_BUG_ON(KSIP_FLOW_F_ALL >= 1U << KSIP_FLOW_FLAGS_BITS);
+	BUILD_BUG_ON(KSIP_FLOW_DSCP_MAX >= 1U << KSIP_FLOW_DSCP_BITS);
 	ksip_flow_cache = KMEM_CACHE(ksip_flow, 0);
 	return ksip_flow_cache ? 0 : -ENOMEM;
 }
@@ -73,6 +77,8 @@ static void ksip_flow_free_rcu(struct rcu_head *head)
 	struct ksip_flow *flow = container_of(head, struct ksip_flow, rcu);
 
 	ksip_route_release(flow);
+	/* No reader can reach the flow, so none its outputs either. */
+	ksip_outputs_free_now(rcu_dereference_protected(flow->outputs, true));
 	kmem_cache_free(ksip_flow_cache, flow);
 	atomic_dec(&ksip_live_objects);
 }
@@ -165,7 +171,7 @@ void ksip_idle_work(struct work_struct *work)
 			cond_resched();
 		if (!flow->timeout)
 			continue;
-		if (time_after32((u32)jiffies, last + flow->timeout * HZ)) {
+		if (time_after32((u32)jiffies, last + (u32)flow->timeout * HZ)) {
 			ksip_genl_event(kn, KSIP_EVENT_IDLE, flow);
 			atomic64_inc(&kn->expired);
 			ksip_flow_remove(kn, flow);

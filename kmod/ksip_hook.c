@@ -63,15 +63,15 @@ static bool ksip_latch(struct ksip_net *kn, struct ksip_flow *flow, const struct
 {
 	struct ksip_flow *reverse;
 
-	if (test_bit(KSIP_FLOW_LATCHED_BIT, &flow->state)) {
+	if (atomic_read(&flow->state) & KSIP_FLOW_LATCHED) {
 		smp_rmb(); /* pairs with smp_wmb() below: expect is written before the bit */
 		return ksip_addr_match(&flow->expect, src);
 	}
-	if (test_and_set_bit(KSIP_FLOW_LATCHING_BIT, &flow->state))
+	if (atomic_fetch_or(KSIP_FLOW_LATCHING, &flow->state) & KSIP_FLOW_LATCHING)
 		return false;	/* another CPU is latching this very moment */
 	flow->expect = *src;
 	smp_wmb(); /* publish expect before the bit; pairs with smp_rmb() above */
-	set_bit(KSIP_FLOW_LATCHED_BIT, &flow->state);
+	atomic_or(KSIP_FLOW_LATCHED, &flow->state);
 	atomic64_inc(&kn->latched);
 
 	/*
@@ -100,14 +100,11 @@ static bool ksip_source_ok(struct ksip_net *kn, struct ksip_flow *flow, const st
 }
 
 /*
- * Hand the rewritten packet its route (the flow's cached one, without a
- * reference: the stack takes one if it queues the packet), and count it.
+ * Hand a rewritten packet its route (a cached one, without a reference: the
+ * stack takes one if it queues the packet) and send it as our own.
  */
-void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
-		       struct dst_entry *dst, unsigned int payload)
+void ksip_set_route(struct sk_buff *skb, struct dst_entry *dst)
 {
-	ksip_flow_count(flow, false, payload);
-	ksip_net_count(kn, KSIP_NC_FORWARDED, payload);
 	skb_dst_drop(skb);
 	skb_dst_set_noref(skb, dst);
 	skb_clear_tstamp(skb);
@@ -118,14 +115,69 @@ void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_bu
 #endif
 }
 
+/* The flow's packet to PEER: its route, and count it. */
+void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
+		       struct dst_entry *dst, unsigned int payload)
+{
+	ksip_flow_count(flow, false, payload);
+	ksip_net_count(kn, KSIP_NC_FORWARDED, payload);
+	ksip_set_route(skb, dst);
+}
+
+/*
+ * Rewrite a UDP/IPv4 packet, whose headers are writable, to go from SRC to
+ * DST; the UDP checksum is updated by the difference (or stays 0: none).
+ * The IP header checksum is recomputed by ip_local_out().
+ */
+void ksip_rewrite_v4(struct sk_buff *skb, unsigned int ihl, const struct ksip_flow *flow,
+		     const struct ksip_addr *src, const struct ksip_addr *dst)
+{
+	struct iphdr *iph = ip_hdr(skb);
+	struct udphdr *uh = (struct udphdr *)(skb_network_header(skb) + ihl);
+	__be32 saddr = src->ip.s6_addr32[3], daddr = dst->ip.s6_addr32[3];
+
+	if (uh->check) {
+		inet_proto_csum_replace4(&uh->check, skb, iph->saddr, saddr, true);
+		inet_proto_csum_replace4(&uh->check, skb, iph->daddr, daddr, true);
+		inet_proto_csum_replace2(&uh->check, skb, uh->source, src->port, false);
+		inet_proto_csum_replace2(&uh->check, skb, uh->dest, dst->port, false);
+		if (!uh->check)
+			uh->check = CSUM_MANGLED_0;
+	}
+	uh->source = src->port;
+	uh->dest = dst->port;
+	iph->saddr = saddr;
+	iph->daddr = daddr;
+	if (flow->flags & KSIP_FLOW_F_DSCP)
+		ipv4_change_dsfield(iph, INET_ECN_MASK, flow->dscp << 2);
+}
+
+/* The same for UDP/IPv6, where the checksum is mandatory. */
+void ksip_rewrite_v6(struct sk_buff *skb, const struct ksip_flow *flow,
+		     const struct ksip_addr *src, const struct ksip_addr *dst)
+{
+	struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	struct udphdr *uh = (struct udphdr *)(skb_network_header(skb) + sizeof(*ip6h));
+
+	inet_proto_csum_replace16(&uh->check, skb, ip6h->saddr.s6_addr32, src->ip.s6_addr32, true);
+	inet_proto_csum_replace16(&uh->check, skb, ip6h->daddr.s6_addr32, dst->ip.s6_addr32, true);
+	inet_proto_csum_replace2(&uh->check, skb, uh->source, src->port, false);
+	inet_proto_csum_replace2(&uh->check, skb, uh->dest, dst->port, false);
+	if (!uh->check)
+		uh->check = CSUM_MANGLED_0;
+	uh->source = src->port;
+	uh->dest = dst->port;
+	ip6h->saddr = src->ip;
+	ip6h->daddr = dst->ip;
+	if (flow->flags & KSIP_FLOW_F_DSCP)
+		ipv6_change_dsfield(ip6h, INET_ECN_MASK, flow->dscp << 2);
+}
+
 static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 				    struct sk_buff *skb, const struct nf_hook_state *state)
 {
 	unsigned int ihl = ip_hdrlen(skb);
-	__be32 saddr = flow->source.ip.s6_addr32[3];
 	struct ksip_addr peer;
-	struct iphdr *iph;
-	__be32 daddr;
 	struct udphdr *uh;
 	struct dst_entry *dst;
 	unsigned int payload, seq;
@@ -135,8 +187,6 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 		return NF_DROP;
 	}
 	seq = ksip_flow_get_peer(flow, &peer);
-	daddr = peer.ip.s6_addr32[3];
-	iph = ip_hdr(skb);
 	uh = (struct udphdr *)(skb_network_header(skb) + ihl);
 	payload = ntohs(uh->len) - sizeof(*uh);
 
@@ -145,23 +195,7 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 		ksip_net_count(kn, KSIP_NC_NO_ROUTE, 0);
 		return NF_DROP;
 	}
-
-	if (uh->check) {
-		inet_proto_csum_replace4(&uh->check, skb, iph->saddr, saddr, true);
-		inet_proto_csum_replace4(&uh->check, skb, iph->daddr, daddr, true);
-		inet_proto_csum_replace2(&uh->check, skb, uh->source, flow->source.port, false);
-		inet_proto_csum_replace2(&uh->check, skb, uh->dest, peer.port, false);
-		if (!uh->check)
-			uh->check = CSUM_MANGLED_0;
-	}
-	uh->source = flow->source.port;
-	uh->dest = peer.port;
-	iph->saddr = saddr;
-	iph->daddr = daddr;
-	if (flow->flags & KSIP_FLOW_F_DSCP)
-		ipv4_change_dsfield(iph, INET_ECN_MASK, flow->dscp << 2);
-	/* The IP header checksum is recomputed by ip_local_out(). */
-
+	ksip_rewrite_v4(skb, ihl, flow, &flow->source, &peer);
 	ksip_prepare_xmit(kn, flow, skb, dst, payload);
 	ip_local_out(state->net, NULL, skb);
 	return NF_STOLEN;
@@ -173,7 +207,6 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 	const unsigned int hlen = sizeof(struct ipv6hdr);
 	struct ksip_addr peer;
 	struct dst_entry *dst;
-	struct ipv6hdr *ip6h;
 	struct udphdr *uh;
 	unsigned int payload, seq;
 
@@ -182,7 +215,6 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 		return NF_DROP;
 	}
 	seq = ksip_flow_get_peer(flow, &peer);
-	ip6h = ipv6_hdr(skb);
 	uh = (struct udphdr *)(skb_network_header(skb) + hlen);
 	payload = ntohs(uh->len) - sizeof(*uh);
 
@@ -191,21 +223,7 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 		ksip_net_count(kn, KSIP_NC_NO_ROUTE, 0);
 		return NF_DROP;
 	}
-
-	inet_proto_csum_replace16(&uh->check, skb, ip6h->saddr.s6_addr32,
-				  flow->source.ip.s6_addr32, true);
-	inet_proto_csum_replace16(&uh->check, skb, ip6h->daddr.s6_addr32, peer.ip.s6_addr32, true);
-	inet_proto_csum_replace2(&uh->check, skb, uh->source, flow->source.port, false);
-	inet_proto_csum_replace2(&uh->check, skb, uh->dest, peer.port, false);
-	if (!uh->check)
-		uh->check = CSUM_MANGLED_0;
-	uh->source = flow->source.port;
-	uh->dest = peer.port;
-	ip6h->saddr = flow->source.ip;
-	ip6h->daddr = peer.ip;
-	if (flow->flags & KSIP_FLOW_F_DSCP)
-		ipv6_change_dsfield(ip6h, INET_ECN_MASK, flow->dscp << 2);
-
+	ksip_rewrite_v6(skb, flow, &flow->source, &peer);
 	ksip_prepare_xmit(kn, flow, skb, dst, payload);
 	ip6_local_out(state->net, NULL, skb);
 	return NF_STOLEN;
@@ -221,6 +239,7 @@ static unsigned int ksip_handle(struct ksip_net *kn, struct sk_buff *skb, unsign
 				const struct ksip_addr *local, const struct ksip_addr *src,
 				const struct nf_hook_state *state)
 {
+	struct ksip_outputs *outs;
 	struct ksip_flow *flow;
 	u32 now = (u32)jiffies;
 
@@ -235,6 +254,10 @@ static unsigned int ksip_handle(struct ksip_net *kn, struct sk_buff *skb, unsign
 	}
 	if (READ_ONCE(flow->last_seen) != now)
 		WRITE_ONCE(flow->last_seen, now);
+	/* Copies first: forwarding rewrites the packet in place and hands it on. */
+	outs = rcu_dereference(flow->outputs);
+	if (outs)
+		ksip_fanout(kn, flow, outs, skb, l4off, state);
 	/* SOURCE and PEER share a family (ksip_netlink.c, ksip_latch()); LOCAL may differ. */
 	if (local->family == AF_INET)
 		return flow->source.family == AF_INET ? ksip_forward_v4(kn, flow, skb, state) :

@@ -21,6 +21,19 @@ static const struct nla_policy ksip_addr_policy[KSIP_ADDR_ATTR_MAX + 1] = {
 	[KSIP_ADDR_ATTR_PORT] = { .type = NLA_U16 },
 };
 
+static const struct nla_policy ksip_output_policy[KSIP_OUTPUT_ATTR_MAX + 1] = {
+	[KSIP_OUTPUT_ATTR_SOURCE] = NLA_POLICY_NESTED(ksip_addr_policy),
+	[KSIP_OUTPUT_ATTR_PEER] = NLA_POLICY_NESTED(ksip_addr_policy),
+	[KSIP_OUTPUT_ATTR_PACKETS] = { .type = NLA_REJECT },
+	[KSIP_OUTPUT_ATTR_BYTES] = { .type = NLA_REJECT },
+	[KSIP_OUTPUT_ATTR_DROPPED] = { .type = NLA_REJECT },
+	[KSIP_OUTPUT_ATTR_PAD] = { .type = NLA_REJECT },
+};
+
+static const struct nla_policy ksip_outputs_policy[KSIP_OUTPUTS_ATTR_MAX + 1] = {
+	[KSIP_OUTPUTS_ATTR_OUTPUT] = NLA_POLICY_NESTED(ksip_output_policy),
+};
+
 static struct netlink_range_validation ksip_timeout_range = {
 	.max = KSIP_FLOW_TIMEOUT_MAX,
 };
@@ -33,6 +46,7 @@ static const struct nla_policy ksip_flow_policy[KSIP_FLOW_ATTR_MAX + 1] = {
 	[KSIP_FLOW_ATTR_FLAGS] = NLA_POLICY_MASK(NLA_U32, KSIP_FLOW_F_ALL),
 	[KSIP_FLOW_ATTR_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &ksip_timeout_range),
 	[KSIP_FLOW_ATTR_DSCP] = NLA_POLICY_MAX(NLA_U8, KSIP_FLOW_DSCP_MAX),
+	[KSIP_FLOW_ATTR_OUTPUTS] = NLA_POLICY_NESTED(ksip_outputs_policy),
 	/* Counters and state are reported, never configured. */
 	[KSIP_FLOW_ATTR_PACKETS] = { .type = NLA_REJECT },
 	[KSIP_FLOW_ATTR_BYTES] = { .type = NLA_REJECT },
@@ -116,6 +130,40 @@ cancel:
 	return -EMSGSIZE;
 }
 
+/*
+ * A flow's outputs with their counters. With 16 outputs of IPv6 addresses
+ * this is about 1.9 KB, and a whole flow about 2.2 KB: one always fits the
+ * NLMSG_DEFAULT_SIZE of a FLOW_GET reply and the skb of a dump.
+ */
+static int ksip_put_outputs(struct sk_buff *skb, const struct ksip_outputs *outs)
+{
+	struct nlattr *nest = nla_nest_start(skb, KSIP_FLOW_ATTR_OUTPUTS), *one;
+	unsigned int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < outs->n; i++) {
+		const struct ksip_output *o = &outs->out[i];
+
+		one = nla_nest_start(skb, KSIP_OUTPUTS_ATTR_OUTPUT);
+		if (!one ||
+		    ksip_put_addr(skb, KSIP_OUTPUT_ATTR_SOURCE, &o->source) ||
+		    ksip_put_addr(skb, KSIP_OUTPUT_ATTR_PEER, &o->peer) ||
+		    nla_put_u64_64bit(skb, KSIP_OUTPUT_ATTR_PACKETS, atomic64_read(&o->packets),
+				      KSIP_OUTPUT_ATTR_PAD) ||
+		    nla_put_u64_64bit(skb, KSIP_OUTPUT_ATTR_BYTES, atomic64_read(&o->bytes),
+				      KSIP_OUTPUT_ATTR_PAD) ||
+		    nla_put_u64_64bit(skb, KSIP_OUTPUT_ATTR_DROPPED, atomic64_read(&o->dropped),
+				      KSIP_OUTPUT_ATTR_PAD)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+		nla_nest_end(skb, one);
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 /* The flow attributes of a reply or event; COUNTERS adds the statistics. */
 static int ksip_put_flow(struct sk_buff *skb, const struct ksip_flow *flow, bool counters)
 {
@@ -127,7 +175,7 @@ static int ksip_put_flow(struct sk_buff *skb, const struct ksip_flow *flow, bool
 	if (!nest)
 		return -EMSGSIZE;
 	err = ksip_put_addr(skb, KSIP_FLOW_ATTR_LOCAL, &flow->local);
-	if (test_bit(KSIP_FLOW_LATCHED_BIT, &flow->state)) {
+	if (atomic_read(&flow->state) & KSIP_FLOW_LATCHED) {
 		smp_rmb(); /* expect is valid once the bit is seen; see ksip_latch() */
 		err = err ?: ksip_put_addr(skb, KSIP_FLOW_ATTR_LATCHED, &flow->expect);
 	}
@@ -148,6 +196,15 @@ static int ksip_put_flow(struct sk_buff *skb, const struct ksip_flow *flow, bool
 	err = err ?: nla_put_u64_64bit(skb, KSIP_FLOW_ATTR_IDLE_MS,
 				       jiffies_to_msecs((u32)jiffies - READ_ONCE(flow->last_seen)),
 				       KSIP_FLOW_ATTR_PAD);
+	if (!err) {
+		const struct ksip_outputs *outs;
+
+		rcu_read_lock();
+		outs = rcu_dereference(flow->outputs);
+		if (outs)
+			err = ksip_put_outputs(skb, outs);
+		rcu_read_unlock();
+	}
 out:
 	if (err) {
 		nla_nest_cancel(skb, nest);
@@ -239,6 +296,164 @@ static int ksip_flow_configure(struct genl_info *info, struct nlattr **tb, struc
 	return 0;
 }
 
+static bool ksip_addr_equal(const struct ksip_addr *a, const struct ksip_addr *b)
+{
+	return a->family == b->family && a->port == b->port && ipv6_addr_equal(&a->ip, &b->ip);
+}
+
+/* What can be wrong with one output; each has a message per output index. */
+enum ksip_output_err {
+	KSIP_OE_NO_SOURCE,
+	KSIP_OE_NO_PEER,
+	KSIP_OE_FAMILY,
+	KSIP_OE_DUPLICATE,
+	KSIP_OE_FLOW_PEER,
+	KSIP_OE_LOOP_LOCAL,
+	KSIP_OE_LOOP_SOURCE,
+	KSIP_OE__COUNT,
+};
+
+/* The messages of output I, one per enum ksip_output_err. */
+#define KSIP_OUTPUT_MSGS(i) {							\
+	[KSIP_OE_NO_SOURCE] = "output " #i ": needs SOURCE",			\
+	[KSIP_OE_NO_PEER] = "output " #i ": needs PEER",			\
+	[KSIP_OE_FAMILY] = "output " #i ": SOURCE and PEER must be of LOCAL's address family", \
+	[KSIP_OE_DUPLICATE] = "output " #i ": PEER is already an earlier output's PEER", \
+	[KSIP_OE_FLOW_PEER] = "output " #i ": PEER is the flow's own PEER",	\
+	[KSIP_OE_LOOP_LOCAL] = "output " #i ": PEER is the flow's LOCAL: copies would loop", \
+	[KSIP_OE_LOOP_SOURCE] = "output " #i ": PEER is the flow's SOURCE: copies would loop", \
+}
+
+/* Indexed by output, then by error: one row per output, KSIP_FLOW_OUTPUTS_MAX rows. */
+static const char *const ksip_output_msgs[][KSIP_OE__COUNT] = {
+	KSIP_OUTPUT_MSGS(0), KSIP_OUTPUT_MSGS(1), KSIP_OUTPUT_MSGS(2), KSIP_OUTPUT_MSGS(3),
+	KSIP_OUTPUT_MSGS(4), KSIP_OUTPUT_MSGS(5), KSIP_OUTPUT_MSGS(6), KSIP_OUTPUT_MSGS(7),
+	KSIP_OUTPUT_MSGS(8), KSIP_OUTPUT_MSGS(9), KSIP_OUTPUT_MSGS(10), KSIP_OUTPUT_MSGS(11),
+	KSIP_OUTPUT_MSGS(12), KSIP_OUTPUT_MSGS(13), KSIP_OUTPUT_MSGS(14), KSIP_OUTPUT_MSGS(15),
+};
+
+/*
+ * NL_SET_ERR_MSG_FMT() is 6.2 and later, and NL_SET_ERR_MSG() takes only a
+ * literal: the extack keeps a pointer to the message, so it must be static.
+ * These are.
+ */
+static int ksip_output_err(struct netlink_ext_ack *extack, const struct nlattr *attr,
+			   enum ksip_output_err e, unsigned int i, int err)
+{
+	const char *msg = ksip_output_msgs[i][e];
+
+	do_trace_netlink_extack(msg);
+	if (extack) {
+		extack->_msg = msg;
+		NL_SET_BAD_ATTR(extack, attr);
+	}
+	return err;
+}
+
+/* Parse output I of a flow from LOCAL and SOURCE to PEER into O; earlier ones are in O - I. */
+static int ksip_parse_output(const struct nlattr *attr, unsigned int i, struct ksip_output *o,
+			     const struct ksip_flow *flow, const struct ksip_addr *peer,
+			     struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[KSIP_OUTPUT_ATTR_MAX + 1];
+	unsigned int j;
+	int err;
+
+	err = nla_parse_nested(tb, KSIP_OUTPUT_ATTR_MAX, attr, ksip_output_policy, extack);
+	if (err)
+		return err;
+	if (!tb[KSIP_OUTPUT_ATTR_SOURCE])
+		return ksip_output_err(extack, attr, KSIP_OE_NO_SOURCE, i, -EINVAL);
+	if (!tb[KSIP_OUTPUT_ATTR_PEER])
+		return ksip_output_err(extack, attr, KSIP_OE_NO_PEER, i, -EINVAL);
+	err = ksip_parse_addr(tb[KSIP_OUTPUT_ATTR_SOURCE], false, &o->source, extack) ?:
+	      ksip_parse_addr(tb[KSIP_OUTPUT_ATTR_PEER], false, &o->peer, extack);
+	if (err)
+		return err;
+	if (o->source.family != flow->local.family || o->peer.family != flow->local.family)
+		return ksip_output_err(extack, attr, KSIP_OE_FAMILY, i, -EAFNOSUPPORT);
+	if (ksip_addr_equal(&o->peer, &flow->local))
+		return ksip_output_err(extack, tb[KSIP_OUTPUT_ATTR_PEER], KSIP_OE_LOOP_LOCAL, i,
+				       -ELOOP);
+	if (ksip_addr_equal(&o->peer, &flow->source))
+		return ksip_output_err(extack, tb[KSIP_OUTPUT_ATTR_PEER], KSIP_OE_LOOP_SOURCE, i,
+				       -ELOOP);
+	if (ksip_addr_equal(&o->peer, peer))
+		return ksip_output_err(extack, tb[KSIP_OUTPUT_ATTR_PEER], KSIP_OE_FLOW_PEER, i,
+				       -EEXIST);
+	for (j = 0; j < i; j++)
+		if (ksip_addr_equal(&o->peer, &(o - i + j)->peer))
+			return ksip_output_err(extack, tb[KSIP_OUTPUT_ATTR_PEER], KSIP_OE_DUPLICATE,
+					       i, -EEXIST);
+	return 0;
+}
+
+/*
+ * The OUTPUTS of FLOW (configured; PEER its peer) into a new array in *RES,
+ * NULL for none. The policy has checked every attribute's type and nesting.
+ */
+static int ksip_parse_outputs(const struct nlattr *nest, const struct ksip_flow *flow,
+			      const struct ksip_addr *peer, struct ksip_outputs **res,
+			      struct netlink_ext_ack *extack)
+{
+	struct ksip_outputs *outs;
+	unsigned int n = 0;
+	struct nlattr *a;
+	int rem, err;
+
+	BUILD_BUG_ON(ARRAY_SIZE(ksip_output_msgs) != KSIP_FLOW_OUTPUTS_MAX);
+	*res = NULL;
+	nla_for_each_nested(a, nest, rem) {
+		if (n == KSIP_FLOW_OUTPUTS_MAX) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "output 16: more than KSIP_FLOW_OUTPUTS_MAX (16) outputs");
+			return -E2BIG;
+		}
+		n++;
+	}
+	if (!n)
+		return 0;
+	outs = ksip_outputs_alloc(n);
+	if (!outs)
+		return -ENOMEM;
+	n = 0;
+	nla_for_each_nested(a, nest, rem) {
+		err = ksip_parse_output(a, n, &outs->out[n], flow, peer, extack);
+		if (err) {
+			ksip_outputs_free_now(outs);
+			return err;
+		}
+		n++;
+	}
+	*res = outs;
+	return 0;
+}
+
+/*
+ * Outputs that stay (same SOURCE and PEER) keep their counters. Copies the
+ * fast path counts in OLD between this and the switch are lost to them.
+ */
+static void ksip_outputs_carry(const struct ksip_outputs *old, struct ksip_outputs *outs)
+{
+	unsigned int i, j;
+
+	for (i = 0; old && outs && i < outs->n; i++) {
+		struct ksip_output *o = &outs->out[i];
+
+		for (j = 0; j < old->n; j++) {
+			const struct ksip_output *p = &old->out[j];
+
+			if (!ksip_addr_equal(&o->peer, &p->peer) ||
+			    !ksip_addr_equal(&o->source, &p->source))
+				continue;
+			atomic64_set(&o->packets, atomic64_read(&p->packets));
+			atomic64_set(&o->bytes, atomic64_read(&p->bytes));
+			atomic64_set(&o->dropped, atomic64_read(&p->dropped));
+			break;
+		}
+	}
+}
+
 static int ksip_nl_flow_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ksip_net *kn = ksip_pernet(genl_info_net(info));
@@ -253,6 +468,13 @@ static int ksip_nl_flow_new(struct sk_buff *skb, struct genl_info *info)
 	if (!flow)
 		return -ENOMEM;
 	err = ksip_flow_configure(info, tb, flow);
+	if (!err && tb[KSIP_FLOW_ATTR_OUTPUTS]) {
+		struct ksip_outputs *outs;
+
+		err = ksip_parse_outputs(tb[KSIP_FLOW_ATTR_OUTPUTS], flow, &flow->peer, &outs,
+					 info->extack);
+		RCU_INIT_POINTER(flow->outputs, outs);
+	}
 	if (err)
 		goto free;
 	mutex_lock(&kn->lock);
@@ -307,6 +529,54 @@ static int ksip_nl_flow_del(struct sk_buff *skb, struct genl_info *info)
 		return -ENOENT;
 	}
 	return 0;
+}
+
+/* FLOW_SET: replace the outputs of the flow at LOCAL, all at once. */
+static int ksip_nl_flow_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksip_net *kn = ksip_pernet(genl_info_net(info));
+	struct nlattr *tbuf[KSIP_FLOW_ATTR_MAX + 1], **tb;
+	struct ksip_outputs *outs, *old;
+	struct ksip_flow *flow;
+	struct ksip_addr local, peer;
+	int err, i;
+
+	tb = ksip_flow_attrs(info, tbuf);
+	if (!tb)
+		return -EINVAL;
+	for (i = 0; i <= KSIP_FLOW_ATTR_MAX; i++) {
+		if (tb[i] && i != KSIP_FLOW_ATTR_LOCAL && i != KSIP_FLOW_ATTR_OUTPUTS) {
+			NL_SET_ERR_MSG_ATTR(info->extack, tb[i],
+					    "FLOW_SET takes only LOCAL and OUTPUTS");
+			return -EINVAL;
+		}
+	}
+	err = ksip_need(info, tb, KSIP_FLOW_ATTR_LOCAL, "flow needs LOCAL") ?:
+	      ksip_need(info, tb, KSIP_FLOW_ATTR_OUTPUTS, "FLOW_SET needs OUTPUTS (empty: none)");
+	if (err)
+		return err;
+	err = ksip_parse_addr(tb[KSIP_FLOW_ATTR_LOCAL], false, &local, info->extack);
+	if (err)
+		return err;
+	mutex_lock(&kn->lock);
+	flow = ksip_flow_lookup(kn, &local);
+	if (!flow) {
+		NL_SET_ERR_MSG(info->extack, "no flow with this LOCAL address");
+		err = -ENOENT;
+		goto unlock;
+	}
+	ksip_flow_get_peer(flow, &peer);
+	err = ksip_parse_outputs(tb[KSIP_FLOW_ATTR_OUTPUTS], flow, &peer, &outs, info->extack);
+	if (err)
+		goto unlock;
+	old = rcu_dereference_protected(flow->outputs, lockdep_is_held(&kn->lock));
+	ksip_outputs_carry(old, outs);
+	rcu_assign_pointer(flow->outputs, outs);
+	kn->generation++;
+	ksip_outputs_free(old);
+unlock:
+	mutex_unlock(&kn->lock);
+	return err;
 }
 
 static int ksip_nl_flow_get(struct sk_buff *skb, struct genl_info *info)
@@ -508,6 +778,11 @@ static const struct genl_small_ops ksip_genl_ops[] = {
 	{
 		.cmd = KSIP_CMD_FLOW_NEW,
 		.doit = ksip_nl_flow_new,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KSIP_CMD_FLOW_SET,
+		.doit = ksip_nl_flow_set,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{

@@ -19,12 +19,12 @@
 
 #include "ksip.h"
 
-static struct dst_entry *ksip_route_lookup4(struct net *net, const struct ksip_flow *flow,
+static struct dst_entry *ksip_route_lookup4(struct net *net, const struct ksip_addr *source,
 					    const struct ksip_addr *peer)
 {
 	struct flowi4 fl4 = {
 		.daddr = peer->ip.s6_addr32[3],
-		.saddr = flow->source.ip.s6_addr32[3],
+		.saddr = source->ip.s6_addr32[3],
 		.flowi4_proto = IPPROTO_UDP,
 	};
 	struct rtable *rt = ip_route_output_key(net, &fl4);
@@ -32,12 +32,12 @@ static struct dst_entry *ksip_route_lookup4(struct net *net, const struct ksip_f
 	return IS_ERR(rt) ? NULL : &rt->dst;
 }
 
-static struct dst_entry *ksip_route_lookup6(struct net *net, const struct ksip_flow *flow,
+static struct dst_entry *ksip_route_lookup6(struct net *net, const struct ksip_addr *source,
 					    const struct ksip_addr *peer, u32 *cookie)
 {
 	struct flowi6 fl6 = {
 		.daddr = peer->ip,
-		.saddr = flow->source.ip,
+		.saddr = source->ip,
 		.flowi6_proto = IPPROTO_UDP,
 	};
 	struct dst_entry *dst = ip6_route_output(net, NULL, &fl6);
@@ -65,31 +65,44 @@ void ksip_route_release(struct ksip_flow *flow)
 }
 
 /*
- * The route to PEER for a packet of FLOW, without a reference: valid until
- * the caller leaves its RCU read-side section (netfilter hooks run in one).
- * PEER_SEQ is the peer_lock sequence PEER was read under. NULL: no route.
+ * The route from SOURCE to PEER cached in SLOT (validated by *COOKIE), looked
+ * up again if it is missing or stale; without a reference: valid until the
+ * caller leaves its RCU read-side section. NULL: no route. Used for flows
+ * and for each of their extra outputs (ksip_output.c).
+ */
+struct dst_entry *ksip_route_cached(struct net *net, struct dst_entry __rcu **slot, u32 *cookie,
+				    const struct ksip_addr *source, const struct ksip_addr *peer)
+{
+	struct dst_entry *dst = rcu_dereference(*slot), *old;
+	u32 new_cookie = 0;
+
+	if (dst && dst_check(dst, READ_ONCE(*cookie)))
+		return dst;
+	if (peer->family == AF_INET)
+		dst = ksip_route_lookup4(net, source, peer);
+	else
+		dst = ksip_route_lookup6(net, source, peer, &new_cookie);
+	if (!dst)
+		return NULL;
+	WRITE_ONCE(*cookie, new_cookie);
+	old = unrcu_pointer(xchg(slot, RCU_INITIALIZER(dst)));
+	/* Another CPU may be using OLD right now: it is freed after a grace period. */
+	dst_release(old);
+	return dst;
+}
+
+/*
+ * The route to PEER for a packet of FLOW (see ksip_route_cached()).
+ * PEER_SEQ is the peer_lock sequence PEER was read under.
  */
 struct dst_entry *ksip_route_get(struct net *net, struct ksip_flow *flow,
 				 const struct ksip_addr *peer, unsigned int peer_seq)
 {
-	struct dst_entry *dst = rcu_dereference(flow->dst), *old;
-	u32 cookie;
+	struct dst_entry *dst = ksip_route_cached(net, &flow->dst, &flow->dst_cookie,
+						  &flow->source, peer);
 
-	if (dst && dst_check(dst, READ_ONCE(flow->dst_cookie)))
-		return dst;
-	cookie = 0;
-	if (peer->family == AF_INET)
-		dst = ksip_route_lookup4(net, flow, peer);
-	else
-		dst = ksip_route_lookup6(net, flow, peer, &cookie);
-	if (!dst)
-		return NULL;
-	WRITE_ONCE(flow->dst_cookie, cookie);
-	old = unrcu_pointer(xchg(&flow->dst, RCU_INITIALIZER(dst)));
-	/* Another CPU may be using OLD right now: it is freed after a grace period. */
-	dst_release(old);
 	/* The peer latched meanwhile: the route is for the old one; for this packet only. */
-	if (read_seqretry(&flow->peer_lock, peer_seq))
+	if (dst && read_seqretry(&flow->peer_lock, peer_seq))
 		ksip_route_reset(flow);
 	return dst;
 }

@@ -150,6 +150,32 @@ static int on_ack(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* OUTPUTS { OUTPUT { SOURCE, PEER, PACKETS, BYTES, DROPPED }* }: at most KSIP_FLOW_OUTPUTS_MAX kept. */
+static void parse_outputs(struct nlattr *nest, struct ksip_flow_spec *f)
+{
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem) {
+		struct nlattr *tb[KSIP_OUTPUT_ATTR_MAX + 1];
+		struct ksip_flow_output *o;
+
+		if (nla_type(a) != KSIP_OUTPUTS_ATTR_OUTPUT || f->noutputs == KSIP_FLOW_OUTPUTS_MAX ||
+		    nla_parse_nested(tb, KSIP_OUTPUT_ATTR_MAX, a, NULL))
+			continue;
+		o = &f->outputs[f->noutputs++];
+		if (tb[KSIP_OUTPUT_ATTR_SOURCE])
+			get_addr(tb[KSIP_OUTPUT_ATTR_SOURCE], &o->source);
+		if (tb[KSIP_OUTPUT_ATTR_PEER])
+			get_addr(tb[KSIP_OUTPUT_ATTR_PEER], &o->peer);
+#define U64(x) (tb[x] && nla_len(tb[x]) == (int)sizeof(uint64_t) ? nla_get_u64(tb[x]) : 0)
+		o->packets = U64(KSIP_OUTPUT_ATTR_PACKETS);
+		o->bytes = U64(KSIP_OUTPUT_ATTR_BYTES);
+		o->dropped = U64(KSIP_OUTPUT_ATTR_DROPPED);
+#undef U64
+	}
+}
+
 static void parse_flow(struct nlattr *nest, struct ksip_flow_spec *f)
 {
 	struct nlattr *tb[KSIP_FLOW_ATTR_MAX + 1];
@@ -185,6 +211,8 @@ static void parse_flow(struct nlattr *nest, struct ksip_flow_spec *f)
 		f->dropped = nla_get_u64(tb[KSIP_FLOW_ATTR_DROPPED]);
 	if (tb[KSIP_FLOW_ATTR_IDLE_MS])
 		f->idle_ms = nla_get_u64(tb[KSIP_FLOW_ATTR_IDLE_MS]);
+	if (tb[KSIP_FLOW_ATTR_OUTPUTS])
+		parse_outputs(tb[KSIP_FLOW_ATTR_OUTPUTS], f);
 }
 
 /* The kernel reports at most KSIP_GUARD_MAX_PORTS ports and one counter per enum value. */
@@ -297,12 +325,32 @@ static struct nl_msg *request(struct ksip_genl *g, int cmd, int flags)
 
 #define CTX(e, l) { .error = 0, .err = (e), .errlen = (l) }
 
+/* OUTPUTS with N entries (N = 0: an empty nest, "none"). */
+static void put_outputs(struct nl_msg *msg, const struct ksip_flow_output *outputs, unsigned int n)
+{
+	struct nlattr *nest = nla_nest_start(msg, KSIP_FLOW_ATTR_OUTPUTS);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct nlattr *one = nla_nest_start(msg, KSIP_OUTPUTS_ATTR_OUTPUT);
+
+		put_addr(msg, KSIP_OUTPUT_ATTR_SOURCE, &outputs[i].source);
+		put_addr(msg, KSIP_OUTPUT_ATTR_PEER, &outputs[i].peer);
+		nla_nest_end(msg, one);
+	}
+	nla_nest_end(msg, nest);
+}
+
 int ksip_genl_flow_add(struct ksip_genl *g, const struct ksip_flow_spec *f, char *err, size_t errlen)
 {
-	struct nl_msg *msg = request(g, KSIP_CMD_FLOW_NEW, 0);
 	struct reply_ctx rc = CTX(err, errlen);
 	struct nlattr *nest;
+	struct nl_msg *msg;
 
+	if (f->noutputs > KSIP_FLOW_OUTPUTS_MAX) {
+		snprintf(err, errlen, "more than %d outputs", KSIP_FLOW_OUTPUTS_MAX);
+		return -E2BIG;
+	}
+	msg = request(g, KSIP_CMD_FLOW_NEW, 0);
 	if (!msg)
 		return -ENOMEM;
 	nest = nla_nest_start(msg, KSIP_ATTR_FLOW);
@@ -317,6 +365,31 @@ int ksip_genl_flow_add(struct ksip_genl *g, const struct ksip_flow_spec *f, char
 		nla_put_u32(msg, KSIP_FLOW_ATTR_TIMEOUT, f->timeout);
 	if (f->flags & KSIP_FLOW_F_DSCP)
 		nla_put_u8(msg, KSIP_FLOW_ATTR_DSCP, f->dscp);
+	if (f->noutputs)
+		put_outputs(msg, f->outputs, f->noutputs);
+	nla_nest_end(msg, nest);
+	return transact(g, msg, &rc);
+}
+
+int ksip_genl_flow_set_outputs(struct ksip_genl *g, const struct sockaddr_storage *local,
+			       const struct ksip_flow_output *outputs, unsigned int n, char *err,
+			       size_t errlen)
+{
+	struct nl_msg *msg;
+	struct reply_ctx rc = CTX(err, errlen);
+	struct nlattr *nest;
+
+	/* More would not fit the spec's array; the kernel refuses them anyway (E2BIG). */
+	if (n > KSIP_FLOW_OUTPUTS_MAX) {
+		snprintf(err, errlen, "more than %d outputs", KSIP_FLOW_OUTPUTS_MAX);
+		return -E2BIG;
+	}
+	msg = request(g, KSIP_CMD_FLOW_SET, 0);
+	if (!msg)
+		return -ENOMEM;
+	nest = nla_nest_start(msg, KSIP_ATTR_FLOW);
+	put_addr(msg, KSIP_FLOW_ATTR_LOCAL, local);
+	put_outputs(msg, outputs, n);
 	nla_nest_end(msg, nest);
 	return transact(g, msg, &rc);
 }

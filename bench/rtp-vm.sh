@@ -194,11 +194,11 @@ ksip_fan() {
 			outs="$outs $(ksip_output 10.0.2.1:$((48000 + 1000 * j + 100 * k + 2 * i)) 10.0.2.$((2 + k)):40000)"
 		done
 		# shellcheck disable=SC2086
-		in_ns relay $CTL flow set $local_ep $outs || return 1
+		in_ns relay $CTL flow output $local_ep $outs || return 1
 	done
 }
-# ksip_output SOURCE PEER: one output in ksipctl flow set's words.
-ksip_output() { echo "output $1 to $2"; }
+# ksip_output SOURCE PEER: one output in `ksipctl flow output`'s words.
+ksip_output() { echo "from $1 to $2"; }
 
 # rtpe_fanout N: FAN_STREAMS calls whose caller leg rtpengine copies to N callee addresses:
 # offer/answer to 10.0.2.2:40000 as in phase 2, then N - 1 subscriptions to the caller
@@ -237,10 +237,10 @@ rtpe_fanout() {
 	eval "RTPE_FAN_$1=$fan_ports RTPE_FAN_BACK_$1=$fan_back"
 }
 
-# rtpe_outputs: how many of rtpengine's kernel targets have how many outputs ("N:count ...").
+# rtpe_outputs: how many of rtpengine's kernel targets have how many outputs ("COUNTxN ...").
 rtpe_outputs() {
 	awk '/^local/ { if (seen) c[n]++; seen = 1; n = 0 } /^ +output #/ { n++ }
-		END { if (seen) c[n]++; for (k in c) printf "%s:%d ", k, c[k] }' /proc/rtpengine/0/list 2>/dev/null
+		END { if (seen) c[n]++; for (k in c) printf "%sx%d ", c[k], k }' /proc/rtpengine/0/list 2>/dev/null
 }
 
 # fanout MODE...: the fan-out slopes: every delivered rate, REPS times, the modes taking turns.
@@ -267,8 +267,9 @@ fanout_phase() {
 		else
 			echo "# ksip.ko fan-out $n: flows could not be set up"
 		fi
-		in_ns relay taskset 2 /bin/udprelay 10.0.1.1:$((46000 + 200 * $(fan_index $n))) \
-			10.0.2.1:$((41000 + 200 * $(fan_index $n))) 10.0.2.2:40000 $FAN_STREAMS $n &
+		# Not through in_ns: a function run in the background is a subshell, and $! its pid.
+		$IP netns exec relay taskset 2 /bin/udprelay 10.0.1.1:$((46000 + 200 * $(fan_index $n))) \
+			10.0.2.1:$((52000 + 200 * $(fan_index $n))) 10.0.2.2:40000 $FAN_STREAMS $n &
 		echo $! >> /tmp/fan_relays
 		modes="$modes user-x$n"
 		[ "$1" = 1 ] && eval "[ -n \"\$RTPE_FAN_$n\" ]" && modes="$modes rtpengine-x$n"
@@ -276,7 +277,10 @@ fanout_phase() {
 	sleep 0.5
 	echo "# fan-out: $FAN_STREAMS streams per N, delivered rates $FAN_RATES packets/s (sent = rate / N), $FAN_SECS s per run, $REPS reps; modes:$modes"
 	fanout $modes
-	in_ns relay $CTL flow list 2>/dev/null | grep -m2 -A$((2 + ${FANOUT##* })) "43000" | sed 's/^/# ksip flow: /'
+	for n in $FANOUT; do
+		in_ns relay $CTL flow get 10.0.1.1:$((43000 + 200 * $(fan_index $n))) 2>&1 |
+			sed "s/^/# ksip.ko fan-out $n, first flow after the runs: /"
+	done
 	for p in $(cat /tmp/fan_relays); do kill $p; done
 	for n in $FANOUT; do
 		j=$(fan_index $n)
@@ -294,7 +298,7 @@ for i in $(seq 0 $((STREAMS - 1))); do
 	in_ns relay $CTL flow add 10.0.1.1:$((31000 + 2 * i)) from 10.0.2.1:$((35000 + 2 * i)) \
 		to 10.0.2.2:40000
 done
-in_ns relay taskset 2 /bin/udprelay 10.0.1.1:37000 10.0.2.1:41000 10.0.2.2:40000 $STREAMS &
+$IP netns exec relay taskset 2 /bin/udprelay 10.0.1.1:37000 10.0.2.1:41000 10.0.2.2:40000 $STREAMS &
 relay_pid=$!
 sleep 0.5
 
@@ -307,7 +311,7 @@ kill $relay_pid
 # phase of its own, taking turns with ksip.ko again under the same conditions.
 if [ -x /bin/rtpengine ] && [ -f /lib/modules/xt_RTPENGINE.ko ]; then
 	for m in x_tables xt_tcpudp ip_tables iptable_filter xt_RTPENGINE; do insmod /lib/modules/$m.ko; done
-	in_ns relay taskset 2 /bin/rtpengine --config-file=none --table=0 --no-fallback --foreground \
+	$IP netns exec relay taskset 2 /bin/rtpengine --config-file=none --table=0 --no-fallback --foreground \
 		--log-stderr --log-level=5 --interface=caller/10.0.1.1 --interface=callee/10.0.2.1 \
 		--listen-ng=127.0.0.1:2223 --port-min=32000 --port-max=34999 --num-threads=1 \
 		--timeout=3600 --silent-timeout=3600 > /tmp/rtpengine.log 2>&1 &

@@ -328,7 +328,14 @@ static struct nl_msg *request(struct ksip_genl *g, int cmd, int flags)
 /* OUTPUTS with N entries (N = 0: an empty nest, "none"). */
 static void put_outputs(struct nl_msg *msg, const struct ksip_flow_output *outputs, unsigned int n)
 {
-	struct nlattr *nest = nla_nest_start(msg, KSIP_FLOW_ATTR_OUTPUTS);
+	struct nlattr *nest;
+
+	/* libnl's nla_nest_end() drops a nest left empty: put the empty one by hand. */
+	if (!n) {
+		nla_put(msg, KSIP_FLOW_ATTR_OUTPUTS | NLA_F_NESTED, 0, NULL);
+		return;
+	}
+	nest = nla_nest_start(msg, KSIP_FLOW_ATTR_OUTPUTS);
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct nlattr *one = nla_nest_start(msg, KSIP_OUTPUTS_ATTR_OUTPUT);

@@ -144,7 +144,7 @@ for e in objref limit ct; do
 done
 cp tests/kernel/sip/*.sip tests/kernel/sipp-send.xml "$R/tests/sip/"
 cp tests/sipp/*.xml "$R/tests/sipp/"
-for f in vm-calls vm-phones vm-shield vm-xfam; do cp "tests/kernel/$f.sh" "$R/tests/"; done
+for f in vm-calls vm-phones vm-shield vm-xfam vm-fanout; do cp "tests/kernel/$f.sh" "$R/tests/"; done
 cp "$SCRIPT" "$R/tests/vm-tests.sh"
 cp tests/kernel/vm-init.sh "$R/init"
 chmod +x "$R/init"

@@ -950,6 +950,204 @@ static void nlbad_families(struct nl_sock *sk, int family)
 	}
 }
 
+/*
+ * Extra outputs (KSIP_CMD_FLOW_SET, OUTPUTS in FLOW_NEW): each hostile request gets its errno
+ * and an extack naming the output, and leaves the flow's outputs as they were. The flow is
+ * 10.98.0.1:39100 from :39101 to :39102; output i goes from :39110+i to :39200+i.
+ */
+struct out_spec {
+	char fam;		/* '4', '6' */
+	int source, peer;	/* ports; 0: leave the attribute out */
+};
+
+static void put_outputs(struct nl_msg *m, const struct out_spec *o, int n)
+{
+	struct nlattr *outs;
+
+	/* libnl's nla_nest_end() drops a nest left empty: put the empty one by hand. */
+	if (!n) {
+		nla_put(m, KSIP_FLOW_ATTR_OUTPUTS | NLA_F_NESTED, 0, NULL);
+		return;
+	}
+	outs = nla_nest_start(m, KSIP_FLOW_ATTR_OUTPUTS);
+
+	for (int i = 0; i < n; i++) {
+		struct nlattr *one = nla_nest_start(m, KSIP_OUTPUTS_ATTR_OUTPUT);
+
+		if (o[i].source)
+			put_addr(m, KSIP_OUTPUT_ATTR_SOURCE, o[i].fam, (uint16_t)o[i].source);
+		if (o[i].peer)
+			put_addr(m, KSIP_OUTPUT_ATTR_PEER, o[i].fam, (uint16_t)o[i].peer);
+		nla_nest_end(m, one);
+	}
+	nla_nest_end(m, outs);
+}
+
+/* FLOW { LOCAL 10.98.0.1:39100 [whole flow] OUTPUTS {...} } */
+static size_t set_attrs(void *buf, size_t cap, bool whole, const struct out_spec *o, int n)
+{
+	struct nl_msg *m = nlmsg_alloc();
+	struct nlattr *nest = nla_nest_start(m, KSIP_ATTR_FLOW);
+
+	put_addr(m, KSIP_FLOW_ATTR_LOCAL, '4', 39100);
+	if (whole) {
+		put_addr(m, KSIP_FLOW_ATTR_SOURCE, '4', 39101);
+		put_addr(m, KSIP_FLOW_ATTR_PEER, '4', 39102);
+	}
+	put_outputs(m, o, n);
+	nla_nest_end(m, nest);
+	return attrs_take(m, buf, cap);
+}
+
+/* How many outputs the flow at 10.98.0.1:39100 has (libksip's parser), -1 if none such. */
+static int outputs_now(struct ksip_genl *g, struct ksip_flow_spec *f)
+{
+	struct sockaddr_storage local;
+	char err[KSIP_GENL_ERRLEN];
+
+	ksip_parse_endpoint("10.98.0.1:39100", false, &local);
+	return ksip_genl_flow_get(g, &local, f, err, sizeof(err)) ? -1 : (int)f->noutputs;
+}
+
+static void nlbad_outputs(struct nl_sock *sk, int family)
+{
+	static struct out_spec o[KSIP_FLOW_OUTPUTS_MAX + 1];
+	static struct ksip_flow_spec f;
+	static const struct {
+		int n, index, source, peer;	/* output INDEX of N gets SOURCE and PEER */
+		char fam;
+		int error;
+		const char *msg, *what;
+	} cases[] = {
+		{ 17, -1, 0, 0, '4', -E2BIG, "output 16: more than", "17 outputs: E2BIG" },
+		{ 3, 2, 39112, 39201, '4', -EEXIST, "output 2: PEER is already an earlier output's",
+		  "two outputs with one PEER: EEXIST" },
+		{ 1, 0, 39110, 39102, '4', -EEXIST, "output 0: PEER is the flow's own PEER",
+		  "an output to the flow's PEER: EEXIST" },
+		{ 4, 3, 39113, 39100, '4', -ELOOP, "output 3: PEER is the flow's LOCAL",
+		  "an output to the flow's LOCAL: ELOOP" },
+		{ 2, 1, 39111, 39101, '4', -ELOOP, "output 1: PEER is the flow's SOURCE",
+		  "an output to the flow's SOURCE: ELOOP" },
+		{ 2, 1, 39111, 39201, '6', -EAFNOSUPPORT,
+		  "output 1: SOURCE and PEER must be of LOCAL's address family",
+		  "an IPv6 output on an IPv4 flow: EAFNOSUPPORT" },
+		{ 5, 4, 39114, 0, '4', -EINVAL, "output 4: needs PEER", "an output without PEER: EINVAL" },
+		{ 1, 0, 0, 39200, '4', -EINVAL, "output 0: needs SOURCE",
+		  "an output without SOURCE: EINVAL" },
+	};
+	struct ksip_genl *g;
+	char buf[8192], what[400], err[KSIP_GENL_ERRLEN];
+	struct nlattr *nest, *outs, *one;
+	struct nl_msg *m;
+	struct ack a;
+	size_t len;
+
+	for (int i = 0; i <= KSIP_FLOW_OUTPUTS_MAX; i++)
+		o[i] = (struct out_spec){ '4', 39110 + i, 39200 + i };
+	g = ksip_genl_open(err, sizeof(err));
+	if (!g) {
+		tap(false, "libksip opens the family", err);
+		return;
+	}
+
+	/* FLOW_NEW with too many outputs creates nothing; with two, the flow and its outputs. */
+	len = set_attrs(buf, sizeof(buf), true, o, KSIP_FLOW_OUTPUTS_MAX + 1);
+	a = raw_request(sk, family, KSIP_CMD_FLOW_NEW, buf, len, 0);
+	snprintf(what, sizeof(what), "FLOW_NEW with 17 outputs: E2BIG, no flow (error %d, \"%s\")",
+		 a.error, a.msg);
+	tap(a.error == -E2BIG && strstr(a.msg, "output 16") && outputs_now(g, &f) == -1, what, NULL);
+	len = set_attrs(buf, sizeof(buf), true, o, 2);
+	a = raw_request(sk, family, KSIP_CMD_FLOW_NEW, buf, len, 0);
+	tap(a.error == 0 && outputs_now(g, &f) == 2 &&
+	    ksip_endpoint_port(&f.outputs[1].source) == 39111 &&
+	    ksip_endpoint_port(&f.outputs[1].peer) == 39201 && f.outputs[1].packets == 0,
+	    "FLOW_NEW with 2 outputs: the flow reports both, in order (libksip parses them)", a.msg);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct out_spec saved;
+		int k = cases[i].index;
+
+		if (k >= 0) {
+			saved = o[k];
+			o[k] = (struct out_spec){ cases[i].fam, cases[i].source, cases[i].peer };
+		}
+		len = set_attrs(buf, sizeof(buf), false, o, cases[i].n);
+		if (k >= 0)
+			o[k] = saved;
+		a = raw_request(sk, family, KSIP_CMD_FLOW_SET, buf, len, 0);
+		snprintf(what, sizeof(what), "FLOW_SET, %s, \"%s\"; the 2 outputs stay (error %d, \"%s\")",
+			 cases[i].what, cases[i].msg, a.error, a.msg);
+		tap(a.error == cases[i].error && strstr(a.msg, cases[i].msg) &&
+		    outputs_now(g, &f) == 2, what, NULL);
+	}
+
+	/* Garbage inside the nests: the policy refuses it, with a message. */
+	for (int shape = 0; shape < 5; shape++) {
+		static const char *const shapes[] = {
+			"OUTPUTS as a u32", "OUTPUT as a u32", "unknown attribute 9 in OUTPUT",
+			"read-only PACKETS in OUTPUT", "unknown attribute 5 in OUTPUTS",
+		};
+
+		m = nlmsg_alloc();
+		nest = nla_nest_start(m, KSIP_ATTR_FLOW);
+		put_addr(m, KSIP_FLOW_ATTR_LOCAL, '4', 39100);
+		if (shape == 0) {
+			nla_put_u32(m, KSIP_FLOW_ATTR_OUTPUTS, 1);
+		} else {
+			outs = nla_nest_start(m, KSIP_FLOW_ATTR_OUTPUTS);
+			if (shape == 1)
+				nla_put_u32(m, KSIP_OUTPUTS_ATTR_OUTPUT, 1);
+			if (shape == 4)
+				nla_put_u32(m, 5, 1);
+			if (shape == 2 || shape == 3) {
+				one = nla_nest_start(m, KSIP_OUTPUTS_ATTR_OUTPUT);
+				put_addr(m, KSIP_OUTPUT_ATTR_SOURCE, '4', 39110);
+				put_addr(m, KSIP_OUTPUT_ATTR_PEER, '4', 39200);
+				if (shape == 2)
+					nla_put_u32(m, 9, 1);
+				else
+					nla_put_u64(m, KSIP_OUTPUT_ATTR_PACKETS, 5);
+				nla_nest_end(m, one);
+			}
+			nla_nest_end(m, outs);
+		}
+		nla_nest_end(m, nest);
+		len = attrs_take(m, buf, sizeof(buf));
+		a = raw_request(sk, family, KSIP_CMD_FLOW_SET, buf, len, 0);
+		snprintf(what, sizeof(what), "FLOW_SET with %s: EINVAL with a message (\"%s\")",
+			 shapes[shape], a.msg);
+		tap(a.error == -EINVAL && a.msg[0] && outputs_now(g, &f) == 2, what, NULL);
+	}
+
+	len = set_attrs(buf, sizeof(buf), true, o, 2);
+	a = raw_request(sk, family, KSIP_CMD_FLOW_SET, buf, len, 0);
+	tap(a.error == -EINVAL && strstr(a.msg, "only LOCAL and OUTPUTS"),
+	    "FLOW_SET with SOURCE and PEER: EINVAL, only LOCAL and OUTPUTS", a.msg);
+	m = nlmsg_alloc();
+	nest = nla_nest_start(m, KSIP_ATTR_FLOW);
+	put_addr(m, KSIP_FLOW_ATTR_LOCAL, '4', 39100);
+	nla_nest_end(m, nest);
+	len = attrs_take(m, buf, sizeof(buf));
+	a = raw_request(sk, family, KSIP_CMD_FLOW_SET, buf, len, 0);
+	tap(a.error == -EINVAL && strstr(a.msg, "needs OUTPUTS"), "FLOW_SET without OUTPUTS: EINVAL",
+	    a.msg);
+
+	/* The limit itself, then none, then a flow that does not exist. */
+	len = set_attrs(buf, sizeof(buf), false, o, KSIP_FLOW_OUTPUTS_MAX);
+	a = raw_request(sk, family, KSIP_CMD_FLOW_SET, buf, len, 0);
+	tap(a.error == 0 && outputs_now(g, &f) == KSIP_FLOW_OUTPUTS_MAX &&
+	    ksip_endpoint_port(&f.outputs[15].peer) == 39215,
+	    "FLOW_SET with 16 outputs: accepted, all 16 reported", a.msg);
+	len = set_attrs(buf, sizeof(buf), false, o, 0);
+	a = raw_request(sk, family, KSIP_CMD_FLOW_SET, buf, len, 0);
+	tap(a.error == 0 && outputs_now(g, &f) == 0, "FLOW_SET with an empty OUTPUTS: none left",
+	    a.msg);
+	raw_request(sk, family, KSIP_CMD_FLOW_DEL, buf, len, 0);
+	a = raw_request(sk, family, KSIP_CMD_FLOW_SET, buf, len, 0);
+	tap(a.error == -ENOENT && strstr(a.msg, "no flow"), "FLOW_SET on no flow: ENOENT", a.msg);
+	ksip_genl_close(g);
+}
+
 static int cmd_nlbad(char **argv)
 {
 	unsigned int seed = (unsigned int)atoi(argv[0]);
@@ -1042,6 +1240,7 @@ static int cmd_nlbad(char **argv)
 	tap(a.error == -EOPNOTSUPP, "unknown command: EOPNOTSUPP", a.msg);
 
 	nlbad_families(sk, family);
+	nlbad_outputs(sk, family);
 
 	/* Attribute soup: random types, lengths and nesting. Every answer must be an error or ok. */
 	srand(seed);

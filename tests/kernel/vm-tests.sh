@@ -285,6 +285,9 @@ relay $CTL flow flush
 # --- flows across address families (issue 14) ------------------------------------------
 . /tests/vm-xfam.sh
 
+# --- flows with extra outputs: fan-out (issue 17) ----------------------------------------------
+. /tests/vm-fanout.sh
+
 # --- calls through ksipd -------------------------------------------------------------
 . /tests/vm-calls.sh
 

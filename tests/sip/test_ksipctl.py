@@ -68,10 +68,12 @@ sample = {
     "tls show": [], "tls reload": [],
     "flow add": ["127.0.0.1:4000", "from", "127.0.0.1:4001", "to", "127.0.0.1:4002", "latch"],
     "flow del": ["127.0.0.1:4000"], "flow list": [], "flow flush": [], "kstats": [],
+    "flow output": ["127.0.0.1:4000", "from", "127.0.0.1:4001", "to", "127.0.0.1:4003"],
+    "flow get": ["127.0.0.1:4000"],
     "guard set": ["5060"], "guard show": [],
 }
 # Kernel commands that would change the host's state if ksip.ko were loaded here.
-MUTATING = ("flow add", "flow del", "flow flush", "guard set")
+MUTATING = ("flow add", "flow del", "flow flush", "guard set", "flow output")
 for (_, _, daemon), name in zip(cmds, names):
     args = sample.get(name)
     if args is None:
@@ -153,6 +155,22 @@ for args, what in ((["127.0.0.1"], "bad LOCAL"), (["[::1]:1", "from", "x", "to",
     p = ctl("flow", "add", *args)
     tap.ok(p.returncode in (1, 2) and ("usage" in p.stderr or what in p.stderr),
            "flow add %s: refused" % " ".join(args), p.stderr)
+
+outputs_max = uapi("KSIP_FLOW_OUTPUTS_MAX")
+many = ["flow", "output", "127.0.0.1:4000"]
+for i in range(outputs_max + 1):
+    many += ["from", "127.0.0.1:%d" % (5000 + i), "to", "127.0.0.1:%d" % (6000 + i)]
+p = ctl(*many)
+tap.ok(p.returncode == 1 and "more than %d outputs" % outputs_max in p.stderr,
+       "flow output: more than KSIP_FLOW_OUTPUTS_MAX outputs are refused", p.stderr)
+for args, what in ((["127.0.0.1:4000", "from", "127.0.0.1:1", "to"], "usage"),
+                   (["127.0.0.1:4000", "from", "127.0.0.1:1", "onto", "127.0.0.1:2"], "usage"),
+                   (["127.0.0.1:4000", "from", "127.0.0.1", "to", "127.0.0.1:2"], "bad output SOURCE"),
+                   (["127.0.0.1:4000", "from", "127.0.0.1:1", "to", "x"], "bad output PEER"),
+                   (["127.0.0.1:4000", "all"], "usage"), (["x", "none"], "bad LOCAL")):
+    p = ctl("flow", "output", *args)
+    tap.ok(p.returncode in (1, 2) and what in p.stderr, "flow output %s: refused" % " ".join(args),
+           p.stderr)
 
 # --- docs: every command is described for operators -------------------------------------
 docs = ""

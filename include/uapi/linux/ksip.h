@@ -23,18 +23,26 @@
  *                     unless DSCP is set).
  *                     [OUTPUTS] may come with FLOW_NEW too (see FLOW_SET).
  * KSIP_CMD_FLOW_DEL   request: KSIP_ATTR_FLOW { LOCAL }; -ENOENT if none.
- * KSIP_CMD_FLOW_SET   request: KSIP_ATTR_FLOW { LOCAL, OUTPUTS }: replaces the
- *                     flow's extra outputs, all at once (an empty OUTPUTS nest
- *                     removes them); -ENOENT if no flow has LOCAL. Every
+ * KSIP_CMD_FLOW_SET   request: KSIP_ATTR_FLOW { LOCAL, OUTPUTS } and nothing
+ *                     else (-EINVAL): replaces the flow's extra outputs, all
+ *                     at once (an empty OUTPUTS nest removes them; libnl
+ *                     drops empty nests, so put it by hand); -ENOENT if no
+ *                     flow has LOCAL. Every
  *                     packet the flow forwards to PEER is also copied to each
  *                     output, rewritten to come from the output's SOURCE and
  *                     go to its PEER (fan-out: paging groups, recording taps).
  *                     At most KSIP_FLOW_OUTPUTS_MAX outputs (-E2BIG); each
- *                     output's SOURCE and PEER of LOCAL's family
+ *                     output has SOURCE and PEER (-EINVAL), of LOCAL's family
  *                     (-EAFNOSUPPORT); no two outputs, and no output and the
  *                     flow's PEER, with one PEER (-EEXIST); no output PEER
  *                     equal to the flow's LOCAL or SOURCE (-ELOOP). The
- *                     extack names the offending output by its index.
+ *                     extack names the offending output by its index
+ *                     ("output 3: ..."); a refused request changes nothing.
+ *                     Outputs that stay (same SOURCE and PEER) keep their
+ *                     counters. Packets arriving over a loopback device are
+ *                     forwarded but not copied (a copy to a local address
+ *                     would come back: loops between flows), nor are GSO
+ *                     aggregates (counted as the output's DROPPED).
  * KSIP_CMD_FLOW_GET   doit: KSIP_ATTR_FLOW { LOCAL } -> one flow;
  *                     dumpit (NLM_F_DUMP): every flow of the namespace, resumable,
  *                     NLM_F_DUMP_INTR when the table changed during the dump.
@@ -168,6 +176,10 @@ enum ksip_stats_attr {
 
 #define KSIP_STATS_ATTR_MAX (__KSIP_STATS_ATTR_MAX - 1)
 /*
+ * FORWARDED and BYTES count the copies sent to a flow's extra outputs as well
+ * as the packets sent to PEER; a copy not sent counts in NO_ROUTE or
+ * DROP_ERROR.
+ *
  * DROP_ERROR counts packets of a flow that could not be sent: no memory to
  * make the headers writable or to grow them; for a flow across families, a
  * GSO aggregate, an IPv6 datagram with UDP checksum 0 (invalid, RFC 8200)

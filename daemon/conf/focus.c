@@ -86,25 +86,6 @@ struct focus {
 
 static struct log_limit focus_log = LOG_LIMIT_INIT;
 
-static char *span_dup(struct sip_span s)
-{
-	char *p = malloc(s.len + 1);
-
-	if (p) {
-		memcpy(p, s.p, s.len);
-		p[s.len] = 0;
-	}
-	return p;
-}
-
-static void span_copy(char *dst, size_t cap, struct sip_span s)
-{
-	size_t n = s.len < cap - 1 ? s.len : cap - 1;
-
-	memcpy(dst, s.p, n);
-	dst[n] = 0;
-}
-
 static uint64_t member_hash(struct sip_span callid, struct sip_span tag)
 {
 	return hash_bytes_seed(hash_bytes(callid.p, callid.len), tag.p, tag.len);

@@ -13,41 +13,6 @@ struct rtpmap {
 	struct sip_span name;	/* "PCMU/8000", "telephone-event/8000" */
 };
 
-/* The next line of *REST (CRLF or LF), false at the end. */
-static bool next_line(struct sip_span *rest, struct sip_span *line)
-{
-	const char *nl;
-
-	if (!rest->len)
-		return false;
-	nl = memchr(rest->p, '\n', rest->len);
-	line->p = rest->p;
-	line->len = nl ? (uint32_t)(nl - rest->p) : rest->len;
-	rest->p += line->len + (nl ? 1 : 0);
-	rest->len -= line->len + (nl ? 1 : 0);
-	if (line->len && line->p[line->len - 1] == '\r')
-		line->len--;
-	return true;
-}
-
-/* The next space-separated word of *REST. */
-static bool next_word(struct sip_span *rest, struct sip_span *w)
-{
-	while (rest->len && *rest->p == ' ') {
-		rest->p++;
-		rest->len--;
-	}
-	if (!rest->len)
-		return false;
-	w->p = rest->p;
-	while (rest->len && *rest->p != ' ') {
-		rest->p++;
-		rest->len--;
-	}
-	w->len = (uint32_t)(rest->p - w->p);
-	return true;
-}
-
 static bool name_is(struct sip_span name, const char *codec)
 {
 	size_t n = strlen(codec);
@@ -80,7 +45,7 @@ static bool choose(struct offer *o, struct sip_span fmts, const struct rtpmap *m
 	bool found = false;
 
 	o->dtmf_pt = -1;
-	while (next_word(&fmts, &w)) {
+	while (sdp_next_word(&fmts, &w)) {
 		uint32_t pt;
 		int c;
 
@@ -111,7 +76,7 @@ static int scan(struct sip_span body, struct offer *o, int want)
 	o->nmedia = 0;
 	o->audio = -1;
 	for (;;) {
-		bool more = next_line(&rest, &line);
+		bool more = sdp_next_line(&rest, &line);
 
 		/* The end of an m= section (the next m= or the end): judge it. */
 		if ((!more || (line.len > 2 && !memcmp(line.p, "m=", 2))) && candidate &&
@@ -130,19 +95,19 @@ static int scan(struct sip_span body, struct offer *o, int want)
 			cur = o->nmedia++;
 			l = &o->line[cur];
 			memset(l, 0, sizeof(*l));
-			if (!next_word(&r, &l->type) || !next_word(&r, &port) ||
-			    !next_word(&r, &l->proto))
+			if (!sdp_next_word(&r, &l->type) || !sdp_next_word(&r, &port) ||
+			    !sdp_next_word(&r, &l->proto))
 				return -1;
 			fmts = r;
-			next_word(&r, &l->first_fmt);
+			sdp_next_word(&r, &l->first_fmt);
 			candidate = span_eq(l->type, "audio") && span_eq(l->proto, "RTP/AVP") &&
 				    !(port.len == 1 && port.p[0] == '0');
 		} else if (cur >= 0 && line.len > 9 && !memcmp(line.p, "a=rtpmap:", 9) &&
 			   nmap < RTPMAP_MAX) {
 			struct sip_span r = { line.p + 9, line.len - 9 }, pt;
 
-			if (next_word(&r, &pt) && span_to_u32(pt, 127, &map[nmap].pt) &&
-			    next_word(&r, &map[nmap].name))
+			if (sdp_next_word(&r, &pt) && span_to_u32(pt, 127, &map[nmap].pt) &&
+			    sdp_next_word(&r, &map[nmap].name))
 				nmap++;
 		}
 	}

@@ -44,39 +44,6 @@ static uint64_t call_hash(struct sip_span callid, struct sip_span tag)
 	return hash_bytes_seed(hash_bytes(callid.p, callid.len), tag.p, tag.len);
 }
 
-static char *span_dup(struct sip_span s)
-{
-	char *p = malloc(s.len + 1);
-
-	if (p) {
-		memcpy(p, s.p, s.len);
-		p[s.len] = 0;
-	}
-	return p;
-}
-
-static void span_copy(char *dst, size_t cap, struct sip_span s)
-{
-	size_t n = s.len < cap - 1 ? s.len : cap - 1;
-
-	memcpy(dst, s.p, n);
-	dst[n] = 0;
-}
-
-static struct sip_span contact_uri(const struct sip_msg *m)
-{
-	const struct sip_hdr *h = sip_hdr_first(m, SIP_HDR_CONTACT);
-	struct sip_span rest, elem;
-	struct sip_naddr na;
-
-	if (h) {
-		rest = h->value;
-		if (sip_list_next(&rest, &elem) && sip_naddr_parse(elem, &na))
-			return na.uri;
-	}
-	return (struct sip_span){ "", 0 };
-}
-
 static struct sip_span uri_user(struct sip_span uri_s)
 {
 	struct sip_uri u;

@@ -127,31 +127,6 @@ long page_offer(const struct call *c, const char *sdp, long len, uint16_t port, 
 
 /* --- members' dialogs ------------------------------------------------------- */
 
-static struct sip_span contact_of(const struct sip_msg *m)
-{
-	const struct sip_hdr *h = sip_hdr_first(m, SIP_HDR_CONTACT);
-	struct sip_span rest, elem;
-	struct sip_naddr na;
-
-	if (h) {
-		rest = h->value;
-		if (sip_list_next(&rest, &elem) && sip_naddr_parse(elem, &na))
-			return na.uri;
-	}
-	return (struct sip_span){ "", 0 };
-}
-
-static char *dup_span(struct sip_span s)
-{
-	char *d = malloc(s.len + 1);
-
-	if (d) {
-		memcpy(d, s.p, s.len);
-		d[s.len] = 0;
-	}
-	return d;
-}
-
 static bool tag_is(const char *tag, struct sip_span s)
 {
 	return s.len && strlen(tag) == s.len && !memcmp(tag, s.p, s.len);
@@ -161,8 +136,8 @@ static bool tag_is(const char *tag, struct sip_span s)
 static void ack_2xx(struct proxy *p, struct call *c, const struct branch *b,
 		    const struct sip_msg *m)
 {
-	char *to = dup_span(sip_hdr_first(m, SIP_HDR_TO)->value);
-	char *ruri = dup_span(contact_of(m));
+	char *to = span_dup(sip_hdr_first(m, SIP_HDR_TO)->value);
+	char *ruri = span_dup(contact_uri(m));
 	struct sip_request r = {
 		.method = SIP_ACK,
 		.ruri = ruri,
@@ -294,8 +269,8 @@ void page_member_answered(struct proxy *p, struct call *c, const struct branch *
 		/* Nowhere to keep it (or the page is over): the member's dialog ends at once. */
 		struct page_leg gone = { .sig = b->dst, .sig_tp = b->transport };
 
-		gone.to = dup_span(sip_hdr_first(m, SIP_HDR_TO)->value);
-		gone.contact = dup_span(contact_of(m));
+		gone.to = span_dup(sip_hdr_first(m, SIP_HDR_TO)->value);
+		gone.contact = span_dup(contact_uri(m));
 		bye_leg(p, c, &gone, c->state == CALL_ENDED ? "page ended" : "too many members");
 		free(gone.to);
 		free(gone.contact);
@@ -304,8 +279,8 @@ void page_member_answered(struct proxy *p, struct call *c, const struct branch *
 	l = &pc->leg[pc->n];
 	memset(l, 0, sizeof(*l));
 	memcpy(l->tag, tag.p, tag.len);
-	l->to = dup_span(sip_hdr_first(m, SIP_HDR_TO)->value);
-	l->contact = dup_span(contact_of(m));
+	l->to = span_dup(sip_hdr_first(m, SIP_HDR_TO)->value);
+	l->contact = span_dup(contact_uri(m));
 	l->sig = b->dst;
 	l->sig_tp = b->transport;
 	if (!l->to || !l->contact) {

@@ -17,6 +17,20 @@ bool top_via(const struct sip_msg *m, struct sip_via *via)
 	return sip_list_next(&rest, &elem) && sip_via_parse(elem, via);
 }
 
+struct sip_span contact_uri(const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_hdr_first(m, SIP_HDR_CONTACT);
+	struct sip_span rest, elem;
+	struct sip_naddr na;
+
+	if (h) {
+		rest = h->value;
+		if (sip_list_next(&rest, &elem) && sip_naddr_parse(elem, &na))
+			return na.uri;
+	}
+	return (struct sip_span){ "", 0 };
+}
+
 struct sip_span naddr_tag(const struct sip_msg *m, enum sip_hdr_id id)
 {
 	const struct sip_hdr *h = sip_hdr_first(m, id);

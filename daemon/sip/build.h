@@ -69,6 +69,8 @@ void sip_build_request(struct sip_out *o, const struct sip_request *r);
 bool top_via(const struct sip_msg *m, struct sip_via *via);
 /* A header parameter of To or From ("tag"), empty span when absent. */
 struct sip_span naddr_tag(const struct sip_msg *m, enum sip_hdr_id id);
+/* The URI of the first Contact, empty span when there is none or it does not parse. */
+struct sip_span contact_uri(const struct sip_msg *m);
 /* The CSeq number, 0 when unparsable. */
 uint32_t cseq_number(const struct sip_msg *m, struct sip_span *method);
 

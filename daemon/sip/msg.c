@@ -6,6 +6,7 @@
  */
 #include "sip/msg.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -74,6 +75,25 @@ bool span_ieq_span(struct sip_span a, struct sip_span b)
 static bool is_lws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+char *span_dup(struct sip_span s)
+{
+	char *p = malloc(s.len + 1);
+
+	if (p) {
+		memcpy(p, s.p, s.len);
+		p[s.len] = 0;
+	}
+	return p;
+}
+
+void span_copy(char *dst, size_t cap, struct sip_span s)
+{
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
+
+	memcpy(dst, s.p, n);
+	dst[n] = 0;
 }
 
 struct sip_span span_trim(struct sip_span s)

@@ -140,6 +140,10 @@ bool span_eq(struct sip_span s, const char *lit);
 bool span_ieq(struct sip_span s, const char *lit);
 bool span_ieq_span(struct sip_span a, struct sip_span b);
 struct sip_span span_trim(struct sip_span s);
+/* A NUL-terminated copy on the heap (NULL on no memory); the caller frees it. */
+char *span_dup(struct sip_span s);
+/* Into DST of CAP bytes (CAP > 0), cut to fit, always terminated. */
+void span_copy(char *dst, size_t cap, struct sip_span s);
 /* Parse an unsigned decimal; false on empty, junk or value > max. */
 bool span_to_u32(struct sip_span s, uint32_t max, uint32_t *out);
 

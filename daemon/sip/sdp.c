@@ -10,7 +10,7 @@
 #include "ksip/endpoint.h"
 
 /* The next line of REST (CRLF or bare LF), without its terminator. */
-static bool next_line(struct sip_span *rest, struct sip_span *line)
+bool sdp_next_line(struct sip_span *rest, struct sip_span *line)
 {
 	const char *nl;
 
@@ -27,7 +27,7 @@ static bool next_line(struct sip_span *rest, struct sip_span *line)
 }
 
 /* Split off the next space-separated word of *s. */
-static bool word(struct sip_span *s, struct sip_span *w)
+bool sdp_next_word(struct sip_span *s, struct sip_span *w)
 {
 	while (s->len && s->p[0] == ' ') {
 		s->p++;
@@ -52,8 +52,8 @@ static const char *parse_conn(struct sip_span v, struct sockaddr_storage *ss)
 	const char *slash;
 	int fam;
 
-	if (!word(&v, &nettype) || !word(&v, &addrtype) || !word(&v, &addr) || word(&v, &extra) ||
-	    !span_eq(nettype, "IN"))
+	if (!sdp_next_word(&v, &nettype) || !sdp_next_word(&v, &addrtype) ||
+	    !sdp_next_word(&v, &addr) || sdp_next_word(&v, &extra) || !span_eq(nettype, "IN"))
 		return "Malformed c= line";
 	if (span_eq(addrtype, "IP4"))
 		fam = AF_INET;
@@ -93,9 +93,10 @@ static bool parse_origin(struct sip_span v)
 {
 	struct sip_span user, id, version, nettype, addrtype, addr, extra;
 
-	return word(&v, &user) && word(&v, &id) && word(&v, &version) && word(&v, &nettype) &&
-	       word(&v, &addrtype) && word(&v, &addr) && !word(&v, &extra) && digits(id) &&
-	       digits(version) && span_eq(nettype, "IN") &&
+	return sdp_next_word(&v, &user) && sdp_next_word(&v, &id) &&
+	       sdp_next_word(&v, &version) && sdp_next_word(&v, &nettype) &&
+	       sdp_next_word(&v, &addrtype) && sdp_next_word(&v, &addr) &&
+	       !sdp_next_word(&v, &extra) && digits(id) && digits(version) && span_eq(nettype, "IN") &&
 	       (span_eq(addrtype, "IP4") || span_eq(addrtype, "IP6"));
 }
 
@@ -141,7 +142,8 @@ static bool parse_m(struct sip_span v, struct sdp_media *m)
 	const char *slash;
 	uint32_t p;
 
-	if (!word(&v, &m->type) || !word(&v, &port) || !word(&v, &m->proto) || !word(&v, &fmt))
+	if (!sdp_next_word(&v, &m->type) || !sdp_next_word(&v, &port) ||
+	    !sdp_next_word(&v, &m->proto) || !sdp_next_word(&v, &fmt))
 		return false;
 	slash = memchr(port.p, '/', port.len);
 	if (slash)
@@ -163,7 +165,7 @@ int sdp_parse(struct sip_span body, struct sdp_session *s, const char **why)
 
 	memset(s, 0, sizeof(*s));
 	*why = "Malformed SDP";
-	while (next_line(&rest, &line)) {
+	while (sdp_next_line(&rest, &line)) {
 		struct sip_span v;
 		uint32_t n;
 
@@ -215,8 +217,8 @@ int sdp_parse(struct sip_span body, struct sdp_session *s, const char **why)
 				struct sockaddr_storage rtcp_addr;
 
 				/* The port, then an optional address like c='s (RFC 3605 §2.1). */
-				if (!m || !word(&rv, &port) || !span_to_u32(port, 65535, &n) || !n ||
-				    ((probe = rv, word(&probe, &w)) && parse_conn(rv, &rtcp_addr))) {
+				if (!m || !sdp_next_word(&rv, &port) || !span_to_u32(port, 65535, &n) || !n ||
+				    ((probe = rv, sdp_next_word(&probe, &w)) && parse_conn(rv, &rtcp_addr))) {
 					*why = "Malformed a=rtcp line";
 					return -1;
 				}
@@ -320,7 +322,7 @@ long sdp_rewrite(struct sip_span body, const struct sdp_session *s, const struct
 	bool wrote_origin = false;
 	int mi = -1;
 
-	while (next_line(&rest, &line)) {
+	while (sdp_next_line(&rest, &line)) {
 		const struct sdp_media *m = mi >= 0 ? &s->media[mi] : NULL;
 		struct sip_span v = { line.p + 2, line.len >= 2 ? line.len - 2 : 0 };
 		char buf[32];
@@ -336,8 +338,8 @@ long sdp_rewrite(struct sip_span body, const struct sdp_session *s, const struct
 			struct sip_span type = { v.p, 0 }, port = { v.p, 0 };
 
 			m = &s->media[++mi];
-			word(&v, &type);
-			word(&v, &port);
+			sdp_next_word(&v, &type);
+			sdp_next_word(&v, &port);
 			put(&w, line.p, (size_t)(port.p - line.p));
 			if (m->port) {
 				const char *slash = memchr(port.p, '/', port.len);
@@ -358,11 +360,11 @@ long sdp_rewrite(struct sip_span body, const struct sdp_session *s, const struct
 
 			if (!m || !m->port)
 				continue;	/* a stream without relay ports: nothing to point at */
-			word(&rv, &port);
+			sdp_next_word(&rv, &port);
 			n = snprintf(buf, sizeof(buf), "a=rtcp:%u",
 				     m->rtcp_mux ? r->rtp_port[mi] : r->rtp_port[mi] + 1u);
 			put(&w, buf, (size_t)n);
-			if (word(&rv, &nettype)) {
+			if (sdp_next_word(&rv, &nettype)) {
 				put(&w, " ", 1);
 				put_conn(&w, &r->addr);
 			}
@@ -384,7 +386,7 @@ uint64_t sdp_hash_without_origin(const char *p, size_t n)
 	struct sip_span rest = { p, (uint32_t)n }, line;
 	uint64_t h = hash_bytes("sdp", 3);
 
-	while (next_line(&rest, &line))
+	while (sdp_next_line(&rest, &line))
 		if (line.len < 2 || line.p[0] != 'o' || line.p[1] != '=')
 			h = hash_bytes_seed(hash_bytes_seed(h, line.p, line.len), "\n", 1);
 	return h;

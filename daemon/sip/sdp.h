@@ -75,4 +75,9 @@ uint64_t sdp_hash_without_origin(const char *p, size_t n);
 /* Is LINE an ICE attribute (RFC 8839: a=candidate, a=ice-*, ...)? */
 bool sdp_is_ice_line(struct sip_span line);
 
+/* Line and word splitting for SDP readers: the next line of *REST (CRLF or bare LF) without its
+ * terminator, the next space-separated word; false at the end. */
+bool sdp_next_line(struct sip_span *rest, struct sip_span *line);
+bool sdp_next_word(struct sip_span *s, struct sip_span *w);
+
 #endif

@@ -37,10 +37,16 @@ try:
     b = t.wait_binding("bob")
     T.ok(len(b) == 1 and b[0]["source"] == t.net.links["li"].phone4 + ":5060",
          "linphone: ksipd holds one binding for bob, from the phone's address", b)
-    m = t.bob.mark()
-    t.bob.command("status register")
-    T.ok(t.bob.wait_output(r"registered, identity=.*sip:bob@", since=m, timeout=5) is not None,
-         "linphone reports itself registered")
+    # Asked again while linphonec says registered=-1: it answers so, now and then, for a
+    # moment after its REGISTER's 200 OK (seen once, 2026-12-01) while ksipd holds the binding.
+    said = None
+    for _ in range(5):
+        m = t.bob.mark()
+        t.bob.command("status register")
+        said = t.bob.wait_output(r"registered, identity=.*sip:bob@", since=m, timeout=2)
+        if said is not None:
+            break
+    T.ok(said is not None, "linphone reports itself registered")
     log = open(t.bob.dir + "/linphone.log", errors="replace").read()
     auths = authorizations(log)
     T.ok(bool(auths) and all("algorithm=SHA-256" in a for a in auths),

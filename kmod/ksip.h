@@ -172,6 +172,8 @@ void ksip_net_count(struct ksip_net *kn, enum ksip_net_counter c, u64 bytes);
 void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
 		       struct dst_entry *dst, unsigned int payload);
 void ksip_set_route(struct sk_buff *skb, struct dst_entry *dst);
+void ksip_send_v4(struct net *net, struct sk_buff *skb);
+void ksip_send_v6(struct net *net, struct sk_buff *skb);
 void ksip_rewrite_v4(struct sk_buff *skb, unsigned int ihl, const struct ksip_flow *flow,
 		     const struct ksip_addr *src, const struct ksip_addr *dst);
 void ksip_rewrite_v6(struct sk_buff *skb, const struct ksip_flow *flow,

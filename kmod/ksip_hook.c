@@ -19,6 +19,7 @@
 #include <linux/udp.h>
 #include <net/checksum.h>
 #include <net/dsfield.h>
+#include <net/dst.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/netfilter/nf_conntrack.h>
@@ -115,6 +116,35 @@ void ksip_set_route(struct sk_buff *skb, struct dst_entry *dst)
 #endif
 }
 
+/*
+ * Send a rewritten packet on its route. Relayed media is forwarded traffic,
+ * not traffic of this host: like forwarded packets (and like the kernel's
+ * flowtable fast path) it does not pass the OUTPUT hook. It does pass
+ * POSTROUTING, in dst_output(), so the host's egress rules and NAT see it
+ * there. Skipping OUTPUT also spares every packet and every copy a walk of
+ * whatever OUTPUT chains the host has, ksipd's own `output` chain included
+ * (its notrack is already done: ksip_set_route() marks the packet untracked).
+ */
+void ksip_send_v4(struct net *net, struct sk_buff *skb)
+{
+	struct iphdr *iph = ip_hdr(skb);
+
+	iph->tot_len = htons(skb->len);
+	ip_send_check(iph);
+	skb->protocol = htons(ETH_P_IP);
+	dst_output(net, NULL, skb);
+}
+
+void ksip_send_v6(struct net *net, struct sk_buff *skb)
+{
+	unsigned int len = skb->len - sizeof(struct ipv6hdr);
+
+	ipv6_hdr(skb)->payload_len = len > IPV6_MAXPLEN ? 0 : htons(len);
+	IP6CB(skb)->nhoff = offsetof(struct ipv6hdr, nexthdr);
+	skb->protocol = htons(ETH_P_IPV6);
+	dst_output(net, NULL, skb);
+}
+
 /* The flow's packet to PEER: its route, and count it. */
 void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_buff *skb,
 		       struct dst_entry *dst, unsigned int payload)
@@ -127,7 +157,7 @@ void ksip_prepare_xmit(struct ksip_net *kn, struct ksip_flow *flow, struct sk_bu
 /*
  * Rewrite a UDP/IPv4 packet, whose headers are writable, to go from SRC to
  * DST; the UDP checksum is updated by the difference (or stays 0: none).
- * The IP header checksum is recomputed by ip_local_out().
+ * The IP header checksum is recomputed by ksip_send_v4().
  */
 void ksip_rewrite_v4(struct sk_buff *skb, unsigned int ihl, const struct ksip_flow *flow,
 		     const struct ksip_addr *src, const struct ksip_addr *dst)
@@ -197,7 +227,7 @@ static unsigned int ksip_forward_v4(struct ksip_net *kn, struct ksip_flow *flow,
 	}
 	ksip_rewrite_v4(skb, ihl, flow, &flow->source, &peer);
 	ksip_prepare_xmit(kn, flow, skb, dst, payload);
-	ip_local_out(state->net, NULL, skb);
+	ksip_send_v4(state->net, skb);
 	return NF_STOLEN;
 }
 
@@ -225,7 +255,7 @@ static unsigned int ksip_forward_v6(struct ksip_net *kn, struct ksip_flow *flow,
 	}
 	ksip_rewrite_v6(skb, flow, &flow->source, &peer);
 	ksip_prepare_xmit(kn, flow, skb, dst, payload);
-	ip6_local_out(state->net, NULL, skb);
+	ksip_send_v6(state->net, skb);
 	return NF_STOLEN;
 }
 

@@ -186,7 +186,7 @@ unsigned int ksip_forward_4to6(struct ksip_net *kn, struct ksip_flow *flow, stru
 	skb->ignore_df = 1;
 
 	ksip_prepare_xmit(kn, flow, skb, dst, ulen - sizeof(*uh));
-	ip6_local_out(state->net, NULL, skb);
+	ksip_send_v6(state->net, skb);
 	return NF_STOLEN;
 }
 
@@ -235,7 +235,7 @@ unsigned int ksip_forward_6to4(struct ksip_net *kn, struct ksip_flow *flow, stru
 	skb->ignore_df = 1;
 	ip_select_ident(state->net, skb, NULL);
 	skb->protocol = htons(ETH_P_IP);
-	/* The header checksum is computed by ip_local_out(). */
+	/* The header checksum is computed by ksip_send_v4(). */
 
 	uh = udp_hdr(skb);
 	uh->source = flow->source.port;
@@ -251,6 +251,6 @@ unsigned int ksip_forward_6to4(struct ksip_net *kn, struct ksip_flow *flow, stru
 	}
 
 	ksip_prepare_xmit(kn, flow, skb, dst, ulen - sizeof(*uh));
-	ip_local_out(state->net, NULL, skb);
+	ksip_send_v4(state->net, skb);
 	return NF_STOLEN;
 }

@@ -21,7 +21,8 @@ mkdir -p $SK
 # counters; ct: notrack; limit: the rate meter.
 mods_ok=0
 for m in $(cat /lib/modules/shield.order); do
-	insmod /lib/modules/$m.ko || mods_ok=1
+	# vm-fanout.sh loaded nf_tables and what it needs already
+	[ -d "/sys/module/$(echo "$m" | tr - _)" ] || insmod /lib/modules/$m.ko || mods_ok=1
 done
 ok $mods_ok "nf_tables, nft_objref, nft_limit, nf_conntrack and nft_ct load"
 

@@ -154,6 +154,28 @@ profile() {
 		}
 		{ st[++n] = $2 }
 		END { for (k in c) if (c[k] >= 5) print "PROFILE", m, c[k], k }' | sort -k3,3nr | head -25
+	# Where the time goes by function: samples in it (SELF) and under it (TOTAL, once a stack).
+	/bin/perf script -i /tmp/p.data -F ip,sym 2> /dev/null | awk -v m="$1" '
+		/^$/ {
+			if (n && st[1] != "native_safe_halt") {
+				self[st[1]]++
+				all++
+				split("", seen)
+				for (i = 1; i <= n; i++)
+					if (!(st[i] in seen)) {
+						seen[st[i]] = 1
+						tot[st[i]]++
+					}
+			}
+			n = 0
+			next
+		}
+		{ st[++n] = $2 }
+		END {
+			print "PROFSUM", m, all, "samples (idle left out)"
+			for (k in self) if (self[k] >= 3) print "PROFSELF", m, self[k], k
+			for (k in tot) if (tot[k] >= 10) print "PROFTOTAL", m, tot[k], k
+		}' | sort -k1,1 -k3,3nr | awk '$1 == "PROFSUM" || ++c[$1] <= 40'
 }
 
 # measure PHASE "MODES" ["RAMPED"]: the slopes of MODES, then the loss ramp of each of RAMPED;
@@ -299,6 +321,9 @@ fanout_phase() {
 # The relays, all installed at once. IP forwarding stays on in the relay namespace throughout:
 # it changes nothing for the other modes, whose packets are addressed to the relay itself.
 echo "# $STREAMS streams; slopes at $RATES packets/s, $SECS s per run, $REPS reps, sent every $TICK_MS ms"
+# Every packet a veth passes between namespaces is timestamped on the relay's vCPU once a socket
+# asks for timestamps (rtpengine's daemon does): one clock read each, see docs/benchmarks.md.
+echo "# clocksource at the start: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 in_ns relay sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
 for i in $(seq 0 $((STREAMS - 1))); do
 	in_ns relay $CTL flow add 10.0.1.1:$((31000 + 2 * i)) from 10.0.2.1:$((35000 + 2 * i)) \
@@ -393,7 +418,8 @@ else
 	echo "# rtpengine: not in this VM image"
 	fanout_phase 0
 fi
-[ "$FANOUT_ONLY" = 1 ] && { in_ns relay $CTL flow flush; rmmod ksip; dmesg | grep "ksip: unloaded"; exit 0; }
+clock_end() { echo "# clocksource at the end: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"; }
+[ "$FANOUT_ONLY" = 1 ] && { clock_end; in_ns relay $CTL flow flush; rmmod ksip; dmesg | grep "ksip: unloaded"; exit 0; }
 
 # Lookup cost and memory with 100,000 more flows installed, without idle timeouts: the idle
 # scan, which walks timed flows once a second, then stays off and the slopes see the lookup.
@@ -420,6 +446,7 @@ if [ "${PROFILE:-0}" != 1 ]; then
 	in_ns relay $KT bulk 100000 1000 1000 > /dev/null	# ports from 1000, timeout 1000 s
 	idle_cpu timed
 fi
+clock_end
 in_ns relay $CTL flow flush
 rmmod ksip
 dmesg | grep "ksip: unloaded"

@@ -6,7 +6,8 @@
 #   VM_KERNEL=6.12 scripts/vm.sh ...             (a series or a release; default 6.1)
 #
 # bench/rtp adds VM_BENCH=1 (tc, sch_netem), VM_RTPENGINE=1 (rtpengine's
-# module, daemon and iptables) and, for --profile, VM_PERF=1 (perf).
+# module, daemon and iptables) and, for --profile, VM_PERF=1 (perf); VM_APPEND
+# adds to the kernel's command line (bench/rtp: the clocksource).
 #
 # Builds ksip.ko (W=1; a warning fails), packs busybox, ksip.ko, veth.ko,
 # nf_tables and the modules ksipd's table needs, iproute2, nft, ksipctl,
@@ -154,7 +155,7 @@ echo "root:x:0:0:root:/:/bin/sh" > "$R/etc/passwd"
 rm -f "$OUT/console.log" "$OUT/results.txt"
 timeout "$TIMEOUT" qemu-system-x86_64 -name ksip-vm,debug-threads=on -m 1024 -smp "${VM_SMP:-2}" -nographic -no-reboot \
 	-kernel "$BOOT/vmlinuz-$KV" -initrd "$OUT/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet loglevel=4" \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet loglevel=4 ${VM_APPEND:-}" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/results.txt" \
 	-monitor none >"$OUT/qemu.log" 2>&1
 rc=$?

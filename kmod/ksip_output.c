@@ -12,10 +12,10 @@
  * only the IP and UDP headers, with a reference to that fragment: per output,
  * a head of 384 bytes from the page-fragment cache where a copy of the whole
  * packet took a 1,024-byte slab object, and 28 or 48 bytes copied instead of
- * the datagram. Anything that writes a copy's
- * payload later (a mangling rule) pulls it into the head first, as for any
- * packet with page fragments. Packets that are not linear, or too large for
- * a fragment, are copied with pskb_copy(), which shares their fragments.
+ * the datagram. Anything that writes a copy's payload later (a mangling
+ * rule) pulls it into the head first, as for any packet with page fragments.
+ * Packets that are not linear, or too large for a fragment, are copied with
+ * pskb_copy(), which shares their fragments.
  *
  * The route: one cached per output, as for the flow (ksip_route.c): outputs
  * go to fixed peers, and up to KSIP_FLOW_OUTPUTS_MAX FIB lookups per packet

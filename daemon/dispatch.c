@@ -138,22 +138,11 @@ struct flow_ctx {
 	uint32_t longest;	/* seconds the longest binding over PEER's connection has left */
 };
 
-static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family || ksip_endpoint_port(a) != ksip_endpoint_port(b))
-		return false;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
 static void longest_binding(void *arg, const struct binding_view *b)
 {
 	struct flow_ctx *f = arg;
 
-	if (ksip_transport_stream(b->transport) && same_endpoint(&b->source, f->peer) &&
+	if (ksip_transport_stream(b->transport) && ksip_endpoint_equal(&b->source, f->peer) &&
 	    b->expires_in > f->longest)
 		f->longest = b->expires_in;
 }

@@ -84,6 +84,22 @@ void ksip_format_endpoint(const struct sockaddr_storage *ss, char *out, size_t l
 }
 
 
+bool ksip_endpoint_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
+bool ksip_endpoint_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return ksip_endpoint_same_ip(a, b) && ksip_endpoint_port(a) == ksip_endpoint_port(b);
+}
+
 uint16_t ksip_endpoint_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET6)

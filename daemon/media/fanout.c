@@ -13,17 +13,6 @@
 #include "media/fanout.h"
 #include "media/media.h"
 
-bool media_same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family || ksip_endpoint_port(a) != ksip_endpoint_port(b))
-		return false;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
 static struct sockaddr_storage with_port(const struct sockaddr_storage *a, unsigned int port)
 {
 	struct sockaddr_storage r = *a;
@@ -40,7 +29,7 @@ static bool is_ours(const struct media_stream *s, const struct media_output *o, 
 		for (int k = 0; k < 2; k++) {
 			struct sockaddr_storage r = with_port(&s->relay_ip[leg], s->relay_port[leg] + k);
 
-			if (media_same_endpoint(&r, a))
+			if (ksip_endpoint_equal(&r, a))
 				return true;
 		}
 	for (unsigned int i = 0; i < n; i++)
@@ -48,7 +37,7 @@ static bool is_ours(const struct media_stream *s, const struct media_output *o, 
 			struct sockaddr_storage f = with_port(&o[i].from,
 							      ksip_endpoint_port(&o[i].from) + k);
 
-			if (media_same_endpoint(&f, a))
+			if (ksip_endpoint_equal(&f, a))
 				return true;
 		}
 	return false;
@@ -75,19 +64,19 @@ static int check_one(const struct media_stream *s, int leg, const struct media_o
 	    !ksip_endpoint_port(&o[i].to) || !o[i].to_rtcp)
 		return -EINVAL;
 	for (unsigned int j = 0; j < i; j++)
-		if (media_same_endpoint(&o[j].from, &o[i].from))
+		if (ksip_endpoint_equal(&o[j].from, &o[i].from))
 			return -EEXIST;	/* one socket per FROM */
 	for (int k = 0; k < 2; k++) {
 		struct sockaddr_storage peer;
 
 		if (is_ours(s, o, n, &to[k]))
 			return -ELOOP;
-		if (peer_of(s, leg, k, &peer) && media_same_endpoint(&peer, &to[k]))
+		if (peer_of(s, leg, k, &peer) && ksip_endpoint_equal(&peer, &to[k]))
 			return -EEXIST;
 		for (unsigned int j = 0; j < i; j++) {
 			struct sockaddr_storage other = k ? with_port(&o[j].to, o[j].to_rtcp) : o[j].to;
 
-			if (media_same_endpoint(&other, &to[k]))
+			if (ksip_endpoint_equal(&other, &to[k]))
 				return -EEXIST;
 		}
 	}

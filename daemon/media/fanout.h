@@ -16,7 +16,4 @@ struct media_fanout {
 	struct media_output o[2][MEDIA_OUTPUTS_MAX];
 };
 
-/* Same family, address and port. */
-bool media_same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-
 #endif

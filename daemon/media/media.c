@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/stats.h"
 #include "base/timer.h"
+#include "ksip/endpoint.h"
 #include "ksip/genl.h"
 #include "media/fanout.h"
 #include "media/port_pool.h"
@@ -475,7 +476,7 @@ void media_flow_output_count(struct ksip_genl **g, const struct media_flow_ref *
 		if (ksip_genl_flow_get(*g, &local, &spec, err, sizeof(err)))
 			continue;
 		for (unsigned int i = 0; i < spec.noutputs; i++)
-			if (media_same_endpoint(&spec.outputs[i].peer, &peer)) {
+			if (ksip_endpoint_equal(&spec.outputs[i].peer, &peer)) {
 				*sent += spec.outputs[i].packets;
 				*dropped += spec.outputs[i].dropped;
 			}

@@ -51,20 +51,6 @@ static socklen_t sa_len(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
-	}
-	return ((const struct sockaddr_in *)a)->sin_port == ((const struct sockaddr_in *)b)->sin_port &&
-	       ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
 static void relay_sock_readable(void *arg, uint32_t events);
 
 struct media_relay *relay_open(const struct media_stream *s, int epfd, struct ksip_stats *st)
@@ -208,7 +194,7 @@ static void relay_readable(struct relay_sock *rs, uint64_t now)
 		if (!r->is_latched[leg][k]) {
 			r->latched[leg][k] = from[i];
 			r->is_latched[leg][k] = true;
-		} else if (!same_addr(&r->latched[leg][k], &from[i])) {
+		} else if (!ksip_endpoint_equal(&r->latched[leg][k], &from[i])) {
 			continue;	/* not the source we latched onto */
 		}
 		r->packets[leg]++;
@@ -320,7 +306,7 @@ int relay_set_outputs(struct media_relay *r, int leg, const struct media_output 
 		int old = -1;
 
 		for (unsigned int j = 0; j < r->nout[leg] && old < 0; j++)
-			if (same_addr(&r->out[leg][j].from, &o[i].from))
+			if (ksip_endpoint_equal(&r->out[leg][j].from, &o[i].from))
 				old = (int)j;
 		if (old >= 0) {
 			next[i] = r->out[leg][old];
@@ -331,7 +317,7 @@ int relay_set_outputs(struct media_relay *r, int leg, const struct media_output 
 			goto fail;
 	}
 	for (i = 0; i < n; i++)
-		if (!same_addr(&next[i].to, &o[i].to) || next[i].to_rtcp != o[i].to_rtcp)
+		if (!ksip_endpoint_equal(&next[i].to, &o[i].to) || next[i].to_rtcp != o[i].to_rtcp)
 			output_reaim(&next[i], &o[i]);	/* on failure sends fail and count */
 	for (unsigned int j = 0; j < r->nout[leg]; j++)
 		if (!kept[j])

@@ -10,44 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ksip/endpoint.h"
 #include "mixer/room_priv.h"
-
-static socklen_t addr_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-static uint16_t addr_port(const struct sockaddr_storage *ss)
-{
-	return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port :
-			((const struct sockaddr_in *)ss)->sin_port);
-}
-
-static void addr_set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-	}
-	return false;
-}
 
 static int bound_socket(const struct sockaddr_storage *ss)
 {
@@ -57,7 +21,7 @@ static int bound_socket(const struct sockaddr_storage *ss)
 		return -1;
 	/* Kernel receive times: the jitter estimate must not see the tick's 20 ms granularity. */
 	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, addr_len(ss)) < 0) {
+	if (bind(fd, (const struct sockaddr *)ss, ksip_sockaddr_len(ss)) < 0) {
 		int e = errno;
 
 		close(fd);
@@ -70,12 +34,12 @@ static int bound_socket(const struct sockaddr_storage *ss)
 int member_open(struct mixer_member *m)
 {
 	struct sockaddr_storage rtcp = m->p.local;
-	uint16_t port = addr_port(&m->p.local);
+	uint16_t port = ksip_endpoint_port(&m->p.local);
 
 	m->fd = bound_socket(&m->p.local);
 	if (m->fd < 0)
 		return -1;
-	addr_set_port(&rtcp, (uint16_t)(port + 1));
+	ksip_endpoint_set_port(&rtcp, (uint16_t)(port + 1));
 	m->rtcp_fd = bound_socket(&rtcp);
 	if (m->rtcp_fd < 0) {
 		int e = errno;
@@ -150,8 +114,8 @@ static void take_packet(struct mixer_member *m, const uint8_t *buf, size_t n,
 		 */
 		m->p.remote = *from;
 		m->latched = true;
-		m->connected = connect(m->fd, (const struct sockaddr *)from, addr_len(from)) == 0;
-	} else if (!same_addr(from, &m->p.remote)) {
+		m->connected = connect(m->fd, (const struct sockaddr *)from, ksip_sockaddr_len(from)) == 0;
+	} else if (!ksip_endpoint_equal(from, &m->p.remote)) {
 		m->ignored++;
 		return;
 	}
@@ -218,7 +182,7 @@ void member_send(struct mixer_member *m, const uint8_t *payload)
 	memcpy(buf + RTP_HEADER_LEN, payload, MIXER_FRAME);
 	if ((m->connected ? send(m->fd, buf, sizeof(buf), MSG_DONTWAIT) :
 	     sendto(m->fd, buf, sizeof(buf), MSG_DONTWAIT, (const struct sockaddr *)&m->p.remote,
-		    addr_len(&m->p.remote))) == (ssize_t)sizeof(buf)) {
+		    ksip_sockaddr_len(&m->p.remote))) == (ssize_t)sizeof(buf)) {
 		m->tx_packets++;
 		m->sent_any = true;
 	}

@@ -30,7 +30,7 @@ static bool behind_nat(void *ctx, const struct binding_view *b)
 	/* A name in Contact: ksipd resolves none and reaches it at its source anyway. */
 	if (!netpath_sockaddr(u.host, u.port ? u.port : 5060, &contact))
 		return true;
-	return !netpath_same_endpoint(&contact, &b->source);
+	return !ksip_endpoint_equal(&contact, &b->source);
 }
 
 static bool send_keepalive(void *ctx, const struct binding_view *b)

@@ -244,7 +244,7 @@ static void take_port(struct page_call *pc, struct page_leg *l, const struct bra
 	for (unsigned int i = 0; i < pc->ntgt; i++) {
 		struct page_target *t = &pc->tgt[i];
 
-		if (t->port && t->tp == b->transport && netpath_same_ip(&t->dst, &b->dst) &&
+		if (t->port && t->tp == b->transport && ksip_endpoint_same_ip(&t->dst, &b->dst) &&
 		    ksip_endpoint_port(&t->dst) == ksip_endpoint_port(&b->dst)) {
 			l->port = t->port;
 			t->port = 0;
@@ -331,7 +331,7 @@ bool page_member_request(struct proxy *p, const struct sip_msg *m, const struct 
 	 * member is, the address and port its INVITE went to (where it
 	 * registered from, its own socket or its NAT's mapping of it).
 	 */
-	if (!l || !netpath_same_ip(&src->addr, &l->sig) ||
+	if (!l || !ksip_endpoint_same_ip(&src->addr, &l->sig) ||
 	    ksip_endpoint_port(&src->addr) != ksip_endpoint_port(&l->sig))
 		return false;
 	if (m->method == SIP_ACK)

@@ -410,7 +410,7 @@ static bool tcp_target(const char *contact, const struct sockaddr_storage *sourc
 
 	return sip_uri_parse((struct sip_span){ contact, (uint32_t)strlen(contact) }, &u) &&
 	       netpath_sockaddr(u.host, u.port ? u.port : 5060, out) &&
-	       netpath_same_ip(out, source);
+	       ksip_endpoint_same_ip(out, source);
 }
 
 /*
@@ -431,7 +431,7 @@ static bool tls_target(const char *contact, const struct sockaddr_storage *sourc
 	if (u.scheme != SIP_SCHEME_SIPS &&
 	    !(sip_param_find(u.params, "transport", &v) && span_ieq(v, "tls")))
 		return false;
-	return netpath_sockaddr(u.host, u.port, out) && netpath_same_ip(out, source);
+	return netpath_sockaddr(u.host, u.port, out) && ksip_endpoint_same_ip(out, source);
 }
 
 /* What became of the targets that got no branch, for the answer when none did. */
@@ -467,7 +467,7 @@ static bool uri_names(struct sip_span uri, const struct sockaddr_storage *dst)
 	struct sip_uri u;
 
 	return sip_uri_parse(uri, &u) && netpath_sockaddr(u.host, u.port ? u.port : 5060, &a) &&
-	       netpath_same_ip(&a, dst) && ksip_endpoint_port(&a) == ksip_endpoint_port(dst);
+	       ksip_endpoint_same_ip(&a, dst) && ksip_endpoint_port(&a) == ksip_endpoint_port(dst);
 }
 
 /* The final answer when no branch went out. */

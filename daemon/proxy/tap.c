@@ -185,7 +185,7 @@ int tap_add(struct proxy *p, struct call *c, const struct sockaddr_storage *to, 
 	if (!tap_dest_ok(p, to, err, errlen))
 		return -1;
 	for (int i = 0; i < c->ntaps; i++)
-		if (netpath_same_endpoint(&c->taps[i].to, to)) {
+		if (ksip_endpoint_equal(&c->taps[i].to, to)) {
 			snprintf(err, errlen, "call %" PRIu64 " is tapped to %s already", c->id, host);
 			return -1;
 		}
@@ -229,7 +229,7 @@ int tap_del(struct proxy *p, struct call *c, const struct sockaddr_storage *to)
 	for (int t = 0; t < c->ntaps;) {
 		struct call_tap gone;
 
-		if (to && !netpath_same_endpoint(&c->taps[t].to, to)) {
+		if (to && !ksip_endpoint_equal(&c->taps[t].to, to)) {
 			t++;
 			continue;
 		}

@@ -47,7 +47,7 @@ int netpath_local_toward(const struct sockaddr_storage *dst, struct sockaddr_sto
 	struct route_entry *e = &route_cache[route_slot(dst)];
 	time_t now = time(NULL);
 
-	if (e->at && now - e->at < ROUTE_TTL_S && netpath_same_ip(&e->dst, dst)) {
+	if (e->at && now - e->at < ROUTE_TTL_S && ksip_endpoint_same_ip(&e->dst, dst)) {
 		*local = e->local;
 		return 0;
 	}
@@ -156,26 +156,10 @@ static void locals_refresh(time_t now)
 	freeifaddrs(ifa);
 }
 
-bool netpath_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-}
-
-bool netpath_same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return netpath_same_ip(a, b) && ksip_endpoint_port(a) == ksip_endpoint_port(b);
-}
-
 static bool in_locals(const struct sockaddr_storage *ss)
 {
 	for (int i = 0; i < locals.n; i++)
-		if (netpath_same_ip(&locals.addr[i], ss))
+		if (ksip_endpoint_same_ip(&locals.addr[i], ss))
 			return true;
 	return false;
 }

@@ -22,10 +22,6 @@ bool netpath_is_local(struct sip_span host);
 /* Parse an IP literal host and a port into SS; false when HOST is a name. */
 bool netpath_sockaddr(struct sip_span host, uint32_t port, struct sockaddr_storage *ss);
 
-/* Same family and address (ports not compared); same address and port. */
-bool netpath_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-bool netpath_same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-
 /* "192.0.2.1" or "[2001:db8::1]": the form used in URIs and Via. */
 void netpath_host_str(const struct sockaddr_storage *ss, char *out, size_t len);
 

@@ -451,7 +451,7 @@ bool transport_conn_alias(struct worker *w, const struct sockaddr_storage *peer,
 	 * connection from it, so a port on that address only, never another
 	 * host's (§10: an alias is no way to capture another's requests).
 	 */
-	if (!c->ssl || c->handshaking || !netpath_same_ip(peer, alias) ||
+	if (!c->ssl || c->handshaking || !ksip_endpoint_same_ip(peer, alias) ||
 	    ksip_endpoint_port(alias) == ksip_endpoint_port(peer))
 		return false;
 	if (c->alias.ss_family) {

@@ -185,7 +185,7 @@ static const struct listener *listener_for(const struct worker *w, const struct 
 
 		if (l->at->transport != tp || l->at->addr.ss_family != ip->ss_family)
 			continue;
-		if (netpath_same_ip(&l->at->addr, ip))
+		if (ksip_endpoint_same_ip(&l->at->addr, ip))
 			return l;
 		if (!wild && ip_is_any(&l->at->addr))
 			wild = l;
@@ -214,7 +214,7 @@ static const struct listener *listener_at(const struct worker *w, const struct s
 		if (l->at->transport != tp || l->at->addr.ss_family != from->ss_family ||
 		    ksip_endpoint_port(&l->at->addr) != ksip_endpoint_port(from))
 			continue;
-		if (!l->wildcard && netpath_same_ip(&l->at->addr, from))
+		if (!l->wildcard && ksip_endpoint_same_ip(&l->at->addr, from))
 			return l;
 		if (l->wildcard && !wild && !ip_is_any(from))
 			wild = l;
@@ -338,7 +338,7 @@ bool worker_listens_on(const struct worker *w, const struct sockaddr_storage *ad
 		const struct listen_addr *a = w->listeners[i].at;
 
 		if (a->addr.ss_family == addr->ss_family && ksip_endpoint_port(&a->addr) == port &&
-		    (ip_is_any(&a->addr) || netpath_same_ip(&a->addr, addr)))
+		    (ip_is_any(&a->addr) || ksip_endpoint_same_ip(&a->addr, addr)))
 			return true;
 	}
 	return false;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "ksip/endpoint.h"
 #include "sip/build.h"
 #include "sip/hdr.h"
 
@@ -530,21 +531,6 @@ struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method 
 	return b;
 }
 
-static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-	}
-	return ((const struct sockaddr_in *)a)->sin_port == ((const struct sockaddr_in *)b)->sin_port &&
-	       ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
 unsigned int txn_transport_error(struct txn_layer *tl, const struct sockaddr_storage *dst,
 				 enum ksip_transport tp)
 {
@@ -556,7 +542,7 @@ unsigned int txn_transport_error(struct txn_layer *tl, const struct sockaddr_sto
 
 		list_for_each_entry_safe(b, next, &tl->br_tab[i], hlink) {
 			if (b->code || b->provisional || b->transport != tp ||
-			    !same_endpoint(&b->dst, dst))
+			    !ksip_endpoint_equal(&b->dst, dst))
 				continue;
 			branch_finish(tl, b, 503, NULL, 0);
 			n++;

@@ -13,6 +13,10 @@ int ksip_parse_endpoint(const char *s, bool port_optional, struct sockaddr_stora
 void ksip_format_endpoint(const struct sockaddr_storage *ss, char *out, size_t len);
 socklen_t ksip_sockaddr_len(const struct sockaddr_storage *ss);
 
+/* Same family and address (IPv6: all 16 bytes; anything not IPv6 compares as IPv4)... */
+bool ksip_endpoint_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* ...and the same port too. */
+bool ksip_endpoint_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 uint16_t ksip_endpoint_port(const struct sockaddr_storage *ss);
 void ksip_endpoint_set_port(struct sockaddr_storage *ss, uint16_t port);
 

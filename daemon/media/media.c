@@ -310,6 +310,16 @@ void media_update(struct media *m, struct media_stream *s)
 	}
 }
 
+void media_leg_moved(struct media *m, struct media_stream *s, int leg)
+{
+	if (!s->open)
+		return;
+	if (s->kernel)
+		media_update(m, s);	/* new flows: ksip.ko latches afresh */
+	else if (s->relay)
+		relay_unlatch(s->relay, leg);
+}
+
 void media_close(struct media *m, struct media_stream *s)
 {
 	if (!s->open)

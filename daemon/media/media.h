@@ -89,6 +89,11 @@ void media_detach_kernel(struct media *m);
 int media_open(struct media *m, struct media_stream *s, const struct sockaddr_storage relay_ip[2]);
 /* The legs' addresses changed: (re)install forwarding in each direction that is known. */
 void media_update(struct media *m, struct media_stream *s);
+/*
+ * LEG is another phone now (the owner changed remote[LEG]): forget what
+ * was latched from the old one and send to the new address from now on.
+ */
+void media_leg_moved(struct media *m, struct media_stream *s, int leg);
 /* Stop forwarding and release the ports. A closed stream may be closed again. */
 void media_close(struct media *m, struct media_stream *s);
 /* The local address of LEG's kernel flow: K = 0 for RTP, 1 for RTCP. */

@@ -121,6 +121,12 @@ void relay_free(struct media_relay *r)
 	free(r);
 }
 
+void relay_unlatch(struct media_relay *r, int leg)
+{
+	r->is_latched[leg][0] = false;
+	r->is_latched[leg][1] = false;
+}
+
 /* Where packets arriving from LEG go: the other leg's latched source, else its SDP address. */
 static bool destination(const struct media_relay *r, int leg, int k, struct sockaddr_storage *dst)
 {

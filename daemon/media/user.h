@@ -23,6 +23,8 @@ struct media_relay *relay_open(const struct media_stream *s, int epfd, struct ks
 void relay_close(struct media_relay *r, int epfd);
 void relay_free(struct media_relay *r);
 void relay_counters(const struct media_relay *r, uint64_t pkts[2], uint64_t *last_ms);
+/* Forget the source latched on LEG's sockets: the next packet there is latched anew. */
+void relay_unlatch(struct media_relay *r, int leg);
 /*
  * Copy what LEG sends to O[0..N) (checked by media_outputs_check()): a
  * socket per output and kind bound to its FROM (RTCP: port + 1) and

@@ -481,6 +481,9 @@ void call_answered(struct proxy *p, struct call *c, const struct sip_msg *resp,
 	log_limited(&call_log_budget, LOG_LVL_INFO, "call %" PRIu64 " answered: %s -> %s (media %s%s%s)",
 		    c->id, c->caller_user, c->callee_user, media_mode(c), media_why(c) ? ": " : "",
 		    media_why(c) ? media_why(c) : "");
+	if (c->page)
+		log_info("call %" PRIu64 ": the page's first answer is from %s", c->id,
+			 c->contact[LEG_CALLEE] ? c->contact[LEG_CALLEE] : "?");
 }
 
 void call_request_seen(struct call *c, enum leg from, const struct sip_msg *m)
@@ -542,6 +545,8 @@ static void send_bye(struct proxy *p, struct call *c, enum leg to, const char *r
 
 	if (!r.from || !r.to || !r.ruri || !r.ruri[0])
 		return;
+	if (to == LEG_CALLEE && c->page && c->page->callee_gone)
+		return;		/* it hung up already; the members get theirs from page_call_end() */
 	if (!proxy_originate(p, &c->sig[to], c->sig_tp[to], c->hash, &r))
 		c->cseq[from]++;
 }

@@ -210,6 +210,59 @@ static void page_outputs(struct proxy *p, struct call *c)
 			 "copies: %m", c->id, k);
 }
 
+/*
+ * The callee's place on the paged stream goes to the first member still
+ * listening: the caller's packets go to it as the stream's own forwarding
+ * (from the callee's relay port), its copies stop and its port pair goes
+ * back. Streams the members never had (declined in their offers) close:
+ * nobody is left to receive them. False when no member listens.
+ */
+static bool take_callee_place(struct proxy *p, struct call *c)
+{
+	struct page_call *pc = c->page;
+	int k = pc->stream;
+	struct page_leg *l = NULL;
+	struct media_stream *s;
+	uint16_t port;
+
+	if (k < 0 || !c->s[k].open)
+		return false;
+	for (unsigned int i = 0; i < pc->n && !l; i++)
+		if (pc->leg[i].live && !pc->leg[i].in_callee_place && pc->leg[i].stream == k &&
+		    pc->leg[i].port)
+			l = &pc->leg[i];
+	if (!l)
+		return false;
+	for (unsigned int i = 0; i < pc->n; i++)
+		pc->leg[i].in_callee_place = false;
+	l->in_callee_place = true;
+	/* Its output goes first: an output and the stream's peer may not share an address. */
+	port = l->port;
+	l->port = 0;
+	page_outputs(p, c);
+	port_pool_put(p->env.media->ports, port);
+	s = &c->s[k];
+	s->remote[LEG_CALLEE] = l->rtp;
+	s->remote_rtcp[LEG_CALLEE] = l->rtcp;
+	s->remote_known[LEG_CALLEE] = true;
+	media_leg_moved(p->media, s, LEG_CALLEE);
+	for (int i = 0; i < c->nstreams; i++)
+		if (i != k)
+			media_close(p->media, &c->s[i]);
+	log_info("call %" PRIu64 ": paged member %s is in the callee's place", c->id,
+		 l->contact ? l->contact : "?");
+	return true;
+}
+
+/* A stateless answer to a request of a dialog ksipd is the far end of. */
+static void answer_here(struct proxy *p, const struct sip_msg *m, const struct sip_source *src,
+			int code)
+{
+	sip_reply_simple(&p->out, m, src, code, NULL);
+	if (!p->out.overflow)
+		proxy_send(p, &src->local, &p->out.dst, src->transport, p->out.buf, p->out.len);
+}
+
 /* Where member L wants the caller's audio: its answer's line for the paged stream. */
 static void learn_media(const struct proxy *p, const struct call *c, struct page_leg *l,
 			const struct sip_msg *m)
@@ -346,13 +399,44 @@ bool page_member_request(struct proxy *p, const struct sip_msg *m, const struct 
 				port_pool_put(p->env.media->ports, l->port);
 			l->port = 0;
 			log_info("call %" PRIu64 ": a paged member hung up", c->id);
+			if (l->in_callee_place && c->state != CALL_ENDED && !take_callee_place(p, c))
+				call_hangup(p, c, "every paged member hung up");
+			l->in_callee_place = false;
 		}
 	} else {
 		code = 488;	/* one-way by design: nothing to renegotiate */
 	}
-	sip_reply_simple(&p->out, m, src, code, NULL);
-	if (!p->out.overflow)
-		proxy_send(p, &src->local, &p->out.dst, src->transport, p->out.buf, p->out.len);
+	answer_here(p, m, src, code);
+	return true;
+}
+
+bool page_dialog_request(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
+			 const struct sip_source *src)
+{
+	struct page_call *pc = c->page;
+	int code = 200;
+
+	if (!pc->callee_gone) {
+		/* The callee hangs up while others listen: the page goes on without it. */
+		if (c->state != CALL_CONFIRMED || from != LEG_CALLEE || m->method != SIP_BYE ||
+		    !take_callee_place(p, c))
+			return false;
+		pc->callee_gone = true;
+		log_info("call %" PRIu64 ": the page's first answer hung up; the page goes on",
+			 c->id);
+	} else if (m->method == SIP_ACK) {
+		return true;	/* of a non-2xx of ours: nothing to do */
+	} else if (m->method == SIP_BYE) {
+		code = 200;	/* also again, after the end: the 200 may have been lost */
+	} else if (from == LEG_CALLEE || c->state == CALL_ENDED) {
+		code = 481;	/* its dialog is over */
+	} else {
+		/* One-way by design: nothing to renegotiate, nobody to take anything else. */
+		code = m->method == SIP_INVITE || m->method == SIP_UPDATE ? 488 : 480;
+	}
+	answer_here(p, m, src, code);
+	if (from == LEG_CALLER && m->method == SIP_BYE)
+		call_end(p, c, "BYE from caller");
 	return true;
 }
 

@@ -16,7 +16,16 @@
  * the call's own port to be latched onto. When the call ends, whatever
  * ended it, ksipd BYEs every member still there and CANCELs those still
  * ringing; a member that hangs up gets its 200 from ksipd and loses its
- * output. docs/architecture.md, "Paging groups", says why this shape.
+ * output.
+ *
+ * A page outlives its first answer: when the callee hangs up while other
+ * members listen, ksipd answers its BYE itself and one of those members
+ * takes the callee's place on the stream (its copies become the stream's
+ * own forwarding, its port pair goes back). From then on ksipd is the far
+ * end of the caller's dialog: the caller's BYE is answered here and ends
+ * the page. When the member in the callee's place hangs up the next one
+ * takes it; when none is left the caller gets ksipd's BYE.
+ * docs/architecture.md, "Paging groups", says why this shape.
  */
 #ifndef KSIP_PROXY_PAGE_H
 #define KSIP_PROXY_PAGE_H
@@ -26,6 +35,7 @@
 #include <sys/socket.h>
 
 #include "media/media.h"
+#include "proxy/call.h"
 #include "sip/msg.h"
 #include "store/record.h"
 
@@ -57,6 +67,7 @@ struct page_leg {
 	int stream;			/* the call's stream its audio comes from; -1: none */
 	uint16_t port;			/* our RTP port its copies leave from (RTCP +1); 0 */
 	bool live;			/* answered and not hung up */
+	bool in_callee_place;		/* gets the stream's own forwarding (the callee hung up) */
 };
 
 /* A contact the INVITE was forked to, and the port pair it was offered. */
@@ -75,6 +86,7 @@ struct page_call {
 	unsigned int ntgt;
 	struct page_target tgt[PAGE_TARGETS_MAX];
 	uint32_t cseq;			/* our last CSeq in the members' dialogs */
+	bool callee_gone;		/* the callee hung up: ksipd is the caller's far end */
 };
 
 /* Is USER a paging group? Its record into *G. */
@@ -119,6 +131,14 @@ bool page_2xx_again(struct proxy *p, struct call *c, const struct branch *b,
  * and true; false when M belongs to no such dialog.
  */
 bool page_member_request(struct proxy *p, const struct sip_msg *m, const struct sip_source *src);
+/*
+ * Request M from leg FROM of page call C, in the call's own dialog: true
+ * when ksipd answered it here (the callee's BYE while members listen, and
+ * everything once the callee is gone), false when it is forwarded as in
+ * any call.
+ */
+bool page_dialog_request(struct proxy *p, struct call *c, enum leg from, const struct sip_msg *m,
+			 const struct sip_source *src);
 /* Call C ends (any reason): BYE every member still there, CANCEL those still ringing. */
 void page_call_end(struct proxy *p, struct call *c);
 /* The call's streams are closed (outputs with them): the members' relay ports go back. */

@@ -1014,8 +1014,11 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 			return;
 		}
 		/* ACK of a 2xx: end to end, in a dialog of ours only; never answered. */
-		if (authorize_forwarding(p, m, src, next_route, &g) == FWD_IN_DIALOG)
-			route_onward(p, m, src, NULL, ours, next_route, lh, &g);
+		if (authorize_forwarding(p, m, src, next_route, &g) == FWD_IN_DIALOG) {
+			if (!g.call || !g.call->page ||
+			    !page_dialog_request(p, g.call, g.from, m, src))
+				route_onward(p, m, src, NULL, ours, next_route, lh, &g);
+		}
 		else
 			STAT_INC(p->st, relay_denied);
 		return;
@@ -1046,6 +1049,9 @@ static void on_request(struct proxy *p, const struct sip_msg *m, const struct si
 		return;
 	}
 	in_dialog = v == FWD_IN_DIALOG;
+	/* A page whose callee hung up: ksipd is the far end of the caller's dialog (page.h). */
+	if (in_dialog && g.call && g.call->page && page_dialog_request(p, g.call, g.from, m, src))
+		return;
 	if (!verify_request(p, m, src, v, lh) || !within_caps(p, m, src, in_dialog))
 		return;
 	/* Verified and within the caps: from here on ksipd keeps state for the request. */

@@ -10,10 +10,13 @@
 The group "all" is p1, p2, p3, p4 and ghost, a user with no phone. Expected:
 alice's call to sip:all@ksip.test is established; each of the four phones
 reports the call and has it established without anyone accepting it; ksipd
-lists one confirmed call and relays 150+ of alice's packets; alice hangs
-up and every phone reports the call closed (ksipd's BYE to three of them,
-alice's own through ksipd to the first); each phone's recording holds
-alice's 440 Hz for at least a second, and alice's none of the members' 1000 Hz
+lists one confirmed call and relays 150+ of alice's packets. The first
+phone to answer (the call's callee) hangs up: ksipd answers its BYE, a
+member takes its place and alice's page goes on; 3 s later that member
+hangs up too and the page goes on to the last two. Alice hangs up and
+those two report the call closed (ksipd's BYEs). Each phone's recording holds
+alice's 440 Hz for at least a second, 2+ s more than the one that hung up
+before it, and alice's none of the members' 1000 Hz
 (they send it, to ports that forward nothing); no call, relay port or stream is left.
 
 baresip 1.0.0 answers by itself only with answermode=auto: it reads neither
@@ -23,6 +26,7 @@ headers alone, does not answer; the same for linphonec 5.1 (r, autoanswer
 off). A check that starts passing says the phone learnt the header.
 """
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -119,18 +123,58 @@ try:
         pk = cs[0]["packets_from_caller"] if cs else 0
         time.sleep(0.2)
     T.ok(pk >= 150, "150+ of alice's packets relayed (%d)" % pk)
-    ends = [m.mark() for m in members]
+
+    # The page outlives its first answer, and the member that takes its place.
+    def logged(pattern):
+        end = time.time() + 5
+        while time.time() < end:
+            found = re.findall(pattern, d.logtext())
+            if found:
+                return found[-1]
+            time.sleep(0.1)
+        return None
+    listening = ["p1", "p2", "p3", "p4"]
+    left = []
+    for who, pattern in (("the first answer (the call's callee)",
+                          r"the page's first answer is from sip:(p\d)[^@\s]*@"),
+                         ("the member in the callee's place",
+                          r"paged member sip:(p\d)[^@\s]*@\S* is in the callee's place")):
+        name = logged(pattern)
+        T.ok(name in listening, "ksipd logs which member is %s (%s)" % (who, name))
+        if name not in listening:
+            raise RuntimeError("no member to hang up")
+        x = phones[name]
+        listening.remove(name)
+        xm, am2 = x.mark(), alice.mark()
+        marks = [phones[n].mark() for n in listening]
+        x.hangup()
+        T.ok(x.wait_ended(xm, 10) is not None, "%s, %s, hangs up" % (name, who))
+        time.sleep(3)
+        T.ok("CALL_CLOSED" not in alice.event_types(am2) and
+             not any("CALL_CLOSED" in phones[n].event_types(k) for n, k in zip(listening, marks)),
+             "3 s later alice's page goes on, to %s" % ", ".join(listening),
+             [alice.event_types(am2)] + [phones[n].event_types(k) for n, k in zip(listening, marks)])
+        left.append(name)
+    ends = [phones[n].mark() for n in listening]
     alice.hangup()
     T.ok(alice.wait_ended(am, 10) is not None, "alice hangs up")
-    T.ok(all(m.wait_ended(k, 10) is not None for m, k in zip(members, ends)),
-         "every phone reports the call closed (the BYEs reached all four)",
-         [m.event_types(k) for m, k in zip(members, ends)])
+    T.ok(all(phones[n].wait_ended(k, 10) is not None for n, k in zip(listening, ends)),
+         "the two phones still listening report the call closed (ksipd's BYEs reached them)",
+         [phones[n].event_types(k) for n, k in zip(listening, ends)])
     time.sleep(0.5)	# sndfile closes its files with the call
+    heard = {}
     for name in ("p1", "p2", "p3", "p4"):
         wav = phones[name].received_wav()
         a = tone.Analysis(wav, [ALICE_HZ, MEMBER_HZ]) if wav else None
+        heard[name] = a.tone_seconds(ALICE_HZ) if a else 0
         T.ok(a is not None and a.tone_seconds(ALICE_HZ) >= 1.0,
              "%s's recording holds alice's 440 Hz (%s)" % (name, a.summary() if a else "no file"))
+    # Each hung up 3 s after the one before: those after it heard alice 2+ s longer.
+    order = left + listening
+    T.ok(heard[left[1]] >= heard[left[0]] + 2.0 and
+         all(heard[n] >= heard[left[1]] + 2.0 for n in listening),
+         "alice reached each member until it hung up or she did (440 Hz, s: %s)"
+         % ", ".join("%s %.1f" % (n, heard[n]) for n in order))
     wav = alice.received_wav()
     a = tone.Analysis(wav, [ALICE_HZ, MEMBER_HZ]) if wav else None
     T.ok(a is None or a.tone_seconds(MEMBER_HZ) == 0,

@@ -13,9 +13,13 @@ registered member gets one INVITE carrying both auto-answer headers and a
 one-way (a=sendonly) offer, the unregistered member is skipped; the caller
 gets one 200; every RTP packet the caller sends reaches every member (the
 first answer's as the call's flow, the others' as outputs of that flow); a
-member that hangs up gets 200 from ksipd and no more packets; when the
-caller hangs up every member still there gets a BYE, and no call, stream or
-relay port is left. Ports: SIP 51000-51999, RTP relay 32000-32099.
+member that hangs up gets 200 from ksipd and no more packets. Then the
+callee (whose 200 the caller got) hangs up: ksipd answers its BYE (again
+when repeated), the caller gets no BYE, the last member gets every packet
+in the callee's place and the callee none; the caller's re-INVITE gets 488
+and her INFO 480 from ksipd, none of it reaching the callee. When the caller
+hangs up the member still there gets a BYE, and no call, stream or relay
+port is left. Ports: SIP 51000-51999, RTP relay 32000-32099.
 """
 import json
 import os
@@ -133,6 +137,7 @@ class Member(threading.Thread):
         self.rtp_port = self.rtp.getsockname()[1]
         self.tag = rand_token(8)
         self.invites, self.acks, self.byes, self.responses = [], [], [], []
+        self.others = []	# any other request
         self.dialog = None	# (ksipd's address, the INVITE's header lines): for our own BYE
         self.packets = 0
         self.stop = False
@@ -193,6 +198,8 @@ class Member(threading.Thread):
             out = ["SIP/2.0 200 OK"] + [h for h in keep if not re.match(r"(?i)record-route:", h)] + \
                   ["Content-Length: 0"]
             self.sip.sendto(("\r\n".join(out) + "\r\n\r\n").encode(), src)
+        else:
+            self.others.append(text)
 
     def count(self):
         with self.lock:
@@ -504,12 +511,65 @@ try:
          "the others still get every packet", [m.count() for m in stay])
     T.ok(gone.count() == before, "the member that hung up gets none", (before, gone.count()))
 
+    # The callee (its 200 went to the caller, who ACKed it: two Vias) hangs up: the page goes on.
+    callee = next(m for m in stay if m.acks and len(re.findall(r"(?im)^via:", m.acks[0])) == 2)
+    listener = next(m for m in stay if m is not callee)
+
+    def requests_to_caller(limit):
+        """Requests (not responses) reaching the caller's SIP socket within LIMIT seconds."""
+        got, end = [], time.time() + limit
+        while time.time() < end:
+            caller.sock.settimeout(max(0.05, end - time.time()))
+            try:
+                data = caller.sock.recvfrom(65535)[0]
+            except socket.timeout:
+                break
+            if not data.startswith(b"SIP/2.0"):
+                got.append(data.decode(errors="replace"))
+        return got
+    callee.responses.clear()
+    r = callee.hang_up()
+    T.ok(r is not None and r.code == 200,
+         "the callee (the caller's dialog) hangs up while a member listens: 200 from ksipd",
+         r and r.raw)
+    # (Her socket also holds retransmissions of the earlier spoofed BYE: another dialog.)
+    got = [x for x in requests_to_caller(1.0) if x.startswith("BYE") and
+           re.search(r"(?im)^from:.*;tag=%s\b" % callee.tag, x)]
+    T.ok(not got, "the caller gets no BYE: the page goes on", got)
+    before_callee, base = callee.count(), listener.count()
+    for i in range(N):
+        caller.rtp.sendto(pkt, (ip, port))
+        time.sleep(0.002)
+    T.ok(wait_for(lambda: listener.count() >= base + N) and callee.count() == before_callee,
+         "the member left gets every packet (in the callee's place), the callee none",
+         (listener.count() - base, callee.count() - before_callee))
+    callee.responses.clear()
+    r = callee.hang_up()
+    T.ok(r is not None and r.code == 200, "the callee's BYE again (our 200 lost): 200 again",
+         r and r.raw)
+    caller.in_dialog("INVITE", ok)
+    r = caller.recv()
+    T.ok(r is not None and r.code == 488, "the caller's re-INVITE: 488 from ksipd (nothing to "
+         "renegotiate)", r and r.raw)
+    caller.send("ACK", caller.last[1], extra=["Route: %s" % x for x in caller.last[2]],
+                cseq=caller.cseq)
+    caller.in_dialog("INFO", ok)
+    r = caller.recv()
+    T.ok(r is not None and r.code == 480, "the caller's INFO: 480 from ksipd", r and r.raw)
+    T.ok(len(callee.invites) == 1 and not callee.others and len(callee.acks) == 1,
+         "none of it (re-INVITE, ACK, INFO) reaches the callee that left",
+         (len(callee.invites), len(callee.acks), callee.others))
+    calls = [c for c in json.loads(d.ctl("--json", "call", "list").stdout) if c["state"] != "ended"]
+    T.ok(len(calls) == 1 and calls[0]["state"] == "confirmed",
+         "the page is still one confirmed call", calls)
+
     caller.in_dialog("BYE", ok)
     r = caller.recv()
-    T.ok(r is not None and r.code == 200, "the caller hangs up: 200", r and r.raw)
-    T.ok(wait_for(lambda: all(m.byes for m in stay)),
-         "every member still in the page gets a BYE", [len(m.byes) for m in stay])
-    T.ok(not gone.byes, "the member that left gets none", gone.byes)
+    T.ok(r is not None and r.code == 200, "the caller hangs up: 200 (from ksipd)", r and r.raw)
+    T.ok(wait_for(lambda: listener.byes), "the member still in the page gets a BYE",
+         len(listener.byes))
+    T.ok(not gone.byes and not callee.byes, "the members that left get none",
+         (gone.byes, callee.byes))
     st = {}
 
     def idle():

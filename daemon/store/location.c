@@ -3,10 +3,12 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/hash.h"
+#include "store/local_addrs.h"
 
 #define LOC_SHARDS LOCATION_SHARDS
 #define LOC_INITIAL_BUCKETS 256
@@ -15,7 +17,8 @@
  * One allocation per binding: the fixed part below, then the contact URI
  * and the Call-ID, each NUL-terminated. The source address is kept in a
  * packed form (16 bytes of address, family, port) rather than a 128-byte
- * sockaddr_storage.
+ * sockaddr_storage; our address the REGISTER came in on, shared by many
+ * bindings, as its number in the location's table (store/local_addrs.h).
  */
 struct binding {
 	struct binding *next;
@@ -26,14 +29,15 @@ struct binding {
 	uint8_t src_family;
 	uint16_t src_port;	/* network order */
 	uint8_t probes_unanswered;	/* NAT keepalives in a row without an answer */
-	uint8_t local_family;	/* our address the REGISTER came in on, packed the same way */
-	uint16_t local_port;
-	uint8_t local_addr[16];
+	uint8_t local;		/* local_addrs number; 0: none */
 	uint16_t contact_len;
 	uint16_t callid_len;
 	uint8_t src_addr[16];
 	char data[];
 };
+
+/* docs/benchmarks.md counts on it: 44 bytes before the strings. */
+_Static_assert(offsetof(struct binding, data) == 44, "a binding's fixed part is 44 bytes");
 
 struct aor {
 	struct aor *next;
@@ -54,6 +58,7 @@ struct loc_shard {
 
 struct location {
 	struct loc_shard shard[LOC_SHARDS];
+	struct local_addrs locals;	/* our addresses the bindings came in on */
 	const struct binding_persist_ops *persist;	/* NULL: nothing to report */
 	void *persist_arg;
 };
@@ -70,7 +75,7 @@ static const char *b_callid(const struct binding *b)
 
 static size_t b_size(const struct binding *b)
 {
-	return sizeof(*b) + b->contact_len + 1u + b->callid_len + 1u;
+	return offsetof(struct binding, data) + b->contact_len + 1u + b->callid_len + 1u;
 }
 
 struct location *location_new(const struct binding_persist_ops *persist, void *arg)
@@ -81,6 +86,7 @@ struct location *location_new(const struct binding_persist_ops *persist, void *a
 		return NULL;
 	l->persist = persist;
 	l->persist_arg = arg;
+	local_addrs_init(&l->locals);
 	for (int i = 0; i < LOC_SHARDS; i++) {
 		struct loc_shard *s = &l->shard[i];
 
@@ -122,6 +128,7 @@ void location_free(struct location *l)
 		free(s->buckets);
 		pthread_mutex_destroy(&s->lock);
 	}
+	local_addrs_destroy(&l->locals);
 	free(l);
 }
 
@@ -191,14 +198,14 @@ static struct aor *get_or_add_aor(struct loc_shard *s, uint32_t h, const char *n
 
 	if (*pp)
 		return *pp;
-	a = calloc(1, sizeof(*a) + n);
+	a = calloc(1, offsetof(struct aor, name) + n);
 	if (!a)
 		return NULL;
 	a->hash = h;
 	memcpy(a->name, name, n);
 	*pp = a;
 	s->naors++;
-	s->bytes += sizeof(*a) + n;
+	s->bytes += offsetof(struct aor, name) + n;
 	if (s->naors > s->nbuckets * 2)
 		grow(s);
 	return a;
@@ -213,7 +220,7 @@ static void drop_aor_if_empty(struct loc_shard *s, struct aor *a)
 	pp = find_aor(s, a->hash, a->name);
 	*pp = a->next;
 	s->naors--;
-	s->bytes -= sizeof(*a) + strlen(a->name) + 1;
+	s->bytes -= offsetof(struct aor, name) + strlen(a->name) + 1;
 	free(a);
 }
 
@@ -269,21 +276,22 @@ static void unpack_addr(uint8_t family, uint16_t port, const uint8_t addr[16],
 	}
 }
 
-static void pack_source(struct binding *b, const struct sockaddr *src, const struct sockaddr *local)
+static void pack_source(struct location *l, struct binding *b, const struct sockaddr *src,
+			const struct sockaddr *local)
 {
 	pack_addr(src, &b->src_family, &b->src_port, b->src_addr);
-	pack_addr(local, &b->local_family, &b->local_port, b->local_addr);
+	b->local = local_addrs_number(&l->locals, local);
 }
 
-static void unpack_source(const struct binding *b, struct sockaddr_storage *ss,
-			  struct sockaddr_storage *local)
+static void unpack_source(const struct location *l, const struct binding *b,
+			  struct sockaddr_storage *ss, struct sockaddr_storage *local)
 {
 	unpack_addr(b->src_family, b->src_port, b->src_addr, ss);
-	unpack_addr(b->local_family, b->local_port, b->local_addr, local);
+	local_addrs_get(&l->locals, b->local, local);
 }
 
-static void view_of(const struct aor *a, const struct binding *b, time_t now,
-		    struct binding_view *v)
+static void view_of(const struct location *l, const struct aor *a, const struct binding *b,
+		    time_t now, struct binding_view *v)
 {
 	v->aor = a->name;
 	v->contact = b_contact(b);
@@ -292,7 +300,7 @@ static void view_of(const struct aor *a, const struct binding *b, time_t now,
 	v->expires_in = b->expires > now ? (uint32_t)(b->expires - now) : 0;
 	v->q = b->q;
 	v->transport = (enum ksip_transport)b->transport;
-	unpack_source(b, &v->source, &v->local);
+	unpack_source(l, b, &v->source, &v->local);
 }
 
 static struct binding *new_binding(const char *contact, size_t clen, const char *callid,
@@ -302,7 +310,7 @@ static struct binding *new_binding(const char *contact, size_t clen, const char 
 
 	if (clen > UINT16_MAX || cidlen > UINT16_MAX)
 		return NULL;
-	b = malloc(sizeof(*b) + clen + 1 + cidlen + 1);
+	b = malloc(offsetof(struct binding, data) + clen + 1 + cidlen + 1);
 	if (!b)
 		return NULL;
 	b->contact_len = (uint16_t)clen;
@@ -397,7 +405,7 @@ static enum loc_result upsert(struct location *l, struct loc_shard *s, struct ao
 	b->cseq = rq->cseq;
 	b->q = c->q;
 	b->transport = (uint8_t)rq->transport;
-	pack_source(b, rq->src, rq->local);
+	pack_source(l, b, rq->src, rq->local);
 	if (*pp) {
 		/* Replace in place so the list keeps its order. */
 		struct binding *old = *pp;
@@ -413,7 +421,7 @@ static enum loc_result upsert(struct location *l, struct loc_shard *s, struct ao
 		s->nbindings++;
 	}
 	s->bytes += b_size(b);
-	view_of(a, b, rq->now, &v);
+	view_of(l, a, b, rq->now, &v);
 	report_save(l, &v, b->expires);
 	return LOC_OK;
 }
@@ -458,7 +466,7 @@ enum loc_result location_apply(struct location *l, const struct loc_request *rq,
 		struct binding_view v;
 
 		for (struct binding *b = a->bindings; b; b = b->next) {
-			view_of(a, b, rq->now, &v);
+			view_of(l, a, b, rq->now, &v);
 			emit(ctx, &v);
 		}
 	}
@@ -488,7 +496,7 @@ int location_restore(struct location *l, const struct binding_view *v, time_t ex
 	b->cseq = v->cseq;
 	b->q = v->q;
 	b->transport = (uint8_t)v->transport;
-	pack_source(b, (const struct sockaddr *)&v->source, (const struct sockaddr *)&v->local);
+	pack_source(l, b, (const struct sockaddr *)&v->source, (const struct sockaddr *)&v->local);
 	b->next = a->bindings;
 	a->bindings = b;
 	a->nbindings++;
@@ -513,7 +521,7 @@ void location_foreach(struct location *l, time_t now, binding_fn fn, void *ctx)
 				for (struct binding *b = a->bindings; b; b = b->next) {
 					if (b->expires <= now)
 						continue;
-					view_of(a, b, now, &v);
+					view_of(l, a, b, now, &v);
 					fn(ctx, &v);
 				}
 		pthread_mutex_unlock(&s->lock);
@@ -533,7 +541,7 @@ int location_lookup(struct location *l, const char *aor, time_t now, binding_fn 
 	for (struct binding *b = a ? a->bindings : NULL; b; b = b->next) {
 		if (b->expires <= now)
 			continue;
-		view_of(a, b, now, &v);
+		view_of(l, a, b, now, &v);
 		if (fn)
 			fn(ctx, &v);
 		n++;
@@ -636,7 +644,7 @@ int location_probe_shard(struct location *l, unsigned int shard, time_t now,
 					pp = &b->next;
 					continue;
 				}
-				view_of(a, b, now, &v);
+				view_of(l, a, b, now, &v);
 				if (!pr->wants(pr->ctx, &v)) {
 					pp = &b->next;
 					continue;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ksip/endpoint.h"
 #include "store/location.h"
 #include "tap.h"
 
@@ -443,6 +444,76 @@ static void test_nat_probes(void)
 	location_free(l);
 }
 
+/* The local address of AOR's only binding, formatted ("-" when none). */
+static void local_of_cb(void *ctx, const struct binding_view *b)
+{
+	char *out = ctx;
+
+	if (b->local.ss_family)
+		ksip_format_endpoint(&b->local, out, 64);
+	else
+		snprintf(out, 64, "-");
+}
+
+static const char *register_on(struct location *l, const char *aor, const struct sockaddr *local)
+{
+	static char out[64];
+	const struct loc_contact c = contact("sip:x@192.0.2.1:5070", 600, 1000);
+	const struct loc_request rq = {
+		.aor = aor, .callid = span("cid-local"), .cseq = 1, .contacts = &c, .ncontacts = 1,
+		.now = NOW, .src = (const struct sockaddr *)&src4, .local = local,
+		.transport = KSIP_UDP, .max_contacts = 10,
+	};
+
+	snprintf(out, sizeof(out), "?");
+	if (location_apply(l, &rq, NULL, NULL) != LOC_OK)
+		return "refused";
+	location_lookup(l, aor, NOW, local_of_cb, out);
+	return out;
+}
+
+/*
+ * Our address a REGISTER came in on is kept as a number into a table of
+ * them (store/local_addrs.h): each binding still gives its own back, and
+ * past 255 distinct addresses a new one is not kept (nor anything else lost).
+ */
+static void test_local_addresses(void)
+{
+	struct location *l = location_new(NULL, NULL);
+	struct sockaddr_storage a, b6;
+	char aor[32];
+	int back = 0;
+
+	ksip_parse_endpoint("198.51.100.7:5060", false, &a);
+	ksip_parse_endpoint("[2001:db8::7]:5061", false, &b6);
+	ok(!strcmp(register_on(l, "v4", (struct sockaddr *)&a), "198.51.100.7:5060"),
+	   "an IPv4 local address and port come back from the binding");
+	ok(!strcmp(register_on(l, "v6", (struct sockaddr *)&b6), "[2001:db8::7]:5061"),
+	   "an IPv6 one too");
+	ok(!strcmp(register_on(l, "none", NULL), "-"), "no local address: none comes back");
+	/* 253 more distinct addresses fill the table (255 with the two above). */
+	for (int i = 0; i < 253; i++) {
+		struct sockaddr_storage x;
+		char text[32];
+
+		snprintf(text, sizeof(text), "10.9.%d.%d:5060", i / 200, i % 200 + 1);
+		ksip_parse_endpoint(text, false, &x);
+		snprintf(aor, sizeof(aor), "fill%d", i);
+		back += !strcmp(register_on(l, aor, (struct sockaddr *)&x), text);
+	}
+	ok(back == 253, "255 distinct local addresses each come back (%d of 253 more)", back);
+	{
+		struct sockaddr_storage x;
+
+		ksip_parse_endpoint("10.9.9.9:5060", false, &x);
+		ok(!strcmp(register_on(l, "past", (struct sockaddr *)&x), "-"),
+		   "the 256th is not kept: that binding has none, and is registered all the same");
+	}
+	ok(!strcmp(register_on(l, "again", (struct sockaddr *)&a), "198.51.100.7:5060"),
+	   "an address already numbered still comes back for a new binding");
+	location_free(l);
+}
+
 int main(void)
 {
 	src4.sin_family = AF_INET;
@@ -456,5 +527,6 @@ int main(void)
 	test_restore();
 	test_hostile();
 	test_nat_probes();
+	test_local_addresses();
 	return tap_done();
 }

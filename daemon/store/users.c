@@ -32,6 +32,22 @@ struct nonce_use {
 /* docs/security.md states the cost per nonce in use from this size. */
 _Static_assert(sizeof(struct nonce_use) == 64, "a nonce in use is one 64-byte record");
 
+/*
+ * Nonce records come 63 to a chunk of 4,040 bytes, one malloc, so that a
+ * record costs its 64 bytes and not the 80 of a malloc of its own (the
+ * per-binding budget of docs/benchmarks.md). A freed record goes on its
+ * shard's free list for the next nonce; chunks go back only with the
+ * table. What that keeps is bounded by the caps: a shard never holds more
+ * than nonces_per_shard records at once, so never more chunks than those
+ * need, one partly used chunk more.
+ */
+#define NONCE_CHUNK_RECORDS 63
+
+struct nonce_chunk {
+	struct nonce_chunk *next;
+	struct nonce_use rec[NONCE_CHUNK_RECORDS];
+};
+
 struct user {
 	struct user *next;
 	uint64_t hash;			/* hash_bytes(name) */
@@ -60,6 +76,9 @@ struct user_shard {
 	uint64_t floor;			/* as user.floor, left by deleted users */
 	uint32_t floor_until;
 	uint64_t evicted;
+	struct nonce_chunk *chunks;	/* every record's memory */
+	size_t nchunks;
+	struct nonce_use *free_nonces;	/* records not in use, linked by hnext */
 } __attribute__((aligned(64)));
 
 struct user_table {
@@ -110,11 +129,11 @@ void users_free(struct user_table *t)
 	for (int i = 0; i < USER_SHARDS; i++) {
 		struct user_shard *s = &t->shard[i];
 
-		while (!list_empty(&s->age)) {
-			struct nonce_use *n = container_of(s->age.next, struct nonce_use, age);
+		while (s->chunks) {
+			struct nonce_chunk *c = s->chunks;
 
-			list_del(&n->age);
-			free(n);
+			s->chunks = c->next;
+			free(c);
 		}
 		for (size_t b = 0; b < s->nbuckets; b++) {
 			struct user *u = s->buckets[b], *n;
@@ -217,6 +236,36 @@ static void nonce_grow(struct user_shard *s)
  * Forget N, the oldest nonce of its user (the caller makes sure): from the
  * chain, the user's list and the age list. Shard lock held.
  */
+/* A zeroed record from S's free list, which takes a new chunk when empty; NULL: no memory. */
+static struct nonce_use *nonce_alloc(struct user_shard *s)
+{
+	struct nonce_use *n;
+
+	if (!s->free_nonces) {
+		struct nonce_chunk *c = malloc(sizeof(*c));
+
+		if (!c)
+			return NULL;
+		c->next = s->chunks;
+		s->chunks = c;
+		s->nchunks++;
+		for (int i = NONCE_CHUNK_RECORDS - 1; i >= 0; i--) {
+			c->rec[i].hnext = s->free_nonces;
+			s->free_nonces = &c->rec[i];
+		}
+	}
+	n = s->free_nonces;
+	s->free_nonces = n->hnext;
+	memset(n, 0, sizeof(*n));
+	return n;
+}
+
+static void nonce_release(struct user_shard *s, struct nonce_use *n)
+{
+	n->hnext = s->free_nonces;
+	s->free_nonces = n;
+}
+
 static void nonce_unlink(struct user_shard *s, struct nonce_use *n)
 {
 	struct nonce_use **pp = nonce_slot(s, n->user, n->counter);
@@ -247,7 +296,7 @@ static void nonce_evict(struct user_shard *s, struct nonce_use *n)
 	if (n->expires > u->floor_until)
 		u->floor_until = n->expires;
 	nonce_unlink(s, n);
-	free(n);
+	nonce_release(s, n);
 	s->evicted++;
 }
 
@@ -306,7 +355,7 @@ enum nonce_verdict users_nonce_use(struct user_table *t, const char *name,
 		nonce_evict(s, u->nonces);
 	if (t->nonces_per_shard && s->nnonces >= t->nonces_per_shard)
 		nonce_evict(s, container_of(s->age.next, struct nonce_use, age));
-	n = calloc(1, sizeof(*n));
+	n = nonce_alloc(s);
 	if (!n) {
 		v = NONCE_USE_DROPPED;	/* refused as stale: the client simply tries a new nonce */
 		goto out;
@@ -352,7 +401,7 @@ int users_nonces_expire(struct user_table *t, time_t now)
 			if ((int64_t)now <= (int64_t)n->expires)
 				break;
 			nonce_unlink(s, n);
-			free(n);
+			nonce_release(s, n);
 			freed++;
 		}
 		pthread_mutex_unlock(&s->lock);
@@ -369,7 +418,7 @@ void users_nonce_usage(struct user_table *t, struct users_nonce_usage *u)
 		pthread_mutex_lock(&s->lock);
 		u->tracked += s->nnonces;
 		u->evicted += s->evicted;
-		u->bytes += s->nnonces * sizeof(struct nonce_use) +
+		u->bytes += s->nchunks * sizeof(struct nonce_chunk) +
 			    s->nnbuckets * sizeof(struct nonce_use *);
 		pthread_mutex_unlock(&s->lock);
 	}

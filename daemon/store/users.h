@@ -85,7 +85,7 @@ int users_nonces_expire(struct user_table *t, time_t now);
 struct users_nonce_usage {
 	uint64_t tracked;	/* nonces with state */
 	uint64_t evicted;	/* dropped at a cap (since start) */
-	uint64_t bytes;		/* their state and hash chains, without malloc's overhead */
+	uint64_t bytes;		/* their records (chunks, free records included) and hash chains */
 };
 
 void users_nonce_usage(struct user_table *t, struct users_nonce_usage *u);

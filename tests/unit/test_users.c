@@ -212,6 +212,39 @@ static void test_digest_settings(void)
 	t = keep;
 }
 
+/*
+ * Nonce records come in chunks (users.c): a record is 64 bytes and no
+ * more, and the records of stale nonces serve the next ones instead of
+ * taking more memory.
+ */
+static void test_records(void)
+{
+	struct users_nonce_usage u1, u2, u3;
+	const uint64_t n = 5000;
+	int ok1 = 1, ok2 = 1;
+
+	users_nonce_limits(t, 0, 0);
+	add("fay");
+	for (uint64_t c = 0; c < n; c++)
+		ok1 &= use("fay", 5000 + c, 1, T0) == NONCE_USE_OK;
+	users_nonce_usage(t, &u1);
+	/* 5,000 records in chunks of 63 over 16 shards, and the hash buckets (8 to 16 bytes each). */
+	ok(ok1 && u1.tracked == n && u1.bytes <= n * 64 + 16 * 4040 + n * 16,
+	   "5,000 nonces in use: %llu bytes, %.1f a nonce with its bucket",
+	   (unsigned long long)u1.bytes, (double)u1.bytes / n);
+	ok(users_nonces_expire(t, T0 + LIFE + 1) >= (int)n && tracked() == 0,
+	   "all stale, all released");
+	users_nonce_usage(t, &u2);
+	for (uint64_t c = 0; c < n; c++)
+		ok2 &= use("fay", 20000 + c, 1, T0 + LIFE + 2) == NONCE_USE_OK;
+	users_nonce_usage(t, &u3);
+	ok(ok2 && u3.tracked == n && u3.bytes == u1.bytes && u2.bytes == u1.bytes,
+	   "5,000 new nonces reuse those records: no byte more (%llu, %llu, %llu)",
+	   (unsigned long long)u1.bytes, (unsigned long long)u2.bytes,
+	   (unsigned long long)u3.bytes);
+	users_nonces_expire(t, T0 + 2 * LIFE + 3);
+}
+
 int main(void)
 {
 	t = users_new();
@@ -221,6 +254,7 @@ int main(void)
 	test_window();
 	test_caps();
 	test_expire();
+	test_records();
 	test_digest_settings();
 	users_free(t);
 	return tap_done();

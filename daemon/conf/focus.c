@@ -441,7 +441,7 @@ static void invite_room(struct focus *f, const struct sip_msg *m, const struct s
 		return;
 	}
 	/* Members are calls: they share max_calls with the proxy's (issue 12's caps). */
-	if (p->ncalls + f->nmembers >= p->max_calls) {
+	if (!call_admit(p, f->nmembers)) {
 		STAT_INC(p->st, cap_rejects);
 		stx_reply(p->txn, t, 503, "Too Many Calls", PROXY_RETRY_AFTER_HDR);
 		return;

@@ -104,9 +104,22 @@ static void free_call(struct proxy *p, struct call *c)
 	free(c->contact[0]);
 	free(c->contact[1]);
 	page_call_free(p, c->page);
+	if (c->state == CALL_ENDED) {
+		list_del(&c->ended_node);
+		p->nended--;
+	}
 	free(c);
 	p->ncalls--;
 	STAT_INC(p->st, calls_freed);
+}
+
+bool call_admit(struct proxy *p, uint32_t others)
+{
+	if (p->ncalls - p->nended + others >= p->max_calls)
+		return false;
+	if (p->ncalls + others >= p->max_calls && !list_empty(&p->ended))
+		free_call(p, container_of(p->ended.next, struct call, ended_node));
+	return true;
 }
 
 static void timer_free(struct timer *t, void *ctx)
@@ -512,6 +525,8 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 		page_ports_release(p, c->page);
 	tap_end(p, c);
 	c->state = CALL_ENDED;
+	list_add_tail(&c->ended_node, &p->ended);
+	p->nended++;
 	c->ended_ms = p->now;
 	timer_cancel(&p->timers, &c->t_check);
 	timer_cancel(&p->timers, &c->t_limit);

@@ -57,6 +57,7 @@ struct call_origin {
 struct call {
 	struct call *hnext;		/* chain in p->call_tab */
 	struct list_head node;		/* in p->calls: all calls of the worker */
+	struct list_head ended_node;	/* in p->ended once ended, oldest first */
 	uint64_t hash;
 	uint64_t id;			/* call_id_make(worker, seq): see call_info.h */
 	enum call_state state;
@@ -135,6 +136,16 @@ void call_end(struct proxy *p, struct call *c, const char *fmt, ...)
 void call_hangup(struct proxy *p, struct call *c, const char *reason);
 
 void call_free_all(struct proxy *p);
+/*
+ * Room for one more call beside OTHERS (the conference members of the
+ * worker): false when the live calls and OTHERS fill max_calls. Ended
+ * calls, kept 10 s for `ksipctl call list` and late retransmissions, hold
+ * memory but no line: when they are what fills max_calls, the oldest is
+ * freed now, so max_calls bounds every call held and still lets that many
+ * live at once, at any call rate. Only where no call is in use (before a
+ * new request makes state).
+ */
+bool call_admit(struct proxy *p, uint32_t others);
 
 /*
  * Stream I's fan-out outputs, both legs, as the call's users want them:

@@ -72,6 +72,7 @@ struct proxy *proxy_new(const struct proxy_env *env, int index, struct ksip_stat
 	p->st = st;
 	p->max_calls = cap_share(env->cfg->max_calls, env->nworkers);
 	list_init(&p->calls);
+	list_init(&p->ended);
 	p->txn = txn_layer_new(&te);
 	if (!p->txn)
 		goto fail;
@@ -968,7 +969,7 @@ static bool within_caps(struct proxy *p, const struct sip_msg *m, const struct s
 		reply_busy(p, m, src, "Too Many Client Transactions");
 		return false;
 	}
-	if (m->method == SIP_INVITE && !in_dialog && p->ncalls >= p->max_calls) {
+	if (m->method == SIP_INVITE && !in_dialog && !call_admit(p, 0)) {
 		reply_busy(p, m, src, "Too Many Calls");
 		return false;
 	}

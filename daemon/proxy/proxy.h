@@ -100,7 +100,9 @@ struct proxy {
 	struct worker *w;		/* sends through its sockets */
 	struct call *call_tab[PROXY_TAB_SIZE];
 	struct list_head calls;		/* every struct call of this worker (call.c) */
-	uint32_t ncalls, max_calls;	/* alive (call.c counts), this worker's share of max_calls */
+	uint32_t ncalls, max_calls;	/* held (call.c counts), this worker's share of max_calls */
+	struct list_head ended;		/* ended calls still held, oldest first (call.c) */
+	uint32_t nended;
 	struct media *media;
 	uint64_t ka_next_ms;		/* NAT keepalives (keepalive.c): when the next shard is due */
 	unsigned int ka_slot;		/* and which shard that is */

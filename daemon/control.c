@@ -409,6 +409,8 @@ static void cmd_stats(struct control *c, bool json, struct answer *a)
 	ROW("calls_answered", t.calls_answered);
 	ROW("calls_active", t.calls_created - t.calls_ended);
 	ROW("calls_listed", t.calls_created - t.calls_freed);
+	ROW("calls_freed_early", t.calls_freed_early);
+	ROW("txn_done_early", t.txn_done_early);
 	ROW("relay_ports_in_use", v.relay_ports_in_use);
 	ROW("relay_streams", t.relay_streams_opened - t.relay_streams_closed);
 	ROW("relay_streams_cross_family", t.relay_streams_cross_family);

@@ -91,6 +91,8 @@ struct ksip_stats {
 	uint64_t handoffs;		/* messages passed to the worker owning the Call-ID */
 	uint64_t inbox_dropped;		/* not queued: the receiving worker's inbox was full */
 	uint64_t cap_rejects;		/* 503 at a cap on transactions or calls (issue 12) */
+	uint64_t txn_done_early;	/* answered transactions freed before their timer, for room */
+	uint64_t calls_freed_early;	/* ended calls freed before their 10 s, for room */
 	uint64_t calls_created, calls_answered, calls_ended, calls_freed;
 	uint64_t relay_streams_opened, relay_streams_closed;
 	uint64_t relay_streams_cross_family;	/* opened between an IPv4 and an IPv6 leg */

@@ -117,8 +117,10 @@ bool call_admit(struct proxy *p, uint32_t others)
 {
 	if (p->ncalls - p->nended + others >= p->max_calls)
 		return false;
-	if (p->ncalls + others >= p->max_calls && !list_empty(&p->ended))
+	if (p->ncalls + others >= p->max_calls && !list_empty(&p->ended)) {
 		free_call(p, container_of(p->ended.next, struct call, ended_node));
+		STAT_INC(p->st, calls_freed_early);
+	}
 	return true;
 }
 

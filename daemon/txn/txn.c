@@ -23,7 +23,10 @@ struct txn_layer {
 	uint64_t now;			/* ms, from txn_set_now() */
 	uint64_t seq;			/* branch ids */
 	struct timer_heap timers;
-	uint32_t nstx, nbranches;	/* alive, against env.max_stx and env.max_branches */
+	uint32_t nstx, nbranches;	/* held, within env.max_stx and env.max_branches */
+	/* Those that only wait out a timer for retransmissions, oldest first (see txn_env). */
+	struct list_head stx_done, br_done;
+	uint32_t nstx_done, nbr_done;
 	struct sip_out out;		/* scratch for ACK, CANCEL and local answers */
 	struct list_head stx_tab[TXN_TAB_SIZE];	/* struct stx.hlink, keyed by stx_key() */
 	struct list_head br_tab[TXN_TAB_SIZE];	/* struct branch.hlink, keyed by branch id */
@@ -80,6 +83,8 @@ struct txn_layer *txn_layer_new(const struct txn_env *env)
 	if (!tl)
 		return NULL;
 	tl->env = *env;
+	list_init(&tl->stx_done);
+	list_init(&tl->br_done);
 	for (uint32_t i = 0; i < TXN_TAB_SIZE; i++) {
 		list_init(&tl->stx_tab[i]);
 		list_init(&tl->br_tab[i]);
@@ -115,12 +120,12 @@ uint32_t txn_branch_count(const struct txn_layer *tl)
 
 bool txn_stx_full(const struct txn_layer *tl)
 {
-	return tl->env.max_stx && tl->nstx >= tl->env.max_stx;
+	return tl->env.max_stx && tl->nstx - tl->nstx_done >= tl->env.max_stx;
 }
 
 bool txn_branches_full(const struct txn_layer *tl, uint32_t n)
 {
-	return tl->env.max_branches && tl->nbranches + n > tl->env.max_branches;
+	return tl->env.max_branches && tl->nbranches - tl->nbr_done + n > tl->env.max_branches;
 }
 
 /* --- branch ids --------------------------------------------------------- */
@@ -199,6 +204,10 @@ static void stx_free(struct txn_layer *tl, struct stx *t)
 {
 	struct branch *b, *n;
 
+	if (t->is_done) {
+		list_del(&t->done);
+		tl->nstx_done--;
+	}
 	list_del(&t->hlink);
 	timer_cancel(&tl->timers, &t->t_retx);
 	timer_cancel(&tl->timers, &t->t_end);
@@ -239,6 +248,30 @@ static void stx_timer_retx(struct timer *tm, void *ctx)
 	arm(tl, &t->t_retx, t->retx_ms);
 }
 
+/*
+ * The oldest answered transaction that only waits, among the first few: one
+ * whose request still has a pending branch (a page's members still ringing
+ * after the first answer) keeps collecting their answers and is skipped.
+ */
+static struct stx *stx_oldest_waiting(struct txn_layer *tl)
+{
+	struct stx *t;
+	int looked = 0;
+
+	list_for_each_entry(t, &tl->stx_done, done) {
+		const struct branch *b;
+		bool pending = false;
+
+		list_for_each_entry(b, &t->branches, sibling)
+			pending |= !b->code;
+		if (!pending)
+			return t;
+		if (++looked == 8)
+			break;
+	}
+	return NULL;
+}
+
 struct stx *stx_new(struct txn_layer *tl, const struct sip_msg *m, const struct sip_source *src,
 		    const char *key, stx_freed_h fh, void *arg)
 {
@@ -246,6 +279,15 @@ struct stx *stx_new(struct txn_layer *tl, const struct sip_msg *m, const struct 
 
 	if (txn_stx_full(tl))
 		return NULL;
+	/* Full with answered ones that only wait: the oldest makes room (txn_env). */
+	if (tl->env.max_stx && tl->nstx >= tl->env.max_stx) {
+		struct stx *old = stx_oldest_waiting(tl);
+
+		if (!old)
+			return NULL;
+		stx_free(tl, old);
+		STAT_INC(tl->env.st, txn_done_early);
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -291,6 +333,9 @@ void stx_send_final(struct txn_layer *tl, struct stx *t, int code, const char *b
 	buf_set(&t->last, buf, len);
 	t->last_code = code;
 	tx(tl, &t->src.local, &t->reply_dst, t->src.transport, buf, len);
+	t->is_done = true;
+	list_add_tail(&t->done, &tl->stx_done);
+	tl->nstx_done++;
 	/* Only the answer is needed to absorb retransmissions (issue 12: no more local answers). */
 	buf_free(&t->request);
 	if (t->method == SIP_INVITE && code >= 300) {
@@ -374,6 +419,10 @@ static struct branch *branch_find(struct txn_layer *tl, const char *id)
 
 static void branch_free(struct txn_layer *tl, struct branch *b)
 {
+	if (b->is_done) {
+		list_del(&b->done);
+		tl->nbr_done--;
+	}
 	list_del(&b->hlink);
 	list_del(&b->sibling);
 	timer_cancel(&tl->timers, &b->t_retx);
@@ -407,6 +456,12 @@ static void branch_finish(struct txn_layer *tl, struct branch *b, int code,
 		timer_cancel(&tl->timers, &b->t_cancel);
 	report(b, BRANCH_FINAL, code, m);
 	arm(tl, &b->t_end, linger_ms);
+	/* Only now: while it reports, the TU may send (branch_send()) and must not free it. */
+	if (!b->is_done) {
+		b->is_done = true;
+		list_add_tail(&b->done, &tl->br_done);
+		tl->nbr_done++;
+	}
 }
 
 static void branch_timer_end(struct timer *tm, void *ctx)
@@ -489,6 +544,11 @@ struct branch *branch_send(struct txn_layer *tl, struct stx *t, enum sip_method 
 
 	if (txn_branches_full(tl, 1))
 		return NULL;
+	/* Full with final ones that only wait: the oldest makes room (txn_env). */
+	if (tl->env.max_branches && tl->nbranches >= tl->env.max_branches && tl->nbr_done) {
+		branch_free(tl, container_of(tl->br_done.next, struct branch, done));
+		STAT_INC(tl->env.st, txn_done_early);
+	}
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;

@@ -51,7 +51,14 @@ typedef void (*txn_send_h)(void *arg, const struct sockaddr_storage *from,
 struct txn_env {
 	struct txn_timers timers;
 	unsigned int instance;		/* goes into our branch ids: the worker index */
-	/* Caps for this layer (0: none): stx_new() and branch_send() refuse beyond them. */
+	/*
+	 * Caps for this layer (0: none): stx_new() and branch_send() refuse
+	 * beyond them. A transaction that has its final answer only waits out
+	 * its timer (H, I, J, D, K, M: up to 32 s) for retransmissions; those
+	 * are held within the caps but do not count against new ones: when
+	 * they are what fills a cap, the oldest goes early, so a steady request
+	 * rate is not limited to the cap per 32 s.
+	 */
 	uint32_t max_stx, max_branches;
 	struct ksip_stats *st;		/* the owner's counters (one writer) */
 	txn_send_h send;
@@ -97,6 +104,8 @@ struct stx {
 	struct timer t_retx;		/* G */
 	struct timer t_end;		/* H, I, J, or the Accepted wait */
 	uint32_t retx_ms;
+	struct list_head done;		/* in the layer's list once answered: it only waits */
+	bool is_done;
 };
 
 struct branch {
@@ -127,6 +136,8 @@ struct branch {
 	struct timer t_cancel;		/* CANCEL retransmission */
 	uint32_t retx_ms, cancel_retx_ms;
 	uint64_t cancel_deadline;
+	struct list_head done;		/* in the layer's list once final and reported */
+	bool is_done;
 };
 
 struct txn_layer *txn_layer_new(const struct txn_env *env);
@@ -137,7 +148,10 @@ void txn_set_now(struct txn_layer *tl, uint64_t now);
 uint64_t txn_now(const struct txn_layer *tl);
 /* Fire the timers due at the layer's clock; returns ms until the next one (at most MAX). */
 int txn_tick(struct txn_layer *tl, int max);
-/* Transactions alive now, and whether another would pass the layer's caps. */
+/*
+ * Transactions held now, and whether another would pass the layer's caps
+ * (those that only wait for retransmissions give way: see txn_env).
+ */
 uint32_t txn_stx_count(const struct txn_layer *tl);
 uint32_t txn_branch_count(const struct txn_layer *tl);
 bool txn_stx_full(const struct txn_layer *tl);

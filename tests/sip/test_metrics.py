@@ -161,6 +161,8 @@ STATS_TO_METRIC = {
     "handoffs": "ksip_proxy_handoffs_total",
     "inbox_dropped": "ksip_proxy_inbox_dropped_total",
     "cap_rejects": "ksip_proxy_cap_rejects_total",
+    "txn_done_early": "ksip_proxy_txn_done_early_total",
+    "calls_freed_early": "ksip_proxy_calls_freed_early_total",
     "send_errors": "ksip_proxy_send_errors_total",
     "users": "ksip_users",
     "aors": "ksip_aors",

@@ -772,6 +772,68 @@ static void test_caps_and_final(void)
 	layer_end();
 }
 
+/*
+ * Transactions that have their final answer only wait out a timer for
+ * retransmissions (up to 32 s): held within the caps, they give way to new
+ * ones, so the caps bound memory without capping a steady request rate.
+ */
+static void test_caps_give_way(void)
+{
+	struct report r = { 0 };
+	uint64_t freed[4];
+	struct stx *t[4];
+	char id[3][64];
+
+	cap_stx = 2;
+	cap_branches = 2;
+	layer_new(T1, T2, T4, TIMER_C);
+	t[0] = receive("OPTIONS", KSIP_UDP, &freed[0]);
+	t[1] = receive("MESSAGE", KSIP_UDP, &freed[1]);
+	stx_reply(tl, t[0], 200, NULL, NULL);
+	ok(t[0] && t[1] && txn_stx_count(tl) == 2 && !txn_stx_full(tl),
+	   "of two server transactions held (cap 2), the answered one does not count");
+	advance_to(1000);
+	t[2] = receive("INFO", KSIP_UDP, &freed[2]);
+	ok(t[2] && freed[0] == 1000 && txn_stx_count(tl) == 2 && st.txn_done_early == 1,
+	   "a third is taken: the answered one goes before its Timer J (freed handler run, counted)");
+	ok(txn_stx_full(tl) && !receive("NOTIFY", KSIP_UDP, &freed[3]) && txn_stx_count(tl) == 2,
+	   "with two proceeding, a fourth is refused: the cap still bounds what is held");
+	ok(send_branch("OPTIONS", KSIP_UDP, id[0], &r) && send_branch("OPTIONS", KSIP_UDP, id[1], &r) &&
+	   txn_branches_full(tl, 1), "two client transactions fill a cap of 2");
+	ok(respond(id[0], 200, "OPTIONS") && r.n == 1 && !txn_branches_full(tl, 1),
+	   "a final one, waiting out Timer K, does not count");
+	ok(send_branch("OPTIONS", KSIP_UDP, id[2], &r) && txn_branch_count(tl) == 2 &&
+	   st.txn_done_early == 2 && !respond(id[0], 200, "OPTIONS"),
+	   "a third is sent: the final one went early (its retransmitted 200 is now stray)");
+	ok(txn_branches_full(tl, 1) && !send_branch("OPTIONS", KSIP_UDP, id[0], &r),
+	   "with two pending, a fourth is refused");
+
+	/* An answered INVITE whose request still has a branch pending (a page's members). */
+	cap_branches = 0;
+	layer_new(T1, T2, T4, TIMER_C);
+	clock_ms = 0;
+	t[0] = receive("INVITE", KSIP_UDP, &freed[0]);
+	{
+		char buf[1024];
+		int n;
+
+		txn_branch_id(tl, 0x1234, id[0], 64);
+		n = request(buf, sizeof(buf), "INVITE", id[0]);
+		ok(t[0] && branch_send(tl, t[0], SIP_INVITE, id[0], NULL, &peer, KSIP_UDP, buf,
+				       (size_t)n, on_branch, &r), "an INVITE forked to a branch");
+	}
+	stx_reply(tl, t[0], 200, NULL, NULL);
+	t[1] = receive("OPTIONS", KSIP_UDP, &freed[1]);
+	ok(t[1] && !receive("MESSAGE", KSIP_UDP, &freed[2]) && !freed[0],
+	   "answered but with its branch still pending, it does not give way (its answers still "
+	   "come to it): a third is refused");
+	advance_to(500);
+	ok(respond(id[0], 486, "INVITE") && receive("MESSAGE", KSIP_UDP, &freed[2]) && freed[0] == 500,
+	   "once the branch is final it gives way");
+	cap_stx = cap_branches = 0;
+	layer_end();
+}
+
 int main(void)
 {
 	peer_init();
@@ -794,6 +856,7 @@ int main(void)
 	test_branch_ids();
 	test_hostile_responses();
 	test_caps_and_final();
+	test_caps_give_way();
 	txn_layer_free(tl);
 	return tap_done();
 }

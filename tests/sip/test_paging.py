@@ -547,6 +547,16 @@ try:
     r = callee.hang_up()
     T.ok(r is not None and r.code == 200, "the callee's BYE again (our 200 lost): 200 again",
          r and r.raw)
+    # Its dialog is over: anything else it sends in it gets 481 from ksipd, reaching nobody.
+    data, src = callee.bye()
+    callee.responses.clear()
+    callee.sip.sendto(data.replace(b"BYE ", b"INFO ", 1).replace(b"CSeq: 1 BYE", b"CSeq: 2 INFO"),
+                      src)
+    wait_for(lambda: callee.responses, 5)
+    r = callee.responses[0] if callee.responses else None
+    T.ok(r is not None and r.code == 481 and
+         not [x for x in requests_to_caller(0.5) if x.startswith("INFO")],
+         "the old callee's INFO in its dialog: 481 from ksipd, nothing to the caller", r and r.raw)
     caller.in_dialog("INVITE", ok)
     r = caller.recv()
     T.ok(r is not None and r.code == 488, "the caller's re-INVITE: 488 from ksipd (nothing to "
